@@ -1,0 +1,1 @@
+"""gin audit package (built by its own issue)."""

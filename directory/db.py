@@ -1,0 +1,121 @@
+"""Engines and sessions: SQLite by default, any SQLAlchemy URL (PostgreSQL at scale).
+
+Why the SQLite tweaks: several ``gin`` processes may write at once (an engineer and the
+monitor agent).  Every write transaction starts with ``BEGIN IMMEDIATE`` so two
+allocators serialise on the database lock instead of failing on upgrade, WAL lets
+readers run beside the writer, and a busy timeout waits instead of erroring.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.orm import Session, sessionmaker
+
+from .errors import DirectoryError
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def default_db_path() -> Path:
+    """Per-user default: ``$XDG_DATA_HOME/gin/directory.sqlite`` (``~/.local/share/...``)."""
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
+    return Path(base) / "gin" / "directory.sqlite"
+
+
+def resolve_url(db: str | None = None) -> str:
+    """Turn ``--db`` / ``GIN_DB`` (a path or an SQLAlchemy URL) into a URL."""
+    db = db or os.environ.get("GIN_DB")
+    if not db:
+        path = default_db_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{path}"
+    if "://" in db:
+        return db
+    return f"sqlite:///{Path(db).expanduser().resolve()}"
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=60000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn) -> None:  # type: ignore[no-untyped-def]
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine for ``url`` with the settings this project relies on."""
+    try:
+        if url.startswith("sqlite"):
+            path = url.split("///", 1)[-1]
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(url, connect_args={"timeout": 60})
+            _sqlite_setup(engine)
+        else:
+            engine = create_engine(url, pool_pre_ping=True)
+    except Exception as exc:  # bad URL, missing driver
+        raise DirectoryError(f"cannot open directory database {url!r}: {exc}") from exc
+    return engine
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest Alembic revision (idempotent, safe under concurrency)."""
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(6777958)")  # one migrator at a time
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def needs_migration(engine: Engine) -> bool:
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config(str(engine.url))).get_current_head()
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return True
+        return MigrationContext.configure(conn).get_current_revision() != head
+
+
+def open_engine(db: str | None = None) -> Engine:
+    """Resolve, connect, and migrate: what every entry point calls."""
+    engine = make_engine(resolve_url(db))
+    try:
+        if needs_migration(engine):
+            migrate(engine)
+    except DirectoryError:
+        raise
+    except Exception as exc:
+        raise DirectoryError(f"cannot open directory database {engine.url!r}: {exc}") from exc
+    return engine
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back everything on any error."""
+    with factory() as session, session.begin():
+        yield session

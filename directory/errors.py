@@ -1,0 +1,39 @@
+"""Errors the directory raises.  Each carries one line a person can act on.
+
+The CLI maps them to exit code 1 (user or input error); ``directory`` imports nothing
+from the rest of gin, so these live here rather than in ``gin.errors``.
+"""
+
+from __future__ import annotations
+
+
+class DirectoryError(Exception):
+    """Base class: a problem with what the user asked of the directory."""
+
+    exit_code = 1
+
+
+class NotFound(DirectoryError):
+    """The named object does not exist."""
+
+
+class Conflict(DirectoryError):
+    """The change would break a rule: duplicate code, overlapping prefix, object in use."""
+
+
+class Invalid(DirectoryError):
+    """A field value is malformed (bad code, newline in a name, bad prefix...)."""
+
+
+class Exhausted(DirectoryError):
+    """No free prefix of the asked size is left in the parent."""
+
+
+class ImportFailed(DirectoryError):
+    """A file was rejected; ``errors`` lists every problem as ``file:line: field: what``."""
+
+    def __init__(self, errors: list[str], limit: int = 20) -> None:
+        self.errors = errors
+        shown = "\n".join(errors[:limit])
+        more = f"\n... and {len(errors) - limit} more" if len(errors) > limit else ""
+        super().__init__(f"import rejected, nothing written ({len(errors)} errors):\n{shown}{more}")

@@ -1,0 +1,284 @@
+"""The directory's tables: the single source of truth for the GIN.
+
+One class per thing an engineer talks about (agency, site, device, interface,
+prefix, link, tunnel, contact) plus the change log.  Prefixes store their
+first and last address as fixed-width hex strings so that range and
+longest-prefix queries work with plain B-tree indexes on SQLite and PostgreSQL
+alike (IPv6 integers do not fit in BIGINT).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+AGENCY_KINDS = (
+    "office",  # Office of the Prime Minister and similar top-level offices
+    "ministry",
+    "department",
+    "state-enterprise",
+    "public-organization",
+    "independent",
+    "provincial",
+    "gin",  # the network operator itself
+    "other",
+)
+PLATFORMS = ("frr", "cisco_ios", "cisco_xe", "juniper_junos", "linux", "strongswan")
+DEVICE_ROLES = ("pe", "ce", "firewall", "vpn-gateway", "sensor")
+PREFIX_STATUSES = ("planned", "active", "reserved", "released")
+PREFIX_ROLES = (
+    "supernet",
+    "agency",
+    "site",
+    "lan",
+    "p2p",
+    "loopback",
+    "transit-pool",
+    "agency-block",
+    "management",
+    "other",
+)
+LINK_STATUSES = ("planned", "provisioned", "active", "failed", "decommissioned")
+TUNNEL_TYPES = ("ikev2", "wireguard")
+HEX_WIDTH = 32  # 128 bits; IPv4 uses the same width (zero-padded) so one column fits both
+
+
+def utcnow() -> dt.datetime:
+    """Timezone-aware now, so times compare the same on SQLite and PostgreSQL."""
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a JSON type map shared by every table."""
+
+    type_annotation_map = {dict[str, Any]: JSON}
+
+
+class Timestamped:
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class Agency(Timestamped, Base):
+    """A government agency (ministry, department, state enterprise...) on the GIN."""
+
+    __tablename__ = "agency"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name_en: Mapped[str] = mapped_column(String(255))
+    name_th: Mapped[str | None] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(32), default="department")
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id", ondelete="RESTRICT"))
+    asn: Mapped[int | None] = mapped_column(Integer)
+    description: Mapped[str | None] = mapped_column(Text)
+
+    parent: Mapped[Agency | None] = relationship(remote_side=[id], lazy="joined")
+    sites: Mapped[list[Site]] = relationship(back_populates="agency")
+    __table_args__ = (
+        CheckConstraint(f"kind IN {AGENCY_KINDS!r}", name="agency_kind"),
+        Index("ix_agency_name_en", "name_en"),
+        Index("ix_agency_name_th", "name_th"),
+    )
+
+
+class Site(Timestamped, Base):
+    """A place where an agency has equipment: head office, provincial hall, branch."""
+
+    __tablename__ = "site"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="RESTRICT"))
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str | None] = mapped_column(String(255))
+    province: Mapped[str | None] = mapped_column(String(64))
+    address: Mapped[str | None] = mapped_column(Text)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+
+    agency: Mapped[Agency] = relationship(back_populates="sites", lazy="joined")
+    __table_args__ = (
+        UniqueConstraint("agency_id", "code", name="uq_site_agency_code"),
+        CheckConstraint("latitude IS NULL OR (latitude >= -90 AND latitude <= 90)", name="lat"),
+        CheckConstraint("longitude IS NULL OR (longitude >= -180 AND longitude <= 180)", name="lon"),
+    )
+
+
+class Device(Timestamped, Base):
+    """A router, firewall, VPN gateway or sensor.  Holds a credential *reference*, never a secret."""
+
+    __tablename__ = "device"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hostname: Mapped[str] = mapped_column(String(63), unique=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id", ondelete="RESTRICT"))
+    role: Mapped[str] = mapped_column(String(16))
+    platform: Mapped[str] = mapped_column(String(32))
+    mgmt_address: Mapped[str | None] = mapped_column(String(64))
+    mgmt_port: Mapped[int | None] = mapped_column(Integer)
+    snmp_profile: Mapped[str | None] = mapped_column(String(64))
+    snmp_address: Mapped[str | None] = mapped_column(String(64))
+    credential_ref: Mapped[str | None] = mapped_column(String(255))
+    asn: Mapped[int | None] = mapped_column(Integer)
+
+    site: Mapped[Site] = relationship(lazy="joined")
+    interfaces: Mapped[list[Interface]] = relationship(
+        back_populates="device", cascade="all, delete-orphan"
+    )
+    __table_args__ = (CheckConstraint(f"role IN {DEVICE_ROLES!r}", name="device_role"),)
+
+
+class Interface(Timestamped, Base):
+    """A device port; links and addresses attach here."""
+
+    __tablename__ = "interface"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str | None] = mapped_column(String(255))
+    enabled: Mapped[bool] = mapped_column(default=True)
+    speed_mbps: Mapped[int | None] = mapped_column(Integer)
+
+    device: Mapped[Device] = relationship(back_populates="interfaces", lazy="joined")
+    __table_args__ = (UniqueConstraint("device_id", "name", name="uq_interface_device_name"),)
+
+
+class Prefix(Timestamped, Base):
+    """An IPv4 or IPv6 prefix.  ``network``/``last`` are zero-padded hex of the range bounds."""
+
+    __tablename__ = "prefix"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cidr: Mapped[str] = mapped_column(String(43))
+    family: Mapped[int] = mapped_column(Integer)
+    prefixlen: Mapped[int] = mapped_column(Integer)
+    network: Mapped[str] = mapped_column(String(HEX_WIDTH))
+    last: Mapped[str] = mapped_column(String(HEX_WIDTH))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    role: Mapped[str] = mapped_column(String(16), default="other")
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("prefix.id", ondelete="RESTRICT"))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id", ondelete="SET NULL"))
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id", ondelete="SET NULL"))
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("device.id", ondelete="SET NULL"))
+    interface_id: Mapped[int | None] = mapped_column(
+        ForeignKey("interface.id", ondelete="SET NULL")
+    )
+    link_id: Mapped[int | None] = mapped_column(ForeignKey("link.id", ondelete="SET NULL"))
+    description: Mapped[str | None] = mapped_column(String(255))
+
+    agency: Mapped[Agency | None] = relationship(lazy="joined")
+    site: Mapped[Site | None] = relationship(lazy="joined")
+    device: Mapped[Device | None] = relationship(lazy="joined")
+    __table_args__ = (
+        UniqueConstraint("family", "network", "prefixlen", name="uq_prefix_family_network_len"),
+        CheckConstraint("family IN (4, 6)", name="prefix_family"),
+        CheckConstraint(f"status IN {PREFIX_STATUSES!r}", name="prefix_status"),
+        Index("ix_prefix_lookup", "family", "prefixlen", "network"),
+        Index("ix_prefix_range", "family", "network", "last"),
+        Index("ix_prefix_parent", "parent_id"),
+    )
+
+
+class FreeBlock(Base):
+    """Free space inside an allocatable prefix, kept as maximal aligned blocks (a buddy system).
+
+    The allocator never enumerates addresses: finding room for a /64 under a /32 is
+    one indexed query per prefix length, whatever the size of the table.
+    """
+
+    __tablename__ = "free_block"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    parent_id: Mapped[int] = mapped_column(ForeignKey("prefix.id", ondelete="CASCADE"))
+    prefixlen: Mapped[int] = mapped_column(Integer)
+    network: Mapped[str] = mapped_column(String(HEX_WIDTH))
+    __table_args__ = (
+        UniqueConstraint("parent_id", "network", "prefixlen", name="uq_free_block"),
+        Index("ix_free_block_pick", "parent_id", "prefixlen", "network"),
+    )
+
+
+class Link(Timestamped, Base):
+    """A point-to-point link, typically GIN PE <-> agency CE, dual-stack with IPv6 first."""
+
+    __tablename__ = "link"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    a_interface_id: Mapped[int] = mapped_column(ForeignKey("interface.id", ondelete="RESTRICT"))
+    b_interface_id: Mapped[int] = mapped_column(ForeignKey("interface.id", ondelete="RESTRICT"))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id", ondelete="SET NULL"))
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), default="planned")
+    bandwidth_mbps: Mapped[int | None] = mapped_column(Integer)
+    description: Mapped[str | None] = mapped_column(String(255))
+
+    a_interface: Mapped[Interface] = relationship(foreign_keys=[a_interface_id], lazy="joined")
+    b_interface: Mapped[Interface] = relationship(foreign_keys=[b_interface_id], lazy="joined")
+    agency: Mapped[Agency | None] = relationship(lazy="joined")
+    __table_args__ = (
+        CheckConstraint(f"status IN {LINK_STATUSES!r}", name="link_status"),
+        CheckConstraint("a_interface_id <> b_interface_id", name="link_distinct_ends"),
+    )
+
+
+class Tunnel(Timestamped, Base):
+    """A site-to-site VPN tunnel between two gateways (IKEv2/IPsec or WireGuard)."""
+
+    __tablename__ = "tunnel"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    type: Mapped[str] = mapped_column(String(16))
+    a_device_id: Mapped[int] = mapped_column(ForeignKey("device.id", ondelete="RESTRICT"))
+    b_device_id: Mapped[int] = mapped_column(ForeignKey("device.id", ondelete="RESTRICT"))
+    auth: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="planned")
+    policy: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    secret_ref: Mapped[str | None] = mapped_column(String(255))
+
+    a_device: Mapped[Device] = relationship(foreign_keys=[a_device_id], lazy="joined")
+    b_device: Mapped[Device] = relationship(foreign_keys=[b_device_id], lazy="joined")
+    __table_args__ = (CheckConstraint(f"type IN {TUNNEL_TYPES!r}", name="tunnel_type"),)
+
+
+class Contact(Timestamped, Base):
+    """A person to call about an agency's network (NOC, security officer, CIO)."""
+
+    __tablename__ = "contact"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str | None] = mapped_column(String(64))
+    email: Mapped[str | None] = mapped_column(String(255))
+    phone: Mapped[str | None] = mapped_column(String(64))
+
+    agency: Mapped[Agency] = relationship(lazy="joined")
+
+
+class Change(Base):
+    """One row per mutation: who, when, what, and the object before and after (secrets redacted)."""
+
+    __tablename__ = "change_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    time: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(16))
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[int | None] = mapped_column(Integer)
+    object_key: Mapped[str] = mapped_column(String(255))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    __table_args__ = (
+        Index("ix_change_object", "object_type", "object_key"),
+        Index("ix_change_time", "time"),
+    )

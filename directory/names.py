@@ -1,0 +1,69 @@
+"""Validation and normalisation of names and codes (Thai and English).
+
+Names are Unicode: stored NFC-normalised with runs of white space folded, so that
+"กรม  การปกครอง" and its decomposed twin are one name.  Control characters (newline,
+NUL, escape...) are refused outright: a name ends up in device configs and reports, and
+a newline there must never become a config command.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from .errors import Invalid
+
+CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_.-]{0,31}$")
+HOSTNAME_RE = re.compile(r"^(?=.{1,63}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+IFNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./:-]{0,63}$")
+
+
+def clean_text(value: object, field: str, max_len: int = 255, required: bool = True) -> str | None:
+    """NFC-normalise, fold white space, refuse control characters and over-long text."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise Invalid(f"{field}: must not be empty")
+        return None
+    if not isinstance(value, str):
+        raise Invalid(f"{field}: expected text, got {type(value).__name__}")
+    for ch in value:
+        if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") and ch not in " \t\u200b\u200c\u200d":
+            raise Invalid(f"{field}: control character {ch!r} is not allowed")
+    text = " ".join(unicodedata.normalize("NFC", value).split())
+    if len(text) > max_len:
+        raise Invalid(f"{field}: longer than {max_len} characters")
+    return text
+
+
+def clean_code(value: object, field: str = "code") -> str:
+    """Agency/site codes: upper-case ASCII letters, digits, ``_.-``, at most 32 characters."""
+    text = clean_text(value, field, 32)
+    assert text is not None
+    code = text.upper()
+    if not CODE_RE.match(code):
+        raise Invalid(f"{field}: {text!r} is not a valid code (A-Z, 0-9, _ . -, max 32)")
+    return code
+
+
+def clean_hostname(value: object, field: str = "hostname") -> str:
+    """Device host names: one DNS label, lower case (RFC 1123)."""
+    text = clean_text(value, field, 63)
+    assert text is not None
+    name = text.lower()
+    if not HOSTNAME_RE.match(name):
+        raise Invalid(f"{field}: {text!r} is not a valid host name (a-z, 0-9, '-', max 63)")
+    return name
+
+
+def clean_ifname(value: object, field: str = "interface") -> str:
+    """Interface names as platforms spell them (eth0, GigabitEthernet0/0/1, ge-0/0/0.0)."""
+    text = clean_text(value, field, 64)
+    assert text is not None
+    if not IFNAME_RE.match(text):
+        raise Invalid(f"{field}: {text!r} is not a valid interface name")
+    return text
+
+
+def search_key(value: str) -> str:
+    """Key for matching user queries: NFC, case-folded, white space folded."""
+    return " ".join(unicodedata.normalize("NFC", value).casefold().split())

@@ -1,0 +1,406 @@
+"""The directory's public API: open it, look things up, add, change and remove them.
+
+Every function takes an open :class:`~sqlalchemy.orm.Session` (one transaction, from
+:meth:`Directory.transaction`) so callers can compose several steps atomically: a failed
+import or a failed provisioning step rolls back as a whole.
+"""
+
+from __future__ import annotations
+
+import getpass
+import ipaddress
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from . import changelog
+from . import models as m
+from .db import open_engine
+from .errors import Conflict, Invalid, NotFound
+from .names import clean_code, clean_hostname, clean_ifname, clean_text, search_key
+
+T = TypeVar("T", bound=m.Base)
+
+
+def default_actor() -> str:
+    """``GIN_ACTOR`` or the OS user: who the change log says made a change."""
+    try:
+        user = getpass.getuser()
+    except Exception:  # no passwd entry (containers)
+        user = f"uid{os.getuid()}"
+    return os.environ.get("GIN_ACTOR") or user
+
+
+class Directory:
+    """An open directory: engine, session factory and the actor for the change log."""
+
+    def __init__(self, db: str | None = None, actor: str | None = None,
+                 engine: Engine | None = None) -> None:
+        self.engine = engine or open_engine(db)
+        self.actor = clean_text(actor or default_actor(), "actor", 128) or "unknown"
+        self._factory = sessionmaker(self.engine, expire_on_commit=False)
+        changelog.install(self._factory)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One atomic unit of work; any exception rolls everything back."""
+        with self._factory() as session:
+            session.info["actor"] = self.actor
+            try:
+                with session.begin():
+                    yield session
+            except IntegrityError as exc:
+                raise Conflict(_integrity_message(exc)) from exc
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _integrity_message(exc: IntegrityError) -> str:
+    text = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
+    return f"the change conflicts with the directory: {text}"
+
+
+def _one(session: Session, stmt: Any, what: str) -> Any:
+    obj = session.scalars(stmt).unique().first()
+    if obj is None:
+        raise NotFound(f"{what} not found")
+    return obj
+
+
+# --- look-ups -------------------------------------------------------------------------------
+
+
+def get_agency(session: Session, code: str) -> m.Agency:
+    code = clean_code(code, "agency")
+    return _one(session, select(m.Agency).where(m.Agency.code == code), f"agency {code!r}")
+
+
+def get_site(session: Session, agency: str, code: str) -> m.Site:
+    ag = get_agency(session, agency)
+    code = clean_code(code, "site")
+    stmt = select(m.Site).where(m.Site.agency_id == ag.id, m.Site.code == code)
+    return _one(session, stmt, f"site {ag.code}/{code}")
+
+
+def get_device(session: Session, hostname: str) -> m.Device:
+    name = clean_hostname(hostname)
+    return _one(session, select(m.Device).where(m.Device.hostname == name), f"device {name!r}")
+
+
+def get_interface(session: Session, hostname: str, ifname: str) -> m.Interface:
+    dev = get_device(session, hostname)
+    name = clean_ifname(ifname)
+    stmt = select(m.Interface).where(m.Interface.device_id == dev.id, m.Interface.name == name)
+    return _one(session, stmt, f"interface {dev.hostname}:{name}")
+
+
+def get_link(session: Session, name: str) -> m.Link:
+    return _one(session, select(m.Link).where(m.Link.name == name), f"link {name!r}")
+
+
+def get_prefix(session: Session, cidr: str) -> m.Prefix:
+    net = parse_network(cidr)
+    stmt = select(m.Prefix).where(
+        m.Prefix.family == net.version,
+        m.Prefix.network == to_hex(int(net.network_address)),
+        m.Prefix.prefixlen == net.prefixlen,
+    )
+    return _one(session, stmt, f"prefix {net}")
+
+
+def find_agencies(session: Session, query: str = "", limit: int | None = None) -> list[m.Agency]:
+    """Search by code, English or Thai name (NFC, case-insensitive substring)."""
+    stmt = select(m.Agency).order_by(m.Agency.code)
+    agencies = list(session.scalars(stmt).unique())
+    if query:
+        key = search_key(query)
+        agencies = [
+            a for a in agencies
+            if key in search_key(a.code) or key in search_key(a.name_en)
+            or (a.name_th and key in search_key(a.name_th))
+        ]
+    return agencies[:limit] if limit else agencies
+
+
+def list_all(session: Session, model: type[T], *order: Any) -> list[T]:
+    return list(session.scalars(select(model).order_by(*(order or (model.id,)))).unique())
+
+
+# --- addresses --------------------------------------------------------------------------------
+
+
+def to_hex(value: int) -> str:
+    """Fixed-width hex, so string order equals numeric order in any database."""
+    return f"{value:032x}"
+
+
+def parse_network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """A prefix in CIDR notation with no host bits set; a bare address is a /32 or /128."""
+    raw = clean_text(text, "prefix", 64)
+    assert raw is not None
+    try:
+        return ipaddress.ip_network(raw, strict=True)
+    except ValueError as exc:
+        raise Invalid(f"prefix: {raw!r} is not a valid IPv4/IPv6 prefix ({exc})") from None
+
+
+def parse_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    raw = clean_text(text, "address", 64)
+    assert raw is not None
+    try:
+        return ipaddress.ip_address(raw.split("%", 1)[0])
+    except ValueError:
+        raise Invalid(f"address: {raw!r} is not a valid IPv4/IPv6 address") from None
+
+
+# --- create / update / delete -----------------------------------------------------------------
+
+AGENCY_FIELDS = {"code", "name_en", "name_th", "kind", "parent", "asn", "description"}
+SITE_FIELDS = {"code", "name", "province", "address", "latitude", "longitude"}
+DEVICE_FIELDS = {"hostname", "role", "platform", "mgmt_address", "mgmt_port", "snmp_profile",
+                 "snmp_address", "credential_ref", "asn"}
+
+
+def _check_fields(given: dict[str, Any], allowed: set[str], what: str) -> None:
+    unknown = set(given) - allowed
+    if unknown:
+        raise Invalid(f"{what}: unknown field(s) {', '.join(sorted(unknown))}")
+
+
+def _choice(value: Any, allowed: tuple[str, ...], field: str) -> str:
+    text = clean_text(value, field, 32)
+    assert text is not None
+    if text.lower() not in allowed:
+        raise Invalid(f"{field}: {text!r} is not one of {', '.join(allowed)}")
+    return text.lower()
+
+
+def _int(value: Any, field: str, lo: int, hi: int) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise Invalid(f"{field}: {value!r} is not a whole number") from None
+    if not lo <= number <= hi:
+        raise Invalid(f"{field}: {number} is outside {lo}..{hi}")
+    return number
+
+
+def _float(value: Any, field: str, lo: float, hi: float) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise Invalid(f"{field}: {value!r} is not a number") from None
+    if not lo <= number <= hi:
+        raise Invalid(f"{field}: {number} is outside {lo}..{hi}")
+    return number
+
+
+def agency_values(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
+    """Validate agency fields; ``parent`` is a parent agency code."""
+    _check_fields(fields, AGENCY_FIELDS, "agency")
+    out: dict[str, Any] = {}
+    if "code" in fields:
+        out["code"] = clean_code(fields["code"])
+    if "name_en" in fields:
+        out["name_en"] = clean_text(fields["name_en"], "name_en")
+    if "name_th" in fields:
+        out["name_th"] = clean_text(fields["name_th"], "name_th", required=False)
+    if "kind" in fields:
+        out["kind"] = _choice(fields["kind"] or "department", m.AGENCY_KINDS, "kind")
+    if "parent" in fields:
+        parent = fields["parent"]
+        out["parent_id"] = get_agency(session, parent).id if parent else None
+    if "asn" in fields:
+        out["asn"] = _int(fields["asn"], "asn", 1, 4294967294)
+    if "description" in fields:
+        out["description"] = clean_text(fields["description"], "description", 1000, False)
+    return out
+
+
+def add_agency(session: Session, **fields: Any) -> m.Agency:
+    values = agency_values(session, fields)
+    if "code" not in values or "name_en" not in values:
+        raise Invalid("agency: code and name_en are required")
+    if session.scalar(select(m.Agency.id).where(m.Agency.code == values["code"])):
+        raise Conflict(f"agency {values['code']!r} already exists")
+    agency = m.Agency(**values)
+    session.add(agency)
+    session.flush()
+    return agency
+
+
+def site_values(fields: dict[str, Any]) -> dict[str, Any]:
+    _check_fields(fields, SITE_FIELDS, "site")
+    out: dict[str, Any] = {}
+    if "code" in fields:
+        out["code"] = clean_code(fields["code"], "site")
+    for key, size in (("name", 255), ("province", 64), ("address", 1000)):
+        if key in fields:
+            out[key] = clean_text(fields[key], key, size, required=False)
+    if "latitude" in fields:
+        out["latitude"] = _float(fields["latitude"], "latitude", -90, 90)
+    if "longitude" in fields:
+        out["longitude"] = _float(fields["longitude"], "longitude", -180, 180)
+    return out
+
+
+def add_site(session: Session, agency: str, **fields: Any) -> m.Site:
+    ag = get_agency(session, agency)
+    values = site_values(fields)
+    if "code" not in values:
+        raise Invalid("site: code is required")
+    exists = select(m.Site.id).where(m.Site.agency_id == ag.id, m.Site.code == values["code"])
+    if session.scalar(exists):
+        raise Conflict(f"site {ag.code}/{values['code']} already exists")
+    site = m.Site(agency=ag, **values)
+    session.add(site)
+    session.flush()
+    return site
+
+
+def device_values(fields: dict[str, Any]) -> dict[str, Any]:
+    _check_fields(fields, DEVICE_FIELDS, "device")
+    out: dict[str, Any] = {}
+    if "hostname" in fields:
+        out["hostname"] = clean_hostname(fields["hostname"])
+    if "role" in fields:
+        out["role"] = _choice(fields["role"], m.DEVICE_ROLES, "role")
+    if "platform" in fields:
+        out["platform"] = _choice(fields["platform"], m.PLATFORMS, "platform")
+    for key in ("mgmt_address", "snmp_address"):
+        if key in fields:
+            value = fields[key]
+            out[key] = str(parse_address(value)) if value else None
+    if "mgmt_port" in fields:
+        out["mgmt_port"] = _int(fields["mgmt_port"], "mgmt_port", 1, 65535)
+    if "snmp_profile" in fields:
+        out["snmp_profile"] = clean_text(fields["snmp_profile"], "snmp_profile", 64, False)
+    if "credential_ref" in fields:
+        out["credential_ref"] = clean_text(fields["credential_ref"], "credential_ref", 255, False)
+    if "asn" in fields:
+        out["asn"] = _int(fields["asn"], "asn", 1, 4294967294)
+    return out
+
+
+def add_device(session: Session, agency: str, site: str, **fields: Any) -> m.Device:
+    st = get_site(session, agency, site)
+    values = device_values(fields)
+    missing = {"hostname", "role", "platform"} - set(values)
+    if missing:
+        raise Invalid(f"device: {', '.join(sorted(missing))} required")
+    if session.scalar(select(m.Device.id).where(m.Device.hostname == values["hostname"])):
+        raise Conflict(f"device {values['hostname']!r} already exists")
+    device = m.Device(site=st, **values)
+    session.add(device)
+    session.flush()
+    return device
+
+
+def add_interface(session: Session, hostname: str, name: str, description: str | None = None,
+                  speed_mbps: int | None = None, enabled: bool = True) -> m.Interface:
+    dev = get_device(session, hostname)
+    ifname = clean_ifname(name)
+    exists = select(m.Interface.id).where(m.Interface.device_id == dev.id,
+                                          m.Interface.name == ifname)
+    if session.scalar(exists):
+        raise Conflict(f"interface {dev.hostname}:{ifname} already exists")
+    iface = m.Interface(device=dev, name=ifname,
+                        description=clean_text(description, "description", 255, False),
+                        speed_mbps=_int(speed_mbps, "speed_mbps", 1, 10**7), enabled=enabled)
+    session.add(iface)
+    session.flush()
+    return iface
+
+
+def ensure_interface(session: Session, hostname: str, name: str) -> m.Interface:
+    """The interface, created if the directory does not know it yet."""
+    try:
+        return get_interface(session, hostname, name)
+    except NotFound:
+        return add_interface(session, hostname, name)
+
+
+def add_contact(session: Session, agency: str, name: str, role: str | None = None,
+                email: str | None = None, phone: str | None = None) -> m.Contact:
+    ag = get_agency(session, agency)
+    contact = m.Contact(agency=ag, name=clean_text(name, "name"),
+                        role=clean_text(role, "role", 64, False),
+                        email=clean_text(email, "email", 255, False),
+                        phone=clean_text(phone, "phone", 64, False))
+    if contact.email and ("@" not in contact.email or " " in contact.email):
+        raise Invalid(f"email: {contact.email!r} is not an e-mail address")
+    session.add(contact)
+    session.flush()
+    return contact
+
+
+def update(session: Session, obj: m.Base, **fields: Any) -> m.Base:
+    """Change fields of an agency, site or device after validating them."""
+    match obj:
+        case m.Agency():
+            values = agency_values(session, fields)
+            if values.get("parent_id") == obj.id:
+                raise Conflict(f"agency {obj.code} cannot be its own parent")
+        case m.Site():
+            values = site_values(fields)
+        case m.Device():
+            values = device_values(fields)
+        case _:
+            raise Invalid(f"{type(obj).__name__.lower()}: cannot be edited this way")
+    for key, value in values.items():
+        setattr(obj, key, value)
+    session.flush()
+    return obj
+
+
+def remove(session: Session, obj: m.Base) -> None:
+    """Delete an object; refuses (Conflict) while something still refers to it."""
+    what = f"{type(obj).__tablename__} {changelog.object_key(obj)}"
+    blockers = _references(session, obj)
+    if blockers:
+        raise Conflict(f"cannot remove {what}: still used by {blockers}")
+    session.delete(obj)
+    session.flush()
+
+
+def _references(session: Session, obj: m.Base) -> str:
+    checks: list[tuple[str, Any]] = []
+    match obj:
+        case m.Agency():
+            checks = [("sub-agencies", select(m.Agency.id).where(m.Agency.parent_id == obj.id)),
+                      ("sites", select(m.Site.id).where(m.Site.agency_id == obj.id)),
+                      ("prefixes", select(m.Prefix.id).where(m.Prefix.agency_id == obj.id))]
+        case m.Site():
+            checks = [("devices", select(m.Device.id).where(m.Device.site_id == obj.id))]
+        case m.Device():
+            ifaces = select(m.Interface.id).where(m.Interface.device_id == obj.id)
+            checks = [
+                ("links", select(m.Link.id).where(or_(m.Link.a_interface_id.in_(ifaces),
+                                                      m.Link.b_interface_id.in_(ifaces)))),
+                ("tunnels", select(m.Tunnel.id).where(or_(m.Tunnel.a_device_id == obj.id,
+                                                          m.Tunnel.b_device_id == obj.id))),
+            ]
+        case m.Prefix():
+            checks = [("child prefixes", select(m.Prefix.id).where(m.Prefix.parent_id == obj.id))]
+    used = [name for name, stmt in checks if session.scalar(stmt.limit(1)) is not None]
+    return ", ".join(used)
+
+
+def history(session: Session, object_type: str | None = None, key: str | None = None,
+            limit: int = 100) -> list[m.Change]:
+    stmt = select(m.Change).order_by(m.Change.id.desc()).limit(limit)
+    if object_type:
+        stmt = stmt.where(m.Change.object_type == object_type)
+    if key:
+        stmt = stmt.where(m.Change.object_key == key)
+    return list(session.scalars(stmt))

@@ -1,0 +1,77 @@
+"""Printing for people (rich tables) and for scripts (``--json``): one place, one style."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def print_json(data: Any) -> None:
+    """Stable, UTF-8 JSON on stdout (Thai names stay readable)."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=_plain) + "\n")
+
+
+def emit_rows(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], as_json: bool,
+              title: str | None = None) -> None:
+    """A list: JSON array of objects, or a table with the given columns."""
+    if as_json:
+        print_json([dict(r) for r in rows])
+        return
+    table = Table(title=title, show_lines=False)
+    for col in columns:
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*("" if row.get(c) is None else str(_plain(row.get(c))) for c in columns))
+    console.print(table)
+    if not rows:
+        console.print("(none)")
+
+
+def emit_object(data: Mapping[str, Any], as_json: bool) -> None:
+    """One object: JSON, or a two-column key/value table."""
+    if as_json:
+        print_json(dict(data))
+        return
+    table = Table(show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value")
+    for key, value in data.items():
+        table.add_row(key, "" if value is None else str(_plain(value)))
+    console.print(table)
+
+
+@contextmanager
+def progress(total: int, label: str, quiet: bool = False) -> Iterator[Any]:
+    """A progress bar on a TTY; silent for ``--json`` and when output is not a terminal."""
+    if quiet or not err_console.is_terminal:
+        yield lambda n=1: None
+        return
+    bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=err_console, transient=True)
+    with bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n=1: bar.advance(task, n)
+
+
+def tick(items: Iterable[Any], total: int, label: str, quiet: bool = False) -> Iterator[Any]:
+    """Iterate with a progress bar (see :func:`progress`)."""
+    with progress(total, label, quiet) as advance:
+        for item in items:
+            yield item
+            advance()

@@ -1,0 +1,1 @@
+"""gin monitor package (built by its own issue)."""

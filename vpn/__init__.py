@@ -1,0 +1,1 @@
+"""gin vpn package (built by its own issue)."""
