@@ -1,0 +1,23 @@
+"""`gin lab`: a real GIN in Linux network namespaces (FRR routers, sshd, snmpd).
+
+Public API (everything importable without root; running needs root + Debian packages):
+
+- `up(topology=None, name="gin", state_dir=None, clean=True) -> LabState`
+- `down(name="gin", state_dir=None) -> list[str]`
+- `status(name="gin", state_dir=None) -> dict`
+- `exec_node(node, argv, name="gin", state_dir=None, capture=False)`
+- `load_state(name, state_dir) -> LabState | None`, `load_topology(path)`,
+  `generate_topology(routers)`
+- `LabError` (exit_code 3), `TopologyError` (exit_code 1)
+"""
+
+from gin.lab.errors import LabError, TopologyError
+from gin.lab.lab import DEFAULT_NAME, down, exec_node, healthy, leftovers, status, up
+from gin.lab.state import LabState, NodeState, load_state, require_state
+from gin.lab.topology import Topology, generate_topology, load_topology, parse_topology
+
+__all__ = [
+    "DEFAULT_NAME", "LabError", "LabState", "NodeState", "Topology", "TopologyError", "down",
+    "exec_node", "generate_topology", "healthy", "leftovers", "load_state", "load_topology",
+    "parse_topology", "require_state", "status", "up",
+]

@@ -1,0 +1,56 @@
+"""One OpenSSH server per router, on a 127.0.0.1 port, whose login lands in vtysh.
+
+sshd stays in the root namespace: vtysh reaches the router's daemons over the unix
+sockets in the router's run/ directory, so no namespace hop is needed per login.
+"""
+
+from __future__ import annotations
+
+import shlex
+import socket
+from pathlib import Path
+
+from gin.lab import credentials
+from gin.lab.errors import LabError
+from gin.lab.proc import read_pid, run
+from gin.lab.render import render
+from gin.lab.state import LabState, NodeState
+
+SSHD = "/usr/sbin/sshd"
+
+
+def free_ports(count: int) -> list[int]:
+    """Ask the kernel for `count` distinct free TCP ports on 127.0.0.1."""
+    socks, ports = [], []
+    try:
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+            ports.append(s.getsockname()[1])
+    finally:
+        for s in socks:
+            s.close()
+    return ports
+
+
+def render_config(state: LabState, node: NodeState) -> str:
+    """sshd_config text for a router (pure)."""
+    vtysh = "/usr/bin/" + shlex.join(node.vtysh_argv())
+    return render("sshd_config.j2", node=node, run_dir=str(node.run_dir),
+                  host_key=str(Path(node.dir) / "ssh_host_ed25519_key"),
+                  authorized_keys=str(Path(state.dir) / "secrets" / "authorized_keys"),
+                  vtysh=vtysh)
+
+
+def start(state: LabState, node: NodeState) -> None:
+    """Write host key + config and start sshd (it daemonizes after binding its port)."""
+    Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # privilege-separation dir
+    base = Path(node.dir)
+    credentials.write_host_key(base / "ssh_host_ed25519_key", f"{state.name}-{node.name}")
+    conf = base / "sshd_config"
+    conf.write_text(render_config(state, node))
+    run([SSHD, "-f", str(conf), "-E", str(base / "log" / "sshd.log")], timeout=20,
+        what=f"start sshd for {node.name} on 127.0.0.1:{node.ssh_port}")
+    if read_pid(node.run_dir / "sshd.pid") is None:
+        raise LabError(f"sshd for {node.name} wrote no pidfile; see {base}/log/sshd.log")
