@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from . import models as m
 
-SECRET_FIELD = re.compile(r"(secret|password|passwd|psk|private|token)(?!_ref)", re.I)
+SECRET_FIELD = re.compile(r"secret|password|passwd|psk|private|token", re.I)
 REDACTED = "***"
 UNLOGGED = (m.Change, m.FreeBlock)
 NOISE = {"created_at", "updated_at"}
@@ -28,6 +28,13 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def redact(key: str, value: Any) -> Any:
+    """The value as the log may keep it: secrets become ``***``, references stay."""
+    if value is not None and SECRET_FIELD.search(key) and not key.endswith("_ref"):
+        return REDACTED
+    return _jsonable(value)
+
+
 def snapshot(obj: Any, values: dict[str, Any] | None = None) -> dict[str, Any]:
     """Column values of ``obj`` as JSON, secrets replaced by ``***``."""
     mapper = inspect(obj).mapper
@@ -37,7 +44,7 @@ def snapshot(obj: Any, values: dict[str, Any] | None = None) -> dict[str, Any]:
         if key in NOISE:
             continue
         value = values[key] if values is not None and key in values else getattr(obj, key)
-        out[key] = REDACTED if value is not None and SECRET_FIELD.search(key) else _jsonable(value)
+        out[key] = redact(key, value)
     return out
 
 

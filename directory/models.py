@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
     DateTime,
     Float,
@@ -85,7 +86,7 @@ class Agency(Timestamped, Base):
     name_th: Mapped[str | None] = mapped_column(String(255))
     kind: Mapped[str] = mapped_column(String(32), default="department")
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id", ondelete="RESTRICT"))
-    asn: Mapped[int | None] = mapped_column(Integer)
+    asn: Mapped[int | None] = mapped_column(BigInteger)
     description: Mapped[str | None] = mapped_column(Text)
 
     parent: Mapped[Agency | None] = relationship(remote_side=[id], lazy="joined")
@@ -114,12 +115,12 @@ class Site(Timestamped, Base):
     __table_args__ = (
         UniqueConstraint("agency_id", "code", name="uq_site_agency_code"),
         CheckConstraint("latitude IS NULL OR (latitude >= -90 AND latitude <= 90)", name="lat"),
-        CheckConstraint("longitude IS NULL OR (longitude >= -180 AND longitude <= 180)", name="lon"),
+        CheckConstraint("longitude IS NULL OR (longitude BETWEEN -180 AND 180)", name="lon"),
     )
 
 
 class Device(Timestamped, Base):
-    """A router, firewall, VPN gateway or sensor.  Holds a credential *reference*, never a secret."""
+    """A router, firewall, VPN gateway or sensor; holds a credential *reference*, never a secret."""
 
     __tablename__ = "device"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -132,7 +133,7 @@ class Device(Timestamped, Base):
     snmp_profile: Mapped[str | None] = mapped_column(String(64))
     snmp_address: Mapped[str | None] = mapped_column(String(64))
     credential_ref: Mapped[str | None] = mapped_column(String(255))
-    asn: Mapped[int | None] = mapped_column(Integer)
+    asn: Mapped[int | None] = mapped_column(BigInteger)
 
     site: Mapped[Site] = relationship(lazy="joined")
     interfaces: Mapped[list[Interface]] = relationship(

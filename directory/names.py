@@ -15,6 +15,8 @@ from .errors import Invalid
 
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_.-]{0,31}$")
 HOSTNAME_RE = re.compile(r"^(?=.{1,63}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+CONTROL = ("Cc", "Cf", "Zl", "Zp")
+ALLOWED_CONTROL = " \t\u200b\u200c\u200d"  # tab folds to a space; zero-width marks occur in Thai
 IFNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./:-]{0,63}$")
 
 
@@ -27,7 +29,7 @@ def clean_text(value: object, field: str, max_len: int = 255, required: bool = T
     if not isinstance(value, str):
         raise Invalid(f"{field}: expected text, got {type(value).__name__}")
     for ch in value:
-        if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") and ch not in " \t\u200b\u200c\u200d":
+        if unicodedata.category(ch) in CONTROL and ch not in ALLOWED_CONTROL:
             raise Invalid(f"{field}: control character {ch!r} is not allowed")
     text = " ".join(unicodedata.normalize("NFC", value).split())
     if len(text) > max_len:

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import changelog
@@ -56,12 +56,14 @@ class Directory:
                     yield session
             except IntegrityError as exc:
                 raise Conflict(_integrity_message(exc)) from exc
+            except DataError as exc:  # a value the database cannot hold
+                raise Invalid(_integrity_message(exc)) from exc
 
     def close(self) -> None:
         self.engine.dispose()
 
 
-def _integrity_message(exc: IntegrityError) -> str:
+def _integrity_message(exc: IntegrityError | DataError) -> str:
     text = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
     return f"the change conflicts with the directory: {text}"
 
@@ -342,6 +344,39 @@ def add_contact(session: Session, agency: str, name: str, role: str | None = Non
     session.add(contact)
     session.flush()
     return contact
+
+
+def add_link(session: Session, name: str, a: tuple[str, str], b: tuple[str, str],
+             agency: str | None = None, site: str | None = None,
+             bandwidth_mbps: int | None = None, description: str | None = None,
+             status: str = "planned") -> m.Link:
+    """Record a link between two interfaces (created if the directory lacks them).
+
+    An interface carries at most one link: a second link on the same port is refused.
+    """
+    link_name = clean_text(name, "link", 128)
+    if session.scalar(select(m.Link.id).where(m.Link.name == link_name)):
+        raise Conflict(f"link {link_name!r} already exists")
+    a_if, b_if = ensure_interface(session, *a), ensure_interface(session, *b)
+    if a_if.device_id == b_if.device_id:
+        raise Invalid(f"link {link_name}: both ends are on device {a_if.device.hostname}")
+    for iface in (a_if, b_if):
+        used = select(m.Link.name).where(or_(m.Link.a_interface_id == iface.id,
+                                             m.Link.b_interface_id == iface.id))
+        other = session.scalar(used)
+        if other:
+            raise Conflict(f"interface {iface.device.hostname}:{iface.name} already carries "
+                           f"link {other!r}")
+    ag = get_agency(session, agency) if agency else None
+    st = get_site(session, agency, site) if agency and site else None
+    lk = m.Link(name=link_name, a_interface=a_if, b_interface=b_if, agency=ag,
+                site_id=st.id if st else None,
+                status=_choice(status, m.LINK_STATUSES, "status"),
+                bandwidth_mbps=_int(bandwidth_mbps, "bandwidth_mbps", 1, 10**7),
+                description=clean_text(description, "description", 255, False))
+    session.add(lk)
+    session.flush()
+    return lk
 
 
 def update(session: Session, obj: m.Base, **fields: Any) -> m.Base:

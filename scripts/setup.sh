@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Install everything gin needs on a Debian machine: the Debian packages listed in
+# deps/apt-*.txt (when run as root) and a virtualenv in .venv with gin and its extras.
+# Sourced by scripts/demo.sh and scripts/test.sh; safe to run again (it skips what is there).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$PWD
+VENV=${GIN_VENV:-$ROOT/.venv}
+
+apt_packages() { grep -hv '^\s*#' deps/apt-*.txt | awk 'NF{print $1}' | sort -u; }
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    missing=()
+    for p in $(apt_packages); do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "setup: installing Debian packages: ${missing[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+else
+    echo "setup: not root (or no apt-get): skipping Debian packages; the lab and integration tests need them"
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q --upgrade pip
+fi
+stamp="$VENV/.gin-installed"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    echo "setup: installing gin into $VENV"
+    "$VENV/bin/pip" install -q -e ".[test,postgres,net]"
+    touch "$stamp"
+fi
+export PATH="$VENV/bin:$PATH"

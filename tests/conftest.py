@@ -1,0 +1,66 @@
+"""Fixtures shared by the whole suite: a fresh directory on SQLite and on real PostgreSQL.
+
+PostgreSQL tests need ``GIN_TEST_PG_URL`` (``scripts/test.sh`` starts a throw-away
+server and sets it).  Without it they skip, unless ``GIN_REQUIRE_INTEGRATION=1`` (CI),
+where a skip would hide a missing part, so it fails instead.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from directory.store import Directory
+
+REQUIRE = os.environ.get("GIN_REQUIRE_INTEGRATION") == "1"
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip when a real part is missing, or fail when CI requires every part to be present."""
+    if condition:
+        return
+    if REQUIRE:
+        pytest.fail(f"{reason} (GIN_REQUIRE_INTEGRATION=1 turns this skip into a failure)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A brand-new PostgreSQL database for one test, dropped afterwards."""
+    base = os.environ.get("GIN_TEST_PG_URL")
+    need(bool(base), "needs PostgreSQL: set GIN_TEST_PG_URL (scripts/test.sh does)")
+    assert base
+    name = f"gin_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'directory.sqlite'}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request) -> str:
+    """The same test on the embedded default and on a real PostgreSQL server."""
+    name = "sqlite_url" if request.param == "sqlite" else "pg_url"
+    return request.getfixturevalue(name)
+
+
+@pytest.fixture
+def directory(db_url) -> Iterator[Directory]:
+    d = Directory(db_url, actor="tester")
+    yield d
+    d.close()
