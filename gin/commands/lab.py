@@ -84,13 +84,15 @@ def status(name: str, state_dir: str | None, as_json: bool) -> None:
 
     health = "[green]healthy[/]" if data["healthy"] else "[red]degraded[/]"
     table = Table(title=f"lab {name} ({data['status']}, {health}) mgmt {data['mgmt_prefix']}")
-    for col in ("node", "role", "agency", "namespace", "daemons", "ssh", "mgmt address", "bgp"):
+    for col in ("node", "role", "agency", "namespace", "daemons", "ssh port", "mgmt address", "bgp"):
         table.add_column(col)
     for n in data["nodes"]:
-        bgp = ", ".join(f"{peer} {st}" for peer, st in n.get("bgp", {}).items())
+        states = list(n.get("bgp", {}).values())
+        up_count = states.count("Established")
+        bgp = f"{up_count}/{len(states)} established" if states else ""
         table.add_row(n["name"], n["role"], n["agency"],
                       n["netns"] if n["netns_present"] else f"[red]{n['netns']} missing[/]",
-                      _daemons(n), f"127.0.0.1:{n['ssh_port']}" if n["ssh_port"] else "-",
+                      _daemons(n), str(n["ssh_port"] or "-"),
                       n["mgmt_address"] or "-", bgp or "-")
     console.print(table)
 

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from gin.lab.errors import LabError
-from gin.lab.proc import read_pid, run
+from gin.lab.proc import run, wait_pidfile
 from gin.lab.render import render
 from gin.lab.state import FRR_DAEMONS, LabState, NodeState
 
@@ -84,9 +84,8 @@ def start_daemon(node: NodeState, daemon: str) -> None:
     """Start one daemon; FRR's `-d` returns once the daemon is initialised."""
     run(in_namespace(node, daemon_argv(node, daemon)), timeout=30,
         what=f"start {daemon} on {node.name}")
-    if read_pid(node.run_dir / f"{daemon}.pid") is None:
-        raise LabError(f"{daemon} on {node.name} did not write its pidfile; "
-                       f"see {node.dir}/log/{daemon}.log")
+    wait_pidfile(node.run_dir / f"{daemon}.pid", f"{daemon} on {node.name}",
+                 f"{node.dir}/log/{daemon}.log")
 
 
 def wait_zebra(node: NodeState, timeout: float = 20) -> None:

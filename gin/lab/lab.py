@@ -240,6 +240,19 @@ def bgp_peers(node: NodeState) -> dict[str, str]:
     return {peer: info.get("state", "?") for peer, info in data.get("peers", {}).items()}
 
 
+def wait_bgp_established(state: LabState, node: str, timeout: float = 30) -> dict[str, str]:
+    """Poll a router until all its BGP peers are Established; LabError on timeout."""
+    deadline = time.monotonic() + timeout
+    peers: dict[str, str] = {}
+    while time.monotonic() < deadline:
+        peers = bgp_peers(state.node(node))
+        if peers and all(s == "Established" for s in peers.values()):
+            return peers
+        time.sleep(0.5)
+    raise LabError(f"BGP on {node} (lab {state.name}) not established after {timeout:.0f}s: "
+                   f"{peers or 'no peers'}; see {state.node(node).dir}/log/bgpd.log")
+
+
 def exec_argv(state: LabState, node_name: str, argv: list[str]) -> list[str]:
     """Command line running argv inside a node's namespace (`vtysh` gets the router's paths)."""
     node = state.node(node_name)
@@ -264,4 +277,4 @@ def exec_node(node_name: str, argv: list[str], name: str = DEFAULT_NAME,
 
 
 __all__ = ["DEFAULT_NAME", "STATE_FILE", "bgp_peers", "down", "exec_node", "healthy",
-           "leftovers", "plan", "status", "up"]
+           "leftovers", "plan", "status", "up", "wait_bgp_established"]

@@ -106,13 +106,22 @@ def kill_all(pids: Iterable[int], grace: float = 4.0) -> set[int]:
 
 
 def remove_frr_crash_dirs(pids: Iterable[int]) -> None:
-    """Remove /var/tmp/frr/<daemon>.<pid> left by FRR daemons we stopped."""
+    """Remove /var/tmp/frr/<daemon>.<pid> dirs left by FRR daemons we stopped.
+
+    The directory is named after the PID *before* daemonizing; inside it each thread
+    has a `logbuf.<tid>` file, and the main thread's tid is the daemon's PID. So a dir
+    is ours if its own number or any logbuf number is one of our PIDs.
+    """
     base = Path("/var/tmp/frr")
     wanted = {str(p) for p in pids}
-    if not base.is_dir():
+    if not base.is_dir() or not wanted:
         return
     for entry in base.iterdir():
-        if entry.name.rsplit(".", 1)[-1] in wanted:
+        numbers = {entry.name.rsplit(".", 1)[-1]}
+        if entry.is_dir():
+            with contextlib.suppress(OSError):
+                numbers |= {f.name.rsplit(".", 1)[-1] for f in entry.iterdir()}
+        if numbers & wanted:
             if entry.is_dir():
                 shutil.rmtree(entry, ignore_errors=True)
             else:
@@ -129,3 +138,15 @@ def rss_kib(pid: int) -> int:
     except OSError:
         pass
     return 0
+
+
+def wait_pidfile(path: Path, what: str, log: str, timeout: float = 10) -> int:
+    """Wait for a daemon's pidfile (daemons may write it after their parent exits)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pid = read_pid(path)
+        if pid is not None:
+            return pid
+        if time.monotonic() > deadline:
+            raise LabError(f"{what} wrote no pidfile {path} within {timeout:.0f}s; see {log}")
+        time.sleep(0.02)

@@ -8,12 +8,10 @@ credentials.
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 from gin.lab import frr
-from gin.lab.errors import LabError
-from gin.lab.proc import read_pid, run
+from gin.lab.proc import run, wait_pidfile
 from gin.lab.render import render
 from gin.lab.state import LabState, NodeState
 
@@ -38,8 +36,4 @@ def start(state: LabState, node: NodeState, snmp: dict[str, str]) -> None:
     argv = ["env", "MIBS=", SNMPD, "-C", "-c", str(conf), "-p", str(pidfile),
             "-Lf", str(base / "log" / "snmpd.log")]
     run(frr.in_namespace(node, argv), timeout=20, what=f"start snmpd on {node.name}")
-    deadline = time.monotonic() + 10
-    while read_pid(pidfile) is None:
-        if time.monotonic() > deadline:
-            raise LabError(f"snmpd on {node.name} wrote no pidfile; see {base}/log/snmpd.log")
-        time.sleep(0.05)
+    wait_pidfile(pidfile, f"snmpd on {node.name}", f"{base}/log/snmpd.log")

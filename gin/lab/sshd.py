@@ -11,8 +11,7 @@ import socket
 from pathlib import Path
 
 from gin.lab import credentials
-from gin.lab.errors import LabError
-from gin.lab.proc import read_pid, run
+from gin.lab.proc import run, wait_pidfile
 from gin.lab.render import render
 from gin.lab.state import LabState, NodeState
 
@@ -52,5 +51,4 @@ def start(state: LabState, node: NodeState) -> None:
     conf.write_text(render_config(state, node))
     run([SSHD, "-f", str(conf), "-E", str(base / "log" / "sshd.log")], timeout=20,
         what=f"start sshd for {node.name} on 127.0.0.1:{node.ssh_port}")
-    if read_pid(node.run_dir / "sshd.pid") is None:
-        raise LabError(f"sshd for {node.name} wrote no pidfile; see {base}/log/sshd.log")
+    wait_pidfile(node.run_dir / "sshd.pid", f"sshd for {node.name}", f"{base}/log/sshd.log")

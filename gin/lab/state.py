@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,6 +124,20 @@ class LabState:
         return {"device_type": "cisco_ios", "host": "127.0.0.1", "port": n.ssh_port,
                 "username": creds["username"], "key_file": creds["key_file"],
                 "use_keys": True, "allow_agent": False}
+
+    def vtysh(self, node: str, *commands: str, timeout: float = 30) -> str:
+        """Output of vtysh commands on a router of this lab."""
+        from gin.lab.frr import vtysh
+
+        return vtysh(self.node(node), *commands, timeout=timeout)
+
+    def exec(self, node: str, argv: list[str],
+             timeout: float = 30) -> subprocess.CompletedProcess[str]:
+        """Run argv inside a node's namespace and capture its output (no check)."""
+        from gin.lab.lab import exec_argv
+
+        return subprocess.run(exec_argv(self, node, argv), capture_output=True, text=True,
+                              timeout=timeout, check=False)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
