@@ -267,6 +267,14 @@ def check_row(row: Row) -> tuple[Checked | None, list[str]]:
     return Checked(row, values, tuple(values[k] for k in KEYS[row.kind])), []
 
 
+def _key_of(row: Row) -> tuple[Any, ...] | None:
+    """The natural key of a row that failed its checks, if its key fields are fine."""
+    try:
+        return tuple(FIELDS[row.kind][k](row.data.get(k), k) for k in KEYS[row.kind])
+    except Invalid:
+        return None
+
+
 def _required(kind: str, name: str) -> bool:
     return name in KEYS[kind] or (kind, name) in {
         ("agencies", "name_en"), ("devices", "agency"), ("devices", "site"),
@@ -397,10 +405,14 @@ def import_rows(session: Session, rows: Sequence[Row], mode: str = "create",
     tick = progress or (lambda n: None)
     checked: dict[str, list[Checked]] = {k: [] for k in KINDS}
     seen: dict[tuple[str, tuple[Any, ...]], str] = {}
+    run = _Run(session, mode, report, tick)
     for row in rows:
         item, problems = check_row(row)
         if item is None:
             report.errors.extend(problems)
+            key = _key_of(row)
+            if key is not None:
+                run.rejected.setdefault((row.kind, key), row.where)
             tick(1)
             continue
         first = seen.setdefault((row.kind, item.key), row.where)
@@ -411,7 +423,6 @@ def import_rows(session: Session, rows: Sequence[Row], mode: str = "create",
             tick(1)
             continue
         checked[row.kind].append(item)
-    run = _Run(session, mode, report, tick)
     for kind in KINDS:
         items = _parents_first(checked[kind], run) if kind == "agencies" else checked[kind]
         for item in items:

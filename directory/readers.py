@@ -393,6 +393,9 @@ def _yaml_document(loader: Any, source: str) -> tuple[Any, int] | None:
     return result
 
 
+_PLAIN_TAGS = (None, "!", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map")
+
+
 def _yaml_node(loader: Any, source: str, depth: int) -> tuple[Any, int]:
     event = loader.get_event()
     line = event.start_mark.line + 1
@@ -405,11 +408,16 @@ def _yaml_node(loader: Any, source: str, depth: int) -> tuple[Any, int]:
         tag = event.tag
         if tag is None or tag == "!":
             tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+        if tag == "tag:yaml.org,2002:merge":
+            raise _Stop(f"{source}:{line}: yaml: merge keys (<<) are not allowed in import "
+                        "files; write the fields out")
         node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
         try:
             return loader.construct_object(node, deep=True), line
         except yaml.YAMLError as exc:
             raise _Stop(f"{source}:{line}: yaml: {getattr(exc, 'problem', None) or exc}") from None
+    if isinstance(event, yaml.CollectionStartEvent) and event.tag not in _PLAIN_TAGS:
+        raise _Stop(f"{source}:{line}: yaml: tag {event.tag} is not allowed in import files")
     if isinstance(event, yaml.SequenceStartEvent):
         items = []
         while not loader.check_event(yaml.SequenceEndEvent):
@@ -426,7 +434,7 @@ def _yaml_node(loader: Any, source: str, depth: int) -> tuple[Any, int]:
                 raise _Stop(f"{source}:{key_line}: yaml: a key must be plain text")
             if key in mapping:
                 mapping.dupes.append(f"{source}:{key_line}: {key}: given twice")
-            mapping[key] = item
+            mapping[key] = (item[0], key_line)  # messages about a key point at the key
         loader.get_event()
         return mapping, line
     raise _Stop(f"{source}:{line}: yaml: unexpected {type(event).__name__}")

@@ -1,0 +1,394 @@
+"""Import and export: round trips, modes, and hostile files that must write nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+import yaml
+from _fixtures_transfer import SAMPLE_YAML, counts, write
+
+from directory import store
+from directory.errors import DirectoryError, ImportFailed, Invalid
+from directory.transfer import export_data, export_directory, import_files, to_yaml
+
+
+def _errors(exc: pytest.ExceptionInfo[ImportFailed]) -> str:
+    return "\n".join(exc.value.errors)
+
+
+def _rejects(d, paths, *needles, **kw) -> ImportFailed:
+    """Import must fail, every needle must be in the errors, and nothing may change."""
+    before = counts(d)
+    with pytest.raises(ImportFailed) as exc:
+        import_files(d, paths if isinstance(paths, list) else [paths], **kw)
+    text = _errors(exc)
+    for needle in needles:
+        assert needle in text, f"{needle!r} not in:\n{text}"
+    assert counts(d) == before
+    return exc.value
+
+
+@pytest.fixture
+def sample(tmp_path) -> str:
+    return write(tmp_path / "sample.yaml", SAMPLE_YAML)
+
+
+# --- round trips ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml", "csv"])
+def test_round_trip_through_every_format(directory, sample, tmp_path, fmt):
+    report = import_files(directory, [sample])
+    assert report.created == {"agencies": 3, "sites": 2, "devices": 2, "interfaces": 2,
+                              "links": 1, "contacts": 1}
+    dest = tmp_path / ("out" if fmt == "csv" else f"out.{fmt}")
+    export_directory(directory, fmt, dest)
+    with directory.transaction() as s:
+        first = export_data(s)
+
+    from directory.store import Directory
+
+    other = Directory(f"sqlite:///{tmp_path / 'other.sqlite'}", actor="tester")
+    import_files(other, [str(dest)])
+    with other.transaction() as s:
+        second = export_data(s)
+    assert second == first
+    again = tmp_path / ("again" if fmt == "csv" else f"again.{fmt}")
+    export_directory(other, fmt, again)
+    if fmt == "csv":
+        for name in os.listdir(dest):
+            assert (dest / name).read_bytes() == (again / name).read_bytes()
+    else:
+        assert dest.read_bytes() == again.read_bytes()
+
+
+def test_thai_names_survive_and_are_nfc(directory, tmp_path):
+    path = write(tmp_path / "agencies.csv",
+                 "code,name_en,name_th\nDOPA,Provincial  Administration Cafe\u0301,"
+                 "กรมการปกครอง\nMOF,Finance,กระทรวงการคลัง\n")
+    import_files(directory, [path])
+    with directory.transaction() as s:
+        dopa = store.get_agency(s, "dopa")
+        assert dopa.name_th == "กรมการปกครอง"
+        assert dopa.name_en == "Provincial Administration Caf\u00e9"  # NFC, spaces folded
+    text = to_yaml(_export(directory))
+    assert "กระทรวงการคลัง" in text  # readable Thai, not \u escapes
+
+
+def _export(d):
+    with d.transaction() as s:
+        return export_data(s)
+
+
+def test_json_export_is_utf8_and_reimportable(directory, sample, tmp_path):
+    import_files(directory, [sample])
+    out = tmp_path / "x.json"
+    export_directory(directory, "json", out)
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert doc["format"] == "gin-directory" and doc["version"] == 1
+    assert any(c["name"] == "สมชาย ใจดี" for c in doc["contacts"])
+    assert "credential_ref" in doc["devices"][0]  # a reference, never a secret
+
+
+def test_csv_folder_is_one_file_per_kind(directory, sample, tmp_path):
+    import_files(directory, [sample])
+    files = export_directory(directory, "csv", tmp_path / "csv")
+    names = sorted(os.path.basename(f) for f in files)
+    assert names == sorted(["agencies.csv", "sites.csv", "devices.csv", "interfaces.csv",
+                            "links.csv", "prefixes.csv", "contacts.csv"])
+    header = (tmp_path / "csv" / "agencies.csv").read_text().splitlines()[0]
+    assert header == "code,name_en,name_th,kind,parent,asn,description"
+
+
+# --- modes and ordering ----------------------------------------------------------------------
+
+
+def test_parents_and_kinds_in_any_order(directory, tmp_path):
+    path = write(tmp_path / "x.yaml", """\
+sites:
+  - {agency: C, code: HQ}
+agencies:
+  - {code: C, name_en: Child, parent: B}
+  - {code: B, name_en: Bureau, parent: A}
+  - {code: A, name_en: Apex, kind: ministry}
+""")
+    import_files(directory, [path])
+    with directory.transaction() as s:
+        assert store.get_agency(s, "C").parent.code == "B"
+        assert store.get_site(s, "C", "HQ").code == "HQ"
+
+
+def test_create_mode_refuses_what_exists_upsert_updates_skip_leaves(directory, sample, tmp_path):
+    import_files(directory, [sample])
+    _rejects(directory, sample, "already exists in the directory", "sample.yaml:4: code:")
+    changed = write(tmp_path / "agencies.csv", "code,name_en\nMOI,Ministry of the Interior\n"
+                                               "NEW,New Agency\n")
+    report = import_files(directory, [changed], mode="skip")
+    assert report.unchanged["agencies"] == 1 and report.created["agencies"] == 1
+    with directory.transaction() as s:
+        assert store.get_agency(s, "MOI").name_en == "Ministry of Interior"
+    report = import_files(directory, [changed], mode="upsert")
+    assert report.updated["agencies"] == 1 and report.unchanged["agencies"] == 1
+    with directory.transaction() as s:
+        moi = store.get_agency(s, "MOI")
+        assert moi.name_en == "Ministry of the Interior"
+        assert moi.name_th == "กระทรวงมหาดไทย"  # a column absent from the file is kept
+        assert moi.kind == "ministry"
+    again = import_files(directory, [sample], mode="upsert")
+    assert not again.errors and again.updated["agencies"] == 1  # name_en back
+
+
+def test_upsert_cannot_move_link_ends(directory, sample, tmp_path):
+    import_files(directory, [sample])
+    moved = write(tmp_path / "links.csv", "name,a_device,a_interface,b_device,b_interface\n"
+                                          "GIN-DOPA-CMI,gin-pe1,Gi0/0/2,dopa-cmi-ce1,eth0\n")
+    _rejects(directory, moved, "links.csv:2: a_interface:", "cannot move", mode="upsert")
+
+
+def test_partial_imports_good_rows_and_reports_bad(directory, tmp_path):
+    path = write(tmp_path / "agencies.csv",
+                 "code,name_en,kind\nGOOD,Good Agency,department\nBAD!,Bad,department\n"
+                 "ALSO,Also Good,nonsense\nFINE,Fine,\n")
+    before = counts(directory)
+    report = import_files(directory, [path], partial=True)
+    assert report.created["agencies"] == 2
+    assert any(e.startswith(f"{path}:3: code:") for e in report.errors)
+    assert any(e.startswith(f"{path}:4: kind:") for e in report.errors)
+    assert counts(directory)["agency"] == before["agency"] + 2
+
+
+def test_partial_reports_dependents_of_rejected_rows(directory, tmp_path):
+    path = write(tmp_path / "x.yaml", """\
+agencies:
+  - {code: OK, name_en: Fine}
+  - {code: BROKEN, name_en: "bad\\u0000name"}
+sites:
+  - {agency: BROKEN, code: HQ}
+  - {agency: OK, code: HQ}
+""")
+    report = import_files(directory, [path], partial=True)
+    assert report.created == {"agencies": 1, "sites": 1}
+    text = "\n".join(report.errors)
+    assert f"{path}:3: name_en: control character" in text
+    assert f"{path}:5: agency: agency 'BROKEN' was rejected ({path}:3)" in text
+
+
+def test_agency_cycle_is_refused(directory, tmp_path):
+    path = write(tmp_path / "agencies.csv", "code,name_en,parent\nA,A,B\nB,B,A\nC,C,\n")
+    _rejects(directory, path, "cycle")
+
+
+# --- hostile input ---------------------------------------------------------------------------
+
+
+def test_unbalanced_quote(directory, tmp_path):
+    path = write(tmp_path / "agencies.csv", 'code,name_en\nMOF,Finance\nX,"Open quote\nY,Z\n')
+    _rejects(directory, path, f"{path}:3: row: unbalanced quote")
+
+
+def test_wrong_column_count_reports_each_line(directory, tmp_path):
+    path = write(tmp_path / "agencies.csv", "code,name_en\nA,B,C\nD\nE,F\n")
+    _rejects(directory, path, f"{path}:2: row: has 3 columns", f"{path}:3: row: has 1 columns")
+
+
+def test_multiline_csv_record_keeps_its_first_line(directory, tmp_path):
+    path = write(tmp_path / "agencies.csv",
+                 'code,name_en,description\nA,"Two\nlines",ok\nB!,bad,x\n')
+    exc = _rejects(directory, path, f"{path}:2: name_en: control character",
+                   f"{path}:4: code:")
+    assert len(exc.errors) == 2
+
+
+def test_non_utf8_bytes(directory, tmp_path):
+    path = write(tmp_path / "agencies.csv",
+                 b"code,name_en\nMOF,Finance\n" + "TIS,ภาษาไทย\n".encode("tis-620"))
+    _rejects(directory, path, f"{path}:3: bytes are not UTF-8")
+
+
+def test_utf16_is_refused_bom_utf8_is_fine(directory, tmp_path):
+    path = write(tmp_path / "agencies.csv", "code,name_en\nMOF,Finance\n".encode("utf-16"))
+    _rejects(directory, path, "UTF-16")
+    ok = write(tmp_path / "ok-agencies.csv", b"\xef\xbb\xbfcode,name_en\nMOF,Finance\n")
+    assert import_files(directory, [ok]).created["agencies"] == 1
+
+
+def test_duplicate_codes_in_the_file(directory, tmp_path):
+    path = write(tmp_path / "agencies.csv", "code,name_en\nMOF,Finance\nmof,Again\n")
+    _rejects(directory, path, f"{path}:3: code: duplicate agency 'MOF', first given at {path}:2")
+
+
+def test_duplicates_across_files_and_formats(directory, tmp_path):
+    a = write(tmp_path / "agencies.csv", "code,name_en\nMOF,Finance\n")
+    b = write(tmp_path / "more.json", '{"agencies": [\n{"code": "MOF", "name_en": "F"}]}')
+    _rejects(directory, [a, b], f"{b}:2: code: duplicate agency 'MOF', first given at {a}:2")
+
+
+def test_duplicate_against_the_directory(directory, sample, tmp_path):
+    import_files(directory, [sample])
+    path = write(tmp_path / "devices.csv", "hostname,agency,site,role,platform\n"
+                                           "gin-pe1,GIN,NOC,pe,frr\n")
+    _rejects(directory, path, f"{path}:2: hostname: device 'gin-pe1' already exists")
+
+
+@pytest.mark.parametrize("value", ["Bad\nname", "Bad\x00name", "Bad\x1bname", "Bad\u2028name"])
+def test_control_characters_in_names(directory, tmp_path, value):
+    path = write(tmp_path / "x.json",
+                 json.dumps({"agencies": [{"code": "X", "name_en": value}]}))
+    _rejects(directory, path, f"{path}:1: name_en: control character")
+
+
+def test_nul_in_csv(directory, tmp_path):
+    path = write(tmp_path / "agencies.csv", "code,name_en\nX,Bad\x00name\n")
+    _rejects(directory, path, f"{path}:2: name_en: control character")
+
+
+def test_unknown_fields_and_sections(directory, tmp_path):
+    csv_path = write(tmp_path / "agencies.csv", "code,name_en,colour\nX,Y,red\n")
+    _rejects(directory, csv_path, f"{csv_path}:2: colour: unknown field")
+    y = write(tmp_path / "x.yaml", "agencies: []\nrouters:\n  - {hostname: a}\n")
+    _rejects(directory, y, f"{y}:2: routers: unknown section")
+
+
+def test_wrong_types(directory, tmp_path):
+    path = write(tmp_path / "x.yaml", """\
+agencies:
+  - {code: 42, name_en: Number code}
+  - {code: OK, name_en: [a, list]}
+  - {code: OK2, name_en: Fine, asn: twelve}
+  - {code: OK3, name_en: Fine, asn: true}
+sites:
+  - {agency: OK, code: S, latitude: 123.0}
+  - {agency: OK, code: T, longitude: .nan}
+interfaces:
+  - {device: x, name: eth0, enabled: maybe}
+agencies_extra: 1
+""")
+    _rejects(directory, path, f"{path}:2: code: expected text, got int",
+             f"{path}:3: name_en: expected text, got list",
+             f"{path}:4: asn: 'twelve' is not a whole number",
+             f"{path}:5: asn: expected a whole number, got bool",
+             f"{path}:7: latitude:", f"{path}:8: longitude:",
+             f"{path}:10: enabled: 'maybe' is not true or false")
+
+
+def test_missing_references(directory, tmp_path):
+    path = write(tmp_path / "devices.csv", "hostname,agency,site,role,platform\n"
+                                           "r1,NOPE,HQ,ce,frr\n")
+    _rejects(directory, path, f"{path}:2: agency: 'NOPE' not found in the file or the directory")
+
+
+def test_yaml_alias_bomb_is_refused_without_expanding(directory, tmp_path):
+    bomb = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, 10):
+        prev = chr(ord("a") + i - 1)
+        bomb.append(f"{chr(ord('a') + i)}: &{chr(ord('a') + i)} [" + ",".join([f"*{prev}"] * 9)
+                    + "]")
+    path = write(tmp_path / "bomb.yaml", "\n".join(bomb) + "\n")
+    _rejects(directory, path, f"{path}:2: yaml: aliases (*a) are not allowed")
+
+
+def test_yaml_merge_keys_need_aliases_and_are_refused(directory, tmp_path):
+    path = write(tmp_path / "x.yaml", "agencies:\n  - &base {code: A, name_en: A}\n"
+                                      "  - {<<: *base, code: B}\n")
+    _rejects(directory, path, "merge keys (<<) are not allowed")
+
+
+def test_deep_nesting(directory, tmp_path):
+    y = write(tmp_path / "deep.yaml", "agencies: " + "[" * 100000 + "]" * 100000 + "\n")
+    _rejects(directory, y, "yaml: nested deeper than")
+    j = write(tmp_path / "deep.json", '{"agencies": [' + "[" * 200000 + "]" * 200000 + "]}")
+    _rejects(directory, j, "json: nested too deeply")
+
+
+def test_yaml_python_tags_are_refused(directory, tmp_path):
+    path = write(tmp_path / "x.yaml",
+                 "agencies:\n  - {code: A, name_en: !!python/object/apply:os.system [id]}\n")
+    _rejects(directory, path, f"{path}:2: yaml:")
+
+
+def test_yaml_syntax_error_has_line(directory, tmp_path):
+    path = write(tmp_path / "x.yaml", "agencies:\n  - {code: A, name_en: B}\n  - {code: [\n")
+    _rejects(directory, path, "yaml:")
+
+
+def test_json_syntax_error_has_line(directory, tmp_path):
+    path = write(tmp_path / "x.json",
+                 '{"agencies": [\n{"code": "A", "name_en": "B"},\n{"code"}\n]}')
+    _rejects(directory, path, f"{path}:3: json:")
+
+
+def test_json_nan_and_dupe_keys(directory, tmp_path):
+    path = write(tmp_path / "x.json",
+                 '{"agencies": [\n{"code": "A", "code": "B", "name_en": "x"},\n'
+                 '{"code": "C", "name_en": "y", "asn": NaN}]}')
+    _rejects(directory, path, f"{path}:2: code: given twice")
+
+
+def test_file_over_the_size_limit_is_refused_before_reading(directory, tmp_path, monkeypatch):
+    big = tmp_path / "big.csv"
+    with open(big, "wb") as fh:  # sparse: 100 MB on paper, no disk used
+        fh.truncate(100 * 1024 * 1024)
+    real_open = open
+
+    def no_open(path, *a, **kw):
+        assert str(path) != str(big), "the file must not be opened"
+        return real_open(path, *a, **kw)
+
+    monkeypatch.setattr("builtins.open", no_open)
+    _rejects(directory, str(big), "100.0 MB, over the 50.0 MB import limit")
+
+
+def test_size_limit_is_configurable(directory, tmp_path):
+    path = write(tmp_path / "agencies.csv", "code,name_en\n" + "".join(
+        f"A{i},Agency {i}\n" for i in range(100)))
+    _rejects(directory, path, "over the 100 bytes import limit", max_bytes=100)
+    assert import_files(directory, [path], max_bytes=10_000).created["agencies"] == 100
+
+
+def test_unknown_kind_and_format(directory, tmp_path):
+    path = write(tmp_path / "stuff.csv", "code,name_en\nA,B\n")
+    _rejects(directory, path, "cannot tell which kind")
+    assert import_files(directory, [path], kind="agencies").created["agencies"] == 1
+    txt = write(tmp_path / "x.txt", "hello")
+    _rejects(directory, txt, "cannot tell the format")
+    with pytest.raises(Invalid):
+        import_files(directory, [txt], fmt="xml")
+
+
+def test_missing_file(directory, tmp_path):
+    _rejects(directory, str(tmp_path / "nope.csv"), "cannot read it")
+
+
+def test_empty_files(directory, tmp_path):
+    _rejects(directory, write(tmp_path / "agencies.csv", ""), "the file is empty")
+    assert import_files(directory, [write(tmp_path / "e.yaml", "")]).rows == 0
+    assert import_files(directory, [write(tmp_path / "n.yaml", "agencies:\n")]).rows == 0
+
+
+def test_bad_mode(directory, sample):
+    with pytest.raises(DirectoryError):
+        import_files(directory, [sample], mode="merge")
+
+
+def test_every_error_is_file_line_field(directory, tmp_path):
+    path = write(tmp_path / "x.yaml", """\
+agencies:
+  - {code: "", name_en: A}
+  - {code: B}
+  - {code: C, name_en: C, kind: tribe, extra: 1}
+""")
+    exc = _rejects(directory, path)
+    for line in exc.errors:
+        where, field, what = line.split(": ", 2)
+        assert where.startswith(path + ":") and where.rsplit(":", 1)[1].isdigit()
+        assert field and what
+
+
+def test_export_of_empty_directory_round_trips(directory, tmp_path):
+    out = tmp_path / "e.yaml"
+    export_directory(directory, "yaml", out)
+    doc = yaml.safe_load(out.read_text())
+    assert doc["agencies"] == [] and doc["format"] == "gin-directory"
+    assert import_files(directory, [str(out)]).rows == 0
