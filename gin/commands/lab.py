@@ -84,7 +84,8 @@ def status(name: str, state_dir: str | None, as_json: bool) -> None:
 
     health = "[green]healthy[/]" if data["healthy"] else "[red]degraded[/]"
     table = Table(title=f"lab {name} ({data['status']}, {health}) mgmt {data['mgmt_prefix']}")
-    for col in ("node", "role", "agency", "namespace", "daemons", "ssh port", "mgmt address", "bgp"):
+    columns = ("node", "role", "agency", "namespace", "daemons", "ssh port", "mgmt address", "bgp")
+    for col in columns:
         table.add_column(col)
     for n in data["nodes"]:
         states = list(n.get("bgp", {}).values())

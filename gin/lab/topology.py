@@ -168,7 +168,7 @@ def topology_from_dict(data: Any, source: str = "<topology>") -> Topology:
     if unknown:
         raise _fail(source, f"unknown top-level key(s): {', '.join(sorted(map(str, unknown)))}")
     name = str(data.get("name", "lab"))
-    if not PRINTABLE_RE.match(name):
+    if not PRINTABLE_RE.fullmatch(name):
         raise _fail(source, "'name' must be one line of printable text")
     asn = data.get("asn", 65000)
     if not isinstance(asn, int) or isinstance(asn, bool) or not 1 <= asn <= 4294967295:
@@ -202,7 +202,7 @@ def _parse_node(source: str, index: int, raw: Any, core_asn: int) -> Node:
     if unknown:
         raise _fail(source, f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
     name = raw.get("name")
-    if not isinstance(name, str) or not NODE_NAME_RE.match(name):
+    if not isinstance(name, str) or not NODE_NAME_RE.fullmatch(name):
         raise _fail(
             source,
             f"{where}: node name {name!r} is invalid; use 1-24 chars of a-z, 0-9 and '-' "
@@ -214,7 +214,7 @@ def _parse_node(source: str, index: int, raw: Any, core_asn: int) -> Node:
         raise _fail(source, f"{where}: role must be one of {', '.join(ROLES)}, got {role!r}")
     agency = _parse_agency(source, where, raw.get("agency"), role)
     site = raw.get("site", name if role != "pe" else f"core-{name}")
-    if not isinstance(site, str) or not NODE_NAME_RE.match(site):
+    if not isinstance(site, str) or not NODE_NAME_RE.fullmatch(site):
         raise _fail(source, f"{where}: site {site!r} must look like a node name (a-z, 0-9, '-')")
     asn = raw.get("asn", core_asn if role == "pe" else None)
     if asn is not None and (not isinstance(asn, int) or isinstance(asn, bool)
@@ -254,9 +254,9 @@ def _parse_agency(source: str, where: str, raw: Any, role: str) -> Agency:
     if not isinstance(raw, dict):
         raise _fail(source, f"{where}: agency must be a code or {{code:, name:}}")
     code, name = raw.get("code"), raw.get("name", raw.get("code"))
-    if not isinstance(code, str) or not AGENCY_CODE_RE.match(code):
+    if not isinstance(code, str) or not AGENCY_CODE_RE.fullmatch(code):
         raise _fail(source, f"{where}: agency code {code!r} must be A-Z, 0-9, '_' or '-'")
-    if not isinstance(name, str) or not PRINTABLE_RE.match(name):
+    if not isinstance(name, str) or not PRINTABLE_RE.fullmatch(name):
         raise _fail(source, f"{where}: agency name must be one line of printable text")
     return Agency(code, name)
 
@@ -304,7 +304,7 @@ def _check_ports(source: str, topo: Topology) -> None:
 
 def validate_lab_name(name: str) -> str:
     """Check a lab name: it prefixes namespace and interface names, so it is short and plain."""
-    if not isinstance(name, str) or not LAB_NAME_RE.match(name):
+    if not isinstance(name, str) or not LAB_NAME_RE.fullmatch(name):
         raise TopologyError(
             f"lab name {name!r} is invalid: use 1-8 chars of a-z and 0-9 starting with a letter "
             "(it prefixes interface names, which Linux limits to 15 chars)"

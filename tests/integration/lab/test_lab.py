@@ -148,3 +148,11 @@ def test_registered_in_directory(gin_lab, gin_lab_directory):
     from gin.lab.register import register
 
     register(gin_lab, gin_lab_directory)  # idempotent
+
+
+def test_credential_reference_resolves_with_gin_secrets(gin_lab):
+    secrets = pytest.importorskip("gin.secrets")
+    creds = secrets.resolve(gin_lab.credentials_ref)
+    assert creds["username"].reveal() == "root"
+    assert Path(creds["key_file"].reveal()).is_file()
+    assert "***" in repr(creds["snmp"]["priv_key"])
