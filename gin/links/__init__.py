@@ -1,0 +1,1 @@
+"""GIN link provisioning: plan -> render -> push -> verify -> record (or roll back)."""

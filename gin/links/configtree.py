@@ -1,0 +1,61 @@
+"""Configuration text as a tree (hier_config), and the differences between two trees.
+
+Running configs carry noise a diff must ignore (FRR's ``frr version`` stamp, ``!``
+separators, ``exit`` closers), and intended configs cover only what gin owns.  So a push
+sends only the lines the router lacks, and a rollback computes the full remediation back
+to the saved running config.
+"""
+
+from __future__ import annotations
+
+from hier_config import HConfig, WorkflowRemediation, get_hconfig
+from hier_config import Platform as HierPlatform
+
+from gin.platforms import Platform
+
+
+def clean(platform: Platform, text: str) -> str:
+    """Drop version stamps, comments and section closers; keep indentation."""
+    kept = []
+    for line in text.splitlines():
+        bare = line.strip()
+        if not bare or bare in platform.section_closers or bare.startswith("!"):
+            continue
+        if any(bare.startswith(p) for p in platform.noise_prefixes) and line == bare:
+            continue
+        kept.append(line.rstrip())
+    return "\n".join(kept) + "\n"
+
+
+def tree(platform: Platform, text: str) -> HConfig:
+    return get_hconfig(getattr(HierPlatform, platform.hier_platform), clean(platform, text))
+
+
+def lines_of(platform: Platform, config: HConfig) -> list[str]:
+    """A tree as commands to type, with explicit exits so every platform's CLI follows."""
+    out: list[str] = []
+
+    def walk(node: HConfig | object, depth: int) -> None:
+        for child in node.children:  # type: ignore[attr-defined]
+            out.append(" " * depth + child.text)
+            if child.children:
+                walk(child, depth + 1)
+                if platform.syntax == "hierarchical":
+                    closer = "exit-address-family" if child.text.startswith(
+                        "address-family") else "exit"
+                    out.append(" " * depth + closer)
+
+    walk(config, 0)
+    return out
+
+
+def missing(platform: Platform, running: str, intended: str) -> list[str]:
+    """Commands of ``intended`` that ``running`` lacks: what a push has to send."""
+    diff = tree(platform, intended).difference(tree(platform, running))
+    return lines_of(platform, diff)
+
+
+def remediation(platform: Platform, current: str, target: str) -> list[str]:
+    """Commands that turn ``current`` into exactly ``target`` (used to roll back)."""
+    wfr = WorkflowRemediation(tree(platform, current), tree(platform, target))
+    return lines_of(platform, wfr.remediation_config)
