@@ -79,15 +79,19 @@ def export_data(session: Session) -> dict[str, list[dict[str, Any]]]:
             "bandwidth_mbps": lk.bandwidth_mbps, "description": lk.description})
     prefixes = session.execute(
         select(m.Prefix.cidr, m.Prefix.status, m.Prefix.role, m.Prefix.agency_id,
-               m.Prefix.site_id, m.Prefix.device_id, m.Prefix.link_id, m.Prefix.description)
+               m.Prefix.site_id, m.Prefix.device_id, m.Prefix.interface_id, m.Prefix.link_id,
+               m.Prefix.description)
         .order_by(m.Prefix.family, m.Prefix.network, m.Prefix.prefixlen))
-    for cidr, status, role, agency_id, site_id, device_id, link_id, desc in prefixes:
+    for cidr, status, role, agency_id, site_id, device_id, if_id, link_id, desc in prefixes:
         site = sites[site_id] if site_id is not None else None
+        iface = ifaces[if_id] if if_id is not None else None
         out["prefixes"].append({
             "prefix": cidr, "status": status, "role": role,
             "agency": code(agency_id) if agency_id else (code(site.agency_id) if site else None),
             "site": site.code if site else None,
             "device": devices[device_id].hostname if device_id is not None else None,
+            "interface": (f"{devices[iface.device_id].hostname}:{iface.name}"
+                          if iface is not None else None),
             "link": links[link_id].name if link_id is not None else None, "description": desc})
     for c in session.scalars(select(m.Contact)).unique():
         out["contacts"].append({"agency": code(c.agency_id), "name": c.name, "role": c.role,

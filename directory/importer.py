@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -50,6 +51,7 @@ from .readers import (
     guess_format,
     read_limited,
     read_text,
+    shown,
 )
 
 MODES = ("create", "upsert", "skip")
@@ -191,7 +193,8 @@ FIELDS: dict[str, dict[str, Check]] = {
               "description": _text(255)},
     "prefixes": {"prefix": _prefix, "status": _choice(m.PREFIX_STATUSES),
                  "role": _choice(m.PREFIX_ROLES), "agency": _code(), "site": _code(),
-                 "device": _host(), "link": _text(128), "description": _text(255)},
+                 "device": _host(), "interface": _text(128), "link": _text(128),
+                 "description": _text(255)},
     "contacts": {"agency": _code(True), "name": _text(255, True), "role": _text(64),
                  "email": _email, "phone": _text(64)},
 }
@@ -249,14 +252,18 @@ class ImportReport:
 def check_row(row: Row) -> tuple[Checked | None, list[str]]:
     """Check every field of one row without touching the database."""
     spec = FIELDS[row.kind]
-    errors = [f"{row.where}: {name}: unknown field (expected one of {', '.join(spec)})"
+    errors = [f"{row.where}: {shown(name)}: unknown field (expected one of {', '.join(spec)})"
               for name in row.data if name not in spec]
     values: dict[str, Any] = {}
     for name, check in spec.items():
         if name not in row.data and not _required(row.kind, name):
             continue
+        raw = row.data.get(name)
+        if isinstance(raw, str) and _SURROGATE.search(raw):  # JSON "\ud800": not storable
+            errors.append(f"{row.where}: {name}: not valid Unicode (a lone surrogate)")
+            continue
         try:
-            values[name] = check(row.data.get(name), name)
+            values[name] = check(raw, name)
         except Invalid as exc:
             errors.append(f"{row.where}: {exc}")
     if row.kind != "sites" and values.get("site") is not None and values.get("agency") is None:
@@ -371,7 +378,7 @@ class _Run:
             self.reject(item, self.blocked_by(item) or _field_first(item.kind, str(exc)))
             return
         except DirectoryError as exc:
-            self.reject(item, str(exc))
+            self.reject(item, _field_form(str(exc)))
             return
         except IntegrityError as exc:
             text = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
@@ -382,6 +389,18 @@ class _Run:
                               f"({type(exc).__name__})")
             return
         getattr(self.report, action)[item.kind] += 1
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_OBJECT_MESSAGE = re.compile(r"^([a-z_]+) (\S+): (.*)$", re.S)
+
+
+def _field_form(message: str) -> str:
+    """``prefix 10.0.0.0/8: lies inside ...`` -> ``prefix: 10.0.0.0/8 lies inside ...``."""
+    match = _OBJECT_MESSAGE.match(message)
+    if match and match.group(1) in _LABEL.values():
+        return f"{match.group(1)}: {match.group(2)} {match.group(3)}"
+    return message
 
 
 def _field_first(kind: str, message: str) -> str:
@@ -563,7 +582,7 @@ def _create_link(s: Session, v: dict[str, Any]) -> None:
 
 
 def _prefix_owner(s: Session, v: dict[str, Any]) -> dict[str, Any]:
-    """Owner objects of a prefix row (agency, site, device, link), looked up by key."""
+    """Owner objects of a prefix row (agency, site, device, interface, link), by key."""
     out: dict[str, Any] = {}
     if "agency" in v:
         out["agency"] = store.get_agency(s, v["agency"]) if v["agency"] else None
@@ -571,19 +590,26 @@ def _prefix_owner(s: Session, v: dict[str, Any]) -> dict[str, Any]:
         out["site"] = store.get_site(s, v["agency"], v["site"]) if v["site"] else None
     if "device" in v:
         out["device"] = store.get_device(s, v["device"]) if v["device"] else None
+    if "interface" in v:
+        out["interface"] = _interface(s, v["interface"]) if v["interface"] else None
     if "link" in v:
         out["link"] = store.get_link(s, v["link"]) if v["link"] else None
     return out
 
 
-def _create_prefix(s: Session, v: dict[str, Any]) -> None:
-    from .allocator import add_prefix  # written beside this module; imported when needed
+def _interface(s: Session, text: str) -> m.Interface:
+    host, _, ifname = text.partition(":")
+    if not ifname:
+        raise Invalid(f"interface: {text!r} should be HOSTNAME:IFNAME")
+    return store.get_interface(s, host, ifname)
 
-    owner = _prefix_owner(s, v)
-    link = owner.get("link")
+
+def _create_prefix(s: Session, v: dict[str, Any]) -> None:
+    from .allocator import add_prefix  # the allocator keeps parents and free space right
+
+    owners = {k: x for k, x in _prefix_owner(s, v).items() if x is not None}
     add_prefix(s, v["prefix"], status=v.get("status") or "active", role=v.get("role") or "other",
-               agency=v.get("agency"), site=v.get("site"), device=v.get("device"),
-               link_id=link.id if link is not None else None, description=v.get("description"))
+               description=v.get("description"), **owners)
 
 
 def _create_contact(s: Session, v: dict[str, Any]) -> None:

@@ -77,6 +77,14 @@ def kind_of(name: str) -> str | None:
     return None
 
 
+def shown(name: Any) -> str:
+    """A user-supplied name, safe to print in an error line (no newlines, no surrogates)."""
+    text = str(name)
+    if text.isprintable() and text.encode("utf-8", "replace").decode() == text:
+        return text
+    return repr(text)
+
+
 def guess_format(path: str) -> str | None:
     suffix = Path(path).suffix.lower()
     return {".csv": "csv", ".json": "json", ".yaml": "yaml", ".yml": "yaml"}.get(suffix)
@@ -236,7 +244,7 @@ def read_json(text: str, source: str) -> Parsed:
                 raise _Stop(f"{source}:{at(pos)}: json: expected ':' after {key!r}")
             pos = _skip_ws(text, pos + 1)
             if key in seen:
-                out.errors.append(f"{source}:{key_line}: {key}: given twice")
+                out.errors.append(f"{source}:{key_line}: {shown(key)}: given twice")
             seen.add(key)
             kind = kind_of(key) if key not in META_KEYS else None
             if kind is None or text[pos:pos + 1] != "[":
@@ -306,7 +314,7 @@ def _top_level(out: Parsed, source: str, line: int, key: Any, item: Any, kind: s
     elif key == "exported_at":
         pass
     elif kind is None:
-        out.errors.append(f"{source}:{line}: {key}: unknown section; expected one of "
+        out.errors.append(f"{source}:{line}: {shown(key)}: unknown section; expected one of "
                           f"{', '.join(KINDS)}")
     elif item is not None:  # ``sites: null`` / an empty YAML section is fine
         out.errors.append(f"{source}:{line}: {key}: expected a list of {kind}, "
@@ -319,7 +327,7 @@ def _add_row(out: Parsed, kind: str, source: str, line: int, item: Any) -> None:
                           f"got {type(item).__name__}")
         return
     for key in getattr(item, "dupes", ()):
-        out.errors.append(f"{source}:{line}: {key}: given twice in one entry")
+        out.errors.append(f"{source}:{line}: {shown(key)}: given twice in one entry")
     bad = [k for k in item if not isinstance(k, str)]
     for key in bad:
         out.errors.append(f"{source}:{line}: {key!r}: field names must be text")
@@ -433,7 +441,7 @@ def _yaml_node(loader: Any, source: str, depth: int) -> tuple[Any, int]:
             if isinstance(key, list | dict):
                 raise _Stop(f"{source}:{key_line}: yaml: a key must be plain text")
             if key in mapping:
-                mapping.dupes.append(f"{source}:{key_line}: {key}: given twice")
+                mapping.dupes.append(f"{source}:{key_line}: {shown(key)}: given twice")
             mapping[key] = (item[0], key_line)  # messages about a key point at the key
         loader.get_event()
         return mapping, line

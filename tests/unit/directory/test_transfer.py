@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 
 import pytest
 import yaml
 from _fixtures_transfer import SAMPLE_YAML, counts, write
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from directory import store
 from directory.errors import DirectoryError, ImportFailed, Invalid
-from directory.transfer import export_data, export_directory, import_files, to_yaml
+from directory.transfer import FIELDS, KINDS, export_data, export_directory, import_files, to_yaml
 
 
 def _errors(exc: pytest.ExceptionInfo[ImportFailed]) -> str:
@@ -239,6 +243,11 @@ def test_control_characters_in_names(directory, tmp_path, value):
     _rejects(directory, path, f"{path}:1: name_en: control character")
 
 
+def test_lone_surrogate_in_json(directory, tmp_path):
+    path = write(tmp_path / "x.json", '{"agencies": [{"code": "S", "name_en": "a \\ud800 b"}]}')
+    _rejects(directory, path, f"{path}:1: name_en: not valid Unicode")
+
+
 def test_nul_in_csv(directory, tmp_path):
     path = write(tmp_path / "agencies.csv", "code,name_en\nX,Bad\x00name\n")
     _rejects(directory, path, f"{path}:2: name_en: control character")
@@ -392,3 +401,132 @@ def test_export_of_empty_directory_round_trips(directory, tmp_path):
     doc = yaml.safe_load(out.read_text())
     assert doc["agencies"] == [] and doc["format"] == "gin-directory"
     assert import_files(directory, [str(out)]).rows == 0
+
+
+# --- prefixes (through the allocator) -----------------------------------------------------------
+
+PREFIXES = """\
+prefixes:
+  - {prefix: "2001:db8::/32", role: supernet}
+  - {prefix: "2001:db8:1::/48", role: agency, agency: DOPA}
+  - {prefix: "2001:db8:1:100::/56", role: site, agency: DOPA, site: CMI}
+  - {prefix: "2001:db8:ffff::/127", role: p2p, link: GIN-DOPA-CMI}
+  - {prefix: "2001:db8:1:100::1/128", role: loopback, device: dopa-cmi-ce1,
+     interface: "dopa-cmi-ce1:eth0", status: reserved}
+  - {prefix: 10.0.0.0/31, role: p2p, description: transit}
+"""
+
+
+def test_prefixes_round_trip(directory, sample, tmp_path):
+    import_files(directory, [sample, write(tmp_path / "p.yaml", PREFIXES)])
+    with directory.transaction() as s:
+        first = export_data(s)
+        child, parent = store.get_prefix(s, "2001:db8:1::/48"), store.get_prefix(s, "2001:db8::/32")
+        assert child.parent_id == parent.id
+    assert [p["prefix"] for p in first["prefixes"]][0] == "10.0.0.0/31"
+    out = tmp_path / "out"
+    export_directory(directory, "csv", out)
+    from directory.store import Directory
+
+    other = Directory(f"sqlite:///{tmp_path / 'o.sqlite'}", actor="t")
+    import_files(other, [str(out)])
+    with other.transaction() as s:
+        assert export_data(s) == first
+
+
+def test_overlapping_and_duplicate_prefixes(directory, sample, tmp_path):
+    import_files(directory, [sample, write(tmp_path / "p.yaml", PREFIXES)])
+    path = write(tmp_path / "prefixes.csv", "prefix,agency,role\n"
+                 "2001:db8:1::/48,DOPA,agency\n"            # already in the directory
+                 "2001:db8:1:100::/60,GIN,lan\n"            # inside DOPA's space
+                 "2001:DB8:2::/48,,other\n"
+                 "2001:db8:2:0::/48,,other\n"               # same prefix again
+                 "192.0.2.1/24,,other\n"                    # host bits set
+                 "10.0.0.0/31,,other\n")
+    _rejects(directory, path, f"{path}:2: prefix: prefix '2001:db8:1::/48' already exists",
+             f"{path}:3: prefix: 2001:db8:1:100::/60 lies inside 2001:db8:1:100::/56, which "
+             "belongs to agency DOPA",
+             f"{path}:5: prefix: duplicate prefix '2001:db8:2::/48', first given at {path}:4",
+             f"{path}:6: prefix: '192.0.2.1/24' is not a valid prefix",
+             f"{path}:7: prefix: prefix '10.0.0.0/31' already exists")
+
+
+def test_prefix_upsert(directory, sample, tmp_path):
+    import_files(directory, [sample, write(tmp_path / "p.yaml", PREFIXES)])
+    path = write(tmp_path / "prefixes.csv", "prefix,status,description\n"
+                 "10.0.0.0/31,reserved,spare transit\n")
+    assert import_files(directory, [path], mode="upsert").updated["prefixes"] == 1
+    with directory.transaction() as s:
+        p = store.get_prefix(s, "10.0.0.0/31")
+        assert (p.status, p.description, p.role) == ("reserved", "spare transit", "p2p")
+
+
+# --- fuzzing: anything either imports or is refused whole, never another exception ------------
+
+fuzz_settings = settings(max_examples=120, deadline=None,
+                         suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                HealthCheck.too_slow])
+FIELD_NAMES = sorted({f for spec in FIELDS.values() for f in spec} | {"bogus", ""})
+values = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70),
+                   st.floats(allow_nan=True), st.text(max_size=40),
+                   st.sampled_from(["MOI", "DOPA", "frr", "pe", "ce", "10.0.0.0/31", "eth0",
+                                    "2001:db8::/48", "กรมการปกครอง", "a\nb", "x\x00y",
+                                    "lone \ud800 surrogate"]),
+                   st.lists(st.integers(), max_size=2))
+rows_strategy = st.dictionaries(st.sampled_from(KINDS),
+                                st.lists(st.dictionaries(st.sampled_from(FIELD_NAMES), values,
+                                                         max_size=8), max_size=5), max_size=4)
+
+
+def _fuzz_once(d, path: str, fmt: str, partial: bool = False) -> None:
+    before = counts(d)
+    try:
+        import_files(d, [path], fmt, partial=partial, kind="agencies" if fmt == "csv" else None)
+    except DirectoryError:
+        assert counts(d) == before  # refused whole: nothing written
+
+
+@pytest.fixture
+def fuzz_dir(tmp_path, sample):
+    from directory.store import Directory
+
+    d = Directory(f"sqlite:///{tmp_path / 'fuzz.sqlite'}", actor="fuzz")
+    import_files(d, [sample])
+    yield d
+    d.close()
+
+
+@fuzz_settings
+@given(data=st.binary(max_size=400), fmt=st.sampled_from(["csv", "json", "yaml"]))
+def test_fuzz_random_bytes(fuzz_dir, tmp_path, data, fmt):
+    _fuzz_once(fuzz_dir, write(tmp_path / f"f.{fmt}", data), fmt)
+
+
+@fuzz_settings
+@given(text=st.text(alphabet=st.sampled_from(list('{}[]:,"\'-&*!|>#\n \tab1.%@<กร')),
+                    max_size=200), fmt=st.sampled_from(["csv", "json", "yaml"]))
+def test_fuzz_syntax_soup(fuzz_dir, tmp_path, text, fmt):
+    _fuzz_once(fuzz_dir, write(tmp_path / f"f.{fmt}", text), fmt)
+
+
+@fuzz_settings
+@given(doc=rows_strategy, fmt=st.sampled_from(["json", "yaml"]), partial=st.booleans())
+def test_fuzz_structured_rows(fuzz_dir, tmp_path, doc, fmt, partial):
+    if fmt == "json":
+        text = json.dumps(doc, allow_nan=True)
+    else:
+        text = yaml.safe_dump(doc, allow_unicode=True)
+    _fuzz_once(fuzz_dir, write(tmp_path / f"f.{fmt}", text), fmt, partial)
+
+
+@fuzz_settings
+@given(rows=st.lists(st.lists(st.one_of(st.text(max_size=20), st.sampled_from(
+    ["MOI", "X", "ministry", "", "1", "true"])), min_size=0, max_size=6), max_size=6),
+    header=st.lists(st.sampled_from(FIELD_NAMES), min_size=1, max_size=6),
+    partial=st.booleans())
+def test_fuzz_csv_rows(fuzz_dir, tmp_path, rows, header, partial):
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(header)
+    writer.writerows(rows)
+    _fuzz_once(fuzz_dir, write(tmp_path / "agencies.csv", buf.getvalue()), "csv", partial)
