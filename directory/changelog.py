@@ -119,3 +119,15 @@ def _after_flush(session: Session, _ctx: Any) -> None:
 def install(session_factory: Any) -> None:
     """Attach the change-log hook to a session factory."""
     event.listen(session_factory, "after_flush", _after_flush)
+
+
+def log_event(session: Session, action: str, obj: Any, details: dict[str, Any]) -> None:
+    """Record something done *to the network* about ``obj`` (a push, a verification, a
+    rollback), with its details (e.g. the diff) as the entry's ``after``."""
+    actor = session.info.get("actor") or "unknown"
+    session.connection().execute(insert(m.Change.__table__), [{
+        "time": m.utcnow(), "actor": actor, "action": action[:16],
+        "object_type": type(obj).__tablename__, "object_id": obj.id,
+        "object_key": object_key(obj)[:255], "before": None,
+        "after": {k: redact(k, v) for k, v in details.items()},
+    }])

@@ -13,6 +13,7 @@ import click
 GROUPS = [
     ("gin.commands.directory", "directory"),
     ("gin.commands.lab", "lab"),
+    ("gin.commands.link", "link"),
 ]
 
 

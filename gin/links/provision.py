@@ -1,0 +1,211 @@
+"""Provision links: read running config, push only the difference, save, verify, record.
+
+Each link is one unit: its two routers are locked (other links on the same PE wait), the
+running configs are read, the missing lines pushed and saved, the link verified.  On a
+failed push or verification both routers are restored to their exact pre-change config
+(full remediation back to the saved text, then compared) and the link is marked failed.
+Links on different routers run concurrently; one failing device never stops the others.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from directory import models as m
+from directory import store
+from directory.changelog import log_event
+from directory.store import Directory
+from gin import platforms
+from gin.errors import GinError, TransportError
+from gin.links import configtree
+from gin.links.build import build_intent
+from gin.links.intent import Baseline, LinkIntent
+from gin.links.render import render
+from gin.links.verify import verify_link
+from gin.transport import Connection, Target, Transport
+
+#: Result states, and the exit code each one implies for the CLI.
+EXIT = {"changed": 0, "no change": 0, "dry-run": 0, "rolled back": 4, "failed": 3}
+
+
+@dataclass
+class LinkResult:
+    link: str
+    status: str = "failed"
+    message: str = ""
+    diff: dict[str, list[str]] = field(default_factory=dict)
+    checks: dict[str, bool] = field(default_factory=dict)
+    restored: bool | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {"link": self.link, "status": self.status, "message": self.message,
+                "diff": self.diff, "checks": self.checks, "restored": self.restored}
+
+
+def target_of(device: m.Device) -> Target:
+    host = device.mgmt_address or device.hostname
+    return Target(device.hostname, device.platform, host, device.mgmt_port or 22,
+                  device.credential_ref)
+
+
+class Sessions:
+    """One connection and one lock per device, shared by all links of a run."""
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+        self._locks: dict[str, threading.Lock] = {}
+        self._conns: dict[str, Connection] = {}
+        self._guard = threading.Lock()
+
+    def lock(self, hostname: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(hostname, threading.Lock())
+
+    def get(self, target: Target) -> Connection:
+        """Call with the device's lock held."""
+        conn = self._conns.get(target.hostname)
+        if conn is None:
+            conn = self.transport.connect(target)
+            self._conns[target.hostname] = conn
+        return conn
+
+    def close(self) -> None:
+        for conn in self._conns.values():
+            conn.close()
+
+
+@dataclass
+class _Job:
+    name: str
+    intent: LinkIntent
+    targets: dict[str, Target]
+    configs: dict[str, str]
+
+
+def _prepare(directory: Directory, names: Iterable[str], baseline: Baseline | None) -> list[_Job]:
+    jobs = []
+    with directory.transaction() as s:
+        for name in names:
+            link = store.get_link(s, name)
+            intent = build_intent(s, link, baseline)
+            devices = {link.a_interface.device, link.b_interface.device}
+            jobs.append(_Job(link.name, intent, {d.hostname: target_of(d) for d in devices},
+                             render(intent)))
+    return jobs
+
+
+def _restore(conn: Connection, platform_name: str, before: str) -> bool:
+    """Put the exact pre-change config back; True when the running text matches again."""
+    platform = platforms.get(platform_name)
+    now = conn.show(platform.show_running)
+    if now == before:
+        return True
+    lines = configtree.remediation(platform, now, before)
+    if lines:
+        conn.configure(lines)
+        conn.save()
+    return conn.show(platform.show_running) == before
+
+
+def _run_one(job: _Job, sessions: Sessions, dry_run: bool, verify_timeout: float,
+             with_ping: bool) -> LinkResult:
+    result = LinkResult(job.name)
+    hosts = sorted(job.targets)
+    locks = [sessions.lock(h) for h in hosts]
+    for lk in locks:
+        lk.acquire()
+    pushed: dict[str, str] = {}
+    conns: dict[str, Connection] = {}
+    try:
+        before: dict[str, str] = {}
+        for host in hosts:
+            target = job.targets[host]
+            platform = platforms.get(target.platform)
+            conns[host] = sessions.get(target)
+            before[host] = conns[host].show(platform.show_running)
+            result.diff[host] = configtree.missing(platform, before[host], job.configs[host])
+        if dry_run:
+            result.status, result.message = "dry-run", "nothing pushed (--dry-run)"
+            return result
+        try:
+            for host in hosts:
+                if result.diff[host]:
+                    pushed[host] = before[host]
+                    conns[host].configure(result.diff[host])
+                    conns[host].save()
+        except TransportError as exc:
+            result.status, result.message = "failed", str(exc)
+            result.restored = all(_restore(conns[h], job.targets[h].platform, b)
+                                  for h, b in pushed.items())
+            return result
+        check = verify_link(job.intent, conns[job.intent.pe.hostname],
+                            conns[job.intent.ce.hostname], verify_timeout, with_ping)
+        result.checks = check.checks
+        if check.ok:
+            result.status = "changed" if pushed else "no change"
+            result.message = "verified" if pushed else "no change: already as intended"
+            return result
+        result.restored = all(_restore(conns[h], job.targets[h].platform, b)
+                              for h, b in pushed.items())
+        result.status = "rolled back" if pushed else "failed"
+        result.message = "; ".join(check.reasons) + (
+            "; restored the previous running config" if pushed else "")
+        return result
+    except GinError as exc:
+        result.status, result.message = "failed", str(exc)
+        return result
+    finally:
+        for lk in reversed(locks):
+            lk.release()
+
+
+def _record(directory: Directory, results: list[LinkResult]) -> None:
+    """Link state and prefixes: planned -> provisioned/active, or failed; log every push."""
+    with directory.transaction() as s:
+        for res in results:
+            if res.status == "dry-run":
+                continue
+            link = store.get_link(s, res.link)
+            pushed = any(res.diff.values()) and res.status != "no change"
+            if pushed:
+                log_event(s, "push", link, {"diff": res.diff, "status": res.status})
+            log_event(s, "verify", link, {"checks": res.checks, "ok": res.status in
+                                          ("changed", "no change")})
+            if res.restored is not None:
+                log_event(s, "rollback", link, {"restored": res.restored,
+                                                "reason": res.message})
+            if res.status in ("changed", "no change"):
+                link.status = "active"
+                for p in s.scalars(select(m.Prefix).where(m.Prefix.link_id == link.id,
+                                                          m.Prefix.status == "planned")):
+                    p.status = "active"
+            elif link.status != "active":
+                link.status = "failed"
+
+
+def provision(directory: Directory, names: list[str], transport: Transport,
+              dry_run: bool = False, workers: int = 8, verify_timeout: float = 45,
+              with_ping: bool = True, baseline: Baseline | None = None,
+              on_done: Callable[[LinkResult], None] | None = None) -> list[LinkResult]:
+    """Provision the named links concurrently; returns one result per link, in order."""
+    jobs = _prepare(directory, names, baseline)
+    sessions = Sessions(transport)
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(jobs)))) as pool:
+            futures = [pool.submit(_run_one, j, sessions, dry_run, verify_timeout, with_ping)
+                       for j in jobs]
+            results = []
+            for fut in futures:
+                res = fut.result()
+                results.append(res)
+                if on_done:
+                    on_done(res)
+    finally:
+        sessions.close()
+    _record(directory, results)
+    return results
