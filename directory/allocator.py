@@ -38,7 +38,7 @@ from __future__ import annotations
 import ipaddress
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, exists, func, insert, select, text, update
+from sqlalchemy import bindparam, delete, exists, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from . import models as m
@@ -55,6 +55,23 @@ FB = m.FreeBlock.__table__
 PT = m.Prefix.__table__
 LOCK_KEY = {4: 0x67696E0004, 6: 0x67696E0006}  # "gin" + family: one allocator lock per family
 MAX_BULK = 1_000_000
+
+# The hot path's statements, built once (building a statement costs more than running it).
+_PICK = (select(FB.c.id, FB.c.prefixlen, FB.c.network)
+         .where(FB.c.parent_id == bindparam("pid"),
+                FB.c.prefixlen == (select(FB.c.prefixlen)
+                                   .where(FB.c.parent_id == bindparam("pid"),
+                                          FB.c.prefixlen <= bindparam("plen"))
+                                   .order_by(FB.c.prefixlen.desc()).limit(1)
+                                   .scalar_subquery()))
+         .order_by(FB.c.network).limit(1))
+_DELETE_BLOCK = delete(FB).where(FB.c.id == bindparam("bid"))
+_DELETE_BUDDY = delete(FB).where(FB.c.parent_id == bindparam("pid"),
+                                 FB.c.prefixlen == bindparam("plen"),
+                                 FB.c.network == bindparam("net"))
+_INSERT_BLOCK = insert(FB)
+_ANY_CHILD = select(exists().where(PT.c.parent_id == bindparam("pid")))
+_ANY_FREE = select(exists().where(FB.c.parent_id == bindparam("pid")))
 
 __all__ = [
     "add_prefix", "allocate", "allocate_many", "reserve", "release", "remove", "children",
@@ -177,11 +194,11 @@ def children(session: Session, prefix: m.Prefix | str | Network,
 
 
 def _has_children(session: Session, parent_id: int) -> bool:
-    return bool(session.scalar(select(exists().where(PT.c.parent_id == parent_id))))
+    return bool(session.connection().execute(_ANY_CHILD, {"pid": parent_id}).scalar())
 
 
 def _has_free(session: Session, parent_id: int) -> bool:
-    return bool(session.scalar(select(exists().where(FB.c.parent_id == parent_id))))
+    return bool(session.connection().execute(_ANY_FREE, {"pid": parent_id}).scalar())
 
 
 def free_blocks(session: Session, prefix: m.Prefix | str | Network,
@@ -285,47 +302,45 @@ def _new_prefix(family: int, network: int, prefixlen: int, parent_id: int | None
 
 
 def _pick(session: Session, parent_id: int, prefixlen: int) -> tuple[int, int, int] | None:
-    """Best fit: the lowest free block among the longest lengths <= ``prefixlen``."""
-    length = session.scalar(
-        select(FB.c.prefixlen)
-        .where(FB.c.parent_id == parent_id, FB.c.prefixlen <= prefixlen)
-        .order_by(FB.c.prefixlen.desc()).limit(1))
-    if length is None:
+    """Best fit: the lowest free block among the longest lengths <= ``prefixlen``.
+
+    One statement, two index seeks: the longest usable length (backwards on
+    ``ix_free_block_pick``), then the lowest block of that length (forwards).
+    """
+    row = session.connection().execute(_PICK, {"pid": parent_id, "plen": prefixlen}).first()
+    if row is None:
         return None
-    row = session.execute(
-        select(FB.c.id, FB.c.network)
-        .where(FB.c.parent_id == parent_id, FB.c.prefixlen == length)
-        .order_by(FB.c.network).limit(1)).one()
-    return int(row[0]), int(length), int(row[1], 16)
+    return int(row[0]), int(row[1]), int(row[2], 16)
 
 
 def _split(session: Session, parent_id: int, block_id: int | None, block_len: int,
            target: int, target_len: int, bits: int) -> None:
     """Take the /target_len at ``target`` out of a free block; its buddies fall free."""
+    conn = session.connection()
     if block_id is not None:
-        session.execute(delete(FB).where(FB.c.id == block_id))
+        conn.execute(_DELETE_BLOCK, {"bid": block_id})
     rows = []
     for length in range(block_len + 1, target_len + 1):
         shift = bits - length
         buddy = ((target >> shift) ^ 1) << shift
         rows.append({"parent_id": parent_id, "prefixlen": length, "network": hx(buddy)})
     if rows:
-        session.execute(insert(FB), rows)
+        conn.execute(_INSERT_BLOCK, rows)
 
 
 def _give_back(session: Session, parent: m.Prefix, network: int, prefixlen: int) -> None:
     """Return a block to the parent's free space, merging buddies upwards."""
     bits = BITS[parent.family]
+    conn = session.connection()
     while prefixlen > parent.prefixlen:
         buddy = network ^ (1 << (bits - prefixlen))
-        gone = session.execute(delete(FB).where(FB.c.parent_id == parent.id,
-                                                FB.c.prefixlen == prefixlen,
-                                                FB.c.network == hx(buddy)))
+        gone = conn.execute(_DELETE_BUDDY, {"pid": parent.id, "plen": prefixlen,
+                                            "net": hx(buddy)})
         if not gone.rowcount:
             break
         network = min(network, buddy)
         prefixlen -= 1
-    session.execute(insert(FB), [{"parent_id": parent.id, "prefixlen": prefixlen,
+    conn.execute(_INSERT_BLOCK, [{"parent_id": parent.id, "prefixlen": prefixlen,
                                   "network": hx(network)}])
 
 
@@ -456,7 +471,8 @@ def allocate_many(session: Session, parent: m.Prefix | str | Network, prefixlen:
     if not 1 <= count <= MAX_BULK:
         raise Invalid(f"count: {count} is outside 1..{MAX_BULK}")
     values = _attrs(session, **attrs)
-    _check_owner([pfx, *ancestors(session, pfx)], values["agency_id"], f"a /{prefixlen}")
+    if values["agency_id"] is not None:
+        _check_owner([pfx, *ancestors(session, pfx)], values["agency_id"], f"a /{prefixlen}")
     _lock(session, family)
     if count > 1:
         room = _room(session, pfx, prefixlen)
