@@ -11,24 +11,43 @@ from __future__ import annotations
 from hier_config import HConfig, WorkflowRemediation, get_hconfig
 from hier_config import Platform as HierPlatform
 
+from gin.errors import GinError
 from gin.platforms import Platform
 
 
 def clean(platform: Platform, text: str) -> str:
-    """Drop version stamps, comments and section closers; keep indentation."""
-    kept = []
-    for line in text.splitlines():
+    """Drop version stamps, comments and section closers; keep indentation.
+
+    A repeated top-level line without children is kept once: FRR 8.4 prints global lines
+    such as ``service password-encryption`` once per daemon.
+    """
+    lines = [ln.rstrip() for ln in text.splitlines()]
+    kept: list[str] = []
+    seen: set[str] = set()
+    for i, line in enumerate(lines):
         bare = line.strip()
         if not bare or bare in platform.section_closers or bare.startswith("!"):
             continue
-        if any(bare.startswith(p) for p in platform.noise_prefixes) and line == bare:
+        top = line == bare
+        if top and any(bare.startswith(p) for p in platform.noise_prefixes):
             continue
-        kept.append(line.rstrip())
+        if top:
+            nxt = next((n for n in lines[i + 1:] if n.strip() and not n.strip().startswith("!")),
+                       "")
+            leaf = not nxt.startswith(" ")
+            if leaf and bare in seen:
+                continue
+            seen.add(bare)
+        kept.append(line)
     return "\n".join(kept) + "\n"
 
 
 def tree(platform: Platform, text: str) -> HConfig:
-    return get_hconfig(getattr(HierPlatform, platform.hier_platform), clean(platform, text))
+    """Parse config text; a config gin cannot parse is an error, never a silent guess."""
+    try:
+        return get_hconfig(getattr(HierPlatform, platform.hier_platform), clean(platform, text))
+    except Exception as exc:
+        raise GinError(f"cannot parse {platform.name} configuration: {exc}") from exc
 
 
 def lines_of(platform: Platform, config: HConfig) -> list[str]:

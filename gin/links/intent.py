@@ -23,7 +23,7 @@ class Baseline:
     syslog_servers: tuple[str, ...] = ("2001:db8:0:fff0::514",)
     banner: str = ("Authorised access only. This is a Government Information Network device. "
                    "activity is logged and monitored.")
-    exec_timeout_minutes: int = 10
+    exec_timeout_minutes: int = 5
     snmp_group: str = "GIN-RO"
     mgmt_acl: tuple[str, ...] = ("2001:db8:0:fff0::/64",)
     bgp_keepalive: int = 3
