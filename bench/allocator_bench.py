@@ -87,7 +87,9 @@ def run_phase(d: Directory, label: str, jobs, batch: int, progress: bool) -> dic
     elapsed = time.perf_counter() - t_all
     return {"count": total, "seconds": round(elapsed, 2), "per_second": round(total / elapsed),
             "first_batch_s": round(times[0], 3), "last_batch_s": round(times[-1], 3),
-            "batch": batch, "flat_ratio_last_over_first": round(times[-1] / times[0], 2)}
+            "median_batch_s": round(sorted(times)[len(times) // 2], 3),
+            "batch": batch, "flat_ratio_last_over_first": round(times[-1] / times[0], 2),
+            "batch_times_s": [round(t, 2) for t in times]}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -404,3 +404,50 @@ def test_random_sequences_never_overlap_and_always_tile(sequence):
             raise _Rollback
     except _Rollback:
         pass
+
+
+# --- the CLI ------------------------------------------------------------------------------------
+
+
+def test_prefix_cli(sqlite_url, capsys):
+    import json
+
+    from gin.cli import main
+
+    def gin(*args: str) -> tuple[int, str, str]:
+        code = main(["--db", sqlite_url, "--actor", "cli-test", "directory", *args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    assert gin("plan", "apply")[0] == 0
+    assert gin("agency", "add", "DOPA", "--name-en", "Provincial Administration")[0] == 0
+    code, out, _ = gin("prefix", "allocate", "--agency", "DOPA", "--length", "48", "--json")
+    assert code == 0 and json.loads(out)[0]["prefix"] == "2001:db8:2::/48"
+    code, out, _ = gin("prefix", "allocate", "--agency", "DOPA", "--length", "64", "--count",
+                       "2", "--json")
+    assert [r["prefix"] for r in json.loads(out)] == ["2001:db8:2::/64", "2001:db8:2:1::/64"]
+    assert all(r["agency"] == "DOPA" and r["role"] == "lan" for r in json.loads(out))
+    code, out, _ = gin("prefix", "show", "2001:db8:2::/48", "--json")
+    shown = json.loads(out)
+    assert shown["children_count"] == 2 and shown["free"]["blocks"]["/49"] == 1
+    code, out, _ = gin("prefix", "list", "--agency", "DOPA", "--json")
+    assert len(json.loads(out)) == 3
+    code, _, err = gin("prefix", "add", "2001:db8:2::/64")
+    assert code == 1 and "already exists" in err and "Traceback" not in err
+    assert gin("prefix", "add", "192.0.2.0/30", "--role", "p2p")[0] == 0
+    code, _, err = gin("prefix", "allocate", "--parent", "192.0.2.0/30", "--length", "31",
+                       "--count", "3")
+    assert code == 1 and "room for 2" in err
+    assert gin("prefix", "release", "2001:db8:2:1::/64")[0] == 0
+    assert gin("prefix", "reserve", "2001:db8:2:1::/64")[0] == 0
+    code, out, _ = gin("prefix", "list", "--status", "reserved", "--json")
+    assert [r["prefix"] for r in json.loads(out)] == ["2001:db8:2:1::/64"]
+    assert gin("prefix", "rm", "2001:db8:2:1::/64")[0] == 0
+    code, out, _ = gin("whois", "2001:db8:2::77", "--json")
+    assert json.loads(out)["agency"]["code"] == "DOPA"
+    code, _, err = gin("whois", "2001:db9::1")
+    assert code == 1 and "no prefix" in err
+    code, out, _ = gin("plan", "show", "--json")
+    assert all(p["in_directory"] for p in json.loads(out)["pools"])
+    code, _, err = gin("prefix", "allocate", "--length", "64")
+    assert code == 2
