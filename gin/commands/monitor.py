@@ -1,0 +1,170 @@
+"""``gin monitor``: the SNMP agent, one-shot polls, Prometheus/Grafana generation, traps.
+
+Thin: parse, call ``monitor``, print.  The threat sensor's ``sensor`` and ``respond``
+groups (gin.commands.sensor, built separately) are attached here when present.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import click
+
+from gin.context import Context, pass_ctx
+from gin.errors import ConfigError
+from gin.output import console, emit_rows, print_json
+
+profiles_option = click.option(
+    "--profiles", "profiles_path", envvar="GIN_SNMP_PROFILES", type=click.Path(dir_okay=False),
+    help="SNMP profiles YAML (default: built-in v3 authPriv, keys from each device's "
+         "credential reference). Env: GIN_SNMP_PROFILES.")
+
+
+@click.group()
+def monitor() -> None:
+    """SNMP health to Prometheus: the agent, one-shot polls, scrape config, rules, dashboards.
+
+    Devices, addresses, labels (agency, site) and credential references come from the
+    directory; SNMP keys are resolved at poll time and never printed.
+    """
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise click.BadParameter(f"{text!r}: expected HOST:PORT")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(level=getattr(logging, level.upper()),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # schema check chatter
+
+
+@monitor.command("agent")
+@profiles_option
+@click.option("--listen", default="127.0.0.1:9436", show_default=True, metavar="HOST:PORT",
+              help="Address /metrics is served on.")
+@click.option("--interval", default=30.0, show_default=True, type=click.FloatRange(0.5, 3600),
+              help="Seconds between polls of each device.")
+@click.option("--reload-interval", default=300.0, show_default=True,
+              type=click.FloatRange(1, 86400),
+              help="Seconds between target reloads from the directory (SIGHUP reloads now).")
+@click.option("--concurrency", default=256, show_default=True, type=click.IntRange(1, 10000),
+              help="Devices polled at the same time.")
+@click.option("--collector", "collectors", multiple=True, metavar="MODULE:FACTORY",
+              help="Extra Prometheus collector factory to register (repeatable).")
+@click.option("--log-level", default="info", show_default=True,
+              type=click.Choice(["debug", "info", "warning", "error"]))
+@pass_ctx
+def agent_cmd(ctx: Context, profiles_path: str | None, listen: str, interval: float,
+              reload_interval: float, concurrency: int, collectors: tuple[str, ...],
+              log_level: str) -> None:
+    """Run the monitoring agent: poll every device, serve /metrics, until SIGTERM."""
+    from monitor.agent import Agent, directory_targets, load_factory
+
+    _setup_logging(log_level)
+    try:
+        factories = [load_factory(spec) for spec in collectors]
+    except (ValueError, ImportError, AttributeError) as exc:
+        raise ConfigError(f"--collector: {exc}") from None
+    agent = Agent(directory_targets(ctx.db, profiles_path), listen=_host_port(listen),
+                  interval=interval, reload_interval=reload_interval, concurrency=concurrency,
+                  extra_collectors=factories, directory_url=ctx.db)
+    try:
+        host, port = agent.start_http()
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {listen}: {exc.strerror}") from None
+    logging.getLogger("gin.monitor.agent").info("serving /metrics on http://%s:%d/metrics",
+                                                host, port)
+    asyncio.run(agent.run())
+
+
+def _poll_rows(results: list[Any], interfaces: bool) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for r in sorted(results, key=lambda r: r.target.name):
+        t = r.target
+        base = {"device": t.name, "agency": t.agency, "site": t.site, "address": t.address,
+                "version": t.version, "up": r.ok, "reason": r.reason, "error": r.error,
+                "duration_s": round(r.duration, 4), "packets_sent": r.stats.packets_sent,
+                "retries": r.stats.retries, "varbinds": r.varbinds, "uptime_s": r.uptime}
+        if not interfaces:
+            base["interfaces"] = len(r.counters.get("oper_status", {}))
+            rows.append(base)
+            continue
+        for idx in sorted(r.counters.get("oper_status", {})):
+            row = {"device": t.name, "ifindex": idx, "ifname": r.ifnames.get(idx, ""),
+                   "ifalias": r.ifalias.get(idx, ""), "speed_bps": r.speed_bps.get(idx)}
+            for key, col in r.counters.items():
+                row[key] = col.get(idx)
+            rows.append(row)
+    return rows
+
+
+@monitor.command("poll")
+@profiles_option
+@click.option("--device", "devices", multiple=True, help="Only this device (repeatable).")
+@click.option("--interfaces", is_flag=True, help="One row per interface instead of per device.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@pass_ctx
+def poll_cmd(ctx: Context, profiles_path: str | None, devices: tuple[str, ...],
+             interfaces: bool, as_json: bool) -> None:
+    """Poll the directory's devices once and print what the agent would export.
+
+    Exits 3 when any device could not be polled.
+    """
+    from monitor.snmp.poller import Poller
+    from monitor.snmp.targets import load_profiles, targets_from_directory
+
+    targets, skipped = targets_from_directory(ctx.directory, load_profiles(profiles_path),
+                                              set(devices) or None)
+    if devices and not targets:
+        raise ConfigError(f"no pollable device named {', '.join(devices)} in the directory")
+
+    async def run() -> list[Any]:
+        poller = Poller(targets)
+        try:
+            return list((await poller.poll_all()).values())
+        finally:
+            poller.close()
+
+    results = asyncio.run(run())
+    rows = _poll_rows(results, interfaces)
+    if as_json:
+        print_json(rows if interfaces else {"devices": rows, "skipped": skipped})
+    elif interfaces:
+        emit_rows(rows, ["device", "ifindex", "ifname", "oper_status", "admin_status",
+                         "in_octets", "out_octets", "in_errors", "out_errors", "speed_bps"],
+                  False)
+    else:
+        emit_rows(rows, ["device", "agency", "site", "address", "version", "up", "reason",
+                         "duration_s", "interfaces", "uptime_s"], False)
+        for row in rows:
+            if row["error"]:
+                console.print(f"{row['device']}: {row['error']}", markup=False)
+        for why in skipped:
+            console.print(f"skipped {why}", markup=False)
+    if any(not r.ok for r in results):
+        raise click.exceptions.Exit(3)
+
+
+def _attach_sensor_groups() -> None:
+    """Add ``sensor`` and ``respond`` from gin.commands.sensor when that module exists."""
+    import importlib
+
+    try:
+        sensor_mod = importlib.import_module("gin.commands.sensor")
+    except ModuleNotFoundError as exc:
+        if exc.name == "gin.commands.sensor":
+            return  # not built yet
+        raise
+    for name in ("sensor", "respond"):
+        group = getattr(sensor_mod, name, None)
+        if isinstance(group, click.Command):
+            monitor.add_command(group, name)
+
+
+_attach_sensor_groups()

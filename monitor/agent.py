@@ -1,0 +1,235 @@
+"""``gin monitor agent``: one long-running asyncio process that polls the directory's
+devices over SNMP and serves ``/metrics``.
+
+Lifecycle: targets are (re)loaded from the directory at start, on SIGHUP and every
+``reload_interval``; a failed reload keeps the previous list (the directory may be briefly
+unreachable).  SIGTERM/SIGINT stop the poll loop, close the sockets and the HTTP server.
+
+Extending the agent (VPN tunnels, threat sensor, ...): other packages add Collectors to the
+same registry, so one scrape carries everything.  Three ways, all equivalent:
+
+* the ``extra_collectors`` argument of :class:`Agent` (a list of factories);
+* ``--collector module:factory`` on the command line (repeatable);
+* an entry point in the group ``gin.monitor.collectors`` (found at start).
+
+A factory is a callable ``factory(agent) -> prometheus_client.registry.Collector``; it
+may read ``agent.directory_url`` and must not block (do slow work in ``collect`` or in
+its own thread/task).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import signal
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any
+
+from prometheus_client import (
+    CollectorRegistry,
+    GCCollector,
+    PlatformCollector,
+    ProcessCollector,
+    start_http_server,
+)
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from monitor.collector import SnmpCollector
+from monitor.snmp.poller import Poller
+from monitor.snmp.targets import Target, load_profiles, targets_from_directory
+
+log = logging.getLogger("gin.monitor.agent")
+
+ENTRY_POINT_GROUP = "gin.monitor.collectors"
+CollectorFactory = Callable[["Agent"], Collector]
+
+
+def load_factory(spec: str) -> CollectorFactory:
+    """``module:attr`` -> the factory it names."""
+    module, _, attr = spec.partition(":")
+    if not module or not attr:
+        raise ValueError(f"collector {spec!r}: expected module:factory")
+    return getattr(importlib.import_module(module), attr)
+
+
+def entry_point_factories() -> list[CollectorFactory]:
+    """Factories registered by installed packages under ``gin.monitor.collectors``."""
+    found = []
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            found.append(ep.load())
+        except Exception as exc:  # one broken plug-in must not stop SNMP monitoring
+            log.error("collector entry point %s failed to load: %s", ep.name, exc)
+    return found
+
+
+def directory_targets(db_url: str | None, profiles_path: str | None
+                      ) -> Callable[[], list[Target]]:
+    """A target source reading the directory anew on every call."""
+
+    def load() -> list[Target]:
+        from directory.store import Directory
+
+        profiles = load_profiles(profiles_path)
+        d = Directory(db_url, actor="gin-monitor-agent")
+        try:
+            targets, skipped = targets_from_directory(d, profiles)
+        finally:
+            d.close()
+        for why in skipped:
+            log.info("not polled: %s", why)
+        return targets
+
+    return load
+
+
+class _AgentCollector(Collector):
+    """The agent's own health: targets, cycle time, reloads."""
+
+    def __init__(self, agent: Agent) -> None:
+        self.agent = agent
+
+    def collect(self) -> Iterable[Any]:
+        a = self.agent
+        g = GaugeMetricFamily("gin_monitor_targets", "Devices the agent polls.")
+        g.add_metric([], len(a.poller.targets))
+        yield g
+        c = GaugeMetricFamily("gin_monitor_poll_cycle_seconds",
+                              "Wall time of the last full poll cycle.")
+        c.add_metric([], a.last_cycle)
+        yield c
+        r = CounterMetricFamily("gin_monitor_target_reloads", "Target list reloads.",
+                                labels=["result"])
+        r.add_metric(["ok"], a.reloads_ok)
+        r.add_metric(["failed"], a.reloads_failed)
+        yield r
+
+
+@dataclass
+class Agent:
+    """Poll loop + HTTP exposition. ``target_source`` returns the current target list."""
+
+    target_source: Callable[[], list[Target]]
+    listen: tuple[str, int] = ("127.0.0.1", 9436)
+    interval: float = 30.0
+    reload_interval: float = 300.0
+    concurrency: int = 256
+    extra_collectors: list[CollectorFactory] = field(default_factory=list)
+    directory_url: str | None = None
+    registry: CollectorRegistry = field(default_factory=lambda: CollectorRegistry())
+    snmp: SnmpCollector = field(default_factory=SnmpCollector)
+
+    def __post_init__(self) -> None:
+        self.poller = Poller(concurrency=self.concurrency)
+        self.last_cycle = 0.0
+        self.reloads_ok = 0
+        self.reloads_failed = 0
+        self.cycles = 0
+        self._stop = asyncio.Event()
+        self._reload = asyncio.Event()
+        self._server: Any = None
+        for standard in (ProcessCollector, PlatformCollector, GCCollector):
+            standard(registry=self.registry)  # process_*, python_info, python_gc_*
+        self.registry.register(self.snmp)
+        self.registry.register(_AgentCollector(self))
+        for factory in [*self.extra_collectors, *entry_point_factories()]:
+            try:
+                self.registry.register(factory(self))
+            except Exception as exc:
+                log.error("extra collector %r not registered: %s", factory, exc)
+
+    def reload_targets(self) -> bool:
+        """Re-read targets; keep the previous list when the source fails."""
+        try:
+            targets = self.target_source()
+        except Exception as exc:
+            self.reloads_failed += 1
+            log.error("target reload failed, keeping %d targets: %s",
+                      len(self.poller.targets), exc)
+            return False
+        self.poller.set_targets(targets)
+        self.snmp.retain({t.name for t in targets})
+        self.reloads_ok += 1
+        log.info("polling %d targets", len(targets))
+        return True
+
+    def request_reload(self) -> None:
+        self._reload.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def start_http(self) -> tuple[str, int]:
+        """Serve /metrics (prometheus-client's threaded server); returns the bound address."""
+        host, port = self.listen
+        server, _thread = start_http_server(port, addr=host, registry=self.registry)
+        self._server = server
+        bound = server.server_address
+        return str(bound[0]), int(bound[1])
+
+    async def poll_once(self) -> None:
+        started = time.monotonic()
+        await self.poller.poll_all(on_result=self.snmp.update)
+        self.last_cycle = time.monotonic() - started
+        self.cycles += 1
+
+    async def run(self, install_signals: bool = True) -> None:
+        """Until stop(): reload when due, poll, sleep to the next interval."""
+        loop = asyncio.get_running_loop()
+        if install_signals:
+            loop.add_signal_handler(signal.SIGHUP, self.request_reload)
+            loop.add_signal_handler(signal.SIGTERM, self.stop)
+            loop.add_signal_handler(signal.SIGINT, self.stop)
+        self.reload_targets()
+        next_reload = time.monotonic() + self.reload_interval
+        try:
+            while not self._stop.is_set():
+                started = time.monotonic()
+                if self._reload.is_set() or started >= next_reload:
+                    self._reload.clear()
+                    self.reload_targets()
+                    next_reload = started + self.reload_interval
+                poll = asyncio.create_task(self.poll_once())
+                stop = asyncio.create_task(self._stop.wait())
+                await asyncio.wait({poll, stop}, return_when=asyncio.FIRST_COMPLETED)
+                if not poll.done():
+                    poll.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await poll
+                    break
+                stop.cancel()
+                poll.result()
+                if self.last_cycle > self.interval:
+                    log.warning("poll cycle took %.1f s, longer than the %.0f s interval",
+                                self.last_cycle, self.interval)
+                delay = max(0.0, self.interval - (time.monotonic() - started))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wait_stop_or_reload(), delay)
+        finally:
+            if install_signals:
+                for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
+                    loop.remove_signal_handler(sig)
+            self.close()
+            log.info("agent stopped")
+
+    async def _wait_stop_or_reload(self) -> None:
+        stop = asyncio.create_task(self._stop.wait())
+        reload = asyncio.create_task(self._reload.wait())
+        try:
+            await asyncio.wait({stop, reload}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            reload.cancel()
+
+    def close(self) -> None:
+        self.poller.close()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None

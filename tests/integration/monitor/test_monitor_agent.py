@@ -1,0 +1,147 @@
+"""`gin monitor agent` as a real process, targets from a real directory, scraped by a real
+Prometheus; values read back through /api/v1/query.  Bad targets (wrong v3 key, silent,
+garbage) each get a reason and never stop the agent; SIGHUP reloads; SIGTERM stops."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from monitor_support import PromServer, free_tcp_port, have_prometheus, need
+
+from directory import store
+from directory.store import Directory
+from monitor.snmp.snmpd import SnmpdInstance
+
+pytestmark = pytest.mark.integration
+
+# `monitor` is added to the root CLI by gin/commands/__init__.py; add it here too so the
+# test does not depend on that registration.
+AGENT = ("import sys; from gin.cli import cli, main; from gin.commands.monitor import monitor; "
+         "cli.add_command(monitor); sys.exit(main(sys.argv[1:]))")
+
+
+def write_secret(path: Path, data: dict) -> str:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(data, fh)
+    return f"file:{path}"
+
+
+def add_device(db: str, hostname: str, address: str, profile: str, cred: str,
+               agency: str = "MOF", site: str = "BKK") -> None:
+    d = Directory(db, actor="tests")
+    try:
+        with d.transaction() as s:
+            try:
+                store.get_agency(s, agency)
+            except Exception:
+                store.add_agency(s, code=agency, name_en=f"agency {agency}")
+                store.add_site(s, agency, code=site, name="site")
+            store.add_device(s, agency, site, hostname=hostname, role="ce", platform="frr",
+                             snmp_address=address, snmp_profile=profile, credential_ref=cred)
+    finally:
+        d.close()
+
+
+@pytest.fixture
+def agent_setup(tmp_path: Path, snmpd50: SnmpdInstance, credentials_ref: str,
+                silent_port: int, garbage_port: int) -> Iterator[dict]:
+    need(have_prometheus(), "needs Prometheus (apt-get install -y prometheus)")
+    db = f"sqlite:///{tmp_path / 'dir.sqlite'}"
+    port = snmpd50.endpoints[0][1]
+    profiles = {"profiles": {
+        "lab": {"version": "v3", "port": port, "timeout": 1.0, "retries": 1},
+        "silent": {"version": "v3", "port": silent_port, "timeout": 0.5, "retries": 0},
+        "garbage": {"version": "v3", "port": garbage_port, "timeout": 1.0, "retries": 0},
+    }}
+    prof_path = tmp_path / "profiles.yaml"
+    prof_path.write_text(yaml.safe_dump(profiles))
+    wrong = write_secret(tmp_path / "wrong.json",
+                         {"snmp": {**snmpd50.credentials()["snmp"], "auth_key": "wrongwrong"}})
+    for i in range(3):
+        add_device(db, f"good{i}", snmpd50.endpoints[i][0], "lab", credentials_ref)
+    add_device(db, "wrongpass", snmpd50.endpoints[3][0], "lab", wrong, agency="MOI",
+               site="CNX")
+    add_device(db, "silent", "127.0.0.1", "silent", credentials_ref, agency="MOI",
+               site="CNX")
+    add_device(db, "garbage", "127.0.0.1", "garbage", credentials_ref, agency="MOI",
+               site="CNX")
+    listen = free_tcp_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", AGENT, "--db", db, "monitor", "agent", "--listen",
+         f"127.0.0.1:{listen}", "--interval", "1", "--profiles", str(prof_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    prom = PromServer(tmp_path / "prom", {
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "scrape_configs": [{"job_name": "gin-monitor",
+                            "static_configs": [{"targets": [f"127.0.0.1:{listen}"]}]}],
+    })
+    try:
+        prom.start()
+        yield {"proc": proc, "prom": prom, "db": db, "listen": listen, "snmpd": snmpd50,
+               "cred": credentials_ref}
+    finally:
+        prom.stop()
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+
+
+def metrics(listen: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{listen}/metrics", timeout=5) as r:
+        return r.read().decode()
+
+
+def test_agent_scraped_by_prometheus(agent_setup: dict) -> None:
+    prom: PromServer = agent_setup["prom"]
+    proc = agent_setup["proc"]
+    up = prom.wait_for("gin_snmp_up", cond=lambda r: len(r) == 6)
+    values = {s["metric"]["device"]: s["value"][1] for s in up}
+    assert values == {"good0": "1", "good1": "1", "good2": "1", "wrongpass": "0",
+                      "silent": "0", "garbage": "0"}
+    labels = {s["metric"]["device"]: (s["metric"]["agency"], s["metric"]["site"]) for s in up}
+    assert labels["good0"] == ("MOF", "BKK") and labels["silent"] == ("MOI", "CNX")
+    reasons = prom.wait_for("gin_snmp_last_error_info == 1", cond=lambda r: len(r) == 3)
+    assert {s["metric"]["device"]: s["metric"]["reason"] for s in reasons} == {
+        "wrongpass": "auth_failure", "silent": "timeout", "garbage": "malformed"}
+    lo = prom.wait_for('gin_if_oper_up{device="good1",ifname="lo"}')
+    assert lo[0]["value"][1] == "1"
+    rate = prom.wait_for('rate(gin_if_in_octets_total{device="good0",ifname="lo"}[10s])',
+                         timeout=30)
+    assert float(rate[0]["value"][1]) >= 0
+    assert prom.query("process_resident_memory_bytes")  # standard process metrics
+    assert prom.query('gin_snmp_errors_total{reason="timeout"}')
+    assert proc.poll() is None  # bad targets never stop the agent
+
+
+def test_sighup_reloads_and_sigterm_stops(agent_setup: dict) -> None:
+    prom: PromServer = agent_setup["prom"]
+    proc = agent_setup["proc"]
+    prom.wait_for("gin_snmp_up", cond=lambda r: len(r) == 6)
+    snmpd: SnmpdInstance = agent_setup["snmpd"]
+    add_device(agent_setup["db"], "late", snmpd.endpoints[10][0], "lab", agent_setup["cred"])
+    proc.send_signal(signal.SIGHUP)
+    end = time.monotonic() + 15
+    while time.monotonic() < end and 'device="late"' not in metrics(agent_setup["listen"]):
+        time.sleep(0.3)
+    assert 'gin_snmp_up{agency="MOF",device="late",site="BKK"} 1.0' in metrics(
+        agent_setup["listen"])
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(10) == 0
+    assert time.monotonic() - started < 5
+    out = proc.stdout.read().decode() if proc.stdout else ""
+    assert "agent stopped" in out
+    assert "snmp target wrongpass" in out and "auth_failure" in out
+    creds = snmpd.credentials()["snmp"]
+    assert creds["auth_key"] not in out and creds["priv_key"] not in out
