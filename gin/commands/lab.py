@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
 
 from gin import lab as labapi
-from gin.output import console, print_json
+from gin.output import console, err_console, print_json
 
 name_option = click.option("--name", default=labapi.DEFAULT_NAME, show_default=True,
                            envvar="GIN_LAB_NAME",
@@ -25,6 +27,16 @@ def lab() -> None:
     Needs root and the Debian packages frr, openssh-server, snmpd (preflight says what
     is missing).
     """
+
+
+@contextmanager
+def _spinner(text: str, quiet: bool = False) -> Iterator[None]:
+    """A spinner on a TTY (bring-up of 50 routers takes ~10 s); silent otherwise."""
+    if quiet or not err_console.is_terminal:
+        yield
+        return
+    with err_console.status(text):
+        yield
 
 
 def _register(state: labapi.LabState) -> str | None:
@@ -50,7 +62,8 @@ def _register(state: labapi.LabState) -> str | None:
 def up(topology: str | None, name: str, state_dir: str | None, no_clean: bool,
        no_register: bool, as_json: bool) -> None:
     """Bring a lab up from TOPOLOGY (default: 2 core PEs, 3 agency CEs with LAN hosts)."""
-    state = labapi.up(topology, name=name, state_dir=state_dir, clean=not no_clean)
+    with _spinner(f"bringing lab {name} up", quiet=as_json):
+        state = labapi.up(topology, name=name, state_dir=state_dir, clean=not no_clean)
     note = None if no_register else _register(state)
     if as_json:
         print_json(labapi.status(name, state_dir, bgp=False))
@@ -103,7 +116,8 @@ def status(name: str, state_dir: str | None, as_json: bool) -> None:
 @state_option
 def down(name: str, state_dir: str | None) -> None:
     """Stop every daemon and remove every namespace, link and file of the lab."""
-    removed = labapi.down(name, state_dir)
+    with _spinner(f"tearing lab {name} down"):
+        removed = labapi.down(name, state_dir)
     console.print(f"lab {name}: " + ("removed " + str(len(removed)) + " item(s)"
                                      if removed else "nothing to remove"))
 

@@ -11,6 +11,7 @@ import socket
 from pathlib import Path
 
 from gin.lab import credentials
+from gin.lab.errors import LabError
 from gin.lab.proc import run, wait_pidfile
 from gin.lab.render import render
 from gin.lab.state import LabState, NodeState
@@ -42,13 +43,24 @@ def render_config(state: LabState, node: NodeState) -> str:
                   vtysh=vtysh)
 
 
-def start(state: LabState, node: NodeState) -> None:
-    """Write host key + config and start sshd (it daemonizes after binding its port)."""
+def start(state: LabState, node: NodeState, attempts: int = 3) -> None:
+    """Write host key + config and start sshd (it daemonizes after binding its port).
+
+    The port was probed free at plan time; if another lab grabbed it meanwhile, sshd
+    fails to bind and we retry on a fresh port (the caller saves the state afterwards).
+    """
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # privilege-separation dir
     base = Path(node.dir)
     credentials.write_host_key(base / "ssh_host_ed25519_key", f"{state.name}-{node.name}")
     conf = base / "sshd_config"
-    conf.write_text(render_config(state, node))
-    run([SSHD, "-f", str(conf), "-E", str(base / "log" / "sshd.log")], timeout=20,
-        what=f"start sshd for {node.name} on 127.0.0.1:{node.ssh_port}")
-    wait_pidfile(node.run_dir / "sshd.pid", f"sshd for {node.name}", f"{base}/log/sshd.log")
+    log = base / "log" / "sshd.log"
+    for attempt in range(attempts):
+        conf.write_text(render_config(state, node))
+        proc = run([SSHD, "-f", str(conf), "-E", str(log)], timeout=20, check=False)
+        if proc.returncode == 0:
+            break
+        if attempt == attempts - 1:
+            raise LabError(f"sshd for {node.name} did not start on 127.0.0.1:{node.ssh_port} "
+                           f"(exit {proc.returncode}); see {log}")
+        node.ssh_port = free_ports(1)[0]
+    wait_pidfile(node.run_dir / "sshd.pid", f"sshd for {node.name}", str(log))

@@ -1,0 +1,112 @@
+"""GIN link provisioning on real FRR routers (the session lab), through Netmiko.
+
+One module-scoped scenario, in order: plan three agencies, provision them concurrently,
+check BGP and LAN-to-LAN ping6 through the PEs, re-run (no change), a wrongly planned link
+that fails verification and is rolled back byte for byte, and a device that is down.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from directory import allocator, store
+from directory.plan import apply_plan, load_plan
+from gin import transport
+from gin.links.plan import Endpoint, plan_link
+from gin.links.provision import provision
+
+LAB_AGENCIES = {"MOF": ("ce1", "h1", 1001), "MOE": ("ce2", "h2", 1002), "MOPH": ("ce3", "h3", 1003)}
+
+
+def _port(lab, node: str, peer: str) -> str:
+    return next(i.name for i in lab.node(node).interfaces if i.peer_node == peer)
+
+
+def _pe_of(lab, ce: str) -> str:
+    return next(i.peer_node for i in lab.node(ce).interfaces if i.peer_node.startswith("pe"))
+
+
+@pytest.fixture(scope="module")
+def planned(gin_lab, gin_lab_directory):
+    d = gin_lab_directory
+    plan = load_plan()
+    with d.transaction() as s:
+        apply_plan(s, plan)
+        for code, (ce, host, n) in LAB_AGENCIES.items():
+            # The lab's hosts already sit in 2001:db8:<n>::/64: give the agency that /48.
+            allocator.add_prefix(s, f"2001:db8:{n}::/48", agency=code, role="agency")
+            pe = _pe_of(gin_lab, ce)
+            plan_link(s, plan, code, store.get_device(s, ce).site.code,
+                      Endpoint(pe, _port(gin_lab, pe, ce)), Endpoint(ce, _port(gin_lab, ce, pe)),
+                      lan=_port(gin_lab, ce, host), name=f"{code.lower()}-{ce}")
+    return d
+
+
+def _running(lab, node: str) -> str:
+    return lab.vtysh(node, "show running-config")
+
+
+def test_provision_three_agencies(gin_lab, planned):
+    names = [f"{c.lower()}-{v[0]}" for c, v in LAB_AGENCIES.items()]
+    results = provision(planned, names, transport.get("netmiko"), with_ping=False)
+    assert [r.status for r in results] == ["changed"] * 3, [r.message for r in results]
+    assert all(r.checks and all(r.checks.values()) for r in results)
+    with planned.transaction() as s:
+        assert {store.get_link(s, n).status for n in names} == {"active"}
+        pushes = [c for c in store.history(s, "link") if c.action == "push"]
+        assert len(pushes) == 3 and all(c.after["diff"] for c in pushes)
+
+
+def test_lan_to_lan_ping6_through_the_gin(gin_lab, planned):
+    # h1 (MOF, on pe1) -> h3 (MOPH, same PE) and -> h2 (MOE, behind pe2: crosses the core)
+    for target in ("2001:db8:1003::10", "2001:db8:1002::10"):
+        done = gin_lab.exec("h1", ["ping", "-6", "-c", "3", "-W", "2", target])
+        assert done.returncode == 0, done.stdout
+
+
+def test_pe_accepts_only_the_agency_prefix(gin_lab, planned):
+    routes = gin_lab.vtysh("pe1", "show bgp ipv6 unicast")
+    assert "2001:db8:1001::/48" in routes and "2001:db8:1003::/48" in routes
+
+
+def test_second_run_changes_nothing(gin_lab, planned):
+    before = {n: _running(gin_lab, n) for n in ("pe1", "pe2", "ce1", "ce2", "ce3")}
+    names = [f"{c.lower()}-{v[0]}" for c, v in LAB_AGENCIES.items()]
+    results = provision(planned, names, transport.get("netmiko"), with_ping=False)
+    assert [r.status for r in results] == ["no change"] * 3
+    assert {n: _running(gin_lab, n) for n in before} == before
+
+
+def test_wrong_link_fails_verification_and_is_rolled_back_exactly(gin_lab, planned):
+    pe, ce = "pe2", "ce2"
+    with planned.transaction() as s:
+        # Planned onto ports that are not cabled: the BGP peer can never be reached.
+        plan_link(s, load_plan(), "MOE", store.get_device(s, ce).site.code,
+                  Endpoint(pe, "nowhere-9"), Endpoint(ce, "nowhere-8"), name="moe-wrong")
+    before = {pe: _running(gin_lab, pe), ce: _running(gin_lab, ce)}
+    [res] = provision(planned, ["moe-wrong"], transport.get("netmiko"), verify_timeout=5,
+                      with_ping=False)
+    assert res.status == "rolled back", res.message
+    assert res.restored is True
+    assert "not up" in res.message
+    assert {n: _running(gin_lab, n) for n in before} == before  # byte-identical
+    with planned.transaction() as s:
+        assert store.get_link(s, "moe-wrong").status == "failed"
+        assert [c.action for c in store.history(s, "link", "moe-wrong")][:3] == \
+            ["rollback", "verify", "push"]
+
+
+def test_device_down_is_reported_and_others_proceed(gin_lab, planned):
+    with planned.transaction() as s:
+        store.add_site(s, "MOF", code="branch")
+        store.add_device(s, "MOF", "branch", hostname="ce-dead", role="ce", platform="frr",
+                         mgmt_address="127.0.0.1", mgmt_port=1,
+                         credential_ref=gin_lab.credentials_ref)
+        plan_link(s, load_plan(), "MOF", "branch", Endpoint("pe1", "nowhere-7"),
+                  Endpoint("ce-dead", "eth0"), name="mof-dead")
+    results = provision(planned, ["mof-dead", "mof-ce1"], transport.get("netmiko"),
+                        with_ping=False)
+    by_name = {r.link: r for r in results}
+    assert by_name["mof-dead"].status == "failed"
+    assert "cannot connect" in by_name["mof-dead"].message
+    assert by_name["mof-ce1"].status == "no change"
