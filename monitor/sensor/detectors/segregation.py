@@ -1,0 +1,89 @@
+"""Segregation (ISO/IEC 17799 11.4.5): traffic between agencies the policy keeps apart."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..addresses import family_int
+from .base import Finding, Slice
+
+Resolver = Callable[[int, int], "str | None"]
+CACHE_LIMIT = 1_000_000
+
+
+@dataclass
+class Segregation:
+    """Alert on IP traffic whose source and destination belong to two different agencies
+    (by the directory's longest-prefix match, ``resolver``) unless the pair is in
+    ``allowed`` (unordered pairs of agency codes).
+
+    Addresses outside every agency prefix (the Internet, GIN transit) are not judged
+    here.  Resolution is cached per address, so the directory's look-up runs once per
+    address, not per packet.
+    """
+
+    resolver: Resolver | None = None
+    allowed: Iterable[tuple[str, str]] = ()
+    severity: str = "medium"
+    type: str = "segregation"
+    _cache: dict[int, int] = field(init=False, repr=False)
+    _codes: list[str] = field(init=False, repr=False)
+    _index: dict[str, int] = field(init=False, repr=False)
+    _allowed: set[tuple[str, str]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._cache, self._codes, self._index = {}, [], {}
+        self._allowed = {tuple(sorted((a, b))) for a, b in self.allowed}  # type: ignore[misc]
+
+    def _agency_ids(self, s: Slice, keys: np.ndarray, hi: np.ndarray, lo: np.ndarray
+                    ) -> np.ndarray:
+        uniq, first, inv = np.unique(keys, return_index=True, return_inverse=True)
+        ids = np.empty(uniq.shape[0], np.int64)
+        cache = self._cache
+        if len(cache) > CACHE_LIMIT:
+            cache.clear()
+        for u, key in enumerate(uniq.tolist()):
+            got = cache.get(key)
+            if got is None:
+                i = first[u]
+                code = self.resolver(*family_int(hi[i], lo[i])) if self.resolver else None
+                if code is None:
+                    got = -1
+                else:
+                    got = self._index.get(code)
+                    if got is None:
+                        got = self._index[code] = len(self._codes)
+                        self._codes.append(code)
+                cache[key] = got
+            ids[u] = got
+        return ids[inv]
+
+    def process(self, s: Slice) -> list[Finding]:
+        if self.resolver is None:
+            return []
+        f = s.f
+        ip = np.flatnonzero(f.family != 0)
+        if ip.shape[0] == 0:
+            return []
+        a = self._agency_ids(s, s.src[ip], f.src_hi[ip], f.src_lo[ip])
+        b = self._agency_ids(s, s.dst[ip], f.dst_hi[ip], f.dst_lo[ip])
+        cross = (a >= 0) & (b >= 0) & (a != b)
+        if not cross.any():
+            return []
+        pair = a[cross] * (len(self._codes) + 1) + b[cross]
+        uniq, first, counts = np.unique(pair, return_index=True, return_counts=True)
+        rows = ip[np.flatnonzero(cross)]
+        out = []
+        for u in range(uniq.shape[0]):
+            j = int(first[u])
+            src_ag, dst_ag = self._codes[a[cross][j]], self._codes[b[cross][j]]
+            if tuple(sorted((src_ag, dst_ag))) in self._allowed:
+                continue
+            i = int(rows[j])
+            out.append(Finding(self.type, self.severity, f"{src_ag}->{dst_ag}", s.src_text(i),
+                               s.dst_text(i), int(counts[u]),
+                               {"source_agency": src_ag, "destination_agency": dst_ag}))
+        return out

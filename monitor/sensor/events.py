@@ -1,0 +1,129 @@
+"""Threat events: findings deduplicated per subject, written as JSON lines for a SIEM.
+
+A detector reports the same subject every second while an attack goes on; the log turns
+that stream into one event per attack: the event opens at the first finding (metrics
+count it at once), absorbs further findings (``count`` grows), and is written when the
+subject has been quiet for ``quiet_s`` seconds, or every ``max_age_s`` seconds for a
+long attack, or when the sensor stops.  One line per event keeps the log small and easy
+to tail (``tail -F events.jsonl | your-siem-shipper``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from .detectors.base import Finding
+
+
+def _iso(sec: float) -> str:
+    return dt.datetime.fromtimestamp(sec, dt.UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class Event:
+    """One deduplicated threat: what, who, how much, and the evidence."""
+
+    type: str
+    severity: str
+    key: str
+    source: str | None
+    destination: str | None
+    agency: str | None
+    first_seen: float
+    last_seen: float
+    count: int
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def record(self) -> dict[str, Any]:
+        """The JSON object written to the event log."""
+        return {"time": _iso(self.first_seen), "last_seen": _iso(self.last_seen),
+                "type": self.type, "severity": self.severity, "source": self.source,
+                "destination": self.destination, "agency": self.agency,
+                "count": self.count, "evidence": self.evidence}
+
+
+class EventLog:
+    """Deduplicates findings into events and appends closed events to a JSON-lines file.
+
+    ``agency_of`` maps an address (text) to its agency code; it is called once per new
+    event, never per packet.
+    """
+
+    def __init__(self, path: str | Path | IO[str] | None = None, quiet_s: float = 10,
+                 max_age_s: float = 300,
+                 agency_of: Callable[[str], str | None] | None = None) -> None:
+        self.quiet_s, self.max_age_s = quiet_s, max_age_s
+        self.agency_of = agency_of
+        self.open: dict[tuple[str, str], Event] = {}
+        self.closed: list[Event] = []
+        self.keep_closed = 10_000
+        self._own = False
+        self._fh: IO[str] | None
+        if path is None:
+            self._fh = None
+        elif isinstance(path, str | Path):
+            self._fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+            self._own = True
+        else:
+            self._fh = path
+
+    def add(self, finding: Finding, now: float) -> Event | None:
+        """Merge a finding; returns the event if this finding opened a new one."""
+        key = (finding.type, finding.key)
+        ev = self.open.get(key)
+        if ev is not None:
+            ev.count += finding.count
+            ev.last_seen = max(ev.last_seen, now)
+            ev.evidence.update(finding.evidence)
+            return None
+        agency = None
+        if self.agency_of is not None:
+            for addr in (finding.source, finding.destination):
+                if addr and (agency := self._agency(addr)):
+                    break
+        ev = Event(finding.type, finding.severity, finding.key, finding.source,
+                   finding.destination, agency, now, now, finding.count,
+                   dict(finding.evidence))
+        self.open[key] = ev
+        return ev
+
+    def _agency(self, addr: str) -> str | None:
+        try:
+            return self.agency_of(addr) if self.agency_of else None
+        except ValueError:
+            return None
+
+    def expire(self, now: float) -> list[Event]:
+        """Close (and write) events that went quiet or grew too old."""
+        done = [k for k, ev in self.open.items()
+                if now - ev.last_seen >= self.quiet_s or now - ev.first_seen >= self.max_age_s]
+        return self._close(done)
+
+    def close_all(self) -> list[Event]:
+        """Close every open event (the sensor is stopping)."""
+        events = self._close(list(self.open))
+        if self._fh is not None:
+            self._fh.flush()
+        return events
+
+    def _close(self, keys: list[tuple[str, str]]) -> list[Event]:
+        events = [self.open.pop(k) for k in keys]
+        for ev in events:
+            if self._fh is not None:
+                self._fh.write(json.dumps(ev.record(), ensure_ascii=False, default=str) + "\n")
+        if events and self._fh is not None:
+            self._fh.flush()
+        self.closed.extend(events)
+        del self.closed[:-self.keep_closed]
+        return events
+
+    def close(self) -> None:
+        self.close_all()
+        if self._own and self._fh is not None:
+            self._fh.close()
+            self._fh = None

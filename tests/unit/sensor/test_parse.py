@@ -1,0 +1,132 @@
+"""The fast parser agrees with scapy on the fields the detectors use."""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+from scapy.all import (
+    ARP,
+    DNS,
+    DNSQR,
+    ICMP,
+    IP,
+    TCP,
+    UDP,
+    Dot1Q,
+    Ether,
+    ICMPv6ND_RA,
+    IPv6,
+    IPv6ExtHdrFragment,
+    IPv6ExtHdrHopByHop,
+    wrpcap,
+)
+from scapy.utils import wrpcapng
+
+from monitor.sensor.addresses import PrefixSet, halves, to_text
+from monitor.sensor.batch import Batch
+from monitor.sensor.parse import parse
+from monitor.sensor.pcapfile import read_batches
+
+from .conftest import timed
+
+PACKETS = [
+    Ether(src="00:11:22:33:44:55") / IP(src="10.0.0.1", dst="10.0.0.2")
+    / TCP(sport=1234, dport=80, flags="SA"),
+    Ether() / Dot1Q(vlan=42) / IPv6(src="2001:db8::1", dst="2001:db8::2")
+    / UDP(sport=5353, dport=53) / DNS(qd=DNSQR(qname="www.example.com")),
+    Ether() / Dot1Q(vlan=7) / Dot1Q(vlan=8) / IP(src="10.0.0.3", dst="10.0.0.4") / ICMP(type=8),
+    Ether() / IPv6(src="fe80::1", dst="ff02::1") / IPv6ExtHdrHopByHop() / ICMPv6ND_RA(),
+    Ether() / IPv6(src="2001:db8::1", dst="2001:db8::2") / IPv6ExtHdrFragment(offset=0)
+    / TCP(sport=1, dport=2, flags="S"),
+    Ether() / IPv6(src="2001:db8::1", dst="2001:db8::2") / IPv6ExtHdrFragment(offset=10, nh=6)
+    / (b"x" * 16),
+    Ether() / IP(src="10.0.0.1", dst="10.0.0.2", frag=100, proto=6) / (b"y" * 20),
+    Ether() / ARP(op=2, psrc="10.0.0.9", hwsrc="aa:bb:cc:dd:ee:ff", pdst="10.0.0.1"),
+]
+
+
+def _fields(tmp_path, ng=False):
+    path = tmp_path / ("p.pcapng" if ng else "p.pcap")
+    (wrpcapng if ng else wrpcap)(str(path), timed(PACKETS))
+    [batch] = list(read_batches(path))
+    return batch, parse(batch)
+
+
+def test_fields_match_scapy(tmp_path):
+    batch, f = _fields(tmp_path)
+    assert len(f) == len(PACKETS) and not f.malformed.any()
+    assert f.ethertype.tolist() == [0x800, 0x86DD, 0x800, 0x86DD, 0x86DD, 0x86DD, 0x800, 0x806]
+    assert f.vlan.tolist()[:3] == [0, 42, 7]
+    assert f.family.tolist() == [4, 6, 4, 6, 6, 6, 4, 0]
+    assert f.proto.tolist() == [6, 17, 1, 58, 6, 6, 6, 0]
+    assert [to_text(h, lo) for h, lo in zip(f.src_hi, f.src_lo, strict=True)][:4] == [
+        "10.0.0.1", "2001:db8::1", "10.0.0.3", "fe80::1"]
+    assert to_text(f.dst_hi[7], f.dst_lo[7]) == "10.0.0.1"  # ARP target
+    assert f.sport[0] == 1234 and f.dport[0] == 80 and f.tcp_flags[0] == 0x12
+    assert f.icmp_type[2] == 8 and f.icmp_type[3] == 134
+    assert f.tcp_flags[4] == 0x02  # first fragment still has its TCP header
+    assert f.dport[5] == 0 and f.dport[6] == 0  # later fragments have none
+    assert f.arp_op[7] == 2 and f.arp_sha[7] == 0xAABBCCDDEEFF
+    assert f.src_mac[0] == 0x001122334455
+    dns = batch.buf[f.dns_off[1]:f.dns_end[1]].tobytes()
+    assert bytes(DNS(dns).qd[0].qname) == b"www.example.com."
+    assert (f.dns_off >= 0).sum() == 1
+
+
+def test_pcapng_gives_the_same_fields(tmp_path):
+    _, a = _fields(tmp_path)
+    _, b = _fields(tmp_path, ng=True)
+    for name in ("ethertype", "family", "proto", "src_lo", "dst_hi", "dport", "tcp_flags"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    assert np.allclose(a.ts, b.ts)
+
+
+def test_nanosecond_and_big_endian_pcap(tmp_path):
+    frame = bytes(Ether() / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1, dport=2))
+    for magic, endian, frac in ((0xA1B23C4D, "<", 500_000_000), (0xA1B2C3D4, ">", 500_000)):
+        head = struct.pack(endian + "IHHiIII", magic, 2, 4, 0, 0, 65535, 1)
+        rec = struct.pack(endian + "IIII", 1000, frac, len(frame), len(frame)) + frame
+        path = tmp_path / "x.pcap"
+        path.write_bytes(head + rec * 3)
+        batches = list(read_batches(path))
+        assert sum(len(b) for b in batches) == 3
+        assert batches[0].ts[0] == 1000.5
+        assert parse(batches[0]).dport.tolist() == [2, 2, 2]
+
+
+def test_raw_ip_linktype(tmp_path):
+    path = tmp_path / "raw.pcap"
+    wrpcap(str(path), [IP(src="10.0.0.1", dst="10.0.0.2") / TCP(dport=22)], linktype=101)
+    [batch] = list(read_batches(path))
+    f = parse(batch)
+    assert f.family.tolist() == [4] and f.dport.tolist() == [22]
+
+
+def test_small_chunks_split_records_correctly(tmp_path):
+    path = tmp_path / "many.pcap"
+    pkts = timed(IP(src="10.0.0.1", dst="10.0.0.2") / UDP(dport=i) / (b"z" * (i % 300))
+                 for i in range(1, 500))
+    wrpcap(str(path), pkts)
+    batches = list(read_batches(path, chunk=4096))
+    assert len(batches) > 10
+    ports = np.concatenate([parse(b).dport for b in batches])
+    assert ports.tolist() == list(range(1, 500))
+    assert sum(b.malformed for b in batches) == 0
+
+
+def test_prefix_set_membership():
+    import ipaddress
+
+    s = PrefixSet([ipaddress.ip_network(n) for n in ("10.0.0.0/8", "203.0.113.7/32",
+                                                     "2001:db8:bad::/48")])
+    addrs = ["10.200.1.1", "11.0.0.1", "203.0.113.7", "203.0.113.8", "2001:db8:bad:1::1",
+             "2001:db8:bae::1"]
+    hi = np.array([halves(a)[0] for a in addrs], np.uint64)
+    lo = np.array([halves(a)[1] for a in addrs], np.uint64)
+    assert s.contains(hi, lo).tolist() == [True, False, True, False, True, False]
+
+
+def test_batch_packet_accessor(tmp_path):
+    batch, _ = _fields(tmp_path)
+    assert isinstance(batch, Batch) and batch.packet(0) == bytes(PACKETS[0])
