@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
+import ipaddress
 import json
 import os
 import sys
@@ -80,8 +81,7 @@ def export_data(session: Session) -> dict[str, list[dict[str, Any]]]:
     prefixes = session.execute(
         select(m.Prefix.cidr, m.Prefix.status, m.Prefix.role, m.Prefix.agency_id,
                m.Prefix.site_id, m.Prefix.device_id, m.Prefix.interface_id, m.Prefix.link_id,
-               m.Prefix.description)
-        .order_by(m.Prefix.family, m.Prefix.network, m.Prefix.prefixlen))
+               m.Prefix.description))
     for cidr, status, role, agency_id, site_id, device_id, if_id, link_id, desc in prefixes:
         site = sites[site_id] if site_id is not None else None
         iface = ifaces[if_id] if if_id is not None else None
@@ -96,10 +96,23 @@ def export_data(session: Session) -> dict[str, list[dict[str, Any]]]:
     for c in session.scalars(select(m.Contact)).unique():
         out["contacts"].append({"agency": code(c.agency_id), "name": c.name, "role": c.role,
                                 "email": c.email, "phone": c.phone})
+    return sort_rows(out)
+
+
+def sort_rows(data: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """Sort rows the way an export does: by natural key; prefixes by address, then length."""
     for kind in KINDS:
-        if kind != "prefixes":  # already in address order, which sorts parents first
-            out[kind].sort(key=lambda r, k=KEYS[kind]: tuple(str(r[f] or "") for f in k))
-    return out
+        rows = data.setdefault(kind, [])
+        if kind == "prefixes":  # parents before children
+            rows.sort(key=lambda r: _prefix_order(r["prefix"]))
+        else:
+            rows.sort(key=lambda r, k=KEYS[kind]: tuple(str(r.get(f) or "") for f in k))
+    return data
+
+
+def _prefix_order(cidr: str) -> tuple[int, int, int]:
+    net = ipaddress.ip_network(cidr)
+    return net.version, int(net.network_address), net.prefixlen
 
 
 def _compact(data: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:

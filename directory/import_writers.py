@@ -34,8 +34,12 @@ def _existing(session: Session, kind: str, v: dict[str, Any]) -> Any:
                 return store.get_interface(session, v["device"], v["name"])
             case "links":
                 return session.scalars(select(m.Link).where(m.Link.name == v["name"])).first()
-            case "prefixes":
-                return store.get_prefix(session, v["prefix"])
+            case "prefixes":  # cheap existence test first: most imported prefixes are new
+                net = store.parse_network(v["prefix"])
+                pid = session.scalar(select(m.Prefix.id).where(
+                    m.Prefix.family == net.version, m.Prefix.prefixlen == net.prefixlen,
+                    m.Prefix.network == store.to_hex(int(net.network_address))))
+                return session.get(m.Prefix, pid) if pid is not None else None
             case "contacts":
                 ag = store.get_agency(session, v["agency"])
                 stmt = select(m.Contact).where(m.Contact.agency_id == ag.id,
@@ -93,23 +97,47 @@ def _prefix_owner(s: Session, v: dict[str, Any]) -> dict[str, Any]:
     """Owner objects of a prefix row (agency, site, device, interface, link), by key."""
     out: dict[str, Any] = {}
     if "agency" in v:
-        out["agency"] = store.get_agency(s, v["agency"]) if v["agency"] else None
+        out["agency"] = (_known(s, "agencies", (v["agency"],))
+                         or store.get_agency(s, v["agency"])) if v["agency"] else None
     if "site" in v:
-        out["site"] = store.get_site(s, v["agency"], v["site"]) if v["site"] else None
+        out["site"] = (_known(s, "sites", (v["agency"], v["site"]))
+                       or store.get_site(s, v["agency"], v["site"])) if v["site"] else None
     if "device" in v:
-        out["device"] = store.get_device(s, v["device"]) if v["device"] else None
+        out["device"] = (_known(s, "devices", (v["device"],))
+                         or store.get_device(s, v["device"])) if v["device"] else None
     if "interface" in v:
         out["interface"] = _interface(s, v["interface"]) if v["interface"] else None
     if "link" in v:
-        out["link"] = store.get_link(s, v["link"]) if v["link"] else None
+        out["link"] = (_known(s, "links", (v["link"],))
+                       or store.get_link(s, v["link"])) if v["link"] else None
     return out
+
+
+KNOWN_IDS = "gin.import.ids"
+_MODELS: dict[str, type[m.Base]] = {"agencies": m.Agency, "sites": m.Site, "devices": m.Device,
+                                    "interfaces": m.Interface, "links": m.Link}
+
+
+def _known(s: Session, kind: str, key: tuple[Any, ...]) -> Any:
+    """The object for ``key`` from the running import's key map (no query), or None.
+
+    :mod:`directory.bulkload` keeps natural key -> id maps for the run in
+    ``session.info[KNOWN_IDS]``; prefixes, written one by one through the allocator, use
+    them instead of a joined look-up per owner.
+    """
+    ref = s.info.get(KNOWN_IDS, {}).get(kind, {}).get(key)
+    if ref is None:
+        return None
+    if not isinstance(ref, int):
+        ref = ref.id
+    return s.get(_MODELS[kind], ref) if ref is not None else None
 
 
 def _interface(s: Session, text: str) -> m.Interface:
     host, _, ifname = text.partition(":")
     if not ifname:
         raise Invalid(f"interface: {text!r} should be HOSTNAME:IFNAME")
-    return store.get_interface(s, host, ifname)
+    return _known(s, "interfaces", (host, ifname)) or store.get_interface(s, host, ifname)
 
 
 def _create_prefix(s: Session, v: dict[str, Any]) -> None:

@@ -37,6 +37,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from . import store
+from .bulkload import BulkLoader
 from .errors import DirectoryError, ImportFailed, Invalid, NotFound
 from .import_rules import FIELDS, KEYS, LABEL, MODES, REFS, Checked, check_row, key_of
 from .import_writers import WRITERS
@@ -194,11 +195,14 @@ def _field_first(kind: str, message: str) -> str:
 
 
 def import_rows(session: Session, rows: Sequence[Row], mode: str = "create",
-                errors: Sequence[str] = (), progress: Callable[[int], None] | None = None
-                ) -> ImportReport:
+                errors: Sequence[str] = (), progress: Callable[[int], None] | None = None,
+                fast: bool = True) -> ImportReport:
     """Check and write ``rows`` in ``session``; return the report (errors included).
 
     Nothing is committed here: the caller's transaction decides (see :func:`import_files`).
+    ``fast`` lets plain creations take :mod:`directory.bulkload`'s batched path; with
+    ``fast=False`` every row takes the careful path (same results, slower: the tests
+    compare both).
     """
     if mode not in MODES:
         raise Invalid(f"mode: {mode!r} is not one of {', '.join(MODES)}")
@@ -224,11 +228,21 @@ def import_rows(session: Session, rows: Sequence[Row], mode: str = "create",
             tick(1)
             continue
         checked[row.kind].append(item)
+    bulk = BulkLoader(session, run) if fast else None
     for kind in KINDS:
         items = _parents_first(checked[kind], run) if kind == "agencies" else checked[kind]
         for item in items:
-            run.apply(item)
+            if bulk is not None and bulk.takes(item):
+                bulk.add(item)
+            else:
+                if bulk is not None:
+                    bulk.flush()  # so the careful path sees, and is not blamed for, the batch
+                run.apply(item)
             tick(1)
+        if bulk is not None:
+            bulk.flush()
+    if bulk is not None:
+        bulk.close()
     return report
 
 

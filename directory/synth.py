@@ -149,8 +149,10 @@ def synthesize(agencies: int = DEFAULT_AGENCIES, seed: int = 2013, prefixes: boo
                                     "phone": f"+66 2 {rng.randrange(100, 999)} "
                                              f"{rng.randrange(1000, 9999)}"})
     out["prefixes"] = _prefix_rows(rows, wanted) if prefixes else []
-    return {k: out[k] for k in ("agencies", "sites", "devices", "interfaces", "links",
-                                "prefixes", "contacts")}
+    from .exporter import sort_rows  # the order an export of the same directory has
+
+    return sort_rows({k: out[k] for k in ("agencies", "sites", "devices", "interfaces", "links",
+                                          "prefixes", "contacts")})
 
 
 def _mgmt(n: int) -> str:
@@ -182,8 +184,6 @@ def _prefix_rows(agencies: list[dict[str, Any]], wanted: list[Any]) -> list[dict
             net = ipaddress.IPv6Network((int(P2P_POOL.network_address) + 2 * n, 127))
             out.append({"prefix": str(net), "status": "active", "role": "p2p", "agency": "GIN",
                         "link": link})
-    out.sort(key=lambda r: (ipaddress.ip_network(r["prefix"]).network_address,
-                            ipaddress.ip_network(r["prefix"]).prefixlen))
     return out
 
 
