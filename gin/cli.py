@@ -49,7 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     _register()
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        cli.main(args=argv, prog_name="gin", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="gin", standalone_mode=False)
+        if isinstance(code, int):  # click returns the code of Exit(...) in this mode
+            return code
     except click.exceptions.Abort:
         err_console.print("gin: aborted")
         return 130

@@ -99,17 +99,35 @@ def _prepare(directory: Directory, names: Iterable[str], baseline: Baseline | No
     return jobs
 
 
-def _restore(conn: Connection, platform_name: str, before: str) -> bool:
-    """Put the exact pre-change config back; True when the running text matches again."""
+def _restore(conn: Connection, platform_name: str, before: str, passes: int = 3) -> bool:
+    """Put the exact pre-change config back; True when the running text matches again.
+
+    Remediation lines may be refused once an earlier line removed their parent (FRR
+    rejects ``no neighbor X description`` after ``no neighbor X remote-as``), so errors
+    are tolerated and the remaining difference is recomputed, up to ``passes`` times.
+    """
     platform = platforms.get(platform_name)
-    now = conn.show(platform.show_running)
-    if now == before:
-        return True
-    lines = configtree.remediation(platform, now, before)
-    if lines:
-        conn.configure(lines)
-        conn.save()
+    for _ in range(passes):
+        now = conn.show(platform.show_running)
+        if now == before:
+            return True
+        lines = configtree.remediation(platform, now, before)
+        if not lines:
+            break
+        conn.configure(lines, tolerate_errors=True)
+    conn.save()
     return conn.show(platform.show_running) == before
+
+
+def _restore_all(job: _Job, conns: dict[str, Connection], pushed: dict[str, str]) -> bool:
+    """Restore every pushed device, even when one of them fails."""
+    restored = True
+    for host, before in pushed.items():
+        try:
+            restored = _restore(conns[host], job.targets[host].platform, before) and restored
+        except GinError:
+            restored = False
+    return restored
 
 
 def _run_one(job: _Job, sessions: Sessions, dry_run: bool, verify_timeout: float,
@@ -140,8 +158,9 @@ def _run_one(job: _Job, sessions: Sessions, dry_run: bool, verify_timeout: float
                     conns[host].save()
         except TransportError as exc:
             result.status, result.message = "failed", str(exc)
-            result.restored = all(_restore(conns[h], job.targets[h].platform, b)
-                                  for h, b in pushed.items())
+            result.restored = _restore_all(job, conns, pushed)
+            if not result.restored:
+                result.message += "; ROLLBACK INCOMPLETE: check the devices"
             return result
         check = verify_link(job.intent, conns[job.intent.pe.hostname],
                             conns[job.intent.ce.hostname], verify_timeout, with_ping)
@@ -150,11 +169,12 @@ def _run_one(job: _Job, sessions: Sessions, dry_run: bool, verify_timeout: float
             result.status = "changed" if pushed else "no change"
             result.message = "verified" if pushed else "no change: already as intended"
             return result
-        result.restored = all(_restore(conns[h], job.targets[h].platform, b)
-                              for h, b in pushed.items())
+        result.restored = _restore_all(job, conns, pushed)
         result.status = "rolled back" if pushed else "failed"
-        result.message = "; ".join(check.reasons) + (
-            "; restored the previous running config" if pushed else "")
+        result.message = "; ".join(check.reasons)
+        if pushed:
+            result.message += ("; restored the previous running config" if result.restored
+                               else "; ROLLBACK INCOMPLETE: check the devices")
         return result
     except GinError as exc:
         result.status, result.message = "failed", str(exc)

@@ -62,38 +62,52 @@ def ping(platform: str, conn: Connection, address: str) -> bool:
     return bool(PING_OK.search(out))
 
 
-def wait_for(check: Callable[[], bool], timeout: float, interval: float = 1.0) -> bool:
+def wait_all(checks: dict[str, Callable[[], bool]], timeout: float,
+             interval: float = 1.0) -> dict[str, bool]:
+    """Poll every check until all pass or the deadline: one deadline, not one per check."""
     deadline = time.monotonic() + timeout
+    passed = {name: False for name in checks}
     while True:
-        if check():
-            return True
-        if time.monotonic() >= deadline:
-            return False
+        for name, check in checks.items():
+            if not passed[name]:
+                passed[name] = check()
+        if all(passed.values()) or time.monotonic() >= deadline:
+            return passed
         time.sleep(interval)
 
 
 def verify_link(intent: LinkIntent, pe: Connection, ce: Connection, timeout: float = 45,
                 with_ping: bool = True) -> Verification:
-    """Both interfaces up, every BGP session Established, and (optionally) ping6 answers."""
+    """Both interfaces up, every BGP session Established, and (optionally) ping6 answers.
+
+    Later stages run only when earlier ones passed: a BGP session cannot come up over a
+    down interface, so waiting for it would only delay the rollback.
+    """
     result = Verification()
-    for end, conn in ((intent.pe, pe), (intent.ce, ce)):
-        up = wait_for(lambda e=end, c=conn: interface_up(e.platform, c, e.ifname), 10)
-        result.add(f"{end.hostname}:{end.ifname} up", up,
-                   f"interface {end.hostname}:{end.ifname} is not up")
+    ends = {f"{e.hostname}:{e.ifname} up": (e, c) for e, c in ((intent.pe, pe), (intent.ce, ce))}
+    up = wait_all({k: (lambda e=e, c=c: interface_up(e.platform, c, e.ifname))
+                   for k, (e, c) in ends.items()}, min(timeout, 10))
+    for name, ok in up.items():
+        result.add(name, ok, f"interface {name.removesuffix(' up')} is not up")
+    if not result.ok:
+        return result
     peers = [str(intent.ce.address6.ip)]
     if intent.ce.address4 is not None:
         peers.append(str(intent.ce.address4.ip))
-    for peer in peers:
-        est = wait_for(lambda p=peer: bgp_established(intent.pe.platform, pe, p), timeout)
-        result.add(f"bgp {intent.pe.hostname}->{peer}", est,
+    bgp = wait_all({p: (lambda p=p: bgp_established(intent.pe.platform, pe, p)) for p in peers},
+                   timeout)
+    for peer, ok in bgp.items():
+        result.add(f"bgp {intent.pe.hostname}->{peer}", ok,
                    f"BGP session {intent.pe.hostname} -> {peer} ({intent.ce.hostname}) "
                    f"not Established after {timeout:.0f} s: check the peer address and AS")
-    if with_ping and result.ok:
-        far = str(intent.ce.address6.ip)
-        result.add(f"ping6 {far}", wait_for(lambda: ping(intent.pe.platform, pe, far), 10),
-                   f"{far} does not answer ping6 from {intent.pe.hostname}")
-        if intent.lan6 is not None:
-            lan = str(intent.lan6.ip)
-            result.add(f"ping6 {lan}", wait_for(lambda: ping(intent.pe.platform, pe, lan), 10),
-                       f"the agency LAN gateway {lan} does not answer ping6")
+    if not (with_ping and result.ok):
+        return result
+    targets = {f"ping6 {intent.ce.address6.ip}": str(intent.ce.address6.ip)}
+    if intent.lan6 is not None:
+        targets[f"ping6 {intent.lan6.ip}"] = str(intent.lan6.ip)
+    pings = wait_all({k: (lambda a=a: ping(intent.pe.platform, pe, a))
+                      for k, a in targets.items()}, min(timeout, 10))
+    for name, ok in pings.items():
+        result.add(name, ok, f"{name.removeprefix('ping6 ')} does not answer ping6 from "
+                             f"{intent.pe.hostname}")
     return result

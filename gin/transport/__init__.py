@@ -33,8 +33,9 @@ class Connection(Protocol):
     def show(self, command: str) -> str:
         """Run a show command and return its output."""
 
-    def configure(self, lines: list[str]) -> str:
-        """Enter configuration mode, send lines, leave; raise TransportError on any error."""
+    def configure(self, lines: list[str], tolerate_errors: bool = False) -> str:
+        """Enter configuration mode, send lines, leave; raise TransportError on any error
+        unless ``tolerate_errors`` (used by rollback, which checks the result itself)."""
 
     def save(self) -> None:
         """Make the running configuration the startup configuration."""

@@ -38,13 +38,13 @@ class NetmikoConnection:
         except Exception as exc:
             raise TransportError(f"{self.target.hostname}: {command!r} failed: {exc}") from exc
 
-    def configure(self, lines: list[str]) -> str:
+    def configure(self, lines: list[str], tolerate_errors: bool = False) -> str:
         try:
             output = self._conn.send_config_set(  # type: ignore[attr-defined]
                 lines, read_timeout=120, cmd_verify=False)
         except Exception as exc:
             raise TransportError(f"{self.target.hostname}: configuration failed: {exc}") from exc
-        bad = CONFIG_ERRORS.search(output)
+        bad = None if tolerate_errors else CONFIG_ERRORS.search(output)
         if bad:
             line = output[max(0, bad.start() - 120):bad.end() + 80].strip().splitlines()
             raise TransportError(f"{self.target.hostname}: the device rejected the change: "
