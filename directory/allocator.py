@@ -76,7 +76,7 @@ _ANY_FREE = select(exists().where(FB.c.parent_id == bindparam("pid")))
 __all__ = [
     "add_prefix", "allocate", "allocate_many", "reserve", "release", "remove", "children",
     "free_blocks", "free_summary", "ancestors", "containing", "prefix_lengths", "agency_prefix",
-    "site_prefix", "allocate_from_pool", "network_of",
+    "site_prefix", "allocate_from_pool", "network_of", "lock", "rebuild_free_space",
 ]
 
 
@@ -102,13 +102,18 @@ def network_of(prefix: m.Prefix) -> Network:
     return make_network(prefix.family, int(prefix.network, 16), prefix.prefixlen)
 
 
-def _lock(session: Session, family: int) -> None:
-    """Serialise prefix mutations of one family across processes (PostgreSQL).
+def lock(session: Session, family: int) -> None:
+    """Serialise prefix mutations of one family across processes until the transaction ends.
 
-    SQLite already holds the database write lock from ``BEGIN IMMEDIATE``.
+    PostgreSQL: a transaction-scoped advisory lock.  SQLite already holds the database
+    write lock from ``BEGIN IMMEDIATE``.  Callers that allocate something else under the
+    same rule (e.g. AS numbers) may take it too.
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY[family]})
+
+
+_lock = lock  # the name other modules already use
 
 
 # --- look-ups ---------------------------------------------------------------------------------
@@ -613,3 +618,33 @@ def allocate_from_pool(session: Session, plan: Plan, pool: str, **attrs: Any) ->
     root, length = _plan_root(session, plan, pool)
     attrs.setdefault("role", plan.pool(pool).child_role)
     return allocate(session, root, length, **attrs)
+
+
+# --- repair -----------------------------------------------------------------------------------
+
+
+def rebuild_free_space(session: Session, prefix: m.Prefix | str | Network) -> int:
+    """Recompute a prefix's free blocks from its children; returns the number of blocks.
+
+    For repairs after rows were written without the allocator.  Cost is proportional to
+    the number of children (the gaps between them become maximal aligned blocks).
+    """
+    pfx = resolve(session, prefix)
+    lock(session, pfx.family)
+    session.execute(delete(FB).where(FB.c.parent_id == pfx.id))
+    kids = session.execute(select(PT.c.network, PT.c.last).where(PT.c.parent_id == pfx.id)
+                           .order_by(PT.c.network)).all()
+    if not kids:
+        return 0  # wholly free: the lazy state needs no rows
+    cursor, hi, rows = int(pfx.network, 16), int(pfx.last, 16), []
+    for lo_hex, last_hex in kids:
+        lo = int(lo_hex, 16)
+        if lo < cursor:
+            raise Conflict(f"prefix {pfx.cidr}: children overlap at {hx(lo)}")
+        rows += _blocks_between(pfx.family, cursor, lo - 1)
+        cursor = int(last_hex, 16) + 1
+    rows += _blocks_between(pfx.family, cursor, hi)
+    if rows:
+        session.execute(insert(FB), [{"parent_id": pfx.id, "prefixlen": pl, "network": hx(n)}
+                                     for n, pl in rows])
+    return len(rows)

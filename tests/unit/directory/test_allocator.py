@@ -401,6 +401,11 @@ def test_random_sequences_never_overlap_and_always_tile(sequence):
                     else:
                         al.remove(s, victim)
                 assert_all_tile(s)
+            # the incremental index equals a rebuild from scratch
+            for p in s.scalars(select(m.Prefix)).unique():
+                before = al.free_blocks(s, p, None)
+                al.rebuild_free_space(s, p)
+                assert al.free_blocks(s, p, None) == before
             raise _Rollback
     except _Rollback:
         pass
