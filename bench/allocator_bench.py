@@ -28,12 +28,13 @@ import time
 from pathlib import Path
 
 import netaddr
-from sqlalchemy import insert, select
+from sqlalchemy import event, func, insert, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from directory import allocator as al  # noqa: E402
 from directory import models as m  # noqa: E402
+from directory.errors import NotFound  # noqa: E402
 from directory.store import Directory  # noqa: E402
 
 
@@ -98,6 +99,52 @@ def run_phase(d: Directory, label: str, jobs, batch: int, progress: bool) -> dic
             "batch_cpu_s": [round(t, 2) for t in cpu]}
 
 
+class _RolledBack(Exception):
+    pass
+
+
+def probe(d: Directory, root: m.Prefix, agencies: int = 500, lans_each: int = 10) -> dict:
+    """/48s and /64s beneath them in one transaction that is rolled back, at the table's
+    current size: CPU time and SQL statements per allocation.  The statement count is
+    deterministic, so it shows the flat cost even when other jobs make timings noisy."""
+    statements = [0]
+
+    def count(*_args) -> None:
+        statements[0] += 1
+
+    with d.transaction() as s:
+        rows = s.scalar(select(func.count()).select_from(m.Prefix))
+    event.listen(d.engine, "before_cursor_execute", count)
+    c0 = time.process_time()
+    try:
+        with d.transaction() as s:
+            for _ in range(agencies):
+                a48 = al.allocate(s, root, 48, role="agency")
+                for _ in range(lans_each):
+                    al.allocate(s, a48, 64, role="lan")
+            raise _RolledBack
+    except _RolledBack:
+        pass
+    cpu = time.process_time() - c0
+    event.remove(d.engine, "before_cursor_execute", count)
+    total = agencies * (1 + lans_each)
+    return {"prefix_rows": rows, "allocations": total,
+            "cpu_ms_per_alloc": round(cpu / total * 1e3, 3),
+            "sql_statements_per_alloc": round(statements[0] / total, 2)}
+
+
+def probe_only(db: str, supernet: str) -> int:
+    d = Directory(db, actor="bench")
+    with d.transaction() as s:
+        try:
+            root = al.resolve(s, supernet)
+        except NotFound:  # a fresh directory: the start-size probe
+            root = al.add_prefix(s, supernet, role="supernet")
+    print(json.dumps({"db": db, "probe": probe(d, root)}, indent=2))
+    d.close()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--agencies", type=int, default=100_000)
@@ -111,7 +158,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--db", help="SQLite file (default: a new temporary file)")
     ap.add_argument("--json", dest="json_out", help="also write the results to this file")
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--probe-only", action="store_true",
+                    help="only run the flatness probe on an existing --db")
     args = ap.parse_args(argv)
+    if args.probe_only:
+        return probe_only(args.db, args.supernet)
 
     db = args.db or os.path.join(tempfile.mkdtemp(prefix="gin-bench-"), "bench.sqlite")
     d = Directory(db, actor="bench")
@@ -120,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     with d.transaction() as s:
         root = al.add_prefix(s, args.supernet, role="supernet")
     root_id, parent = root.id, args.supernet
+    probe_start = probe(d, root)
 
     # NetBox anchor at the start-size: the supernet with no children yet
     nb_start, nb_start_first = time_netbox(parent, [], 48, args.anchor_start)
@@ -145,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     lan_jobs = lan_jobs[:args.lans]
     res64 = run_phase(d, "/64 LANs", lan_jobs, args.batch, not args.quiet)
 
+    probe_end = probe(d, root)
     # NetBox anchor at the end-size: the supernet with every agency /48 as a child
     nb_end, nb_end_first = time_netbox(parent, children48, 48, args.anchor_end)
     with d.transaction() as s:  # what gin would hand out next (rolled back below)
@@ -166,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         "agencies": args.agencies, "lans": len(lan_jobs), "prefix_rows": n_prefix,
         "free_block_rows": n_free,
         "gin_48": res48, "gin_64": res64,
+        "probe_start": probe_start, "probe_end": probe_end,
         "gin_48_cpu_ms_per_alloc": {"all": round(ours_48_per_alloc * 1e3, 3),
                                 "first_batch": round(ours_first * 1e3, 3),
                                 "last_batch": round(ours_last * 1e3, 3)},
