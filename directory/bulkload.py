@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from . import models as m
 from . import store
 from .errors import Conflict, DirectoryError, Invalid, NotFound
-from .import_rules import LABEL, Checked
+from .import_rules import LABEL, Checked, key_label
 from .import_writers import KNOWN_IDS
 
 if TYPE_CHECKING:
@@ -142,7 +142,7 @@ class BulkLoader:
     def _ref(self, kind: str, key: Key) -> Any:
         ref = self.ids[kind].get(key)
         if ref is None:
-            label = "/".join(str(k) for k in key)
+            label = key_label(kind, key)
             raise NotFound(f"{LABEL[kind]}: {label!r} not found in the file or the directory")
         return ref
 

@@ -240,3 +240,9 @@ def _required(kind: str, name: str) -> bool:
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def key_label(kind: str, key: tuple[Any, ...]) -> str:
+    """How a person writes the key: ``DOPA/TH-50``, ``ce1:eth0``, ``2001:db8::/48``."""
+    return (":" if kind == "interfaces" else "/").join(str(k) for k in key)
+

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from . import models as m
 from . import store
 from .errors import DirectoryError, Invalid, NotFound
-from .import_rules import KEYS, LABEL
+from .import_rules import KEYS, LABEL, key_label
 from .readers import KINDS
 
 
@@ -57,7 +57,7 @@ def _write(kind: str) -> Callable[[Session, dict[str, Any], str], str]:
             CREATE[kind](session, v)
             return "created"
         if mode == "create":
-            label = "/".join(str(v[k]) for k in KEYS[kind])
+            label = key_label(kind, tuple(v[k] for k in KEYS[kind]))
             raise DirectoryError(f"{KEYS[kind][-1]}: {LABEL[kind]} {label!r} already exists in "
                                  "the directory (use --mode upsert to update it, or --mode skip)")
         if mode == "skip":

@@ -39,7 +39,17 @@ from sqlalchemy.orm import Session
 from . import store
 from .bulkload import BulkLoader
 from .errors import DirectoryError, ImportFailed, Invalid, NotFound
-from .import_rules import FIELDS, KEYS, LABEL, MODES, REFS, Checked, check_row, key_of
+from .import_rules import (
+    FIELDS,
+    KEYS,
+    LABEL,
+    MODES,
+    REFS,
+    Checked,
+    check_row,
+    key_label,
+    key_of,
+)
 from .import_writers import WRITERS
 from .readers import (
     DEFAULT_MAX_BYTES,
@@ -150,7 +160,7 @@ class _Run:
                 continue
             where = self.rejected.get((kind, key))
             if where:
-                label = "/".join(str(k) for k in key)
+                label = key_label(kind, key)
                 return f"{names[-1]}: {LABEL[kind]} {label!r} was rejected ({where})"
         return None
 
@@ -222,7 +232,7 @@ def import_rows(session: Session, rows: Sequence[Row], mode: str = "create",
             continue
         first = seen.setdefault((row.kind, item.key), row.where)
         if first != row.where:
-            label = "/".join(str(k) for k in item.key)
+            label = key_label(row.kind, item.key)
             report.errors.append(f"{row.where}: {KEYS[row.kind][-1]}: duplicate "
                                  f"{LABEL[row.kind]} {label!r}, first given at {first}")
             tick(1)
