@@ -527,14 +527,29 @@ def reserve(session: Session, cidr: str | Network, **attrs: Any) -> m.Prefix:
     return existing
 
 
+def _resolve_locked(session: Session, prefix: m.Prefix | str | Network) -> m.Prefix:
+    """Take the family's lock first, then read the prefix as it is now.
+
+    Another process may have released or changed it between our read and the lock.
+    """
+    if isinstance(prefix, m.Prefix):
+        lock(session, prefix.family)
+        fresh = session.get(m.Prefix, prefix.id, populate_existing=True)
+        if fresh is None:
+            raise NotFound(f"prefix {prefix.cidr} not found")
+        return fresh
+    net = parse_network(prefix) if isinstance(prefix, str) else prefix
+    lock(session, net.version)
+    return resolve(session, net)
+
+
 def release(session: Session, prefix: m.Prefix | str | Network) -> None:
     """Give a prefix's space back to its parent (the row is deleted; the change log keeps it).
 
     Refused while prefixes remain beneath it: release those first, or :func:`remove` the
     record and keep them.
     """
-    pfx = resolve(session, prefix)
-    _lock(session, pfx.family)
+    pfx = _resolve_locked(session, prefix)
     first = session.scalar(select(PT.c.cidr).where(PT.c.parent_id == pfx.id).limit(1))
     if first is not None:
         raise Conflict(f"prefix {pfx.cidr} still holds prefixes (e.g. {first}): release them "
@@ -544,8 +559,7 @@ def release(session: Session, prefix: m.Prefix | str | Network) -> None:
 
 def remove(session: Session, prefix: m.Prefix | str | Network) -> None:
     """Delete a prefix record; what lies inside it moves up to its parent (NetBox-like)."""
-    pfx = resolve(session, prefix)
-    _lock(session, pfx.family)
+    pfx = _resolve_locked(session, prefix)
     if not _has_children(session, pfx.id):
         _delete(session, pfx)
         return

@@ -456,3 +456,15 @@ def test_prefix_cli(sqlite_url, capsys):
     assert all(p["in_directory"] for p in json.loads(out)["pools"])
     code, _, err = gin("prefix", "allocate", "--length", "64")
     assert code == 2
+
+
+def test_release_takes_objects_from_an_earlier_transaction(directory):
+    with directory.transaction() as s:
+        root = al.add_prefix(s, "10.0.0.0/24")
+        a, b = al.allocate_many(s, root, 25, 2)
+    with directory.transaction() as s:
+        al.release(s, a)  # detached: re-read under the lock
+        with pytest.raises(NotFound):
+            al.release(s, a)
+        al.remove(s, b)
+        assert al.free_blocks(s, "10.0.0.0/24") == [net("10.0.0.0/24")]
