@@ -35,7 +35,7 @@ from prometheus_client import (
     GCCollector,
     PlatformCollector,
     ProcessCollector,
-    start_http_server,
+    generate_latest,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -136,7 +136,8 @@ class Agent:
         self._server: Any = None
         for standard in (ProcessCollector, PlatformCollector, GCCollector):
             standard(registry=self.registry)  # process_*, python_info, python_gc_*
-        self.registry.register(self.snmp)
+        # self.snmp is not in the registry: its (large) output is rendered by the fast
+        # path in monitor.exposition and appended to the registry's in metrics_text()
         self.registry.register(_AgentCollector(self))
         for factory in [*self.extra_collectors, *entry_point_factories()]:
             try:
@@ -165,12 +166,16 @@ class Agent:
     def stop(self) -> None:
         self._stop.set()
 
+    def metrics_text(self) -> bytes:
+        """What /metrics returns: the registry (process, agent, extra collectors) + SNMP."""
+        return generate_latest(self.registry) + self.snmp.render()
+
     def start_http(self) -> tuple[str, int]:
-        """Serve /metrics (prometheus-client's threaded server); returns the bound address."""
-        host, port = self.listen
-        server, _thread = start_http_server(port, addr=host, registry=self.registry)
-        self._server = server
-        bound = server.server_address
+        """Serve /metrics from a thread; returns the bound address."""
+        from monitor.http import serve
+
+        self._server = serve(self.listen, self.metrics_text)
+        bound = self._server.server_address
         return str(bound[0]), int(bound[1])
 
     async def poll_once(self) -> None:

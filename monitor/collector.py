@@ -21,41 +21,18 @@ from collections.abc import Iterator
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from monitor.exposition import IF_COUNTER_METRICS, IP6_METRICS, render, render_target, unique_names
 from monitor.snmp.poller import PollResult
 
 DEVICE_LABELS = ["agency", "site", "device"]
 IF_LABELS = [*DEVICE_LABELS, "ifname"]
-
-# PollResult.counters key -> (metric name, help)
-IF_COUNTER_METRICS = {
-    "in_octets": ("gin_if_in_octets_total", "Octets received on the interface (ifHCInOctets)."),
-    "out_octets": ("gin_if_out_octets_total", "Octets sent on the interface (ifHCOutOctets)."),
-    "in_unicast_packets": ("gin_if_in_unicast_packets_total",
-                           "Unicast packets received (ifHCInUcastPkts)."),
-    "out_unicast_packets": ("gin_if_out_unicast_packets_total",
-                            "Unicast packets sent (ifHCOutUcastPkts)."),
-    "in_errors": ("gin_if_in_errors_total", "Inbound packets with errors (ifInErrors)."),
-    "out_errors": ("gin_if_out_errors_total", "Outbound packets with errors (ifOutErrors)."),
-    "in_discards": ("gin_if_in_discards_total", "Inbound packets discarded (ifInDiscards)."),
-    "out_discards": ("gin_if_out_discards_total", "Outbound packets discarded (ifOutDiscards)."),
-}
-IP6_METRICS = {
-    "in_receives": ("gin_ipv6_in_receives_total", "IPv6 datagrams received (IP-MIB)."),
-    "in_octets": ("gin_ipv6_in_octets_total", "IPv6 octets received (IP-MIB)."),
-    "in_delivers": ("gin_ipv6_in_delivers_total", "IPv6 datagrams delivered locally."),
-    "out_requests": ("gin_ipv6_out_requests_total", "IPv6 datagrams sent by local protocols."),
-    "out_octets": ("gin_ipv6_out_octets_total", "IPv6 octets sent (IP-MIB)."),
-    "in_hdr_errors": ("gin_ipv6_in_header_errors_total", "IPv6 datagrams with header errors."),
-    "in_discards": ("gin_ipv6_in_discards_total", "IPv6 datagrams discarded on input."),
-    "out_discards": ("gin_ipv6_out_discards_total", "IPv6 datagrams discarded on output."),
-}
-
 
 class SnmpCollector(Collector):
     """Holds the latest PollResult per device; thread-safe against the HTTP server."""
 
     def __init__(self) -> None:
         self._latest: dict[str, PollResult] = {}
+        self._chunks: dict[str, dict[str, str]] = {}
         self._errors: Counter[tuple[str, str]] = Counter()
         self._polls: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -64,10 +41,21 @@ class SnmpCollector(Collector):
         """Record one target's poll (called by the poller as each target finishes)."""
         name = result.target.name
         with self._lock:
-            self._latest[name] = result
             self._polls[name] += 1
             if not result.ok and result.reason:
                 self._errors[(name, result.reason)] += 1
+            errors = {r: n for (d, r), n in self._errors.items() if d == name}
+            polls = self._polls[name]
+        chunk = render_target(result, errors, polls)  # outside the lock: scrapes go on
+        with self._lock:
+            self._latest[name] = result
+            self._chunks[name] = chunk
+
+    def render(self) -> bytes:
+        """The fast exposition of every device's latest poll (see monitor.exposition)."""
+        with self._lock:
+            chunks = list(self._chunks.values())
+        return render(chunks)
 
     def retain(self, names: set[str]) -> None:
         """Forget devices no longer in the target list (after a reload)."""
@@ -75,6 +63,7 @@ class SnmpCollector(Collector):
             for name in list(self._latest):
                 if name not in names:
                     del self._latest[name]
+                    self._chunks.pop(name, None)
                     self._polls.pop(name, None)
             for key in [k for k in self._errors if k[0] not in names]:
                 del self._errors[key]
@@ -187,7 +176,7 @@ class SnmpCollector(Collector):
                                  "value 1.", labels=[*IF_LABELS, "ifindex", "ifalias"])
         for r in ok:
             t = r.target
-            names = _unique_names(r)
+            names = unique_names(r)
             dev = [t.agency, t.site, t.name]
             labels = {i: [*dev, n] for i, n in names.items()}
             for key, fam in counters.items():
@@ -207,18 +196,3 @@ class SnmpCollector(Collector):
             for idx, lv in labels.items():
                 info.add_metric([*lv, str(idx), r.ifalias.get(idx, "")], 1.0)
         yield from (*counters.values(), oper, admin, speed, info)
-
-
-def _unique_names(r: PollResult) -> dict[int, str]:
-    """ifIndex -> ifname label; a missing or duplicate ifName gets its index appended so two
-    interfaces never collapse into one series (Prometheus would reject the scrape)."""
-    seen: set[str] = set()
-    out: dict[int, str] = {}
-    indexes = set(r.counters.get("oper_status", {})) | set(r.ifnames)
-    for idx in sorted(indexes):
-        name = r.ifnames.get(idx) or f"ifindex{idx}"
-        if name in seen:
-            name = f"{name}#{idx}"
-        seen.add(name)
-        out[idx] = name
-    return out

@@ -66,6 +66,8 @@ class _State:
 
     session: Session
     rows_hint: int = 32
+    cpu_hint: int = 4
+    storage_hint: int = 16
     static_at: float = -1e18
     uptime: float | None = None
     ifnames: dict[int, str] = field(default_factory=dict)
@@ -246,12 +248,22 @@ class Poller:
         scalar_oids = [_UPTIME] + (list(_IP6.values()) if st.has_ip6 else [])
         static_due = time.monotonic() - st.static_at > t.static_interval
         counter_cols = list(_COUNTERS.values())
-        hr_cols = [_HR_CPU, *_HR_STORAGE.values()] if st.has_hr else []
         static_cols = list(_STATIC.values()) if static_due else []
-        cols = counter_cols + static_cols + hr_cols
-        scalars_task = session.get(scalar_oids, stats)
-        walk_task = walk(session, cols, stats, st.rows_hint, t.max_varbinds)
-        scalars, (tables, nvb) = await asyncio.gather(scalars_task, walk_task)
+        cols = counter_cols + static_cols
+        # one walk per table, each sized by its own row count from the last poll: a short
+        # table walked with the interface table's repetitions would drag in junk rows
+        jobs = [session.get(scalar_oids, stats),
+                walk(session, cols, stats, st.rows_hint, t.max_varbinds)]
+        if st.has_hr:
+            jobs.append(walk(session, [_HR_CPU], stats, st.cpu_hint, t.max_varbinds))
+            jobs.append(walk(session, list(_HR_STORAGE.values()), stats, st.storage_hint,
+                             t.max_varbinds))
+        done = await asyncio.gather(*jobs)
+        scalars, (tables, nvb) = done[0], done[1]
+        hr_tables: list[dict[bytes, object]] = []
+        for more, n in done[2:]:
+            hr_tables.extend(more)
+            nvb += n
         res.varbinds = len(scalars) + nvb
         self._scalars(st, res, scalars)
         ncnt = len(counter_cols)
@@ -274,8 +286,8 @@ class Poller:
             res.varbinds += n
             self._static(st, more)
             st.static_at = time.monotonic()
-        if hr_cols:
-            self._host(st, res, tables[len(tables) - len(hr_cols):])
+        if hr_tables:
+            self._host(st, res, hr_tables)
         st.uptime = res.uptime
         res.ifnames, res.ifalias, res.speed_bps = st.ifnames, st.ifalias, st.speed_bps
 
@@ -303,6 +315,7 @@ class Poller:
     @staticmethod
     def _host(st: _State, res: PollResult, tables: list[dict[bytes, object]]) -> None:
         cpu, stype, units, size, used = tables
+        st.cpu_hint, st.storage_hint = max(len(cpu), 1), max(len(stype), 1)
         loads = [v for v in cpu.values() if type(v) is int]
         if loads:
             res.cpu_load = sum(loads) / len(loads)

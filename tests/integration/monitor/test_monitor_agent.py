@@ -134,7 +134,7 @@ def test_sighup_reloads_and_sigterm_stops(agent_setup: dict) -> None:
     end = time.monotonic() + 15
     while time.monotonic() < end and 'device="late"' not in metrics(agent_setup["listen"]):
         time.sleep(0.3)
-    assert 'gin_snmp_up{agency="MOF",device="late",site="BKK"} 1.0' in metrics(
+    assert 'gin_snmp_up{agency="MOF",device="late",site="BKK"} 1\n' in metrics(
         agent_setup["listen"])
     started = time.monotonic()
     proc.send_signal(signal.SIGTERM)

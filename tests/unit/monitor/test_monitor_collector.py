@@ -27,14 +27,18 @@ def result(name: str, ok: bool = True, **kw: object) -> PollResult:
     return PollResult(**base)
 
 
-def scrape(c: SnmpCollector) -> dict[str, dict[tuple, float]]:
-    reg = CollectorRegistry()
-    reg.register(c)
-    text = generate_latest(reg).decode()
+def scrape(c: SnmpCollector, fast: bool = False) -> dict[str, dict[tuple, float]]:
+    """Samples by name; ``fast`` reads the agent's exposition instead of the Collector."""
+    if fast:
+        text = c.render().decode()
+    else:
+        reg = CollectorRegistry()
+        reg.register(c)
+        text = generate_latest(reg).decode()
     out: dict[str, dict[tuple, float]] = {}
     for fam in text_string_to_metric_families(text):
         for s in fam.samples:
-            out.setdefault(s.name, {})[tuple(sorted(s.labels.items()))] = s.value
+            out.setdefault(s.name, {})[tuple(sorted(s.labels.items()))] = float(s.value)
     return out
 
 
@@ -86,3 +90,13 @@ def test_retain_forgets_removed_devices() -> None:
     m = scrape(c)
     assert {dict(k)["device"] for k in m["gin_snmp_up"]} == {"r1"}
     assert "gin_snmp_errors_total" not in m
+
+
+def test_fast_exposition_equals_the_collector() -> None:
+    c = SnmpCollector()
+    c.update(result("r1"))
+    c.update(result("r2", ok=False, reason="auth_failure"))
+    c.update(result('we"ird\\dev\nname'))
+    assert scrape(c, fast=True) == scrape(c)
+    text = c.render().decode()
+    assert text.count("# TYPE gin_if_in_octets_total counter") == 1

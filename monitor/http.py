@@ -1,0 +1,53 @@
+"""A small threaded HTTP server for /metrics (stdlib wsgiref; no access log on stderr).
+
+prometheus-client's own server only serves a registry; the agent appends the fast SNMP
+exposition to it, so it brings its own handler.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable, Iterable
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from prometheus_client import CONTENT_TYPE_LATEST
+
+
+class _Server(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+        pass
+
+
+def serve(listen: tuple[str, int], body: Callable[[], bytes]) -> WSGIServer:
+    """Serve ``body()`` at /metrics (and /) on listen=(host, port) in a daemon thread."""
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO", "/") not in ("/", "/metrics"):
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"only /metrics here\n"]
+        try:
+            data = body()
+        except Exception as exc:  # a broken collector must not kill the server thread
+            start_response("500 Internal Server Error", [("Content-Type", "text/plain")])
+            return [f"metrics failed: {type(exc).__name__}\n".encode()]
+        start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST),
+                                  ("Content-Length", str(len(data)))])
+        return [data]
+
+    host, port = listen
+    server_class = _Server6 if ":" in host else _Server
+    server = make_server(host, port, app, server_class=server_class, handler_class=_Quiet)
+    thread = threading.Thread(target=server.serve_forever, name="gin-metrics", daemon=True)
+    thread.start()
+    return server
