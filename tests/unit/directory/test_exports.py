@@ -143,3 +143,22 @@ def test_exports_of_the_synthetic_directory(tmp_path):
     with d.transaction() as s:
         assert len(exports.file_sd(s)) == len(hosts)
     d.close()
+
+
+def _gin(*args: str) -> int:
+    from gin.cli import main
+
+    return main(list(args))
+
+
+def test_inventory_command(filled, tmp_path, capsys, db_url):
+    out = tmp_path / "inv.yml"
+    assert _gin("--db", db_url, "directory", "inventory", "--ansible", "-o", str(out)) == 0
+    assert yaml.safe_load(out.read_text())["all"]["hosts"]["gin-pe1"]["ansible_port"] == 22
+    assert _gin("--db", db_url, "directory", "inventory", "--ansible", "--json") == 0
+    assert "role_pe" in json.loads(capsys.readouterr().out)
+    sd = tmp_path / "sd" / "gin.json"
+    assert _gin("--db", db_url, "directory", "inventory", "--file-sd", "--port", "161",
+                "-o", str(sd)) == 0
+    assert json.loads(sd.read_text())[0]["targets"] == ["192.0.2.10:161"]
+    assert _gin("--db", db_url, "directory", "inventory") == 2

@@ -83,3 +83,15 @@ def test_samples_load_beside_existing_data(directory):
         load_samples(s)
         assert store.get_agency(s, "MOI").name_en == "Interior (local name)"  # left alone
         assert store.get_agency(s, "DOPA").parent.code == "MOI"
+
+
+def test_samples_command(tmp_path, capsys):
+    import json
+
+    from gin.cli import main
+
+    db = str(tmp_path / "s.sqlite")
+    assert main(["--db", db, "directory", "samples", "load", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["created"]["sites"] == 77
+    assert main(["--db", db, "directory", "samples", "load", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["created"] == {}

@@ -614,3 +614,75 @@ def test_synthetic_directory_imports_and_round_trips(tmp_path, fmt):
 def _full(kind, row):
     return {f: row.get(f) for f in FIELDS[kind]} | (
         {"enabled": row.get("enabled", True)} if kind == "interfaces" else {})
+
+
+# --- the commands -------------------------------------------------------------------------------
+
+
+def _gin(*args: str) -> int:
+    from gin.cli import main
+
+    return main(list(args))
+
+
+def test_import_and_export_commands(tmp_path, sample, capsys):
+    db = str(tmp_path / "cli.sqlite")
+    assert _gin("--db", db, "directory", "import", sample) == 0
+    assert "agencies" in capsys.readouterr().out
+    out = tmp_path / "e.yaml"
+    assert _gin("--db", db, "directory", "export", "-o", str(out)) == 0
+    assert "กรมการปกครอง" in out.read_text(encoding="utf-8")
+    assert _gin("--db", db, "directory", "export", "--format", "csv", "-o",
+                str(tmp_path / "csv")) == 0
+    assert (tmp_path / "csv" / "sites.csv").exists()
+    capsys.readouterr()
+    assert _gin("--db", db, "directory", "export", "--format", "json") == 0
+    assert json.loads(capsys.readouterr().out)["format"] == "gin-directory"
+    db2 = str(tmp_path / "cli2.sqlite")
+    assert _gin("--db", db2, "directory", "import", str(tmp_path / "csv")) == 0
+
+
+def test_import_command_errors_are_one_line_each(tmp_path, capsys):
+    db = str(tmp_path / "cli.sqlite")
+    bad = write(tmp_path / "agencies.csv", "code,name_en\n" + "A,\n" * 3 + "B," + "x" * 300 + "\n")
+    assert _gin("--db", db, "directory", "import", bad) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "gin: error: import rejected, nothing written (4 errors):"
+    assert err[1] == f"{bad}:2: name_en: must not be empty"
+    assert err[4].startswith(f"{bad}:5: name_en: longer than 255")
+    assert _gin("--db", db, "directory", "import", bad, "--json") == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["imported"] is False and doc["rejected"] == 4
+
+
+def test_import_command_partial_and_modes(tmp_path, capsys):
+    db = str(tmp_path / "cli.sqlite")
+    path = write(tmp_path / "agencies.csv", "code,name_en\nGOOD,Good\nBAD!,Bad\n")
+    assert _gin("--db", db, "directory", "import", path, "--partial", "--json") == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["created"] == {"agencies": 1} and doc["rejected"] == 1
+    fixed = write(tmp_path / "fixed-agencies.csv", "code,name_en\nGOOD,Better\nBAD,Fixed\n")
+    assert _gin("--db", db, "directory", "import", fixed, "--mode", "upsert", "--json") == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["created"] == {"agencies": 1} and doc["updated"] == {"agencies": 1}
+
+
+def test_import_command_refuses_a_huge_file(tmp_path, capsys):
+    big = tmp_path / "huge.json"
+    with open(big, "wb") as fh:
+        fh.truncate(100 * 1024 * 1024)
+    db = str(tmp_path / "cli.sqlite")
+    assert _gin("--db", db, "directory", "import", str(big)) == 1
+    assert "over the 50.0 MB import limit" in capsys.readouterr().err
+    small = tmp_path / "small.json"
+    with open(small, "wb") as fh:
+        fh.truncate(3 * 1024 * 1024)
+    assert _gin("--db", db, "directory", "import", str(small), "--max-size", "1") == 1
+    assert "over the 1.0 MB import limit" in capsys.readouterr().err
+    assert _gin("--db", db, "directory", "import", str(small), "--max-size", "5") == 1
+    assert "json:" in capsys.readouterr().err  # read (NULs), then refused as bad JSON
+
+
+def test_csv_export_needs_a_folder(tmp_path, capsys):
+    assert _gin("--db", str(tmp_path / "x.sqlite"), "directory", "export", "--format",
+                "csv") == 2
