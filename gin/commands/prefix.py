@@ -93,7 +93,8 @@ def prefix_list(ctx: Context, agency: str | None, family: str | None, status: st
                 role: str | None, parent: str | None, limit: int, as_json: bool) -> None:
     """List prefixes in address order."""
     with ctx.directory.transaction() as s:
-        stmt = select(m.Prefix).order_by(m.Prefix.family, m.Prefix.network, m.Prefix.prefixlen)
+        # (family, network, last DESC) is index order: containers first, no sort of the table
+        stmt = select(m.Prefix).order_by(m.Prefix.family, m.Prefix.network, m.Prefix.last.desc())
         if agency:
             stmt = stmt.where(m.Prefix.agency_id == get_agency(s, agency).id)
         if family:
