@@ -31,7 +31,19 @@ fi
 stamp="$VENV/.gin-installed"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     echo "setup: installing gin into $VENV"
-    "$VENV/bin/pip" install -q -e ".[test,postgres,net]"
+    if ! "$VENV/bin/pip" install -q -e ".[test,postgres,net]" >"$VENV/pip.log" 2>&1; then
+        grep -v "^WARNING: Location" "$VENV/pip.log" | tail -n 40
+        echo "setup: pip install failed (full log: $VENV/pip.log)"
+        exit 1
+    fi
     touch "$stamp"
+fi
+collections="$VENV/share/gin/collections"
+if [ ! -d "$collections/ansible_collections/frr/frr" ]; then
+    tmp=$(mktemp -d)
+    "$VENV/bin/pip" download -q --no-deps -d "$tmp" ansible==10.7.0 >"$tmp/log" 2>&1 \
+        || { grep -v "^WARNING: Location" "$tmp/log"; echo "setup: cannot fetch frr.frr"; exit 1; }
+    "$VENV/bin/python" scripts/frr-collection.py "$tmp"/ansible-10.7.0-*.whl "$collections"
+    rm -rf "$tmp"
 fi
 export PATH="$VENV/bin:$PATH"

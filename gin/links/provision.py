@@ -99,6 +99,21 @@ def _prepare(directory: Directory, names: Iterable[str], baseline: Baseline | No
     return jobs
 
 
+def _check_taken(conn: Connection, target: Target, intended: str) -> None:
+    """Read the config back: a line the device silently refused is a failed push.
+
+    Not every refusal is reported as an error (FRR's "BGP is already running" has no
+    ``%``; Ansible's cli_config does not return the device's replies), so the running
+    config itself is the proof.
+    """
+    platform = platforms.get(target.platform)
+    still = configtree.missing(platform, conn.show(platform.show_running), intended)
+    if still:
+        shown = "; ".join(line.strip() for line in still[:3])
+        raise TransportError(f"{target.hostname}: the device did not take {len(still)} "
+                             f"line(s): {shown}")
+
+
 def _restore(conn: Connection, platform_name: str, before: str, passes: int = 3) -> bool:
     """Put the exact pre-change config back; True when the running text matches again.
 
@@ -155,6 +170,7 @@ def _run_one(job: _Job, sessions: Sessions, dry_run: bool, verify_timeout: float
                 if result.diff[host]:
                     pushed[host] = before[host]
                     conns[host].configure(result.diff[host])
+                    _check_taken(conns[host], job.targets[host], job.configs[host])
                     conns[host].save()
         except TransportError as exc:
             result.status, result.message = "failed", str(exc)

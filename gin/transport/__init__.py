@@ -54,7 +54,8 @@ class Transport(Protocol):
         """Open a session; raise TransportError when the device cannot be reached."""
 
 
-BUILTIN = {"netmiko": "gin.transport.netmiko:NetmikoTransport"}
+BUILTIN = {"netmiko": "gin.transport.netmiko:NetmikoTransport",
+           "ansible": "gin.transport.ansible:AnsibleTransport"}
 
 
 def get(name: str, **options: object) -> Transport:

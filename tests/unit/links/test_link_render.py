@@ -12,8 +12,7 @@ from hypothesis import strategies as st
 from gin import platforms
 from gin.links.configtree import tree
 from gin.links.render import cfg_text, render
-
-from .conftest import make_intent
+from tests.unit.links.conftest import make_intent
 
 GOLDEN = Path(__file__).with_name("golden")
 PLATFORMS = ["frr", "cisco_ios", "cisco_xe", "juniper_junos"]

@@ -1,4 +1,4 @@
-"""GIN link provisioning on real FRR routers (the session lab), through Netmiko.
+"""GIN link provisioning on real FRR routers (the session lab), through Netmiko and Ansible.
 
 One module-scoped scenario, in order: plan three agencies, provision them concurrently,
 check BGP and LAN-to-LAN ping6 through the PEs, re-run (no change), a wrongly planned link
@@ -46,11 +46,14 @@ def _running(lab, node: str) -> str:
     return lab.vtysh(node, "show running-config")
 
 
-def test_provision_three_agencies(gin_lab, planned):
-    names = [f"{c.lower()}-{v[0]}" for c, v in LAB_AGENCIES.items()]
-    results = provision(planned, names, transport.get("netmiko"), with_ping=False)
+def test_provision_through_netmiko_and_ansible(gin_lab, planned):
+    """MOF and MOPH (both on pe1) concurrently through Netmiko, MOE through Ansible."""
+    results = provision(planned, ["mof-ce1", "moph-ce3"], transport.get("netmiko"),
+                        with_ping=False)
+    results += provision(planned, ["moe-ce2"], transport.get("ansible"), with_ping=False)
     assert [r.status for r in results] == ["changed"] * 3, [r.message for r in results]
     assert all(r.checks and all(r.checks.values()) for r in results)
+    names = [r.link for r in results]
     with planned.transaction() as s:
         assert {store.get_link(s, n).status for n in names} == {"active"}
         pushes = [c for c in store.history(s, "link") if c.action == "push"]
@@ -73,7 +76,8 @@ def test_second_run_changes_nothing(gin_lab, planned):
     before = {n: _running(gin_lab, n) for n in ("pe1", "pe2", "ce1", "ce2", "ce3")}
     names = [f"{c.lower()}-{v[0]}" for c, v in LAB_AGENCIES.items()]
     results = provision(planned, names, transport.get("netmiko"), with_ping=False)
-    assert [r.status for r in results] == ["no change"] * 3
+    results += provision(planned, ["moe-ce2"], transport.get("ansible"), with_ping=False)
+    assert [r.status for r in results] == ["no change"] * 4
     assert {n: _running(gin_lab, n) for n in before} == before
 
 
