@@ -69,9 +69,10 @@ def entry_point_factories() -> list[CollectorFactory]:
     return found
 
 
-def directory_targets(db_url: str | None, profiles_path: str | None
-                      ) -> Callable[[], list[Target]]:
-    """A target source reading the directory anew on every call."""
+def directory_targets(db_url: str | None, profiles_path: str | None,
+                      agencies: set[str] | None = None) -> Callable[[], list[Target]]:
+    """A target source reading the directory anew on every call (only ``agencies``' devices
+    when given: one agent per region)."""
 
     def load() -> list[Target]:
         from directory.store import Directory
@@ -79,7 +80,7 @@ def directory_targets(db_url: str | None, profiles_path: str | None
         profiles = load_profiles(profiles_path)
         d = Directory(db_url, actor="gin-monitor-agent")
         try:
-            targets, skipped = targets_from_directory(d, profiles)
+            targets, skipped = targets_from_directory(d, profiles, agencies=agencies)
         finally:
             d.close()
         for why in skipped:
@@ -166,9 +167,18 @@ class Agent:
     def stop(self) -> None:
         self._stop.set()
 
-    def metrics_text(self) -> bytes:
-        """What /metrics returns: the registry (process, agent, extra collectors) + SNMP."""
-        return generate_latest(self.registry) + self.snmp.render()
+    def metrics_text(self, query: dict[str, str] | None = None) -> bytes | None:
+        """What /metrics returns: the registry (process, agent, extra collectors) + SNMP.
+
+        ``?device=NAME``: that device's SNMP metrics only (Prometheus multi-target jobs;
+        None -> 404 when this agent does not poll it); ``?devices=none``: no SNMP devices.
+        """
+        query = query or {}
+        if "device" in query:
+            return self.snmp.render(query["device"])
+        if query.get("devices") == "none":
+            return generate_latest(self.registry)
+        return generate_latest(self.registry) + (self.snmp.render() or b"")
 
     def start_http(self) -> tuple[str, int]:
         """Serve /metrics from a thread; returns the bound address."""

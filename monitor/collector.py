@@ -51,10 +51,16 @@ class SnmpCollector(Collector):
             self._latest[name] = result
             self._chunks[name] = chunk
 
-    def render(self) -> bytes:
-        """The fast exposition of every device's latest poll (see monitor.exposition)."""
+    def render(self, device: str | None = None) -> bytes | None:
+        """The fast exposition of every device's latest poll (see monitor.exposition), or
+        of one device (None when this collector has never polled it)."""
         with self._lock:
-            chunks = list(self._chunks.values())
+            if device is None:
+                chunks = list(self._chunks.values())
+            elif device in self._chunks:
+                chunks = [self._chunks[device]]
+            else:
+                return None
         return render(chunks)
 
     def retain(self, names: set[str]) -> None:

@@ -55,14 +55,16 @@ def _setup_logging(level: str) -> None:
               help="Seconds between target reloads from the directory (SIGHUP reloads now).")
 @click.option("--concurrency", default=256, show_default=True, type=click.IntRange(1, 10000),
               help="Devices polled at the same time.")
+@click.option("--agency", "agencies", multiple=True, metavar="CODE",
+              help="Poll only this agency's devices (repeatable; one agent per region).")
 @click.option("--collector", "collectors", multiple=True, metavar="MODULE:FACTORY",
               help="Extra Prometheus collector factory to register (repeatable).")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"]))
 @pass_ctx
 def agent_cmd(ctx: Context, profiles_path: str | None, listen: str, interval: float,
-              reload_interval: float, concurrency: int, collectors: tuple[str, ...],
-              log_level: str) -> None:
+              reload_interval: float, concurrency: int, agencies: tuple[str, ...],
+              collectors: tuple[str, ...], log_level: str) -> None:
     """Run the monitoring agent: poll every device, serve /metrics, until SIGTERM."""
     from monitor.agent import Agent, directory_targets, load_factory
 
@@ -71,7 +73,8 @@ def agent_cmd(ctx: Context, profiles_path: str | None, listen: str, interval: fl
         factories = [load_factory(spec) for spec in collectors]
     except (ValueError, ImportError, AttributeError) as exc:
         raise ConfigError(f"--collector: {exc}") from None
-    agent = Agent(directory_targets(ctx.db, profiles_path), listen=_host_port(listen),
+    agent = Agent(directory_targets(ctx.db, profiles_path, set(agencies) or None),
+                  listen=_host_port(listen),
                   interval=interval, reload_interval=reload_interval, concurrency=concurrency,
                   extra_collectors=factories, directory_url=ctx.db)
     try:
@@ -149,6 +152,62 @@ def poll_cmd(ctx: Context, profiles_path: str | None, devices: tuple[str, ...],
             console.print(f"skipped {why}", markup=False)
     if any(not r.ok for r in results):
         raise click.exceptions.Exit(3)
+
+
+@monitor.command("prometheus-config")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Directory to write prometheus.yml, file_sd/, rules/, alertmanager.yml.")
+@click.option("--agent", "agents", multiple=True, metavar="NAME=HOST:PORT[@AGENCY,...]",
+              help="A monitor agent and (optionally) the agencies it polls; repeatable. "
+                   "Default: local=127.0.0.1:9436 for every agency.")
+@click.option("--scrape-interval", default="30s", show_default=True,
+              help="Prometheus scrape and rule evaluation interval.")
+@click.option("--alertmanager", default="127.0.0.1:9093", show_default=True,
+              metavar="HOST:PORT|none", help="Alertmanager to send alerts to.")
+@click.option("--check/--no-check", default=True, show_default=True,
+              help="Run promtool check config / amtool check-config when installed.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@pass_ctx
+def prometheus_config_cmd(ctx: Context, out_dir: str, agents: tuple[str, ...],
+                          scrape_interval: str, alertmanager: str, check: bool,
+                          as_json: bool) -> None:
+    """Generate Prometheus scrape config, rules and an Alertmanager example from the
+    directory (rerun after directory changes: Prometheus re-reads file_sd by itself)."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    from monitor.prometheus.config import directory_inventory, parse_agent, write_all
+
+    try:
+        specs = [parse_agent(a) for a in agents] or [parse_agent("local=127.0.0.1:9436")]
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    devices, contacts = directory_inventory(ctx.directory)
+    out = Path(out_dir)
+    written = write_all(out, devices, contacts, specs, scrape_interval=scrape_interval,
+                        alertmanager=None if alertmanager == "none" else alertmanager)
+    checks = []
+    for tool, args in (("promtool", ["check", "config", str(out / "prometheus.yml")]),
+                       ("amtool", ["check-config", str(out / "alertmanager.yml")])):
+        if not check or not shutil.which(tool):
+            continue
+        proc = subprocess.run([tool, *args], capture_output=True, text=True)
+        checks.append({"tool": tool, "ok": proc.returncode == 0,
+                       "output": (proc.stdout + proc.stderr).strip()})
+    if as_json:
+        print_json({"written": [str(p) for p in written], "devices": len(devices),
+                    "checks": checks})
+    else:
+        for p in written:
+            console.print(str(p), markup=False)
+        console.print(f"{len(devices)} devices over {len(specs)} agent(s)")
+        for c in checks:
+            console.print(f"{c['tool']}: {'ok' if c['ok'] else 'FAILED'}", markup=False)
+    failed = [c for c in checks if not c["ok"]]
+    if failed:
+        raise ConfigError(f"{failed[0]['tool']} rejected the generated file: "
+                          f"{failed[0]['output'].splitlines()[-1:]}")
 
 
 def _attach_sensor_groups() -> None:

@@ -207,8 +207,10 @@ def build_target(name: str, address: str, profile: Profile, *, agency: str = "",
 
 
 def targets_from_directory(directory: Any, profiles: dict[str, Profile],
-                           only: set[str] | None = None) -> tuple[list[Target], list[str]]:
-    """Every device with an SNMP or management address; (targets, skipped-with-why)."""
+                           only: set[str] | None = None, agencies: set[str] | None = None
+                           ) -> tuple[list[Target], list[str]]:
+    """Every device with an SNMP or management address (of ``only`` hostnames / of
+    ``agencies`` when given); (targets, skipped-with-why)."""
     from directory import models as m
     from directory.store import list_all
 
@@ -217,6 +219,8 @@ def targets_from_directory(directory: Any, profiles: dict[str, Profile],
     with directory.transaction() as s:
         for dev in list_all(s, m.Device):
             if only and dev.hostname not in only:
+                continue
+            if agencies and dev.site.agency.code not in agencies:
                 continue
             address = dev.snmp_address or dev.mgmt_address
             if not address:

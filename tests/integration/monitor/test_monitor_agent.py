@@ -20,6 +20,7 @@ from monitor_support import PromServer, free_tcp_port, have_prometheus, need
 
 from directory import store
 from directory.store import Directory
+from monitor.prometheus.config import AgentSpec, directory_inventory, write_all
 from monitor.snmp.snmpd import SnmpdInstance
 
 pytestmark = pytest.mark.integration
@@ -81,11 +82,16 @@ def agent_setup(tmp_path: Path, snmpd50: SnmpdInstance, credentials_ref: str,
         [sys.executable, "-c", AGENT, "--db", db, "monitor", "agent", "--listen",
          f"127.0.0.1:{listen}", "--interval", "1", "--profiles", str(prof_path)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    prom = PromServer(tmp_path / "prom", {
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-        "scrape_configs": [{"job_name": "gin-monitor",
-                            "static_configs": [{"targets": [f"127.0.0.1:{listen}"]}]}],
-    })
+    # the configuration `gin monitor prometheus-config` generates from this directory
+    d = Directory(db, actor="tests")
+    try:
+        devices, contacts = directory_inventory(d)
+    finally:
+        d.close()
+    write_all(tmp_path / "prom", devices, contacts,
+              [AgentSpec("local", f"127.0.0.1:{listen}")], scrape_interval="1s",
+              alertmanager=None)
+    prom = PromServer(tmp_path / "prom")
     try:
         prom.start()
         yield {"proc": proc, "prom": prom, "db": db, "listen": listen, "snmpd": snmpd50,
@@ -103,9 +109,19 @@ def metrics(listen: int) -> str:
 
 
 def test_agent_scraped_by_prometheus(agent_setup: dict) -> None:
+    """Through the generated config: one scrape per device via the agent, plus the agent's
+    own job; recording rules evaluated."""
     prom: PromServer = agent_setup["prom"]
     proc = agent_setup["proc"]
     up = prom.wait_for("gin_snmp_up", cond=lambda r: len(r) == 6)
+    assert {s["metric"]["instance"] for s in up} == {s["metric"]["device"] for s in up}
+    assert {s["metric"]["job"] for s in up} == {"gin-snmp-local"}
+    targets = prom.wait_for('up{job="gin-snmp-local"} == 1', cond=lambda r: len(r) == 6)
+    assert {s["metric"]["agency"] for s in targets} == {"MOF", "MOI"}
+    assert prom.wait_for('up{job="gin-agent-local"} == 1')
+    assert prom.query('process_resident_memory_bytes{job="gin-agent-local"}')
+    by_agency = prom.wait_for("gin:agency_devices_up:sum", cond=lambda r: len(r) == 2)
+    assert {s["metric"]["agency"]: s["value"][1] for s in by_agency} == {"MOF": "3", "MOI": "0"}
     values = {s["metric"]["device"]: s["value"][1] for s in up}
     assert values == {"good0": "1", "good1": "1", "good2": "1", "wrongpass": "0",
                       "silent": "0", "garbage": "0"}
@@ -119,7 +135,6 @@ def test_agent_scraped_by_prometheus(agent_setup: dict) -> None:
     rate = prom.wait_for('rate(gin_if_in_octets_total{device="good0",ifname="lo"}[10s])',
                          timeout=30)
     assert float(rate[0]["value"][1]) >= 0
-    assert prom.query("process_resident_memory_bytes")  # standard process metrics
     assert prom.query('gin_snmp_errors_total{reason="timeout"}')
     assert proc.poll() is None  # bad targets never stop the agent
 

@@ -1,0 +1,202 @@
+"""Prometheus scrape configuration and Alertmanager example, generated from the directory.
+
+Layout written by :func:`write_all` (``gin monitor prometheus-config --out DIR``)::
+
+    DIR/prometheus.yml                 scrape jobs, rule files, Alertmanager
+    DIR/file_sd/gin-snmp-<agent>.json  one target per device: labels agency, site
+    DIR/rules/gin-recording.yml        recording rules (utilisation, error rates, ...)
+    DIR/rules/gin-alerts.yml           alert rules
+    DIR/alertmanager.yml               routes by severity and agency (example)
+
+Per agent two jobs: ``gin-agent-<name>`` scrapes the agent's own health
+(``/metrics?devices=none``) and ``gin-snmp-<name>`` scrapes each device through the agent
+(``/metrics?device=<hostname>``, the snmp_exporter multi-target pattern), so Prometheus
+keeps a per-device ``up`` and scrape duration and file_sd labels every target with its
+agency and site.  The file_sd files are re-read by Prometheus when they change: rerun the
+command after directory changes (no Prometheus restart).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from monitor.prometheus.rules import alert_rules, recording_rules
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """A monitor agent: where Prometheus reaches it and which agencies it polls."""
+
+    name: str
+    address: str  # host:port
+    agencies: frozenset[str] = field(default_factory=frozenset)  # empty: the rest
+
+
+def parse_agent(text: str) -> AgentSpec:
+    """``name=host:port`` or ``name=host:port@AGENCY,AGENCY``."""
+    name, sep, rest = text.partition("=")
+    address, _, agencies = rest.partition("@")
+    if not sep or not name or ":" not in address:
+        raise ValueError(f"agent {text!r}: expected NAME=HOST:PORT[@AGENCY,...]")
+    if not name.replace("-", "").isalnum():
+        raise ValueError(f"agent name {name!r}: letters, digits and '-' only")
+    return AgentSpec(name, address, frozenset(a for a in agencies.split(",") if a))
+
+
+def assign(devices: list[dict[str, str]], agents: list[AgentSpec]) -> dict[str, list[dict]]:
+    """Devices per agent: by listed agency, the rest to the first agent without a list."""
+    default = next((a for a in agents if not a.agencies), agents[0])
+    out: dict[str, list[dict]] = {a.name: [] for a in agents}
+    for dev in devices:
+        agent = next((a for a in agents if dev["agency"] in a.agencies), default)
+        out[agent.name].append(dev)
+    return out
+
+
+def file_sd(devices: list[dict[str, str]], agent: AgentSpec) -> list[dict[str, Any]]:
+    """file_sd groups: one per (agency, site), targets are device hostnames."""
+    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for dev in devices:
+        groups[(dev["agency"], dev["site"])].append(dev["device"])
+    return [{"targets": sorted(names),
+             "labels": {"agency": agency, "site": site, "gin_agent": agent.name}}
+            for (agency, site), names in sorted(groups.items())]
+
+
+def prometheus_config(agents: list[AgentSpec], out_dir: str, *,
+                      scrape_interval: str = "30s", alertmanager: str | None = "127.0.0.1:9093"
+                      ) -> dict[str, Any]:
+    """prometheus.yml as a dict; paths are relative to out_dir (Prometheus resolves them
+    against the config file's directory)."""
+    jobs: list[dict[str, Any]] = []
+    for a in agents:
+        jobs.append({"job_name": f"gin-agent-{a.name}", "scrape_interval": scrape_interval,
+                     "metrics_path": "/metrics", "params": {"devices": ["none"]},
+                     "static_configs": [{"targets": [a.address],
+                                         "labels": {"gin_agent": a.name}}]})
+        jobs.append({
+            "job_name": f"gin-snmp-{a.name}", "scrape_interval": scrape_interval,
+            "scrape_timeout": "10s" if scrape_interval != "1s" else "1s",
+            "metrics_path": "/metrics", "honor_labels": True,
+            "file_sd_configs": [{"files": [f"file_sd/gin-snmp-{a.name}.json"],
+                                 "refresh_interval": "5m"}],
+            "relabel_configs": [
+                {"source_labels": ["__address__"], "target_label": "__param_device"},
+                {"source_labels": ["__address__"], "target_label": "instance"},
+                {"target_label": "__address__", "replacement": a.address},
+            ]})
+    conf: dict[str, Any] = {
+        "global": {"scrape_interval": scrape_interval, "evaluation_interval": scrape_interval,
+                   "external_labels": {"gin": "monitor"}},
+        "rule_files": ["rules/gin-recording.yml", "rules/gin-alerts.yml"],
+        "scrape_configs": jobs,
+    }
+    if alertmanager:
+        conf["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]}
+    return conf
+
+
+def alertmanager_config(agencies: dict[str, list[str]], *,
+                        webhook: str = "http://127.0.0.1:5001/gin",
+                        smtp: str = "localhost:25",
+                        sender: str = "gin-alerts@localhost") -> dict[str, Any]:
+    """Example Alertmanager config: critical alerts page the SOC, every alert also goes to
+    the agency's contacts (e-mail from the directory), warnings to the SOC queue.
+
+    ``agencies`` maps agency code -> contact e-mail addresses.
+    """
+    receivers: list[dict[str, Any]] = [
+        {"name": "soc-queue", "webhook_configs": [{"url": webhook, "send_resolved": True}]},
+        {"name": "soc-pager", "webhook_configs": [{"url": webhook + "/page",
+                                                   "send_resolved": True}]},
+    ]
+    agency_routes = []
+    for code, emails in sorted(agencies.items()):
+        if not emails:
+            continue
+        receivers.append({"name": f"agency-{code}", "email_configs": [
+            {"to": ", ".join(sorted(emails)), "send_resolved": True}]})
+        agency_routes.append({"matchers": [f'agency="{code}"'], "receiver": f"agency-{code}",
+                              "continue": True})
+    routes = [
+        {"matchers": ['severity="critical"'], "receiver": "soc-pager", "continue": True,
+         "group_wait": "10s", "repeat_interval": "1h"},
+        *agency_routes,
+        {"matchers": ['severity=~"warning|info"'], "receiver": "soc-queue"},
+    ]
+    return {
+        "global": {"resolve_timeout": "5m", "smtp_smarthost": smtp, "smtp_from": sender,
+                   "smtp_require_tls": False},
+        "route": {"receiver": "soc-queue", "group_by": ["alertname", "agency"],
+                  "group_wait": "30s", "group_interval": "5m", "repeat_interval": "4h",
+                  "routes": routes},
+        "inhibit_rules": [
+            # a device that does not answer at all: do not also page for each of its links
+            {"source_matchers": ['alertname="GinDeviceUnreachable"'],
+             "target_matchers": ['alertname=~"GinLinkDown|GinInterfaceErrors"'],
+             "equal": ["device"]},
+            {"source_matchers": ['alertname="GinCertificateExpiryImminent"'],
+             "target_matchers": ['alertname="GinCertificateExpiringSoon"'],
+             "equal": ["device", "subject"]},
+        ],
+        "receivers": receivers,
+    }
+
+
+def directory_inventory(directory: Any) -> tuple[list[dict[str, str]], dict[str, list[str]]]:
+    """(devices with agency/site, agency -> contact e-mails) from the directory."""
+    from directory import models as m
+    from directory.store import list_all
+
+    devices, contacts = [], defaultdict(list)
+    with directory.transaction() as s:
+        for dev in list_all(s, m.Device):
+            if dev.snmp_address or dev.mgmt_address:
+                devices.append({"device": dev.hostname, "agency": dev.site.agency.code,
+                                "site": dev.site.code})
+        for agency in list_all(s, m.Agency):
+            contacts.setdefault(agency.code, [])
+        for c in list_all(s, m.Contact):
+            if c.email:
+                contacts[c.agency.code].append(c.email)
+    return devices, dict(contacts)
+
+
+def _write(path: Path, data: Any, as_json: bool = False) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    text = json.dumps(data, indent=1) if as_json else yaml.safe_dump(data, sort_keys=False,
+                                                                      allow_unicode=True)
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)  # atomic: Prometheus never reads a half-written file_sd file
+
+
+def write_all(out: Path, devices: list[dict[str, str]], contacts: dict[str, list[str]],
+              agents: list[AgentSpec], *, scrape_interval: str = "30s",
+              alertmanager: str | None = "127.0.0.1:9093") -> list[Path]:
+    """Write every file of the layout; returns the paths written."""
+    written = []
+    per_agent = assign(devices, agents)
+    for a in agents:
+        p = out / "file_sd" / f"gin-snmp-{a.name}.json"
+        _write(p, file_sd(per_agent[a.name], a), as_json=True)
+        written.append(p)
+    files = {
+        out / "prometheus.yml": prometheus_config(agents, str(out),
+                                                  scrape_interval=scrape_interval,
+                                                  alertmanager=alertmanager),
+        out / "rules" / "gin-recording.yml": recording_rules(),
+        out / "rules" / "gin-alerts.yml": alert_rules(),
+        out / "alertmanager.yml": alertmanager_config(contacts),
+    }
+    for path, data in files.items():
+        _write(path, data)
+        written.append(path)
+    return written

@@ -1,0 +1,104 @@
+"""Recording and alerting rules for the GIN, as Python data (written out as YAML).
+
+Why in code: thresholds and label sets must match the metric names the agent exports, and
+every rule has a ``promtool test rules`` case in the test suite
+(tests/integration/monitor/test_monitor_rules.py); generating both from one place keeps
+them in step.
+
+Metrics other gin collectors export, which these rules rely on (the contract):
+
+* ``gin_vpn_tunnel_up{agency,site,device,tunnel}`` 1/0 — VPN tunnel (IKE + CHILD SA) state
+* ``gin_bgp_peer_up{agency,site,device,peer}`` 1/0 — BGP session Established or not
+* ``gin_vpn_cert_expiry_seconds{agency,device,subject}`` — certificate notAfter as a Unix
+  timestamp (like blackbox_exporter's ``probe_ssl_earliest_cert_expiry``)
+* ``gin_threat_events_total{type,severity,agency}`` — threat sensor events
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+IF = "agency, site, device, ifname"
+
+RECORDING: list[dict[str, str]] = [
+    {"record": "gin:if_in_utilisation:ratio_rate5m",
+     "expr": "rate(gin_if_in_octets_total[5m]) * 8"
+             f" / on ({IF}) (gin_if_speed_bits_per_second > 0)"},
+    {"record": "gin:if_out_utilisation:ratio_rate5m",
+     "expr": "rate(gin_if_out_octets_total[5m]) * 8"
+             f" / on ({IF}) (gin_if_speed_bits_per_second > 0)"},
+    {"record": "gin:if_errors:rate5m",
+     "expr": "rate(gin_if_in_errors_total[5m])"
+             f" + on ({IF}) rate(gin_if_out_errors_total[5m])"},
+    {"record": "gin:if_discards:rate5m",
+     "expr": "rate(gin_if_in_discards_total[5m])"
+             f" + on ({IF}) rate(gin_if_out_discards_total[5m])"},
+    {"record": "gin:agency_devices_up:sum",
+     "expr": "sum by (agency) (gin_snmp_up)"},
+    {"record": "gin:agency_devices:count",
+     "expr": "count by (agency) (gin_snmp_up)"},
+    {"record": "gin:agency_links_down:count",
+     "expr": "count by (agency) (gin_if_admin_up == 1 and on (" + IF + ") gin_if_oper_up == 0)"},
+]
+
+
+def _alert(name: str, expr: str, for_: str, severity: str, summary: str,
+           description: str) -> dict[str, Any]:
+    return {"alert": name, "expr": expr, "for": for_, "labels": {"severity": severity},
+            "annotations": {"summary": summary, "description": description}}
+
+
+ALERTS: list[dict[str, Any]] = [
+    _alert("GinLinkDown",
+           f"gin_if_admin_up == 1 and on ({IF}) gin_if_oper_up == 0", "2m", "critical",
+           "Link {{ $labels.device }} {{ $labels.ifname }} is down",
+           "{{ $labels.agency }}/{{ $labels.site }}: interface {{ $labels.ifname }} on "
+           "{{ $labels.device }} is administratively up but operationally down."),
+    _alert("GinDeviceUnreachable", "gin_snmp_up == 0", "5m", "critical",
+           "Device {{ $labels.device }} does not answer SNMP",
+           "{{ $labels.agency }}/{{ $labels.site }}: the last polls of {{ $labels.device }} "
+           "failed; see gin_snmp_last_error_info for the reason."),
+    _alert("GinMonitorAgentDown", 'up{job=~"gin-agent-.*"} == 0', "2m", "critical",
+           "gin monitor agent {{ $labels.instance }} is down",
+           "Prometheus cannot scrape the agent: none of its devices are being watched."),
+    _alert("GinBgpSessionDown", "gin_bgp_peer_up == 0", "3m", "critical",
+           "BGP session {{ $labels.device }} -> {{ $labels.peer }} is down",
+           "{{ $labels.agency }}: BGP peer {{ $labels.peer }} of {{ $labels.device }} is not "
+           "Established."),
+    _alert("GinVpnTunnelDown", "gin_vpn_tunnel_up == 0", "3m", "critical",
+           "VPN tunnel {{ $labels.tunnel }} on {{ $labels.device }} is down",
+           "{{ $labels.agency }}: tunnel {{ $labels.tunnel }} has no established SA."),
+    _alert("GinInterfaceErrors", "gin:if_errors:rate5m > 1", "10m", "warning",
+           "Errors on {{ $labels.device }} {{ $labels.ifname }}",
+           "{{ $value | humanize }} errored packets/s over 5 minutes."),
+    _alert("GinLinkUtilisationHigh",
+           "gin:if_in_utilisation:ratio_rate5m > 0.9 or gin:if_out_utilisation:ratio_rate5m > 0.9",
+           "15m", "warning",
+           "{{ $labels.device }} {{ $labels.ifname }} above 90% utilisation",
+           "{{ $value | humanizePercentage }} of link speed for 15 minutes."),
+    _alert("GinThreatEventSpike",
+           "sum by (agency, type) (increase(gin_threat_events_total[5m])) > 20", "0m",
+           "warning", "Threat event spike at {{ $labels.agency }}: {{ $labels.type }}",
+           "{{ $value | humanize }} {{ $labels.type }} events in 5 minutes."),
+    _alert("GinCriticalThreatEvent",
+           'sum by (agency, type) (increase(gin_threat_events_total{severity="critical"}[5m]))'
+           " > 0", "0m", "critical",
+           "Critical threat event at {{ $labels.agency }}: {{ $labels.type }}",
+           "The threat sensor reported critical {{ $labels.type }} events."),
+    _alert("GinCertificateExpiringSoon",
+           "gin_vpn_cert_expiry_seconds - time() < 14 * 86400", "1h", "warning",
+           "Certificate of {{ $labels.device }} expires within 14 days",
+           "{{ $labels.subject }} expires in {{ $value | humanizeDuration }}."),
+    _alert("GinCertificateExpiryImminent",
+           "gin_vpn_cert_expiry_seconds - time() < 3 * 86400", "10m", "critical",
+           "Certificate of {{ $labels.device }} expires within 3 days",
+           "{{ $labels.subject }} expires in {{ $value | humanizeDuration }}."),
+]
+
+
+def recording_rules(interval: str = "30s") -> dict[str, Any]:
+    return {"groups": [{"name": "gin-recording", "interval": interval, "rules": RECORDING}]}
+
+
+def alert_rules() -> dict[str, Any]:
+    return {"groups": [{"name": "gin-alerts", "rules": ALERTS}]}
