@@ -9,7 +9,6 @@ few seconds will not meet in practice.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
 
 import numpy as np
 
@@ -68,41 +67,3 @@ def mapped_network(net: Net) -> tuple[int, int, int]:
         return 0, MAPPED | int(net.network_address), 96 + net.prefixlen
     value = int(net.network_address)
     return value >> 64, value & 0xFFFFFFFFFFFFFFFF, net.prefixlen
-
-
-def _masks(plen: int) -> tuple[np.uint64, np.uint64]:
-    full = (1 << 128) - 1
-    mask = (full << (128 - plen)) & full
-    return np.uint64(mask >> 64), np.uint64(mask & 0xFFFFFFFFFFFFFFFF)
-
-
-class PrefixSet:
-    """Fast ``address in any of these prefixes`` over whole arrays.
-
-    One sorted key array per prefix length: a look-up costs one mask and one
-    ``searchsorted`` per distinct length, whatever the number of prefixes.
-    """
-
-    def __init__(self, networks: Iterable[Net]) -> None:
-        by_len: dict[int, set[int]] = {}
-        self.networks: list[Net] = []
-        for net in networks:
-            hi, lo, plen = mapped_network(net)
-            self.networks.append(net)
-            by_len.setdefault(plen, set()).add(int(key64(np.array([hi], np.uint64),
-                                                         np.array([lo], np.uint64))[0]))
-        self._tables = [(_masks(plen), np.array(sorted(keys), np.uint64))
-                        for plen, keys in sorted(by_len.items(), reverse=True)]
-
-    def __len__(self) -> int:
-        return len(self.networks)
-
-    def contains(self, hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
-        """Boolean array: is each address inside one of the prefixes?"""
-        hit = np.zeros(hi.shape[0], bool)
-        for (mhi, mlo), keys in self._tables:
-            k = key64(hi & mhi, lo & mlo)
-            idx = np.searchsorted(keys, k)
-            idx[idx == keys.shape[0]] = 0
-            hit |= keys[idx] == k
-        return hit

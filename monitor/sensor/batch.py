@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -29,6 +30,7 @@ class Batch:
     ts: np.ndarray
     linktypes: np.ndarray
     malformed: int = 0
+    fields: Any = None  # parse.Fields when the reader parsed while walking
 
     def __len__(self) -> int:
         return int(self.offs.shape[0])

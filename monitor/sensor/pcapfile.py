@@ -1,7 +1,8 @@
 """Read pcap and pcapng files in large chunks, without scapy in the hot path.
 
-The file is read 8 MiB at a time; a compiled walker (:mod:`.walk`) finds the records and
-each chunk becomes one :class:`~.batch.Batch`.  Memory stays flat whatever the file size.
+A classic pcap is memory-mapped and walked and parsed in one compiled pass
+(:func:`.parse.walk_parse_pcap`), 65,536 packets per :class:`~.batch.Batch`; pipes and
+pcapng files are read 32 MiB at a time.  Memory stays flat whatever the file size.
 A file cut mid-record yields every complete packet and counts the cut one as malformed;
 a record with an impossible length stops the file there (counted as malformed too) rather
 than guessing where the next record might start.
@@ -9,6 +10,8 @@ than guessing where the next record might start.
 
 from __future__ import annotations
 
+import io
+import mmap
 import struct
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,8 +22,11 @@ import numpy as np
 from . import walk
 from .batch import LINKTYPE_ETHERNET, Batch, empty_arrays
 from .errors import SensorError
+from .parse import walk_parse_pcap
 
-CHUNK = 8 << 20
+CHUNK = 32 << 20  # ~50,000 packets of a typical mix: few slices per second
+BATCH = 65_536  # packets per batch at most
+RELEASE = 64 << 20  # drop mapped pages from the process every 64 MiB
 MAX_CAPLEN = 262_144  # libpcap's largest snap length
 PCAP_MAGICS = {
     b"\xd4\xc3\xb2\xa1": (False, 1e-6),
@@ -31,8 +37,9 @@ PCAP_MAGICS = {
 PCAPNG_SHB = b"\x0a\x0d\x0d\x0a"
 
 
-def read_batches(path: str | Path, chunk: int = CHUNK) -> Iterator[Batch]:
-    """Every packet of a pcap or pcapng file, in batches (one per chunk read)."""
+def read_batches(path: str | Path, chunk: int = CHUNK, batch: int = BATCH) -> Iterator[Batch]:
+    """Every packet of a pcap or pcapng file (or a FIFO carrying one), in batches of at
+    most ``batch`` packets."""
     try:
         fh = open(path, "rb")  # noqa: SIM115 - closed in finally below (generator)
     except OSError as exc:
@@ -40,7 +47,7 @@ def read_batches(path: str | Path, chunk: int = CHUNK) -> Iterator[Batch]:
     try:
         head = fh.read(4)
         if head in PCAP_MAGICS:
-            yield from _pcap(fh, head, chunk, str(path))
+            yield from _pcap(fh, head, chunk, str(path), batch)
         elif head == PCAPNG_SHB:
             yield from _pcapng(fh, head, chunk)
         else:
@@ -50,29 +57,71 @@ def read_batches(path: str | Path, chunk: int = CHUNK) -> Iterator[Batch]:
         fh.close()
 
 
-def _pcap(fh: BinaryIO, magic: bytes, chunk: int, name: str) -> Iterator[Batch]:
+def _pcap(fh: BinaryIO, magic: bytes, chunk: int, name: str, limit: int) -> Iterator[Batch]:
     big, scale = PCAP_MAGICS[magic]
     rest = fh.read(20)
     if len(rest) < 20:
         raise SensorError(f"{name!r}: pcap file header is truncated")
     linktype = struct.unpack((">" if big else "<") + "I", rest[16:20])[0] & 0x0FFFFFFF
+    try:
+        mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError, io.UnsupportedOperation):
+        mm = None  # a pipe or an empty file: read it in chunks
+    if mm is not None:
+        yield from _pcap_mapped(mm, big, scale, linktype, limit)
+        return
     carry = b""
     eof = False
     while not eof:
-        data = fh.read(chunk)
-        eof = len(data) < chunk
-        raw = carry + data if carry else data
+        raw = _read(fh, carry, chunk)
+        eof = len(raw) - len(carry) < chunk
         buf = np.frombuffer(raw, np.uint8)
-        offs, caps, wires, ts, lts = empty_arrays(max(1, len(raw) // 16))
-        n, pos, status = walk.walk_pcap(buf, 0, len(raw), big, scale, MAX_CAPLEN,
-                                        offs, caps, wires, ts)
-        lts[:n] = linktype
-        broken = status == walk.CORRUPT or (eof and pos < len(raw))
-        yield Batch(buf, offs[:n], caps[:n], wires[:n], ts[:n], lts[:n],
-                    malformed=1 if broken else 0)
-        if broken:
+        pos = 0
+        while True:
+            batch, pos, status = walk_parse_pcap(buf, pos, len(raw), big, scale, MAX_CAPLEN,
+                                                 linktype, limit)
+            full = len(batch) == limit and status != walk.CORRUPT
+            broken = status == walk.CORRUPT or (eof and not full and pos < len(raw))
+            batch.malformed = 1 if broken else 0
+            yield batch
+            if broken:
+                return
+            if not full:
+                break
+        carry = bytes(raw[pos:])
+
+
+def _pcap_mapped(mm: mmap.mmap, big: bool, scale: float, linktype: int, limit: int
+                 ) -> Iterator[Batch]:
+    """Walk a memory-mapped pcap: no copy at all.  Pages already processed are dropped
+    from the process (``MADV_DONTNEED``; they stay in the page cache and fault back in if
+    evidence needs them), so resident memory stays flat however large the file."""
+    size = len(mm)
+    buf = np.frombuffer(mm, np.uint8)
+    pos, released = 24, 0
+    while True:
+        batch, pos, status = walk_parse_pcap(buf, pos, size, big, scale, MAX_CAPLEN, linktype,
+                                             limit)
+        full = len(batch) == limit and status != walk.CORRUPT
+        broken = status == walk.CORRUPT or (not full and pos < size)
+        batch.malformed = 1 if broken else 0
+        yield batch
+        if pos - released >= RELEASE:
+            upto = pos - pos % mmap.PAGESIZE
+            mm.madvise(mmap.MADV_DONTNEED, released, upto - released)
+            released = upto
+        if broken or not full:
             return
-        carry = raw[pos:]
+
+
+def _read(fh: BinaryIO, carry: bytes, chunk: int) -> bytearray:
+    """``carry`` followed by up to ``chunk`` new bytes, read straight into a fresh buffer
+    (no copy of the chunk; each batch owns its buffer so batches may be kept)."""
+    raw = bytearray(len(carry) + chunk)
+    raw[:len(carry)] = carry
+    got = fh.readinto(memoryview(raw)[len(carry):])
+    del raw[len(carry) + got:]
+    return raw
 
 
 class _Section:
@@ -118,12 +167,8 @@ def _pcapng(fh: BinaryIO, head: bytes, chunk: int) -> Iterator[Batch]:
     eof = False
     sec = _Section(big=False)
     while True:
-        if not eof:
-            data = fh.read(chunk)
-            eof = len(data) < chunk
-            raw = carry + data
-        else:
-            raw = carry
+        raw = _read(fh, carry, chunk)
+        eof = len(raw) - len(carry) < chunk
         buf = np.frombuffer(raw, np.uint8)
         offs, caps, wires, ts, lts = empty_arrays(max(1, len(raw) // 16))
         pos, n, broken = 0, 0, False
@@ -160,4 +205,4 @@ def _pcapng(fh: BinaryIO, head: bytes, chunk: int) -> Iterator[Batch]:
                     malformed=1 if (broken or cut) else 0)
         if broken or eof:
             return
-        carry = raw[pos:]
+        carry = bytes(raw[pos:])

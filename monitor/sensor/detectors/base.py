@@ -75,11 +75,20 @@ class Slice:
 
 
 def group_counts(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Unique keys (sorted), their packet counts, and the first packet index of each."""
-    if keys.shape[0] == 0:
+    """Unique keys (sorted), their packet counts, and the index of one packet of each.
+
+    An unstable argsort plus run boundaries: about twice as fast as ``np.unique`` with
+    ``return_index`` (which needs a stable sort), and any packet of a group will do as
+    the group's example.
+    """
+    n = keys.shape[0]
+    if n == 0:
         return keys, np.zeros(0, np.int64), np.zeros(0, np.int64)
-    uniq, first, counts = np.unique(keys, return_index=True, return_counts=True)
-    return uniq, counts.astype(np.int64), first
+    perm = np.argsort(keys)
+    ordered = keys[perm]
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    counts = np.diff(np.append(starts, n))
+    return ordered[starts], counts, perm[starts]
 
 
 class Detector(Protocol):

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..addresses import Net, PrefixSet
+from ..addresses import Net
+from ..lpm import PrefixTable
 from .base import Finding, Slice, group_counts
 
 
@@ -44,12 +45,12 @@ class Blocklist:
     severity: str = "high"
     type: str = "blocklist"
     invalid_lines: list[int] = field(default_factory=list)
-    _set: PrefixSet = field(init=False, repr=False)
+    _set: PrefixTable = field(init=False, repr=False)
     _mtime: float | None = field(init=False, default=None, repr=False)
     _checked: float = field(init=False, default=0.0, repr=False)
 
     def __post_init__(self) -> None:
-        self._set = PrefixSet([])
+        self._set = PrefixTable([])
         self.reload(force=True)
 
     def reload(self, force: bool = False) -> bool:
@@ -67,7 +68,7 @@ class Blocklist:
         if not force and mtime == self._mtime:
             return False
         nets, self.invalid_lines = read_blocklist(self.path)
-        self._set, self._mtime = PrefixSet(nets), mtime
+        self._set, self._mtime = PrefixTable((n, 1) for n in nets), mtime
         return True
 
     def __len__(self) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..addresses import pair64
+from .base import group_counts
 
 EMPTY_U = np.zeros(0, np.uint64)
 EMPTY_I = np.zeros(0, np.int64)
@@ -39,8 +40,10 @@ def member(keys: np.ndarray, query: np.ndarray) -> np.ndarray:
 def _sum_by_key(keys: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if keys.shape[0] == 0:
         return EMPTY_U, EMPTY_I
-    uniq, inv = np.unique(keys, return_inverse=True)
-    return uniq, np.bincount(inv, weights=counts, minlength=uniq.shape[0]).astype(np.int64)
+    perm = np.argsort(keys)
+    ordered = keys[perm]
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    return ordered[starts], np.add.reduceat(counts[perm], starts)
 
 
 class WindowCount:
@@ -115,13 +118,12 @@ class WindowDistinct:
             old_p, old_o = self.buckets[sec]
             pairs = np.concatenate([old_p, pairs])
             owners = np.concatenate([old_o, owners])
-        upairs, first = np.unique(pairs, return_index=True)
-        uowners = owners[first]
+        upairs, _, rep = group_counts(pairs)
+        uowners = owners[rep]
         self.buckets[sec] = (upairs, uowners)
         new = ~member(self._prev_pairs, upairs)
-        cur_keys, cur_counts = np.unique(uowners[new], return_counts=True)
-        return lookup(cur_keys, cur_counts.astype(np.int64), query) + lookup(*self._prev_owners,
-                                                                             query)
+        cur_keys, cur_counts, _ = group_counts(uowners[new])
+        return lookup(cur_keys, cur_counts, query) + lookup(*self._prev_owners, query)
 
     def _roll(self, sec: int) -> None:
         low = sec - self.window + 1
@@ -131,10 +133,10 @@ class WindowDistinct:
         if prev:
             pairs = np.concatenate([p for p, _ in prev])
             owners = np.concatenate([o for _, o in prev])
-            upairs, first = np.unique(pairs, return_index=True)
+            upairs, _, rep = group_counts(pairs)
             self._prev_pairs = upairs
-            keys, counts = np.unique(owners[first], return_counts=True)
-            self._prev_owners = (keys, counts.astype(np.int64))
+            keys, counts, _ = group_counts(owners[rep])
+            self._prev_owners = (keys, counts)
         else:
             self._prev_pairs = EMPTY_U
             self._prev_owners = (EMPTY_U, EMPTY_I)
