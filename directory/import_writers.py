@@ -163,10 +163,16 @@ def _set(obj: Any, values: dict[str, Any]) -> bool:
 
 def _update_agency(s: Session, obj: m.Agency, v: dict[str, Any]) -> bool:
     fields = {k: x for k, x in v.items() if k != "code"}
-    before = store.agency_values(s, fields)
-    if before.get("parent_id") == obj.id:
-        raise Invalid(f"parent: agency {obj.code} cannot be its own parent")
-    changed = _set(obj, before)
+    values = store.agency_values(s, fields)
+    parent_id = values.get("parent_id")
+    seen: set[int] = set()
+    while parent_id is not None and parent_id not in seen:  # walk up: no cycles via the DB
+        if parent_id == obj.id:
+            raise Invalid(f"parent: agency {obj.code} would be its own ancestor "
+                          f"(parent {v.get('parent')})")
+        seen.add(parent_id)
+        parent_id = s.scalar(select(m.Agency.parent_id).where(m.Agency.id == parent_id))
+    changed = _set(obj, values)
     s.flush()
     return changed
 

@@ -686,3 +686,14 @@ def test_import_command_refuses_a_huge_file(tmp_path, capsys):
 def test_csv_export_needs_a_folder(tmp_path, capsys):
     assert _gin("--db", str(tmp_path / "x.sqlite"), "directory", "export", "--format",
                 "csv") == 2
+
+
+def test_upsert_cannot_make_a_cycle_through_the_directory(directory, tmp_path):
+    first = write(tmp_path / "agencies.csv", "code,name_en,parent\nA,Apex,\nB,Bureau,A\n"
+                                             "C,Centre,B\n")
+    import_files(directory, [first])
+    loop = write(tmp_path / "loop-agencies.csv", "code,name_en,parent\nA,Apex,C\n")
+    _rejects(directory, loop, f"{loop}:2: parent: agency A would be its own ancestor",
+             mode="upsert")
+    selfish = write(tmp_path / "self-agencies.csv", "code,name_en,parent\nB,Bureau,B\n")
+    _rejects(directory, selfish, "agencies form a cycle (B -> B)", mode="upsert")
