@@ -210,6 +210,24 @@ def prometheus_config_cmd(ctx: Context, out_dir: str, agents: tuple[str, ...],
                           f"{failed[0]['output'].splitlines()[-1:]}")
 
 
+@monitor.command("dashboards")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Directory for gin-overview.json, gin-agency.json, gin-vpn.json.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def dashboards_cmd(out_dir: str, as_json: bool) -> None:
+    """Write the SOC's Grafana dashboards (import them; pick the Prometheus datasource)."""
+    from pathlib import Path
+
+    from monitor.prometheus.dashboards import write
+
+    paths = write(Path(out_dir))
+    if as_json:
+        print_json({"written": [str(p) for p in paths]})
+    else:
+        for p in paths:
+            console.print(str(p), markup=False)
+
+
 def _attach_sensor_groups() -> None:
     """Add ``sensor`` and ``respond`` from gin.commands.sensor when that module exists."""
     import importlib
