@@ -205,7 +205,7 @@ def check_row(row: Row) -> tuple[Checked | None, list[str]]:
               for name in row.data if name not in spec]
     values: dict[str, Any] = {}
     for name, check in spec.items():
-        if name not in row.data and not _required(row.kind, name):
+        if name not in row.data and not required(row.kind, name):
             continue
         raw = row.data.get(name)
         if isinstance(raw, str) and _SURROGATE.search(raw):  # JSON "\ud800": not storable
@@ -231,7 +231,8 @@ def key_of(row: Row) -> tuple[Any, ...] | None:
         return None
 
 
-def _required(kind: str, name: str) -> bool:
+def required(kind: str, name: str) -> bool:
+    """Must a row of ``kind`` give ``name``?"""
     return name in KEYS[kind] or (kind, name) in {
         ("agencies", "name_en"), ("devices", "agency"), ("devices", "site"),
         ("devices", "role"), ("devices", "platform"), ("links", "a_device"),

@@ -294,23 +294,37 @@ class _Cycle(Exception):
 
 def import_files(directory: store.Directory, paths: Sequence[str], fmt: str | None = None, *,
                  kind: str | None = None, mode: str = "create", partial: bool = False,
-                 max_bytes: int = DEFAULT_MAX_BYTES,
+                 dry_run: bool = False, max_bytes: int = DEFAULT_MAX_BYTES,
                  progress: Callable[[int], None] | None = None,
                  on_total: Callable[[int], None] | None = None) -> ImportReport:
     """Import files into the directory in one transaction.
 
     Raises :class:`ImportFailed` (and writes nothing) if any row is bad, unless ``partial``:
-    then the good rows are committed and the report lists the bad ones.  ``on_total`` is told
-    the number of rows once the files are read (to size a progress bar); ``progress`` is
-    called as rows are done.
+    then the good rows are committed and the report lists the bad ones.  ``dry_run`` does
+    everything (every check, every insert, in the database) and then rolls back: the report
+    says what an import would do.  ``on_total`` is told the number of rows once the files
+    are read (to size a progress bar); ``progress`` is called as rows are done.
     """
     if mode not in MODES:
         raise Invalid(f"mode: {mode!r} is not one of {', '.join(MODES)}")
     parsed = read_files(paths, fmt, kind, max_bytes)
     if on_total:
         on_total(len(parsed.rows))
-    with directory.transaction() as session:
-        report = import_rows(session, parsed.rows, mode, parsed.errors, progress)
-        if report.errors and not partial:
-            raise ImportFailed(report.errors)
+    try:
+        with directory.transaction() as session:
+            report = import_rows(session, parsed.rows, mode, parsed.errors, progress)
+            if report.errors and not partial:
+                raise ImportFailed(report.errors)
+            if dry_run:
+                raise _DryRun(report)
+    except _DryRun as done:
+        return done.report
     return report
+
+
+class _DryRun(Exception):
+    """Raised inside the transaction so that it rolls back; carries the report out."""
+
+    def __init__(self, report: ImportReport) -> None:
+        super().__init__("dry run")
+        self.report = report

@@ -38,7 +38,18 @@ def _summary(report: Any, as_json: bool, title: str) -> None:
         err_console.print(f"rejected: {line}", markup=False, soft_wrap=True)
 
 
-@click.command("import")
+def _columns_help() -> str:
+    """The epilog of ``import --help``: every kind's columns, required ones starred."""
+    from directory.import_rules import FIELDS, required
+
+    lines = ["\b", "Columns / fields per kind (* required):"]
+    for kind, fields in FIELDS.items():
+        names = [f"{f}*" if required(kind, f) else f for f in fields]
+        lines.append(f"  {kind + ':':12} {', '.join(names)}")
+    return "\n".join(lines)
+
+
+@click.command("import", epilog=_columns_help())
 @click.argument("files", nargs=-1, required=True, metavar="FILE|DIR...")
 @click.option("--format", "fmt", type=click.Choice(FORMATS),
               help="File format (default: from each file's extension).")
@@ -49,12 +60,14 @@ def _summary(report: Any, as_json: bool, title: str) -> None:
                    "skip: leave them as they are.")
 @click.option("--partial", is_flag=True,
               help="Import the good rows and report the bad ones (default: all or nothing).")
+@click.option("--dry-run", is_flag=True,
+              help="Check and try everything, then roll back: what would the import do?")
 @click.option("--max-size", type=click.FloatRange(min=0.001), default=DEFAULT_MAX_BYTES / 2**20,
               show_default=True, metavar="MB", help="Refuse files bigger than this.")
 @json_option
 @pass_ctx
 def import_(ctx: Context, files: tuple[str, ...], fmt: str | None, kind: str | None, mode: str,
-            partial: bool, max_size: float, as_json: bool) -> None:
+            partial: bool, dry_run: bool, max_size: float, as_json: bool) -> None:
     """Import agencies, sites, devices, interfaces, links, prefixes and contacts.
 
     FILE is CSV (one kind per file, header row of field names, NetBox style: agencies.csv,
@@ -76,7 +89,8 @@ def import_(ctx: Context, files: tuple[str, ...], fmt: str | None, kind: str | N
 
         try:
             report = import_files(ctx.directory, list(files), fmt, kind=kind, mode=mode,
-                                  partial=partial, max_bytes=int(max_size * 2**20),
+                                  partial=partial, dry_run=dry_run,
+                                  max_bytes=int(max_size * 2**20),
                                   progress=advance, on_total=on_total)
         except ImportFailed as exc:
             if as_json:
@@ -88,7 +102,8 @@ def import_(ctx: Context, files: tuple[str, ...], fmt: str | None, kind: str | N
                 for line in exc.errors:
                     err_console.print(line, markup=False, soft_wrap=True)
             raise click.exceptions.Exit(1) from None
-    _summary(report, as_json, "Imported" if not report.errors else "Imported (partial)")
+    title = "Imported" if not report.errors else "Imported (partial)"
+    _summary(report, as_json, f"{title}: dry run, nothing written" if dry_run else title)
     if report.errors:
         if not as_json:
             err_console.print(f"gin: {len(report.errors)} row(s) rejected, the rest imported")

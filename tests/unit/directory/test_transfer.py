@@ -697,3 +697,15 @@ def test_upsert_cannot_make_a_cycle_through_the_directory(directory, tmp_path):
              mode="upsert")
     selfish = write(tmp_path / "self-agencies.csv", "code,name_en,parent\nB,Bureau,B\n")
     _rejects(directory, selfish, "agencies form a cycle (B -> B)", mode="upsert")
+
+
+def test_dry_run_reports_and_writes_nothing(directory, sample, capsys, tmp_path):
+    before = counts(directory)
+    report = import_files(directory, [sample], dry_run=True)
+    assert report.created["agencies"] == 3 and not report.errors
+    assert counts(directory) == before
+    db = str(tmp_path / "dry.sqlite")
+    assert _gin("--db", db, "directory", "import", sample, "--dry-run") == 0
+    assert "dry run, nothing written" in capsys.readouterr().out
+    assert _gin("--db", db, "directory", "import", sample, "--dry-run", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["created"]["agencies"] == 3
