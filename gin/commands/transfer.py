@@ -26,9 +26,9 @@ from gin.output import console, emit_rows, err_console, print_json, progress
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
 
-def _summary(report: Any, as_json: bool, title: str) -> None:
+def _summary(report: Any, as_json: bool, title: str, **extra: Any) -> None:
     if as_json:
-        print_json(report.as_dict())
+        print_json({**extra, **report.as_dict()})
         return
     kinds = [k for k in KINDS if report.created[k] or report.updated[k] or report.unchanged[k]]
     rows = [{"kind": k, "created": report.created[k], "updated": report.updated[k],
@@ -103,7 +103,8 @@ def import_(ctx: Context, files: tuple[str, ...], fmt: str | None, kind: str | N
                     err_console.print(line, markup=False, soft_wrap=True)
             raise click.exceptions.Exit(1) from None
     title = "Imported" if not report.errors else "Imported (partial)"
-    _summary(report, as_json, f"{title}: dry run, nothing written" if dry_run else title)
+    _summary(report, as_json, f"{title}: dry run, nothing written" if dry_run else title,
+             imported=not dry_run, dry_run=dry_run)
     if report.errors:
         if not as_json:
             err_console.print(f"gin: {len(report.errors)} row(s) rejected, the rest imported")
