@@ -30,6 +30,7 @@ class Batch:
     ts: np.ndarray
     linktypes: np.ndarray
     malformed: int = 0
+    dropped: int = 0  # packets the kernel dropped since the previous batch (live)
     fields: Any = None  # parse.Fields when the reader parsed while walking
 
     def __len__(self) -> int:

@@ -338,3 +338,12 @@ def walk_parse_pcap(buf: np.ndarray, pos: int, end: int, big: bool, frac_scale: 
 
 SUPPORTED_LINKTYPES = (LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_RAW, LINKTYPE_IPV4,
                        LINKTYPE_IPV6)
+
+
+def warm_up() -> None:
+    """Load (or compile) the kernels now, not on the first live packet: the first call
+    costs about a second, which a live capture would otherwise see as lag."""
+    buf = np.zeros(128, np.uint8)
+    walk_parse_pcap(buf, 0, 0, False, 1e-6, 65535, LINKTYPE_ETHERNET)
+    parse(Batch(buf, np.zeros(1, np.int64), np.full(1, 64, np.int64), np.full(1, 64, np.int64),
+                np.zeros(1), np.ones(1, np.int32)))

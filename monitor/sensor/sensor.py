@@ -15,7 +15,7 @@ from .batch import Batch
 from .detectors import Detector, Slice, build
 from .events import Event, EventLog
 from .metrics import SensorStats
-from .parse import parse
+from .parse import parse, warm_up
 
 
 @dataclass
@@ -53,6 +53,7 @@ class Sensor:
             self.stats.packets += n
             self.stats.bytes += int(batch.wires.sum()) if n else 0
             self.stats.malformed += malformed
+            self.stats.dropped += int(batch.dropped)
             self.stats.batches += 1
             if n:
                 self.stats.last_packet_ts = float(f.ts[-1])
@@ -79,6 +80,8 @@ class Sensor:
         """Process every batch, then close all events; returns the events closed."""
         for batch in batches:
             self.process(batch)
+            if self.live and not len(batch):
+                self.tick()
         return self.finish()
 
     def finish(self) -> list[Event]:
@@ -91,6 +94,7 @@ def build_sensor(settings: dict | None = None, resolver: Resolver | None = None,
                  quiet_s: float = 10, max_age_s: float = 300, live: bool = False,
                  on_event: Callable[[Event], None] | None = None) -> Sensor:
     """A sensor with every enabled detector, the event log, and agency resolution wired."""
+    warm_up()
     agency_of = text_resolver(resolver) if resolver is not None else None
     log = EventLog(events_path, quiet_s=quiet_s, max_age_s=max_age_s, agency_of=agency_of)
     return Sensor(build(settings, resolver=resolver, routers=routers), events=log, live=live,
