@@ -31,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import models as m
+from .errors import DirectoryError, Invalid
 from .importer import FIELDS, KEYS
 from .readers import FORMAT_TAG, FORMAT_VERSION, KINDS
 
@@ -154,11 +155,28 @@ def write_export(data: dict[str, list[dict[str, Any]]], fmt: str,
                  dest: str | os.PathLike[str] | None) -> list[str]:
     """Write an export; returns the files written.  ``dest`` None means stdout (JSON/YAML).
 
-    CSV needs a folder (one file per kind); it is created if missing.
+    CSV needs a folder (one file per kind); it is created if missing.  Problems (no such
+    folder, no permission, a file where a folder should be) raise :class:`DirectoryError`
+    naming the path.
     """
+    if fmt not in ("json", "yaml", "csv"):
+        raise Invalid(f"format: {fmt!r} is not one of json, yaml, csv")
+    if fmt == "csv" and dest is None:
+        raise Invalid("format: csv export writes one file per kind: give a folder with -o DIR")
+    try:
+        return _write(data, fmt, dest)
+    except (FileExistsError, NotADirectoryError) as exc:
+        raise DirectoryError(f"export: {exc.filename or dest} is not a folder (csv export "
+                             "writes one file per kind into a folder)") from None
+    except OSError as exc:
+        where = exc.filename or dest
+        raise DirectoryError(f"export: cannot write {where}: {exc.strerror or exc}") from None
+
+
+def _write(data: dict[str, list[dict[str, Any]]], fmt: str,
+           dest: str | os.PathLike[str] | None) -> list[str]:
     if fmt == "csv":
-        if dest is None:
-            raise ValueError("csv export writes one file per kind: give a folder with -o DIR")
+        assert dest is not None
         folder = Path(dest)
         folder.mkdir(parents=True, exist_ok=True)
         written = []
@@ -167,11 +185,10 @@ def write_export(data: dict[str, list[dict[str, Any]]], fmt: str,
             path.write_text(to_csv(data[kind], kind), encoding="utf-8", newline="")
             written.append(str(path))
         return written
-    if fmt not in ("json", "yaml"):
-        raise ValueError(f"unknown export format {fmt!r}; use json, yaml or csv")
     text = to_json(data) if fmt == "json" else to_yaml(data)
     if dest is None or str(dest) == "-":
         sys.stdout.write(text)
         return []
+    Path(dest).parent.mkdir(parents=True, exist_ok=True)
     Path(dest).write_text(text, encoding="utf-8")
     return [str(dest)]

@@ -114,12 +114,18 @@ def import_(ctx: Context, files: tuple[str, ...], fmt: str | None, kind: str | N
 def _atomic_write(path: str, text: str) -> None:
     """Write via a temporary file and rename: Prometheus and Ansible never see half a file."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    except OSError as exc:
+        raise click.FileError(path, exc.strerror) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise click.FileError(path, exc.strerror) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

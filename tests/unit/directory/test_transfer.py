@@ -709,3 +709,13 @@ def test_dry_run_reports_and_writes_nothing(directory, sample, capsys, tmp_path)
     assert "dry run, nothing written" in capsys.readouterr().out
     assert _gin("--db", db, "directory", "import", sample, "--dry-run", "--json") == 0
     assert json.loads(capsys.readouterr().out)["created"]["agencies"] == 3
+
+
+def test_export_to_unwritable_places_is_one_line(tmp_path, capsys):
+    db = str(tmp_path / "x.sqlite")
+    afile = write(tmp_path / "plain.txt", "x")
+    assert _gin("--db", db, "directory", "export", "--format", "csv", "-o", afile) == 1
+    assert "is not a folder" in " ".join(capsys.readouterr().err.split())  # rich may wrap
+    assert _gin("--db", db, "directory", "export", "-o", str(tmp_path / "no" / "x.json")) == 0
+    assert _gin("--db", db, "directory", "export", "-o", f"{afile}/x.json") == 1
+    assert "cannot write" in " ".join(capsys.readouterr().err.split())
