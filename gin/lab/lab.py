@@ -156,11 +156,13 @@ def up(topology: Topology | str | Path | None = None, name: str = DEFAULT_NAME,
             for node in state.nodes.values():
                 Path(node.dir).mkdir(parents=True, exist_ok=True)
             netns.create(state, pool)
-            list(pool.map(lambda n: frr.write_configs(state, n), state.routers))
-            frr.start_all(state, pool)
             snmp = credentials.load(creds_file)["snmp"]
+            for node in state.routers:
+                frr.write_configs(state, node)
+                snmpd.write_config(state, node, snmp)
+            frr.start_all(state, pool, extra=lambda n: [snmpd.argv(n)])
             list(pool.map(lambda n: sshd.start(state, n), state.routers))
-            list(pool.map(lambda n: snmpd.start(state, n, snmp), state.routers))
+            list(pool.map(snmpd.wait_ready, state.routers))
         state.status = "up"
         state.save()
     except BaseException:

@@ -10,8 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from gin.lab import frr
-from gin.lab.proc import run, wait_pidfile
+from gin.lab.proc import wait_pidfile
 from gin.lab.render import render
 from gin.lab.state import LabState, NodeState
 
@@ -24,16 +23,23 @@ def render_config(state: LabState, node: NodeState, snmp: dict[str, str]) -> str
                   persistent_dir=str(Path(node.dir) / "snmp"))
 
 
-def start(state: LabState, node: NodeState, snmp: dict[str, str]) -> None:
-    """Write config and start snmpd in the namespace (daemonizes, pidfile in run/)."""
+def write_config(state: LabState, node: NodeState, snmp: dict[str, str]) -> None:
+    """Write snmpd.conf (mode 0600: it holds the SNMPv3 passphrases) and its state dir."""
     base = Path(node.dir)
     (base / "snmp").mkdir(mode=0o700, exist_ok=True)
-    conf = base / "snmpd.conf"
-    fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(base / "snmpd.conf", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(render_config(state, node, snmp))
-    pidfile = node.run_dir / "snmpd.pid"
-    argv = ["env", "MIBS=", SNMPD, "-C", "-c", str(conf), "-p", str(pidfile),
-            "-Lf", str(base / "log" / "snmpd.log")]
-    run(frr.in_namespace(node, argv), timeout=20, what=f"start snmpd on {node.name}")
-    wait_pidfile(pidfile, f"snmpd on {node.name}", f"{base}/log/snmpd.log")
+
+
+def argv(node: NodeState) -> list[str]:
+    """snmpd command line, to run inside the router's namespace (daemonizes, pidfile in run/)."""
+    base = Path(node.dir)
+    return ["env", "MIBS=", SNMPD, "-C", "-c", str(base / "snmpd.conf"),
+            "-p", str(node.run_dir / "snmpd.pid"), "-Lf", str(base / "log" / "snmpd.log")]
+
+
+def wait_ready(node: NodeState) -> None:
+    """Wait for snmpd's pidfile (written after it bound udp6:[mgmt]:161)."""
+    wait_pidfile(node.run_dir / "snmpd.pid", f"snmpd on {node.name}",
+                 f"{node.dir}/log/snmpd.log")

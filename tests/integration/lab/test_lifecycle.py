@@ -78,12 +78,12 @@ def test_side_by_side_crash_recovery_and_clean_down(fresh_lab_name, gin_lab):
 
 
 def test_up_failure_cleans_up(fresh_lab_name, tmp_path, monkeypatch):
-    from gin.lab import snmpd
+    from gin.lab import sshd
 
     def broken(*_args, **_kwargs):
-        raise LabError("simulated snmpd failure")
+        raise LabError("simulated sshd failure")
 
-    monkeypatch.setattr(snmpd, "start", broken)
+    monkeypatch.setattr(sshd, "start", broken)
     with pytest.raises(LabError, match="simulated"):
         lab.up(generate_topology(2), name=fresh_lab_name)
     assert lab.leftovers(fresh_lab_name) == []

@@ -12,7 +12,7 @@ import pytest
 from directory import allocator, store
 from directory.plan import apply_plan, load_plan
 from gin import transport
-from gin.links.plan import Endpoint, plan_link
+from gin.links.plan import Endpoint, link_prefixes, plan_link
 from gin.links.provision import provision
 
 LAB_AGENCIES = {"MOF": ("ce1", "h1", 1001), "MOE": ("ce2", "h2", 1002), "MOPH": ("ce3", "h3", 1003)}
@@ -117,3 +117,23 @@ def test_device_down_is_reported_and_others_proceed(gin_lab, planned):
     assert by_name["mof-dead"].status == "failed"
     assert "cannot connect" in by_name["mof-dead"].message
     assert by_name["mof-ce1"].status == "no change"
+
+
+def test_decommission_removes_only_that_link(gin_lab, planned):
+    from gin.links.decommission import decommission
+
+    with planned.transaction() as s:
+        cidrs = {p.cidr for p in link_prefixes(s, store.get_link(s, "moph-ce3")).values()}
+    decommission(planned, "moph-ce3", transport.get("netmiko"))
+    pe1 = _running(gin_lab, "pe1")
+    assert "GIN-IN-MOPH" not in pe1 and "GIN-IN-MOF" in pe1  # the other agency stays
+    assert "router bgp" not in _running(gin_lab, "ce3")
+    # MOF, on the same PE, is still up and reachable
+    done = gin_lab.exec("h1", ["ping", "-6", "-c", "2", "-W", "2", "2001:db8:1002::10"])
+    assert done.returncode == 0, done.stdout
+    with planned.transaction() as s:
+        assert store.get_link(s, "moph-ce3").status == "decommissioned"
+        assert not link_prefixes(s, store.get_link(s, "moph-ce3"))
+        for cidr in cidrs:
+            with pytest.raises(Exception, match="not found"):
+                store.get_prefix(s, cidr)

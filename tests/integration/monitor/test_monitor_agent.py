@@ -21,7 +21,7 @@ from monitor_support import PromServer, free_tcp_port, have_prometheus, need
 from directory import store
 from directory.store import Directory
 from monitor.prometheus.config import AgentSpec, directory_inventory, write_all
-from monitor.snmp.snmpd import SnmpdInstance
+from monitor.snmp.snmpd import SnmpdInstance, free_udp_ports
 
 pytestmark = pytest.mark.integration
 
@@ -78,9 +78,11 @@ def agent_setup(tmp_path: Path, snmpd50: SnmpdInstance, credentials_ref: str,
     add_device(db, "garbage", "127.0.0.1", "garbage", credentials_ref, agency="MOI",
                site="CNX")
     listen = free_tcp_port()
+    traps = free_udp_ports(1)[0]
     proc = subprocess.Popen(
         [sys.executable, "-c", AGENT, "--db", db, "monitor", "agent", "--listen",
-         f"127.0.0.1:{listen}", "--interval", "1", "--profiles", str(prof_path)],
+         f"127.0.0.1:{listen}", "--interval", "1", "--profiles", str(prof_path),
+         "--traps", f"127.0.0.1:{traps}", "--event-log", str(tmp_path / "events.jsonl")],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     # the configuration `gin monitor prometheus-config` generates from this directory
     d = Directory(db, actor="tests")
@@ -95,7 +97,7 @@ def agent_setup(tmp_path: Path, snmpd50: SnmpdInstance, credentials_ref: str,
     try:
         prom.start()
         yield {"proc": proc, "prom": prom, "db": db, "listen": listen, "snmpd": snmpd50,
-               "cred": credentials_ref}
+               "cred": credentials_ref, "traps": traps, "events": tmp_path / "events.jsonl"}
     finally:
         prom.stop()
         if proc.poll() is None:
@@ -137,6 +139,31 @@ def test_agent_scraped_by_prometheus(agent_setup: dict) -> None:
     assert float(rate[0]["value"][1]) >= 0
     assert prom.query('gin_snmp_errors_total{reason="timeout"}')
     assert proc.poll() is None  # bad targets never stop the agent
+
+
+def test_agent_counts_traps(agent_setup: dict) -> None:
+    """A v3 authPriv linkDown trap from a device's address, with the device's keys."""
+    import shutil
+
+    need(shutil.which("snmptrap") is not None, "needs snmptrap (apt-get install -y snmp)")
+    prom: PromServer = agent_setup["prom"]
+    prom.wait_for("gin_snmp_up", cond=lambda r: len(r) == 6)
+    snmpd: SnmpdInstance = agent_setup["snmpd"]
+    source = snmpd.endpoints[1][0]  # good1's address
+    env = {**os.environ, "MIBS": "", "SNMP_PERSISTENT_DIR": str(agent_setup["events"].parent)}
+    subprocess.run(
+        ["snmptrap", "-v3", "-u", snmpd.user, "-l", "authPriv", "-a", "SHA", "-A",
+         snmpd.auth_key, "-x", "AES", "-X", snmpd.priv_key, "-e", "0x80001f8804aa00bb01",
+         "--clientaddr=" + source, f"127.0.0.1:{agent_setup['traps']}", "",
+         "1.3.6.1.6.3.1.1.5.3", "1.3.6.1.2.1.2.2.1.1.3", "i", "3"],
+        check=True, env=env, capture_output=True)
+    end = time.monotonic() + 10
+    line = 'gin_snmp_traps_total{agency="MOF",device="good1",site="BKK",trap="linkDown"} 1.0'
+    while time.monotonic() < end and line not in metrics(agent_setup["listen"]):
+        time.sleep(0.2)
+    assert line in metrics(agent_setup["listen"])
+    event = json.loads(agent_setup["events"].read_text().splitlines()[-1])
+    assert (event["device"], event["trap"], event["ifindex"]) == ("good1", "linkDown", 3)
 
 
 def test_sighup_reloads_and_sigterm_stops(agent_setup: dict) -> None:
