@@ -166,8 +166,8 @@ def write_export(data: dict[str, list[dict[str, Any]]], fmt: str,
     try:
         return _write(data, fmt, dest)
     except (FileExistsError, NotADirectoryError) as exc:
-        raise DirectoryError(f"export: {exc.filename or dest} is not a folder (csv export "
-                             "writes one file per kind into a folder)") from None
+        hint = " (csv export writes one file per kind into a folder)" if fmt == "csv" else ""
+        raise DirectoryError(f"export: {exc.filename or dest} is not a folder{hint}") from None
     except OSError as exc:
         where = exc.filename or dest
         raise DirectoryError(f"export: cannot write {where}: {exc.strerror or exc}") from None
