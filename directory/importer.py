@@ -25,6 +25,7 @@ Rows are written in dependency order whatever the order of files and rows: agenc
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 from collections import Counter
@@ -101,8 +102,12 @@ def expand_paths(paths: Sequence[str]) -> list[str]:
 
 
 def read_files(paths: Sequence[str], fmt: str | None = None, kind: str | None = None,
-               max_bytes: int = DEFAULT_MAX_BYTES) -> Parsed:
+               max_bytes: int = DEFAULT_MAX_BYTES, encoding: str = "utf-8") -> Parsed:
     """Read and shape every file; every problem is collected, none is raised."""
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise Invalid(f"encoding: {encoding!r} is not a known text encoding") from None
     result = Parsed()
     if fmt is not None and fmt not in FORMATS:
         raise Invalid(f"format: {fmt!r} is not one of {', '.join(FORMATS)}")
@@ -119,7 +124,7 @@ def read_files(paths: Sequence[str], fmt: str | None = None, kind: str | None = 
                                  "use .csv, .json, .yaml or pass --format")
             continue
         try:
-            text = decode(read_limited(path, max_bytes))
+            text = decode(read_limited(path, max_bytes), encoding)
         except OSError as exc:
             result.errors.append(f"{source}:1: file: cannot read it ({exc.strerror or exc})")
             continue
@@ -295,6 +300,7 @@ class _Cycle(Exception):
 def import_files(directory: store.Directory, paths: Sequence[str], fmt: str | None = None, *,
                  kind: str | None = None, mode: str = "create", partial: bool = False,
                  dry_run: bool = False, max_bytes: int = DEFAULT_MAX_BYTES,
+                 encoding: str = "utf-8",
                  progress: Callable[[int], None] | None = None,
                  on_total: Callable[[int], None] | None = None) -> ImportReport:
     """Import files into the directory in one transaction.
@@ -302,12 +308,13 @@ def import_files(directory: store.Directory, paths: Sequence[str], fmt: str | No
     Raises :class:`ImportFailed` (and writes nothing) if any row is bad, unless ``partial``:
     then the good rows are committed and the report lists the bad ones.  ``dry_run`` does
     everything (every check, every insert, in the database) and then rolls back: the report
-    says what an import would do.  ``on_total`` is told the number of rows once the files
-    are read (to size a progress bar); ``progress`` is called as rows are done.
+    says what an import would do.  ``encoding`` is the files' text encoding (UTF-8 unless
+    told, e.g. ``cp874`` for a Thai Excel CSV).  ``on_total`` is told the number of rows
+    once the files are read (to size a progress bar); ``progress`` is called as rows are done.
     """
     if mode not in MODES:
         raise Invalid(f"mode: {mode!r} is not one of {', '.join(MODES)}")
-    parsed = read_files(paths, fmt, kind, max_bytes)
+    parsed = read_files(paths, fmt, kind, max_bytes, encoding)
     if on_total:
         on_total(len(parsed.rows))
     try:

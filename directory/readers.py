@@ -18,6 +18,7 @@ the values is :mod:`directory.importer`'s job.
 from __future__ import annotations
 
 import bisect
+import codecs
 import csv
 import io
 import json
@@ -119,19 +120,36 @@ def _size(n: int) -> str:
     return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n} bytes"
 
 
-def decode(data: bytes) -> str:
-    """Strict UTF-8 (BOM allowed); ``ValueError`` naming the line of the first bad byte."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise ValueError("1: file is UTF-16; save it as UTF-8")
-    if data.startswith(b"\xef\xbb\xbf"):
+def decode(data: bytes, encoding: str = "utf-8") -> str:
+    """Strict decoding (UTF-8 by default, BOM allowed); ``ValueError`` naming the line.
+
+    Thai spreadsheets are often saved as Windows-874 / TIS-620: the error says so and how
+    to fix it (save as "CSV UTF-8", or import with ``--encoding cp874``).
+    """
+    utf8 = codecs.lookup(encoding).name == "utf-8"
+    if utf8 and data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ValueError("1: encoding: the file is UTF-16; save it as UTF-8")
+    if utf8 and data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
-        return data.decode("utf-8")
+        return data.decode(encoding)
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         bad = data[exc.start:exc.start + 1].hex()
-        raise ValueError(f"{line}: bytes are not UTF-8 (0x{bad} at byte {exc.start}); "
-                         "save the file as UTF-8") from None
+        hint = f"save the file as {encoding}" if not utf8 else "save the file as UTF-8"
+        if utf8 and _looks_thai_windows(data):
+            hint = ("it looks like Thai Windows-874/TIS-620 text: save it as 'CSV UTF-8' "
+                    "or import with --encoding cp874")
+        raise ValueError(f"{line}: encoding: bytes are not {encoding} (0x{bad} at byte "
+                         f"{exc.start}); {hint}") from None
+
+
+def _looks_thai_windows(data: bytes) -> bool:
+    try:
+        text = data.decode("cp874")
+    except UnicodeDecodeError:
+        return False
+    return any("\u0e00" <= ch <= "\u0e7f" for ch in text)
 
 
 # --- CSV ----------------------------------------------------------------------------------------

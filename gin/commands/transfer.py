@@ -62,12 +62,15 @@ def _columns_help() -> str:
               help="Import the good rows and report the bad ones (default: all or nothing).")
 @click.option("--dry-run", is_flag=True,
               help="Check and try everything, then roll back: what would the import do?")
+@click.option("--encoding", default="utf-8", show_default=True,
+              help="Text encoding of the files (e.g. cp874 for a Thai Excel CSV).")
 @click.option("--max-size", type=click.FloatRange(min=0.001), default=DEFAULT_MAX_BYTES / 2**20,
               show_default=True, metavar="MB", help="Refuse files bigger than this.")
 @json_option
 @pass_ctx
 def import_(ctx: Context, files: tuple[str, ...], fmt: str | None, kind: str | None, mode: str,
-            partial: bool, dry_run: bool, max_size: float, as_json: bool) -> None:
+            partial: bool, dry_run: bool, encoding: str, max_size: float,
+            as_json: bool) -> None:
     """Import agencies, sites, devices, interfaces, links, prefixes and contacts.
 
     FILE is CSV (one kind per file, header row of field names, NetBox style: agencies.csv,
@@ -89,7 +92,7 @@ def import_(ctx: Context, files: tuple[str, ...], fmt: str | None, kind: str | N
 
         try:
             report = import_files(ctx.directory, list(files), fmt, kind=kind, mode=mode,
-                                  partial=partial, dry_run=dry_run,
+                                  partial=partial, dry_run=dry_run, encoding=encoding,
                                   max_bytes=int(max_size * 2**20),
                                   progress=advance, on_total=on_total)
         except ImportFailed as exc:

@@ -208,7 +208,16 @@ def test_multiline_csv_record_keeps_its_first_line(directory, tmp_path):
 def test_non_utf8_bytes(directory, tmp_path):
     path = write(tmp_path / "agencies.csv",
                  b"code,name_en\nMOF,Finance\n" + "TIS,ภาษาไทย\n".encode("tis-620"))
-    _rejects(directory, path, f"{path}:3: bytes are not UTF-8")
+    _rejects(directory, path, f"{path}:3: encoding: bytes are not utf-8",
+             "Thai Windows-874/TIS-620", "--encoding cp874")
+    report = import_files(directory, [path], encoding="cp874")
+    assert report.created["agencies"] == 2
+    from directory.store import get_agency
+
+    with directory.transaction() as s:
+        assert get_agency(s, "TIS").name_en == "ภาษาไทย"
+    with pytest.raises(Invalid):
+        import_files(directory, [path], encoding="klingon")
 
 
 def test_utf16_is_refused_bom_utf8_is_fine(directory, tmp_path):
