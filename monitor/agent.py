@@ -123,6 +123,8 @@ class Agent:
     concurrency: int = 256
     extra_collectors: list[CollectorFactory] = field(default_factory=list)
     directory_url: str | None = None
+    traps_listen: tuple[str, int] | None = None
+    event_log: str | None = None
     registry: CollectorRegistry = field(default_factory=lambda: CollectorRegistry())
     snmp: SnmpCollector = field(default_factory=SnmpCollector)
 
@@ -135,6 +137,13 @@ class Agent:
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
         self._server: Any = None
+        self.traps: Any = None
+        self._traps_transport: Any = None
+        if self.traps_listen:
+            from monitor.snmp.traps import TrapReceiver
+
+            self.traps = TrapReceiver(event_log=self.event_log)
+            self.registry.register(self.traps)
         for standard in (ProcessCollector, PlatformCollector, GCCollector):
             standard(registry=self.registry)  # process_*, python_info, python_gc_*
         # self.snmp is not in the registry: its (large) output is rendered by the fast
@@ -157,6 +166,8 @@ class Agent:
             return False
         self.poller.set_targets(targets)
         self.snmp.retain({t.name for t in targets})
+        if self.traps is not None:
+            self.traps.set_targets(targets)
         self.reloads_ok += 1
         log.info("polling %d targets", len(targets))
         return True
@@ -203,6 +214,11 @@ class Agent:
             loop.add_signal_handler(signal.SIGINT, self.stop)
         self.reload_targets()
         next_reload = time.monotonic() + self.reload_interval
+        if self.traps is not None and self.traps_listen:
+            from monitor.snmp.traps import start
+
+            self._traps_transport = await start(self.traps, self.traps_listen)
+            log.info("receiving traps on %s:%d", *self.traps_listen)
         try:
             while not self._stop.is_set():
                 started = time.monotonic()
@@ -244,6 +260,9 @@ class Agent:
 
     def close(self) -> None:
         self.poller.close()
+        if self._traps_transport is not None:
+            self._traps_transport.close()
+            self._traps_transport = None
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

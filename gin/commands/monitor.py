@@ -55,6 +55,10 @@ def _setup_logging(level: str) -> None:
               help="Seconds between target reloads from the directory (SIGHUP reloads now).")
 @click.option("--concurrency", default=256, show_default=True, type=click.IntRange(1, 10000),
               help="Devices polled at the same time.")
+@click.option("--traps", "traps_listen", metavar="HOST:PORT",
+              help="Also receive SNMP traps/informs here (e.g. [::]:162).")
+@click.option("--event-log", type=click.Path(dir_okay=False),
+              help="Append one JSON line per received trap to this file.")
 @click.option("--agency", "agencies", multiple=True, metavar="CODE",
               help="Poll only this agency's devices (repeatable; one agent per region).")
 @click.option("--collector", "collectors", multiple=True, metavar="MODULE:FACTORY",
@@ -63,7 +67,8 @@ def _setup_logging(level: str) -> None:
               type=click.Choice(["debug", "info", "warning", "error"]))
 @pass_ctx
 def agent_cmd(ctx: Context, profiles_path: str | None, listen: str, interval: float,
-              reload_interval: float, concurrency: int, agencies: tuple[str, ...],
+              reload_interval: float, concurrency: int, traps_listen: str | None,
+              event_log: str | None, agencies: tuple[str, ...],
               collectors: tuple[str, ...], log_level: str) -> None:
     """Run the monitoring agent: poll every device, serve /metrics, until SIGTERM."""
     from monitor.agent import Agent, directory_targets, load_factory
@@ -76,7 +81,9 @@ def agent_cmd(ctx: Context, profiles_path: str | None, listen: str, interval: fl
     agent = Agent(directory_targets(ctx.db, profiles_path, set(agencies) or None),
                   listen=_host_port(listen),
                   interval=interval, reload_interval=reload_interval, concurrency=concurrency,
-                  extra_collectors=factories, directory_url=ctx.db)
+                  extra_collectors=factories, directory_url=ctx.db,
+                  traps_listen=_host_port(traps_listen) if traps_listen else None,
+                  event_log=event_log)
     try:
         host, port = agent.start_http()
     except OSError as exc:
@@ -208,6 +215,49 @@ def prometheus_config_cmd(ctx: Context, out_dir: str, agents: tuple[str, ...],
     if failed:
         raise ConfigError(f"{failed[0]['tool']} rejected the generated file: "
                           f"{failed[0]['output'].splitlines()[-1:]}")
+
+
+@monitor.command("traps")
+@profiles_option
+@click.option("--listen", default="127.0.0.1:9162", show_default=True, metavar="HOST:PORT",
+              help="UDP address to receive on (162 needs root).")
+@click.option("--event-log", type=click.Path(dir_okay=False),
+              help="Also append the JSON lines to this file.")
+@pass_ctx
+def traps_cmd(ctx: Context, profiles_path: str | None, listen: str,
+              event_log: str | None) -> None:
+    """Receive SNMP traps/informs from the directory's devices and print one JSON line each
+    (v2c communities and v3 users come from the devices' credentials), until Ctrl-C."""
+    import signal
+    import sys
+
+    from monitor.snmp.targets import load_profiles, targets_from_directory
+    from monitor.snmp.traps import TrapReceiver, events, start
+
+    targets, _ = targets_from_directory(ctx.directory, load_profiles(profiles_path))
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    events.addHandler(handler)
+    events.setLevel(logging.INFO)
+    events.propagate = False
+    _setup_logging("warning")
+    receiver = TrapReceiver(targets, event_log=event_log)
+
+    async def run() -> None:
+        try:
+            transport = await start(receiver, _host_port(listen))
+        except OSError as exc:
+            raise ConfigError(f"cannot listen on {listen}: {exc.strerror}") from None
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            transport.close()
+
+    asyncio.run(run())
 
 
 @monitor.command("dashboards")

@@ -164,9 +164,12 @@ def decrypt(priv_key: bytes, boots: int, etime: int, salt: bytes, ciphertext: by
 
 def encode_message(user: UsmUser | None, msg_id: int, pdu: bytes, engine_id: bytes,
                    boots: int, etime: int, *, reportable: bool = True,
-                   max_size: int = 65507, context_name: bytes = b"") -> bytes:
-    """A v3 request. ``user=None`` builds the unauthenticated discovery probe."""
-    scoped = ber.tlv(ber.SEQUENCE, ber.tlv(ber.OCTET_STRING, engine_id)
+                   max_size: int = 65507, context_name: bytes = b"",
+                   context_engine: bytes | None = None) -> bytes:
+    """A v3 message. ``user=None`` builds the unauthenticated discovery probe;
+    ``context_engine`` defaults to the authoritative ``engine_id``."""
+    context = engine_id if context_engine is None else context_engine
+    scoped = ber.tlv(ber.SEQUENCE, ber.tlv(ber.OCTET_STRING, context)
                      + ber.tlv(ber.OCTET_STRING, context_name) + pdu)
     flags = user.flags if user else 0
     if reportable:
@@ -207,6 +210,11 @@ def open_message(user: UsmUser, msg: ber.V3Message, raw: bytes) -> ber.Pdu:
     A Report PDU (discovery, time window, wrong password) may arrive unauthenticated; it
     is returned as is for the caller to map to a reason.
     """
+    return open_scoped(user, msg, raw)[2]
+
+
+def open_scoped(user: UsmUser, msg: ber.V3Message, raw: bytes) -> tuple[bytes, bytes, ber.Pdu]:
+    """Like :func:`open_message`, with the contextEngineID and contextName."""
     if msg.security_model != USM:
         raise UsmError("malformed", f"security model {msg.security_model} is not USM")
     if msg.flags & FLAG_AUTH:
@@ -231,13 +239,13 @@ def open_message(user: UsmUser, msg: ber.V3Message, raw: bytes) -> ber.Pdu:
             raise UsmError("malformed", "encrypted data without auth flag")
         data = msg.data
     try:
-        _, _, pdu = ber.decode_scoped_pdu(data)
+        context_engine, context_name, pdu = ber.decode_scoped_pdu(data)
     except ber.BerError as exc:
         reason = "decryption_error" if msg.encrypted else "malformed"
         raise UsmError(reason, f"scoped PDU does not decode ({exc})") from None
     if not msg.flags & FLAG_AUTH and pdu.tag != ber.REPORT:
         raise UsmError("unsupported_sec_level", "unauthenticated reply for an authPriv user")
-    return pdu
+    return context_engine, context_name, pdu
 
 
 def report_reason(pdu: ber.Pdu) -> str:
