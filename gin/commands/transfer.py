@@ -82,29 +82,39 @@ def import_(ctx: Context, files: tuple[str, ...], fmt: str | None, kind: str | N
     """
     with ExitStack() as stack:
         bar: dict[str, Any] = {"advance": None}
+        reading = None
+        if not as_json and err_console.is_terminal:  # a big YAML file takes a while to parse
+            reading = err_console.status("reading and checking files...")
+            reading.start()
+            stack.callback(reading.stop)
 
         def on_total(total: int) -> None:
+            if reading is not None:
+                reading.stop()  # one live display at a time: the bar replaces the spinner
             bar["advance"] = stack.enter_context(progress(total, "importing", as_json))
 
         def advance(n: int) -> None:
             if bar["advance"] is not None:
                 bar["advance"](n)
 
+        failed: ImportFailed | None = None
         try:
             report = import_files(ctx.directory, list(files), fmt, kind=kind, mode=mode,
                                   partial=partial, dry_run=dry_run, encoding=encoding,
                                   max_bytes=int(max_size * 2**20),
                                   progress=advance, on_total=on_total)
         except ImportFailed as exc:
-            if as_json:
-                print_json({"imported": False, "rejected": len(exc.errors),
-                            "errors": exc.errors})
-            else:  # every error on one unwrapped line, so it can be grepped and jumped to
-                err_console.print(f"gin: error: import rejected, nothing written "
-                                  f"({len(exc.errors)} errors):", markup=False)
-                for line in exc.errors:
-                    err_console.print(line, markup=False, soft_wrap=True)
-            raise click.exceptions.Exit(1) from None
+            failed = exc
+    if failed is not None:  # printed once the progress bar is gone
+        if as_json:
+            print_json({"imported": False, "rejected": len(failed.errors),
+                        "errors": failed.errors})
+        else:  # every error on one unwrapped line, so it can be grepped and jumped to
+            err_console.print(f"gin: error: import rejected, nothing written "
+                              f"({len(failed.errors)} errors):", markup=False)
+            for line in failed.errors:
+                err_console.print(line, markup=False, soft_wrap=True)
+        raise click.exceptions.Exit(1)
     title = "Imported" if not report.errors else "Imported (partial)"
     _summary(report, as_json, f"{title}: dry run, nothing written" if dry_run else title,
              imported=not dry_run, dry_run=dry_run)
