@@ -121,6 +121,11 @@ def run(ctx: Context, pcaps: tuple[str, ...], interface: str | None, bpf: str | 
                         quiet_s=float(ev_opts.get("quiet_s", 10)),
                         max_age_s=float(ev_opts.get("max_age_s", 300)),
                         live=bool(interface), on_event=on_event)
+    cap = None
+    if interface:  # open the socket first: once /metrics answers, nothing is missed
+        from monitor.sensor.live import LiveCapture
+
+        cap = LiveCapture(interface, bpf=bpf)
     if listen:
         from prometheus_client import CollectorRegistry, start_http_server
 
@@ -132,8 +137,8 @@ def run(ctx: Context, pcaps: tuple[str, ...], interface: str | None, bpf: str | 
         start_http_server(port, host, registry=registry)
     started = time.perf_counter()
     try:
-        if interface:
-            _run_live(snsr, interface, bpf, duration)
+        if cap is not None:
+            _run_live(snsr, cap, duration)
         else:
             from monitor.sensor.pcapfile import read_batches
 
@@ -148,10 +153,7 @@ def run(ctx: Context, pcaps: tuple[str, ...], interface: str | None, bpf: str | 
     _report(snsr, elapsed, as_json, on_event)
 
 
-def _run_live(snsr: Any, interface: str, bpf: str | None, duration: float | None) -> None:
-    from monitor.sensor.live import LiveCapture
-
-    cap = LiveCapture(interface, bpf=bpf)
+def _run_live(snsr: Any, cap: Any, duration: float | None) -> None:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: cap.stop())
     if duration:
