@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import os
 import shutil
 import subprocess
 import sys
@@ -67,7 +68,7 @@ def bench_gin(n: int) -> dict[str, float]:
     start = time.monotonic()
     lab.down(name)
     t_down = time.monotonic() - start
-    return {"up": t_up, "converged": t_conv, "down": t_down,
+    return {"up": t_up, "converged": t_conv, "down": t_down, "load1": os.getloadavg()[0],
             "rss_mib_per_router": sum(rss.values()) / 1024 / n,
             **{f"rss_{d}": v / 1024 / n for d, v in rss.items()}}
 
@@ -86,7 +87,7 @@ def bench_anchor(n: int) -> dict[str, float]:
     subprocess.run(["bash", str(ANCHOR), "down", str(n), str(ANCHOR_DIR)], check=True,
                    stderr=subprocess.DEVNULL)
     t_down = time.monotonic() - start
-    return {"up": t_up, "converged": t_conv, "down": t_down,
+    return {"up": t_up, "converged": t_conv, "down": t_down, "load1": os.getloadavg()[0],
             "rss_mib_per_router": sum(rss.values()) / 1024 / n}
 
 
@@ -110,15 +111,15 @@ def main() -> None:
     print()
     print("| routers | gin up s | gin converged s | gin down s | gin RSS MiB/router "
           "| anchor up s | anchor converged s | anchor down s | anchor RSS MiB/router "
-          "| up speed-up | down speed-up |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| up speed-up | down speed-up | load1 gin/anchor |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n, g, a in rows:
         if a:
             tail = (f"{a['up']:.1f} | {a['converged']:.1f} | {a['down']:.1f} | "
                     f"{a['rss_mib_per_router']:.1f} | {a['up'] / g['up']:.1f}x | "
-                    f"{a['down'] / g['down']:.1f}x")
+                    f"{a['down'] / g['down']:.1f}x | {g['load1']:.1f}/{a['load1']:.1f}")
         else:
-            tail = "- | - | - | - | - | -"
+            tail = f"- | - | - | - | - | - | {g['load1']:.1f}/-"
         print(f"| {n} | {g['up']:.1f} | {g['converged']:.1f} | {g['down']:.1f} | "
               f"{g['rss_mib_per_router']:.1f} | {tail} |")
     print()

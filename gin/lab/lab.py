@@ -211,6 +211,10 @@ def down(name: str = DEFAULT_NAME, state_dir: str | Path | None = None) -> list[
 def status(name: str = DEFAULT_NAME, state_dir: str | Path | None = None,
            bgp: bool = True) -> dict[str, Any]:
     """Per node: namespace present, daemons alive, ssh port, mgmt address, BGP peers (PEs)."""
+    if load_state(name, state_dir) is None and leftovers(name, state_dir):
+        raise LabError(f"lab {name!r} has no usable state but left things behind "
+                       f"({', '.join(leftovers(name, state_dir)[:3])}); run `gin lab down "
+                       f"--name {name}` to clean up")
     state = require_state(name, state_dir)
     present = set(netns.list_lab_namespaces(name))
     nodes = []

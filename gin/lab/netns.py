@@ -43,7 +43,7 @@ def list_lab_root_links(lab: str) -> list[str]:
 
 def _make_namespace(node: NodeState) -> None:
     run(["ip", "netns", "add", node.netns], what=f"create namespace {node.netns}")
-    sysctls = ROUTER_SYSCTLS if node.is_router else HOST_SYSCTLS
+    sysctls = HOST_SYSCTLS if node.role == "host" else ROUTER_SYSCTLS
     run(["ip", "netns", "exec", node.netns, "sysctl", "-q", "-w", *sysctls],
         what=f"sysctl in {node.netns}")
 
@@ -56,7 +56,7 @@ def _configure_node(node: NodeState, prefixlen: int) -> None:
     if node.mgmt_ifname:
         lines.append(f"link set {node.mgmt_ifname} up")
         lines.append(f"address add {node.mgmt_address}/{prefixlen} dev {node.mgmt_ifname} nodad")
-    if node.role == "host":
+    if not node.is_router:  # hosts and gws: addresses are not FRR config here
         for iface in node.interfaces:
             if iface.address:
                 lines.append(f"address add {iface.address} dev {iface.name} nodad")

@@ -25,7 +25,7 @@ LAB_NAME_RE = re.compile(r"^[a-z][a-z0-9]{0,7}$")
 NODE_NAME_RE = re.compile(r"^[a-z](?:[a-z0-9-]{0,22}[a-z0-9])?$")
 AGENCY_CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,31}$")
 PRINTABLE_RE = re.compile(r"^[^\x00-\x1f\x7f]{1,120}$")
-ROLES = ("pe", "ce", "host")
+ROLES = ("pe", "ce", "host", "gw")  # gw: a bare forwarding namespace (VPN gateways)
 ROUTER_ROLES = ("pe", "ce")
 MAX_NODES = 1000  # node index has at most 3 digits in interface names
 MAX_PORTS = 99
@@ -233,8 +233,10 @@ def _parse_node(source: str, index: int, raw: Any, core_asn: int) -> Node:
         raise _fail(source, f"{where}: a pe needs 'router_id' and 'loopback' (IPv6 /128)")
     address = raw.get("address")
     gateway = raw.get("gateway")
-    if role != "host" and (address is not None or gateway is not None):
-        raise _fail(source, f"{where}: 'address'/'gateway' are for hosts; routers use links")
+    if role != "host" and address is not None:
+        raise _fail(source, f"{where}: 'address' is for hosts; others use link 'addresses'")
+    if role in ROUTER_ROLES and gateway is not None:
+        raise _fail(source, f"{where}: 'gateway' is for hosts and gws; routers use FRR")
     if address is not None:
         address = _check_addr(source, f"{where} address", address)
     if gateway is not None:

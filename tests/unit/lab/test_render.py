@@ -128,3 +128,18 @@ def test_generated_lab_plans_50_routers(tmp_path):
     assert len(state.routers) == 50
     assert max(len(i.name) for n in state.nodes.values() for i in n.interfaces) <= 15
     assert topology_digest(topo) == topology_digest(generate_topology(50))
+
+
+def test_router_launcher_script_orders_daemons_and_quotes_paths(tmp_path):
+    base = tmp_path / "dir with space"
+    state = plan(load_topology(), "gin", base, base / "c.json")
+    node = state.node("pe1")
+    script = frr.router_script(node, [snmpd.argv(node)])
+    lines = script.splitlines()
+    assert lines[0] == 'hostname "$0" || exit 9'
+    assert lines[1].startswith("/usr/lib/frr/zebra -d") and lines[1].endswith("|| exit 10")
+    assert "while [ ! -S " in lines[3] and "exit 11" in lines[3]
+    assert [ln.split()[0].rsplit("/", 1)[1] for ln in lines[4:7]] == ["staticd", "bgpd", "ospf6d"]
+    assert lines[-1].startswith("env MIBS= /usr/sbin/snmpd") and lines[-1].endswith("exit 20")
+    assert f"'{base}/nodes/pe1/run/zserv.api'" in script  # quoted: the path has a space
+    assert "--limit-fds 1024" in script and "-u frr -g frr" in script

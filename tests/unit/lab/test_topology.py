@@ -64,7 +64,7 @@ def test_good_topology_parses_with_ports_in_order():
      "'core' links join two pe nodes"),
     ("nodes: [{name: a, role: host, address: '2001:db8::1'}]", "needs a prefix length"),
     ("nodes: [{name: a, role: host, address: 'not-an-ip/64'}]", "not an IPv6"),
-    ("nodes: [{name: a, role: ce, address: '2001:db8::1/64'}]", "are for hosts"),
+    ("nodes: [{name: a, role: ce, address: '2001:db8::1/64'}]", "'address' is for hosts"),
     ("asn: -1\nnodes: [{name: a, role: ce}]", "'asn' must be an integer"),
 ])
 def test_invalid_topologies_fail_with_one_clear_line(text, message):
@@ -118,3 +118,14 @@ def test_generated_topologies(routers):
 def test_generated_needs_two_routers():
     with pytest.raises(TopologyError):
         generate_topology(1)
+
+
+def test_gateway_nodes_for_vpn_tests():
+    topo = topology_from_dict({
+        "nodes": [{"name": "gw1", "role": "gw", "gateway": "2001:db8:ff::2"},
+                  {"name": "gw2", "role": "gw"}],
+        "links": [{"endpoints": ["gw1", "gw2"],
+                   "addresses": ["2001:db8:ff::1/64", "2001:db8:ff::2/64"]}],
+    })
+    assert [n.is_router for n in topo.nodes] == [False, False]
+    assert topo.links[0].a.address == "2001:db8:ff::1/64"
