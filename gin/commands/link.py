@@ -150,3 +150,26 @@ def provision_cmd(ctx: Context, names: tuple[str, ...], via: str, dry_run: bool,
     code = max((prov.EXIT[r.status] for r in results), default=0)
     if code:
         raise click.exceptions.Exit(code)
+
+
+@link.command("decommission")
+@click.argument("name")
+@click.option("--via", type=click.Choice(["netmiko", "ansible"]), default="netmiko",
+              show_default=True, help="Transport.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@json_option
+@pass_ctx
+def decommission_cmd(ctx: Context, name: str, via: str, yes: bool, as_json: bool) -> None:
+    """Remove the link's configuration from both routers and release its addresses."""
+    from gin.links.decommission import decommission
+
+    if not yes and sys.stdin.isatty():
+        click.confirm(f"Remove link {name} from its routers and release its addresses?",
+                      abort=True)
+    removed = decommission(ctx.directory, name, transports.get(via))
+    if as_json:
+        print_json({"link": name, "removed": removed})
+        return
+    for host, lines in removed.items():
+        console.print(f"[bold]! {host}: {len(lines)} lines removed[/bold]")
+    console.print(f"link {name} decommissioned; its addresses are free again")

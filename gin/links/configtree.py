@@ -78,3 +78,35 @@ def remediation(platform: Platform, current: str, target: str) -> list[str]:
     """Commands that turn ``current`` into exactly ``target`` (used to roll back)."""
     wfr = WorkflowRemediation(tree(platform, current), tree(platform, target))
     return lines_of(platform, wfr.remediation_config)
+
+
+def removal(platform: Platform, running: str, owned: str) -> list[str]:
+    """Commands that remove the ``owned`` lines from ``running`` and nothing else.
+
+    Interfaces are never deleted (a physical port cannot be): their owned sub-lines are
+    negated instead.
+    """
+    run, own = tree(platform, running), tree(platform, owned)
+    target = run.difference(own)
+    rem = WorkflowRemediation(run, target).remediation_config
+    out: list[str] = []
+    for child in rem.children:
+        if child.text.startswith("no interface "):
+            name = child.text.removeprefix("no ")
+            owned_subs = {sub.text for sub in own.get_child(equals=name) or ()}
+            present = [sub.text for sub in run.get_child(equals=name) or ()
+                       if sub.text in owned_subs]
+            if present:
+                out.append(name)
+                out.extend(f" no {text}" for text in present)
+                if platform.syntax == "hierarchical":
+                    out.append("exit")
+            continue
+        out.extend(lines_of_child(platform, child))
+    return out
+
+
+def lines_of_child(platform: Platform, child: HConfig | object) -> list[str]:
+    holder = get_hconfig(getattr(HierPlatform, platform.hier_platform), "")
+    holder.add_deep_copy_of(child)  # type: ignore[arg-type]
+    return lines_of(platform, holder)

@@ -9,7 +9,6 @@ by the directory's allocator lock, so they never receive the same prefix or ASN.
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -43,7 +42,7 @@ def agency_asn(session: Session, agency: m.Agency) -> int:
     if agency.asn is not None:
         return agency.asn
     lo, hi = PRIVATE_ASN
-    allocator._lock(session, 6)  # same lock as prefix allocation: one planner at a time
+    allocator.lock(session, 6)  # same lock as prefix allocation: one planner at a time
     top = session.scalar(select(func.max(m.Agency.asn)).where(m.Agency.asn.between(lo, hi)))
     asn = lo if top is None else top + 1
     if asn > hi:
@@ -111,10 +110,3 @@ def link_prefixes(session: Session, link: m.Link) -> dict[int, m.Prefix]:
     """The link's point-to-point prefixes by address family."""
     rows = session.scalars(select(m.Prefix).where(m.Prefix.link_id == link.id)).unique()
     return {p.family: p for p in rows}
-
-
-def end_addresses(prefix: m.Prefix) -> tuple[str, str]:
-    """(PE, CE) interface addresses: the first and second address of the /127 or /31."""
-    net = ipaddress.ip_network(prefix.cidr)
-    first = net.network_address
-    return f"{first}/{net.prefixlen}", f"{first + 1}/{net.prefixlen}"

@@ -48,15 +48,19 @@ def environment(platform_name: str) -> jinja2.Environment:
     return env
 
 
-def render_end(intent: LinkIntent, side: str) -> str:
-    """Configuration for one end (``"pe"`` or ``"ce"``), baseline included."""
+def render_parts(intent: LinkIntent, side: str) -> tuple[str, str]:
+    """(baseline, link) configuration of one end (``"pe"`` or ``"ce"``)."""
     end = intent.pe if side == "pe" else intent.ce
     env = environment(end.platform)
     context = {"link": intent, "pe": intent.pe, "ce": intent.ce, "me": end,
                "peer": intent.ce if side == "pe" else intent.pe, "baseline": intent.baseline}
-    parts = [env.get_template("baseline.j2").render(context),
-             env.get_template(f"link_{side}.j2").render(context)]
-    return "".join(parts)
+    return (env.get_template("baseline.j2").render(context),
+            env.get_template(f"link_{side}.j2").render(context))
+
+
+def render_end(intent: LinkIntent, side: str) -> str:
+    """Configuration for one end, baseline included."""
+    return "".join(render_parts(intent, side))
 
 
 def render(intent: LinkIntent) -> dict[str, str]:
