@@ -487,10 +487,11 @@ rows_strategy = st.dictionaries(st.sampled_from(KINDS),
                                                          max_size=8), max_size=5), max_size=4)
 
 
-def _fuzz_once(d, path: str, fmt: str, partial: bool = False) -> None:
+def _fuzz_once(d, path: str, fmt: str, partial: bool = False, mode: str = "create") -> None:
     before = counts(d)
     try:
-        import_files(d, [path], fmt, partial=partial, kind="agencies" if fmt == "csv" else None)
+        import_files(d, [path], fmt, partial=partial, mode=mode,
+                     kind="agencies" if fmt == "csv" else None)
     except DirectoryError:
         assert counts(d) == before  # refused whole: nothing written
 
@@ -729,3 +730,58 @@ def test_export_to_unwritable_places_is_one_line(tmp_path, capsys):
     capsys.readouterr()
     assert _gin("--db", db, "directory", "export", "-o", f"{afile}/x.json") == 1
     assert "plain.txt is not a folder" in " ".join(capsys.readouterr().err.split())
+
+
+SAMPLE_DOC = yaml.safe_load(SAMPLE_YAML)
+mutation = st.tuples(st.sampled_from(KINDS), st.integers(0, 3),
+                     st.sampled_from(FIELD_NAMES), st.one_of(values, st.just(KeyError)))
+
+
+@fuzz_settings
+@given(mutations=st.lists(mutation, max_size=4), mode=st.sampled_from(["create", "upsert",
+                                                                        "skip"]),
+       partial=st.booleans(), rename=st.booleans(), prefixes=st.booleans())
+def test_fuzz_mutated_real_directory(fuzz_dir, tmp_path, mutations, mode, partial, rename,
+                                     prefixes):
+    """A valid file with a few fields changed or removed: deep into the database phase."""
+    import copy
+
+    doc = copy.deepcopy(SAMPLE_DOC)
+    if prefixes:
+        doc.update(yaml.safe_load(PREFIXES))
+    if rename:  # new keys, so rows are created (fast path) rather than found
+        for row in doc["agencies"]:
+            row["code"] = row["code"] + "2"
+            if row.get("parent"):
+                row["parent"] += "2"
+        for kind in ("sites", "contacts", "links"):
+            for row in doc.get(kind, []):
+                if row.get("agency"):
+                    row["agency"] += "2"
+        for row in doc["devices"]:
+            row["agency"] += "2"
+            row["hostname"] += "-2"
+        for row in doc["interfaces"]:
+            row["device"] += "-2"
+        for row in doc["links"]:
+            row["a_device"] += "-2"
+            row["b_device"] += "-2"
+            row["name"] += "-2"
+        for row in doc.get("prefixes", []):
+            row.pop("link", None)
+            for field in ("agency", "device"):
+                if row.get(field):
+                    row[field] += "2" if field == "agency" else "-2"
+            if row.get("interface"):
+                host, _, ifname = row["interface"].partition(":")
+                row["interface"] = f"{host}-2:{ifname}"
+    for kind, index, field, value in mutations:
+        rows = doc.get(kind) or []
+        if not rows:
+            continue
+        row = rows[index % len(rows)]
+        if value is KeyError:
+            row.pop(field, None)
+        else:
+            row[field] = value
+    _fuzz_once(fuzz_dir, write(tmp_path / "m.json", json.dumps(doc)), "json", partial, mode)
