@@ -148,6 +148,7 @@ def run(ctx: Context, pcaps: tuple[str, ...], interface: str | None, bpf: str | 
     except KeyboardInterrupt:
         pass
     finally:
+        snsr.finish()
         snsr.events.close()
     elapsed = time.perf_counter() - started
     _report(snsr, elapsed, as_json, on_event)

@@ -25,7 +25,7 @@ from .errors import SensorError
 from .parse import walk_parse_pcap
 
 CHUNK = 32 << 20  # ~50,000 packets of a typical mix: few slices per second
-BATCH = 65_536  # packets per batch at most
+BATCH = 262_144  # packets per batch at most
 RELEASE = 64 << 20  # drop mapped pages from the process every 64 MiB
 MAX_CAPLEN = 262_144  # libpcap's largest snap length
 PCAP_MAGICS = {

@@ -7,6 +7,7 @@ a few :class:`Finding` objects for the keys over its threshold, never one per pa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Protocol
@@ -48,6 +49,14 @@ class Slice:
     def __init__(self, fields: Fields, sec: int) -> None:
         self.f = fields
         self.sec = sec
+        self._masks: dict[str, np.ndarray] = {}
+
+    def mask(self, name: str, make: Callable[[Fields], np.ndarray]) -> np.ndarray:
+        """A packet mask several detectors share, computed once per slice."""
+        got = self._masks.get(name)
+        if got is None:
+            got = self._masks[name] = make(self.f)
+        return got
 
     def __len__(self) -> int:
         return len(self.f)

@@ -13,22 +13,22 @@ ICMPV6_CONTROL = (130, 131, 132, 133, 134, 135, 136, 137, 143)  # MLD and neighb
 
 
 def syn_only(s: Slice) -> np.ndarray:
-    """TCP connection attempts: SYN set, ACK clear."""
-    f = s.f
-    return (f.proto == TCP) & (f.family != 0) & ((f.tcp_flags & (SYN | ACK)) == SYN)
+    """TCP connection attempts: SYN set, ACK clear (computed once per slice)."""
+    return s.mask("syn_only", lambda f: (f.proto == TCP) & (f.family != 0)
+                  & ((f.tcp_flags & (SYN | ACK)) == SYN))
 
 
 def udp_from_client(s: Slice) -> np.ndarray:
     """UDP sent from an ephemeral port: what a client or scanner sends, not a reply from a
     service (a DNS server's answers go from port 53 to many client ports)."""
-    f = s.f
-    return (f.proto == UDP) & (f.family != 0) & (f.sport >= EPHEMERAL_MIN)
+    return s.mask("udp_client", lambda f: (f.proto == UDP) & (f.family != 0)
+                  & (f.sport >= EPHEMERAL_MIN))
 
 
 def echo_request(s: Slice) -> np.ndarray:
-    f = s.f
-    return (((f.proto == ICMP) & (f.family == 4) & (f.icmp_type == 8))
-            | ((f.proto == ICMPV6) & (f.family == 6) & (f.icmp_type == 128)))
+    return s.mask("echo_request", lambda f: (
+        ((f.proto == ICMP) & (f.family == 4) & (f.icmp_type == 8))
+        | ((f.proto == ICMPV6) & (f.family == 6) & (f.icmp_type == 128))))
 
 
 def counts_over(s: Slice, mask: np.ndarray, keys: np.ndarray, window: WindowCount,
