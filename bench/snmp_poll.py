@@ -105,6 +105,10 @@ def proc_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def procs_cpu(pids: list[int]) -> float:
+    return sum(proc_cpu(p) for p in pids)
+
+
 def self_cpu() -> float:
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
@@ -114,10 +118,11 @@ def self_cpu() -> float:
 
 
 def bench_gin(agents: list[str], creds: dict[str, str], version: str, rounds: int,
-              snmpd_pid: int) -> list[tuple[float, float, float]]:
+              snmpd_pids: list[int], processes: int = 1) -> list[tuple[float, float, float]]:
     from monitor.collector import SnmpCollector
     from monitor.snmp import usm
     from monitor.snmp.poller import Poller
+    from monitor.snmp.shard import ShardedPoller
     from monitor.snmp.targets import Target
 
     user = usm.UsmUser(creds["user"], "SHA", creds["auth_key"], "AES", creds["priv_key"])
@@ -128,14 +133,22 @@ def bench_gin(agents: list[str], creds: dict[str, str], version: str, rounds: in
     collector = SnmpCollector()
     out: list[tuple[float, float, float]] = []
 
+    def cpu(poller: Any) -> float:  # this process + poll workers, if any
+        return self_cpu() + sum(proc_cpu(p) for p in getattr(poller, "pids", list)())
+
     async def run() -> None:
-        poller = Poller(targets)
+        poller: Any = (ShardedPoller(targets, processes) if processes > 1 else Poller(targets))
+        if processes > 1:
+            poller.start()
         try:
             for i in range(rounds + 1):
-                s0, c0, w0 = proc_cpu(snmpd_pid), self_cpu(), time.perf_counter()
-                res = await poller.poll_all(on_result=collector.update)
+                s0, c0, w0 = procs_cpu(snmpd_pids), cpu(poller), time.perf_counter()
+                if processes > 1:
+                    res = await poller.poll_all(collector=collector)
+                else:
+                    res = await poller.poll_all(on_result=collector.update)
                 collector.render()  # the /metrics body the agent would serve
-                w1, c1, s1 = time.perf_counter(), self_cpu(), proc_cpu(snmpd_pid)
+                w1, c1, s1 = time.perf_counter(), cpu(poller), procs_cpu(snmpd_pids)
                 bad = [r.error for r in res.values() if not r.ok]
                 if bad:
                     raise SystemExit(f"gin poll failed: {bad[:3]}")
@@ -149,7 +162,7 @@ def bench_gin(agents: list[str], creds: dict[str, str], version: str, rounds: in
 
 
 def bench_exporter(agents: list[str], module: str, pid: int, rounds: int,
-                   snmpd_pid: int) -> list[tuple[float, float, float]]:
+                   snmpd_pids: list[int]) -> list[tuple[float, float, float]]:
     def scrape(host: str) -> int:
         url = (f"http://127.0.0.1:{EXPORTER_PORT}/snmp?target={host}:{SNMP_PORT}"
                f"&module={module}")
@@ -162,9 +175,9 @@ def bench_exporter(agents: list[str], module: str, pid: int, rounds: int,
     out: list[tuple[float, float, float]] = []
     with ThreadPoolExecutor(max_workers=len(agents)) as pool:
         for i in range(rounds + 1):
-            s0, c0, w0 = proc_cpu(snmpd_pid), proc_cpu(pid), time.perf_counter()
+            s0, c0, w0 = procs_cpu(snmpd_pids), proc_cpu(pid), time.perf_counter()
             list(pool.map(scrape, agents))
-            w1, c1, s1 = time.perf_counter(), proc_cpu(pid), proc_cpu(snmpd_pid)
+            w1, c1, s1 = time.perf_counter(), proc_cpu(pid), procs_cpu(snmpd_pids)
             if i:
                 out.append((w1 - w0, c1 - c0, s1 - s0))
     return out
@@ -179,14 +192,16 @@ def inner(args: argparse.Namespace) -> None:
         import cProfile
 
         cProfile.runctx("bench_gin(agents, state['creds'], args.modes.split(',')[0], "
-                        "args.rounds, state['snmpd_pid'])", globals(), locals(), args.profile)
+                        "args.rounds, state['snmpd_pids'])", globals(), locals(), args.profile)
         print("{}")
         return
     for mode in args.modes.split(","):
-        gin = bench_gin(agents, state["creds"], mode, args.rounds, state["snmpd_pid"])
-        exp = bench_exporter(agents, f"gin_{mode}", state["exporter_pid"], args.rounds,
-                             state["snmpd_pid"])
-        results[mode] = {"gin": gin, "snmp_exporter": exp}
+        results[mode] = {}
+        for n in sorted({1, args.processes}):
+            results[mode]["gin" if n == 1 else f"gin x{n} proc"] = bench_gin(
+                agents, state["creds"], mode, args.rounds, state["snmpd_pids"], n)
+        results[mode]["snmp_exporter"] = bench_exporter(
+            agents, f"gin_{mode}", state["exporter_pid"], args.rounds, state["snmpd_pids"])
     print(json.dumps(results))
 
 
@@ -206,10 +221,17 @@ def outer(args: argparse.Namespace) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="gin-bench-snmp-"))
     make_netns(ns)
     exporter = None
-    inst = SnmpdInstance(work / "snmpd", [(h, SNMP_PORT) for h in hosts(args.agents)],
-                         netns=ns)
+    # net-snmp listens on ~120 addresses per process at most: one snmpd per 100 agents
+    all_hosts = hosts(args.agents)
+    inst = SnmpdInstance(work / "snmpd0", [(h, SNMP_PORT) for h in all_hosts[:100]], netns=ns)
+    instances = [inst] + [
+        SnmpdInstance(work / f"snmpd{k}", [(h, SNMP_PORT) for h in all_hosts[k:k + 100]],
+                      netns=ns, auth_key=inst.auth_key, priv_key=inst.priv_key,
+                      community=inst.community)
+        for k in range(100, args.agents, 100)]
     try:
-        inst.start(timeout=30)
+        for one in instances:
+            one.start(timeout=30)
         (work / "snmp.yml").write_text(yaml.safe_dump(snmp_yml(inst)))
         exporter = subprocess.Popen(
             ["ip", "netns", "exec", ns, EXPORTER, f"--config.file={work / 'snmp.yml'}",
@@ -219,7 +241,8 @@ def outer(args: argparse.Namespace) -> dict[str, Any]:
         if exporter.poll() is not None:
             raise SystemExit(f"snmp_exporter exited: {(work / 'exporter.log').read_text()}")
         state = {"agents": args.agents, "interfaces": interface_count(ns),
-                 "exporter_pid": exporter.pid, "snmpd_pid": inst.proc.pid, "creds": {
+                 "snmpd_pids": [i.proc.pid for i in instances if i.proc],
+                 "exporter_pid": exporter.pid, "creds": {
                      "user": inst.user, "auth_key": inst.auth_key, "priv_key": inst.priv_key,
                      "community": inst.community}}
         state_file = work / "state.json"
@@ -229,6 +252,7 @@ def outer(args: argparse.Namespace) -> dict[str, Any]:
         proc = subprocess.run(
             ["ip", "netns", "exec", ns, sys.executable, __file__, "--inner", str(state_file),
              "--rounds", str(args.rounds), "--modes", args.modes,
+             "--processes", str(args.processes),
              *(["--profile", args.profile] if args.profile else [])],
             capture_output=True, text=True)
         if proc.returncode:
@@ -238,25 +262,28 @@ def outer(args: argparse.Namespace) -> dict[str, Any]:
         if exporter and exporter.poll() is None:
             exporter.terminate()
             exporter.wait(10)
-        inst.stop()
+        for one in instances:
+            one.stop()
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
         shutil.rmtree(work, ignore_errors=True)
 
 
 def report(res: dict[str, Any]) -> str:
-    lines = [f"{res['agents']} agents x {res['interfaces']} interfaces (one snmpd, own netns); "
-             "best of the timed rounds", "",
-             f"{'mode':6} {'tool':14} {'wall s':>8} {'cpu s':>8} {'snmpd cpu s':>12}"]
+    lines = [f"{res['agents']} agents x {res['interfaces']} interfaces (one snmpd per 100 "
+             "agents, own netns); best of the timed rounds", "",
+             f"{'mode':6} {'tool':18} {'wall s':>8} {'cpu s':>8} {'snmpd cpu s':>12}"]
     for mode in ("v2c", "v3"):
         if mode not in res:
             continue
         best = {tool: (min(r[0] for r in runs), min(r[1] for r in runs),
                        min(r[2] for r in runs)) for tool, runs in res[mode].items()}
         for tool, (w, c, sc) in best.items():
-            lines.append(f"{mode:6} {tool:14} {w:8.3f} {c:8.3f} {sc:12.3f}")
-        gw, gc, _ = best["gin"]
+            lines.append(f"{mode:6} {tool:18} {w:8.3f} {c:8.3f} {sc:12.3f}")
         ew, ec, _ = best["snmp_exporter"]
-        lines.append(f"{mode:6} {'ratio gin/exp':14} {gw / ew:8.2f} {gc / max(ec, 0.01):8.2f}")
+        for tool, (gw, gc, _) in best.items():
+            if tool.startswith("gin"):
+                lines.append(f"{mode:6} {'ratio ' + tool:18} {gw / ew:8.2f} "
+                             f"{gc / max(ec, 0.01):8.2f}")
     return "\n".join(lines)
 
 
@@ -265,6 +292,8 @@ def main() -> None:
     ap.add_argument("--agents", type=int, default=50)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--modes", default="v2c,v3")
+    ap.add_argument("--processes", type=int, default=2,
+                    help="also measure gin with this many poll worker processes")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--inner", help=argparse.SUPPRESS)
     ap.add_argument("--profile", metavar="FILE", help="cProfile gin's rounds into FILE")

@@ -121,6 +121,7 @@ class Agent:
     interval: float = 30.0
     reload_interval: float = 300.0
     concurrency: int = 256
+    processes: int = 1
     extra_collectors: list[CollectorFactory] = field(default_factory=list)
     directory_url: str | None = None
     traps_listen: tuple[str, int] | None = None
@@ -129,7 +130,12 @@ class Agent:
     snmp: SnmpCollector = field(default_factory=SnmpCollector)
 
     def __post_init__(self) -> None:
-        self.poller = Poller(concurrency=self.concurrency)
+        if self.processes > 1:
+            from monitor.snmp.shard import ShardedPoller
+
+            self.poller: Any = ShardedPoller((), self.processes, self.concurrency)
+        else:
+            self.poller = Poller(concurrency=self.concurrency)
         self.last_cycle = 0.0
         self.reloads_ok = 0
         self.reloads_failed = 0
@@ -201,7 +207,10 @@ class Agent:
 
     async def poll_once(self) -> None:
         started = time.monotonic()
-        await self.poller.poll_all(on_result=self.snmp.update)
+        if self.processes > 1:
+            await self.poller.poll_all(collector=self.snmp)
+        else:
+            await self.poller.poll_all(on_result=self.snmp.update)
         self.last_cycle = time.monotonic() - started
         self.cycles += 1
 

@@ -51,6 +51,21 @@ class SnmpCollector(Collector):
             self._latest[name] = result
             self._chunks[name] = chunk
 
+    def chunk(self, name: str) -> dict[str, str]:
+        """The rendered samples of one device (what a shard worker sends its parent)."""
+        with self._lock:
+            return self._chunks.get(name, {})
+
+    def store(self, result: PollResult, chunk: dict[str, str]) -> None:
+        """Like :meth:`update`, with the chunk already rendered (by a shard worker)."""
+        name = result.target.name
+        with self._lock:
+            self._polls[name] += 1
+            if not result.ok and result.reason:
+                self._errors[(name, result.reason)] += 1
+            self._latest[name] = result
+            self._chunks[name] = chunk
+
     def render(self, device: str | None = None) -> bytes | None:
         """The fast exposition of every device's latest poll (see monitor.exposition), or
         of one device (None when this collector has never polled it)."""

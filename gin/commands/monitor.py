@@ -54,7 +54,10 @@ def _setup_logging(level: str) -> None:
               type=click.FloatRange(1, 86400),
               help="Seconds between target reloads from the directory (SIGHUP reloads now).")
 @click.option("--concurrency", default=256, show_default=True, type=click.IntRange(1, 10000),
-              help="Devices polled at the same time.")
+              help="Devices polled at the same time (per process).")
+@click.option("--processes", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Poll worker processes (targets split between them; for hundreds of "
+                   "devices or a busy host).")
 @click.option("--traps", "traps_listen", metavar="HOST:PORT",
               help="Also receive SNMP traps/informs here (e.g. [::]:162).")
 @click.option("--event-log", type=click.Path(dir_okay=False),
@@ -67,7 +70,8 @@ def _setup_logging(level: str) -> None:
               type=click.Choice(["debug", "info", "warning", "error"]))
 @pass_ctx
 def agent_cmd(ctx: Context, profiles_path: str | None, listen: str, interval: float,
-              reload_interval: float, concurrency: int, traps_listen: str | None,
+              reload_interval: float, concurrency: int, processes: int,
+              traps_listen: str | None,
               event_log: str | None, agencies: tuple[str, ...],
               collectors: tuple[str, ...], log_level: str) -> None:
     """Run the monitoring agent: poll every device, serve /metrics, until SIGTERM."""
@@ -81,6 +85,7 @@ def agent_cmd(ctx: Context, profiles_path: str | None, listen: str, interval: fl
     agent = Agent(directory_targets(ctx.db, profiles_path, set(agencies) or None),
                   listen=_host_port(listen),
                   interval=interval, reload_interval=reload_interval, concurrency=concurrency,
+                  processes=processes,
                   extra_collectors=factories, directory_url=ctx.db,
                   traps_listen=_host_port(traps_listen) if traps_listen else None,
                   event_log=event_log)

@@ -22,6 +22,7 @@ from monitor.snmp import ber
 log = logging.getLogger("gin.monitor.snmp")
 
 RCVBUF = 16 << 20
+MAX_INFLIGHT = 512
 
 
 class SnmpError(Exception):
@@ -58,8 +59,13 @@ class _Protocol(asyncio.DatagramProtocol):
 class Transport:
     """Shared UDP endpoints; ``request`` sends with retries and awaits the matching reply."""
 
-    def __init__(self, rcvbuf: int = RCVBUF) -> None:
+    def __init__(self, rcvbuf: int = RCVBUF, max_inflight: int = MAX_INFLIGHT) -> None:
+        """``max_inflight`` bounds requests awaiting a reply over all targets: a burst of
+        thousands of GETBULKs overflows the agents' (or a shared agent's) receive queue
+        and turns into timeouts and retries."""
         self.rcvbuf = rcvbuf
+        self.max_inflight = max_inflight
+        self._inflight: asyncio.Semaphore | None = None
         self._endpoints: dict[int, asyncio.DatagramTransport] = {}
         self._pending: dict[int, tuple[asyncio.Future[bytes], Addr]] = {}
         self._by_addr: dict[Addr, set[int]] = {}
@@ -127,6 +133,13 @@ class Transport:
                       timeout: float, retries: int, stats: Stats) -> bytes:
         """Send ``build(id)`` and return the raw reply; every retry gets a fresh id (and,
         for v3, a fresh timestamp and salt), and a late reply to any try is accepted."""
+        if self._inflight is None:
+            self._inflight = asyncio.Semaphore(self.max_inflight)
+        async with self._inflight:
+            return await self._request(addr, family, build, timeout, retries, stats)
+
+    async def _request(self, addr: Addr, family: int, build: Callable[[int], bytes],
+                       timeout: float, retries: int, stats: Stats) -> bytes:
         ep = await self._endpoint(family)
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[bytes] = loop.create_future()

@@ -212,3 +212,35 @@ def test_real_agent_packets_decode_the_same_in_pysnmp(snmpd50: SnmpdInstance,
         assert mine == ref_vbs
         compared += len(mine)
     assert compared > 100
+
+
+def test_sharded_poller_matches_the_single_process_one(snmpd50: SnmpdInstance,
+                                                        silent_port: int) -> None:
+    from monitor.collector import SnmpCollector
+    from monitor.snmp.shard import ShardedPoller
+
+    targets = [v3_target(snmpd50, i) for i in range(12)]
+    targets.append(Target(name="silent", host="127.0.0.1", port=silent_port,
+                          user=targets[0].user, timeout=0.3, retries=0))
+    collector = SnmpCollector()
+
+    async def run() -> dict:
+        poller = ShardedPoller(targets, processes=3)
+        try:
+            await poller.poll_all(collector=collector)
+            res = await poller.poll_all(collector=collector)
+            assert len(set(poller.pids())) == 3
+            return res
+        finally:
+            poller.close()
+
+    res = asyncio.run(run())
+    single = poll(targets)
+    assert set(res) == set(single) == {t.name for t in targets}
+    for name, r in res.items():
+        assert r.target.name == name and r.ok == single[name].ok
+        assert r.ifnames == single[name].ifnames
+    assert res["silent"].reason == "timeout"
+    text = collector.render().decode()
+    assert 'gin_snmp_up{agency="A",device="dev11",site="S"} 1' in text
+    assert 'gin_snmp_polls_total{agency="A",device="dev0",site="S"} 2' in text
