@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import collections
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -43,6 +44,26 @@ def rss_by_daemon(pidfiles: list[tuple[str, Path]]) -> dict[str, int]:
     return dict(out)
 
 
+def cpu_seconds(pids: list[int | None]) -> float:
+    """user+system CPU seconds consumed so far by the given (daemon) PIDs."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / tick
+
+
+def own_cpu() -> float:
+    """CPU seconds of this process and its reaped descendants (launchers, ip, sh)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
+        resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def wait_established(run_dir: Path, timeout: float = 60) -> None:
     node = NodeState(name="pe1", role="pe", index=0, netns="", agency_code="", agency_name="",
                      site="", dir=str(run_dir.parent))
@@ -59,9 +80,12 @@ def bench_gin(n: int) -> dict[str, float]:
     name = f"bench{n}"
     lab.down(name)
     topo = generate_topology(n)
+    cpu0 = own_cpu()
     start = time.monotonic()
     state = lab.up(topo, name=name)
     t_up = time.monotonic() - start
+    daemon_pids = [read_pid(p) for r in state.routers for p in r.pidfiles().values()]
+    cpu_up = own_cpu() - cpu0 + cpu_seconds(daemon_pids)
     lab.wait_bgp_established(state, "pe1", timeout=60)
     t_conv = time.monotonic() - start
     rss = rss_by_daemon([(d, p) for r in state.routers for d, p in r.pidfiles().items()])
@@ -69,17 +93,20 @@ def bench_gin(n: int) -> dict[str, float]:
     lab.down(name)
     t_down = time.monotonic() - start
     return {"up": t_up, "converged": t_conv, "down": t_down, "load1": os.getloadavg()[0],
-            "rss_mib_per_router": sum(rss.values()) / 1024 / n,
+            "cpu_s_per_router": cpu_up / n, "rss_mib_per_router": sum(rss.values()) / 1024 / n,
             **{f"rss_{d}": v / 1024 / n for d, v in rss.items()}}
 
 
 def bench_anchor(n: int) -> dict[str, float]:
     shutil.rmtree(ANCHOR_DIR, ignore_errors=True)
     ANCHOR_DIR.parent.mkdir(parents=True, exist_ok=True)
+    cpu0 = own_cpu()
     start = time.monotonic()
     subprocess.run(["bash", str(ANCHOR), "up", str(n), str(ANCHOR_DIR)], check=True,
                    stderr=subprocess.DEVNULL)
     t_up = time.monotonic() - start
+    daemon_pids = [read_pid(p) for p in ANCHOR_DIR.glob("*/run/*.pid")]
+    cpu_up = own_cpu() - cpu0 + cpu_seconds(daemon_pids)
     wait_established(ANCHOR_DIR / "pe1" / "run")
     t_conv = time.monotonic() - start
     rss = rss_by_daemon([(p.stem, p) for p in ANCHOR_DIR.glob("*/run/*.pid")])
@@ -88,7 +115,7 @@ def bench_anchor(n: int) -> dict[str, float]:
                    stderr=subprocess.DEVNULL)
     t_down = time.monotonic() - start
     return {"up": t_up, "converged": t_conv, "down": t_down, "load1": os.getloadavg()[0],
-            "rss_mib_per_router": sum(rss.values()) / 1024 / n}
+            "cpu_s_per_router": cpu_up / n, "rss_mib_per_router": sum(rss.values()) / 1024 / n}
 
 
 def main() -> None:
@@ -110,18 +137,20 @@ def main() -> None:
             print(f"n={n}: anchor {a}", flush=True)
     print()
     print("| routers | gin up s | gin converged s | gin down s | gin RSS MiB/router "
-          "| anchor up s | anchor converged s | anchor down s | anchor RSS MiB/router "
-          "| up speed-up | down speed-up | load1 gin/anchor |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| gin up CPU s/router | anchor up s | anchor converged s | anchor down s "
+          "| anchor RSS MiB/router | anchor up CPU s/router | up speed-up | down speed-up "
+          "| load1 gin/anchor |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n, g, a in rows:
         if a:
             tail = (f"{a['up']:.1f} | {a['converged']:.1f} | {a['down']:.1f} | "
-                    f"{a['rss_mib_per_router']:.1f} | {a['up'] / g['up']:.1f}x | "
+                    f"{a['rss_mib_per_router']:.1f} | {a['cpu_s_per_router']:.3f} | "
+                    f"{a['up'] / g['up']:.1f}x | "
                     f"{a['down'] / g['down']:.1f}x | {g['load1']:.1f}/{a['load1']:.1f}")
         else:
-            tail = f"- | - | - | - | - | - | {g['load1']:.1f}/-"
+            tail = f"- | - | - | - | - | - | - | {g['load1']:.1f}/-"
         print(f"| {n} | {g['up']:.1f} | {g['converged']:.1f} | {g['down']:.1f} | "
-              f"{g['rss_mib_per_router']:.1f} | {tail} |")
+              f"{g['rss_mib_per_router']:.1f} | {g['cpu_s_per_router']:.3f} | {tail} |")
     print()
     n, g, _ = rows[-1]
     per = ", ".join(f"{k[4:]} {v:.1f}" for k, v in g.items() if k.startswith("rss_") and
