@@ -194,10 +194,7 @@ def down(name: str = DEFAULT_NAME, state_dir: str | Path | None = None) -> list[
     marker = str(directory) + "/"
     recorded = {p for f in directory.glob("nodes/*/run/*.pid") if (p := read_pid(f))}
     namespaces = netns.list_lab_namespaces(name)
-    ours = pids_mentioning(marker)
-    for ns in namespaces:
-        ours |= pids_in_netns(ns)
-    ours -= _ancestors()
+    ours = (pids_mentioning(marker) | pids_in_netns(namespaces)) - _ancestors()
     killed = kill_all(ours)
     killed |= kill_all(pids_mentioning(marker) - _ancestors(), grace=1)
     remove_frr_crash_dirs({p for p in recorded | killed if p in killed or not pid_alive(p)})

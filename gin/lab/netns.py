@@ -97,7 +97,9 @@ def create(state: LabState, pool: ThreadPoolExecutor) -> None:
 
 def destroy(lab: str, namespaces: Iterable[str] = ()) -> None:
     """Delete the lab's namespaces (their veths go with them) and root-namespace links."""
-    for ns in sorted(set(namespaces) | set(list_lab_namespaces(lab))):
+    batch = [f"netns delete {ns}" for ns in sorted(set(namespaces) | set(list_lab_namespaces(lab)))]
+    batch += [f"link delete {link}" for link in list_lab_root_links(lab)]
+    if batch:  # -force: go on past errors (something already gone)
+        run(["ip", "-force", "-batch", "-"], input="\n".join(batch) + "\n", check=False)
+    for ns in list_lab_namespaces(lab):  # anything the batch could not remove, one by one
         run(["ip", "netns", "delete", ns], check=False)
-    for link in list_lab_root_links(lab):
-        run(["ip", "link", "delete", link], check=False)
