@@ -80,33 +80,37 @@ def remediation(platform: Platform, current: str, target: str) -> list[str]:
     return lines_of(platform, wfr.remediation_config)
 
 
-def removal(platform: Platform, running: str, owned: str) -> list[str]:
-    """Commands that remove the ``owned`` lines from ``running`` and nothing else.
+def removal(platform: Platform, running: str, mine: str, shared: str = "") -> list[str]:
+    """Commands that remove what only ``mine`` needs from ``running``, and nothing else.
 
-    Interfaces are never deleted (a physical port cannot be): their owned sub-lines are
-    negated instead.
+    A section only ``mine`` has (a CE's ``router bgp``, a route-map) is negated whole; a
+    section others share too (the PE's ``router bgp``, an interface: a physical port is
+    never deleted) keeps its header and loses only the owned lines that are present.
     """
-    run, own = tree(platform, running), tree(platform, owned)
-    target = run.difference(own)
-    rem = WorkflowRemediation(run, target).remediation_config
+    run, own, common = tree(platform, running), tree(platform, mine), tree(platform, shared)
     out: list[str] = []
-    for child in rem.children:
-        if child.text.startswith("no interface "):
-            name = child.text.removeprefix("no ")
-            owned_subs = {sub.text for sub in own.get_child(equals=name) or ()}
-            present = [sub.text for sub in run.get_child(equals=name) or ()
-                       if sub.text in owned_subs]
-            if present:
-                out.append(name)
-                out.extend(f" no {text}" for text in present)
-                if platform.syntax == "hierarchical":
-                    out.append("exit")
-            continue
-        out.extend(lines_of_child(platform, child))
+
+    def walk(node: HConfig, present: HConfig | None, kept: HConfig | None, depth: int) -> None:
+        for child in node.children:
+            here = present.get_child(equals=child.text) if present is not None else None
+            if here is None:
+                continue  # not on the device (any more)
+            other = kept.get_child(equals=child.text) if kept is not None else None
+            pad = " " * depth
+            whole = (child.children and other is None
+                     and not child.text.startswith("interface "))
+            if not child.children or whole:
+                if other is None:
+                    out.append(pad + platform.negate(child.text))
+                continue
+            before = len(out)
+            out.append(pad + child.text)
+            walk(child, here, other, depth + 1)
+            if len(out) == before + 1:
+                out.pop()  # nothing to remove inside
+            elif platform.syntax == "hierarchical":
+                out.append(pad + ("exit-address-family"
+                                  if child.text.startswith("address-family") else "exit"))
+
+    walk(own, run, common, 0)
     return out
-
-
-def lines_of_child(platform: Platform, child: HConfig | object) -> list[str]:
-    holder = get_hconfig(getattr(HierPlatform, platform.hier_platform), "")
-    holder.add_deep_copy_of(child)  # type: ignore[arg-type]
-    return lines_of(platform, holder)

@@ -27,13 +27,16 @@ from gin.transport import Transport
 LIVE = ("provisioned", "active")
 
 
-def owned_config(session: object, link: m.Link, hostname: str) -> str:
-    """The configuration only ``link`` needs on ``hostname``."""
+def owned_config(session: object, link: m.Link, hostname: str) -> tuple[str, str]:
+    """(what ``link`` renders on ``hostname``, what the baseline and other links need there)."""
     intent = build_intent(session, link)  # type: ignore[arg-type]
     side = "pe" if intent.pe.hostname == hostname else "ce"
     baseline, mine = render_parts(intent, side)
-    platform = platforms.get(getattr(intent, side).platform)
     shared = [baseline]
+    if side == "pe" and platforms.get(intent.pe.platform).syntax == "hierarchical":
+        # The PE's BGP process is GIN infrastructure: never removed with one agency's link.
+        shared.append(f"router bgp {intent.pe.asn}\n address-family ipv6 unicast\n"
+                      " address-family ipv4 unicast\n")
     device = store.get_device(session, hostname)  # type: ignore[arg-type]
     ifaces = [i.id for i in device.interfaces]
     others = session.scalars(select(m.Link).where(  # type: ignore[attr-defined]
@@ -45,8 +48,7 @@ def owned_config(session: object, link: m.Link, hostname: str) -> str:
         except Invalid:
             continue  # not a gin-planned link (e.g. a core link): it renders nothing here
         shared.append(render_parts(oi, "pe" if oi.pe.hostname == hostname else "ce")[1])
-    own = configtree.tree(platform, mine).difference(configtree.tree(platform, "".join(shared)))
-    return "\n".join(configtree.lines_of(platform, own)) + "\n"
+    return mine, "".join(shared)
 
 
 def decommission(directory: Directory, name: str, transport: Transport,
@@ -65,17 +67,18 @@ def decommission(directory: Directory, name: str, transport: Transport,
             removed[host] = []
             for _ in range(passes):
                 lines = configtree.removal(platform, conn.show(platform.show_running),
-                                           owned[host])
+                                           *owned[host])
                 if not lines:
                     break
                 removed[host].extend(lines)
                 conn.configure(lines, tolerate_errors=True)
             else:
                 left = configtree.removal(platform, conn.show(platform.show_running),
-                                          owned[host])
+                                          *owned[host])
                 if left:
-                    raise TransportError(f"{host}: could not remove {len(left)} line(s) of "
-                                         f"link {name}: {left[0].strip()}")
+                    shown = "; ".join(ln.strip() for ln in left if ln.strip() != "exit")
+                    raise TransportError(f"{host}: could not remove the config of link "
+                                         f"{name}: {shown[:300]}")
             conn.save()
         finally:
             conn.close()

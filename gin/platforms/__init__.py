@@ -42,6 +42,17 @@ class Platform:
     syntax: str = "hierarchical"
     #: Does the platform enforce IPv6 unicast RPF on an interface?
     urpf: bool = True
+    #: Lines whose negation is not ``no`` + the line: (prefix, negation) pairs.
+    negations: tuple[tuple[str, str], ...] = (("description ", "no description"),)
+
+    def negate(self, line: str) -> str:
+        """The command that removes ``line`` (``no ...``, or ``delete ...`` for set syntax)."""
+        if self.syntax == "set":
+            return "delete " + line.removeprefix("set ")
+        for prefix, negation in self.negations:
+            if line.startswith(prefix):
+                return negation
+        return "no " + line
 
     @property
     def template_dir(self) -> Path:
