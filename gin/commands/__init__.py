@@ -1,29 +1,15 @@
-"""Sub-command groups of the ``gin`` CLI, each in its own module.
-
-Imported lazily by :func:`gin.cli.main`; a group whose optional dependencies are missing
-is simply not offered.
-"""
+"""Sub-command groups of the ``gin`` CLI, one module each, registered on the root."""
 
 from __future__ import annotations
 
-import importlib
-
 import click
-
-GROUPS = [
-    ("gin.commands.directory", "directory"),
-    ("gin.commands.lab", "lab"),
-    ("gin.commands.link", "link"),
-]
 
 
 def COMMANDS() -> list[click.Command]:  # noqa: N802 - a constant-like registry
-    found = []
-    for module, name in GROUPS:
-        try:
-            found.append(getattr(importlib.import_module(module), name))
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.startswith(("gin", "directory")):
-                continue  # the group is not built yet
-            raise
-    return found
+    """The root's groups, imported only when the CLI runs (not when the API is imported)."""
+    from gin.commands.directory import directory
+    from gin.commands.lab import lab
+    from gin.commands.link import link
+    from gin.commands.monitor import monitor
+
+    return [directory, lab, link, monitor]

@@ -6,13 +6,14 @@ decides anything the API does not.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import click
 
 from directory import models as m
 from directory import store
+from gin.commands import prefix as prefix_cmds
+from gin.commands import transfer
 from gin.context import Context, pass_ctx
 from gin.output import console, emit_object, emit_rows
 
@@ -450,15 +451,6 @@ def history(ctx: Context, object_type: str | None, key: str | None, limit: int, 
 
 # --- sub-commands that live in their own modules ----------------------------------------------
 
-for _module, _names in (("gin.commands.prefix", ("prefix", "whois", "plan")),
-                        ("gin.commands.transfer", ("import_", "export", "samples", "synth",
-                                                   "inventory"))):
-    try:
-        _mod = importlib.import_module(_module)
-    except ModuleNotFoundError as _exc:  # being built in parallel; remove once both land
-        if _exc.name != _module:
-            raise
-        continue
-    for _name in _names:
-        if hasattr(_mod, _name):
-            directory.add_command(getattr(_mod, _name))
+for _command in (prefix_cmds.prefix, prefix_cmds.whois, prefix_cmds.plan, transfer.import_,
+                 transfer.export, transfer.samples, transfer.synth, transfer.inventory):
+    directory.add_command(_command)
