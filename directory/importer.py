@@ -224,7 +224,7 @@ def import_rows(session: Session, rows: Sequence[Row], mode: str = "create",
     report = ImportReport(rows=len(rows), errors=list(errors))
     tick = progress or (lambda n: None)
     checked: dict[str, list[Checked]] = {k: [] for k in KINDS}
-    seen: dict[tuple[str, tuple[Any, ...]], str] = {}
+    seen: dict[tuple[str, tuple[Any, ...]], Row] = {}
     run = _Run(session, mode, report, tick)
     for row in rows:
         item, problems = check_row(row)
@@ -235,11 +235,11 @@ def import_rows(session: Session, rows: Sequence[Row], mode: str = "create",
                 run.rejected.setdefault((row.kind, key), row.where)
             tick(1)
             continue
-        first = seen.setdefault((row.kind, item.key), row.where)
-        if first != row.where:
+        first = seen.setdefault((row.kind, item.key), row)
+        if first is not row:  # (not by line: a JSON file may hold two rows on one line)
             label = key_label(row.kind, item.key)
             report.errors.append(f"{row.where}: {KEYS[row.kind][-1]}: duplicate "
-                                 f"{LABEL[row.kind]} {label!r}, first given at {first}")
+                                 f"{LABEL[row.kind]} {label!r}, first given at {first.where}")
             tick(1)
             continue
         checked[row.kind].append(item)
@@ -289,6 +289,7 @@ def _parents_first(items: list[Checked], run: _Run) -> list[Checked]:
                 if state.get(code) != 2:
                     state[code] = 2
                     run.reject(by_code[code], f"parent: agencies form a cycle ({cyc})")
+                    run.tick(1)
     rejected = {k for (kind, k) in run.rejected if kind == "agencies"}
     return [it for it in order if it.key not in rejected]
 

@@ -232,6 +232,14 @@ def test_duplicate_codes_in_the_file(directory, tmp_path):
     _rejects(directory, path, f"{path}:3: code: duplicate agency 'MOF', first given at {path}:2")
 
 
+@pytest.mark.parametrize("mode", ["create", "upsert", "skip"])
+def test_duplicates_on_one_json_line(directory, tmp_path, mode):
+    path = write(tmp_path / "x.json", '{"agencies": [{"code": "A", "name_en": "One"}, '
+                                      '{"code": "a", "name_en": "Two"}]}')
+    _rejects(directory, path, f"{path}:1: code: duplicate agency 'A', first given at {path}:1",
+             mode=mode)
+
+
 def test_duplicates_across_files_and_formats(directory, tmp_path):
     a = write(tmp_path / "agencies.csv", "code,name_en\nMOF,Finance\n")
     b = write(tmp_path / "more.json", '{"agencies": [\n{"code": "MOF", "name_en": "F"}]}')
