@@ -26,7 +26,7 @@ from .parse import walk_parse_pcap
 
 CHUNK = 32 << 20  # ~50,000 packets of a typical mix: few slices per second
 BATCH = 262_144  # packets per batch at most
-RELEASE = 64 << 20  # drop mapped pages from the process every 64 MiB
+BATCH_BYTES = 64 << 20  # file bytes per batch at most (bounds resident memory)
 MAX_CAPLEN = 262_144  # libpcap's largest snap length
 PCAP_MAGICS = {
     b"\xd4\xc3\xb2\xa1": (False, 1e-6),
@@ -93,24 +93,27 @@ def _pcap(fh: BinaryIO, magic: bytes, chunk: int, name: str, limit: int) -> Iter
 
 def _pcap_mapped(mm: mmap.mmap, big: bool, scale: float, linktype: int, limit: int
                  ) -> Iterator[Batch]:
-    """Walk a memory-mapped pcap: no copy at all.  Pages already processed are dropped
-    from the process (``MADV_DONTNEED``; they stay in the page cache and fault back in if
-    evidence needs them), so resident memory stays flat however large the file."""
+    """Walk a memory-mapped pcap: no copy at all.  A batch maps at most 64 MiB of file;
+    pages already processed are then dropped from the process (``MADV_DONTNEED``: they
+    stay in the page cache and fault back in if evidence needs them), so resident memory
+    stays flat however large the file."""
     size = len(mm)
     buf = np.frombuffer(mm, np.uint8)
     pos, released = 24, 0
     while True:
-        batch, pos, status = walk_parse_pcap(buf, pos, size, big, scale, MAX_CAPLEN, linktype,
-                                             limit)
-        full = len(batch) == limit and status != walk.CORRUPT
-        broken = status == walk.CORRUPT or (not full and pos < size)
+        window = min(size, pos + BATCH_BYTES)  # a batch maps at most this much file
+        batch, pos, status = walk_parse_pcap(buf, pos, window, big, scale, MAX_CAPLEN,
+                                             linktype, limit)
+        more = (len(batch) == limit or window < size) and status != walk.CORRUPT \
+            and len(batch) > 0
+        broken = status == walk.CORRUPT or (not more and pos < size)
         batch.malformed = 1 if broken else 0
         yield batch
-        if pos - released >= RELEASE:
-            upto = pos - pos % mmap.PAGESIZE
+        upto = pos - pos % mmap.PAGESIZE
+        if upto > released:
             mm.madvise(mmap.MADV_DONTNEED, released, upto - released)
             released = upto
-        if broken or not full:
+        if broken or not more:
             return
 
 
