@@ -60,12 +60,13 @@ def child_gin(pcap: str, blocklist: str) -> dict:
     from monitor.sensor.pcapfile import read_batches
 
     sensor = build(blocklist)  # kernels loaded (compiled once, cached) before timing
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     wall, cpu = time.perf_counter(), time.process_time()
     events = sensor.run(read_batches(pcap))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     return {"packets": sensor.stats.packets, "wall_s": wall, "cpu_s": cpu,
             "events": sorted(f"{e.type}:{e.key}" for e in events),
-            "malformed": sensor.stats.malformed,
+            "malformed": sensor.stats.malformed, "rss_before_mb": base,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
@@ -238,6 +239,7 @@ def main() -> None:
         "gin_packets": gin["packets"], "gin_events": gin["events"],
         "gin_peak_rss_mb_1m": round(gin["peak_rss_mb"], 1),
         "gin_peak_rss_mb_100k": round(small["peak_rss_mb"], 1),
+        "gin_rss_before_run_mb": round(gin["rss_before_mb"], 1),
         "scapy_pps_wall": round(pps(scapy)), "scapy_pps_cpu": round(pps(scapy, "cpu_s")),
         "scapy_packets": scapy["packets"], "scapy_events": scapy["events"],
         "ratio_vs_scapy": round(pps(gin) / pps(scapy), 1),

@@ -69,6 +69,8 @@ def sensor() -> None:
                    "change).")
 @click.option("--listen", metavar="HOST:PORT", help="Serve Prometheus /metrics here.")
 @click.option("--duration", type=click.FloatRange(0.1), help="Live: stop after N seconds.")
+@click.option("--ring-mb", default=64, show_default=True, type=click.IntRange(4, 4096),
+              help="Live: capture ring size in MiB (slack while the sensor is busy).")
 @click.option("--no-directory", is_flag=True,
               help="Do not read agencies/routers from the directory (no agency labels, no "
                    "segregation).")
@@ -82,7 +84,7 @@ def sensor() -> None:
 @pass_ctx
 def run(ctx: Context, pcaps: tuple[str, ...], interface: str | None, bpf: str | None,
         events_path: str | None, settings_path: str | None, blocklist: str | None,
-        listen: str | None, duration: float | None, no_directory: bool,
+        listen: str | None, duration: float | None, ring_mb: int, no_directory: bool,
         auto_types: tuple[str, ...], block_netns: str | None, block_ttl: int,
         as_json: bool) -> None:
     """Inspect packets from pcap files (--pcap) or an interface (--interface).
@@ -125,7 +127,7 @@ def run(ctx: Context, pcaps: tuple[str, ...], interface: str | None, bpf: str | 
     if interface:  # open the socket first: once /metrics answers, nothing is missed
         from monitor.sensor.live import LiveCapture
 
-        cap = LiveCapture(interface, bpf=bpf)
+        cap = LiveCapture(interface, bpf=bpf, blocks=ring_mb)  # 1 MiB blocks
     if listen:
         from prometheus_client import CollectorRegistry, start_http_server
 

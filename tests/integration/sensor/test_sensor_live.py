@@ -1,15 +1,18 @@
 """The sensor live on a veth while another namespace scans, floods and sends a rogue RA.
 
 The sensor runs as the user would run it (the ``sensor run`` command, in the victim's
-namespace, serving /metrics); the attacker uses scapy.  The metrics endpoint and the
-event log must show exactly the three attacks: one port scan, one ICMP flood, one rogue
-router advertisement.
+namespace, serving /metrics, with the opt-in automatic cut-off for port scans); the
+attacker uses scapy.  The metrics endpoint and the event log must show exactly the three
+attacks: one port scan, one ICMP flood, one rogue router advertisement; the scanner must
+end up in the gateway's nftables set and in the directory's change log.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,17 +20,20 @@ import time
 
 import pytest
 
+from directory.store import Directory, history
+from tests.conftest import need
+
 pytestmark = pytest.mark.integration
 
 LAUNCHER = """
-import sys, click
+import os, sys, click
 from gin.commands.sensor import sensor
 from gin.context import Context
 
 @click.group()
 @click.pass_context
 def root(ctx):
-    ctx.obj = Context(db=None, actor="sensor-test")
+    ctx.obj = Context(db=os.environ["GIN_DB"], actor="sensor-test")
 
 root.add_command(sensor)
 root(sys.argv[1:])
@@ -76,13 +82,16 @@ def _scrape(pair, port: int) -> str:
 def test_live_scan_flood_rogue_ra_show_in_metrics_and_event_log(netns_pair, tmp_path):
     pair = netns_pair
     pair.run(pair.b, "sysctl", "-qw", "net.ipv4.icmp_echo_ignore_all=1")  # no echo replies
+    need(shutil.which("nft") is not None, "needs root/nftables (apt-get install -y nftables)")
     events = tmp_path / "events.jsonl"
+    db = tmp_path / "directory.sqlite"
     port = 19000 + int(pair.a[2:6], 16) % 1000
     proc = subprocess.Popen(
         ["ip", "netns", "exec", pair.b, sys.executable, "-c", LAUNCHER, "sensor", "run",
          "--interface", pair.if_b, "--no-directory", "--events", str(events),
-         "--listen", f"127.0.0.1:{port}", "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+         "--listen", f"127.0.0.1:{port}", "--auto-block", "port_scan", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "GIN_DB": str(db)})
     try:
         deadline = time.monotonic() + 60
         while True:  # /metrics answers once the capture socket is open
@@ -122,3 +131,11 @@ def test_live_scan_flood_rogue_ra_show_in_metrics_and_event_log(netns_pair, tmp_
     assert by["rogue_ra"]["source"] == "fe80::666" and by["rogue_ra"]["count"] == 3
     summary = json.loads(out)["summary"]
     assert summary["events"] == 3 and summary["dropped"] == 0
+    assert summary["blocked"] == [f"{pair.v4_a}/32"]
+    assert f"{pair.v4_a}" in pair.run(pair.b, "nft", "list", "set", "inet", "gin_gsi",
+                                      "blocked4").stdout
+    d = Directory(f"sqlite:///{db}", actor="check")
+    with d.transaction() as s:
+        [ch] = history(s, object_type="sensor_block")
+    assert ch.object_key == f"{pair.v4_a}/32" and ch.after["reason"] == "auto: port_scan"
+    d.close()
