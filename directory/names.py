@@ -15,7 +15,7 @@ from .errors import Invalid
 
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_.-]{0,31}$")
 HOSTNAME_RE = re.compile(r"^(?=.{1,63}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
-CONTROL = ("Cc", "Cf", "Zl", "Zp")
+CONTROL = ("Cc", "Cf", "Cs", "Zl", "Zp")  # Cs: lone surrogates cannot be stored
 ALLOWED_CONTROL = " \t\u200b\u200c\u200d"  # tab folds to a space; zero-width marks occur in Thai
 IFNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./:-]{0,63}$")
 

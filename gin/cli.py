@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     except (GinError, DirectoryError) as exc:
         if debug:
             traceback.print_exc()
-        err_console.print(f"gin: error: {exc}", markup=False)
+        err_console.print(f"gin: error: {exc}", markup=False, soft_wrap=True)
         return exc.exit_code
     except KeyboardInterrupt:
         err_console.print("gin: interrupted")
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         err_console.print(f"gin: internal error: {type(exc).__name__}: {exc} "
-                          "(run with --debug for the traceback)", markup=False)
+                          "(run with --debug for the traceback)", markup=False, soft_wrap=True)
         return 70
     return 0
 

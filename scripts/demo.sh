@@ -22,7 +22,7 @@ step "Allocate: one /48 per agency for three agencies, a /56 for a site, a /64 L
 for a in DOPA DOAE SSO; do gin directory prefix allocate --agency "$a" --length 48 --role agency; done
 gin directory prefix list --agency DOPA
 step "Who owns an address? (longest-prefix match)"
-addr=$(gin directory prefix list --agency DOPA --json | python3 -c 'import json,sys; p=json.load(sys.stdin)[0]["cidr"]; print(p.split("/")[0]+"1")')
+addr=$(gin directory prefix list --agency DOPA --json | python3 -c 'import json,sys; p=json.load(sys.stdin)[0]["prefix"]; print(p.split("/")[0]+"1")')
 gin directory whois "$addr"
 step "Hostile input is refused whole: a CSV with a newline in a name and a duplicate code"
 bad=$(mktemp --suffix=.csv)
@@ -34,13 +34,32 @@ gin directory inventory --ansible | head -n 20
 step "Change log"
 gin directory history --limit 10
 
-step "Lab: real FRR routers in network namespaces"
-if [ "$(id -u)" = 0 ] && command -v /usr/lib/frr/zebra >/dev/null; then
+step "Lab: real FRR routers in network namespaces, provisioned through gin"
+if [ "$(id -u)" = 0 ] && [ -x /usr/lib/frr/zebra ]; then
+    export GIN_DB=$ROOT/demo/lab.sqlite
+    rm -f "$GIN_DB" "$GIN_DB"-wal "$GIN_DB"-shm
     trap 'gin lab down --name demo >/dev/null 2>&1 || true' EXIT
     gin lab up --name demo
     gin lab status --name demo
-    gin directory device list
-    gin lab exec --name demo pe1 vtysh -c "show bgp ipv6 unicast summary"
+    gin directory plan apply >/dev/null
+    # The lab's agency LAN hosts sit in 2001:db8:100N::/64: give each agency that /48.
+    gin directory prefix add 2001:db8:1001::/48 --agency MOF --role agency >/dev/null
+    gin directory prefix add 2001:db8:1003::/48 --agency MOPH --role agency >/dev/null
+    port() { gin lab status --name demo --json | python3 -c "
+import json,sys
+lab=json.load(sys.stdin)
+node=[n for n in lab['nodes'] if n['name']=='$1'][0]
+print([i['name'] for i in node['interfaces'] if i['peer'].split(':')[0]=='$2'][0])"; }
+    gin link plan MOF --site MOF-HQ --pe "pe1:$(port pe1 ce1)" --ce "ce1:$(port ce1 pe1)" --lan "$(port ce1 h1)"
+    gin link plan MOPH --site MOPH-HQ --pe "pe1:$(port pe1 ce3)" --ce "ce3:$(port ce3 pe1)" --lan "$(port ce3 h3)"
+    gin link render mof-ce1 --device ce1 | head -n 30
+    gin link provision mof-ce1 moph-ce3 --dry-run | tail -n 8
+    gin link provision mof-ce1 moph-ce3
+    step "Agency LAN to agency LAN through the GIN: h1 (MOF) -> h3 (MOPH)"
+    gin lab exec --name demo h1 ping -6 -c 3 2001:db8:1003::10
+    step "Second run: nothing to change"
+    gin link provision mof-ce1 moph-ce3
+    gin directory history --limit 8
     gin lab down --name demo
     trap - EXIT
 else

@@ -26,7 +26,7 @@ from gin.links import configtree
 from gin.links.build import build_intent
 from gin.links.intent import Baseline, LinkIntent
 from gin.links.render import render
-from gin.links.verify import verify_link
+from gin.links.verify import Verification, verify_link
 from gin.transport import Connection, Target, Transport
 
 #: Result states, and the exit code each one implies for the CLI.
@@ -178,8 +178,12 @@ def _run_one(job: _Job, sessions: Sessions, dry_run: bool, verify_timeout: float
             if not result.restored:
                 result.message += "; ROLLBACK INCOMPLETE: check the devices"
             return result
-        check = verify_link(job.intent, conns[job.intent.pe.hostname],
-                            conns[job.intent.ce.hostname], verify_timeout, with_ping)
+        try:
+            check = verify_link(job.intent, conns[job.intent.pe.hostname],
+                                conns[job.intent.ce.hostname], verify_timeout, with_ping)
+        except GinError as exc:  # the device stopped answering mid-verification
+            check = Verification()
+            check.add("verification", False, f"verification could not run: {exc}")
         result.checks = check.checks
         if check.ok:
             result.status = "changed" if pushed else "no change"

@@ -57,6 +57,18 @@ def bgp_established(platform: str, conn: Connection, peer: str) -> bool:
     return bool(ESTABLISHED.search(out))
 
 
+ROUTE_OK = re.compile(r"Paths: \(\d+ available, best|\[BGP/", re.I)
+
+
+def route_received(platform: str, conn: Connection, prefix: str) -> bool:
+    """The PE holds a BGP path for the agency's prefix (so traffic to it is routed)."""
+    out = conn.show(platforms.get(platform).verify["route"].format(prefix=prefix))
+    data = _json(out)
+    if data:
+        return bool(data.get("paths"))
+    return bool(ROUTE_OK.search(out))
+
+
 def ping(platform: str, conn: Connection, address: str) -> bool:
     out = conn.show(platforms.get(platform).verify["ping"].format(address=address))
     return bool(PING_OK.search(out))
@@ -78,7 +90,8 @@ def wait_all(checks: dict[str, Callable[[], bool]], timeout: float,
 
 def verify_link(intent: LinkIntent, pe: Connection, ce: Connection, timeout: float = 45,
                 with_ping: bool = True) -> Verification:
-    """Both interfaces up, every BGP session Established, and (optionally) ping6 answers.
+    """Both interfaces up, every BGP session Established, the agency's prefix received,
+    and ping6 to the far end and the LAN gateway (where the platform can ping).
 
     Later stages run only when earlier ones passed: a BGP session cannot come up over a
     down interface, so waiting for it would only delay the rollback.
@@ -100,7 +113,14 @@ def verify_link(intent: LinkIntent, pe: Connection, ce: Connection, timeout: flo
         result.add(f"bgp {intent.pe.hostname}->{peer}", ok,
                    f"BGP session {intent.pe.hostname} -> {peer} ({intent.ce.hostname}) "
                    f"not Established after {timeout:.0f} s: check the peer address and AS")
-    if not (with_ping and result.ok):
+    if not result.ok:
+        return result
+    routes = wait_all({str(p): (lambda p=str(p): route_received(intent.pe.platform, pe, p))
+                       for p in intent.agency_prefixes6}, timeout)
+    for prefix, ok in routes.items():
+        result.add(f"route {prefix}", ok, f"{intent.pe.hostname} has no BGP route to the "
+                   f"agency prefix {prefix} from {intent.ce.hostname}")
+    if not (with_ping and result.ok and "ping" in platforms.get(intent.pe.platform).verify):
         return result
     targets = {f"ping6 {intent.ce.address6.ip}": str(intent.ce.address6.ip)}
     if intent.lan6 is not None:

@@ -71,7 +71,9 @@ FRR = Platform(
     verify={
         "bgp_neighbors": "show bgp neighbors {peer} json",
         "interface": "show interface {ifname} json",
-        "ping": "ping {address}",
+        "route": "show bgp ipv6 unicast {prefix} json",
+        # no "ping": vtysh's ping runs without a count (forever) and in the login's
+        # namespace, so FRR proves reachability by the route it received instead.
     },
     lab_pushable=True,
     urpf=False,  # FRR has no uRPF; the Linux kernel's rp_filter covers IPv4 only
@@ -88,7 +90,8 @@ CISCO_IOS = Platform(
     verify={
         "bgp_neighbors": "show bgp ipv6 unicast neighbors {peer}",
         "interface": "show interfaces {ifname}",
-        "ping": "ping {address}",
+        "route": "show bgp ipv6 unicast {prefix}",
+        "ping": "ping {address} repeat 3 timeout 1",
     },
 )
 
@@ -114,7 +117,8 @@ JUNIPER_JUNOS = Platform(
     verify={
         "bgp_neighbors": "show bgp neighbor {peer}",
         "interface": "show interfaces {ifname} terse",
-        "ping": "ping {address} count 3",
+        "route": "show route {prefix} protocol bgp",
+        "ping": "ping {address} count 3 rapid wait 1",
     },
     syntax="set",
 )
