@@ -8,6 +8,8 @@ to the saved running config.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from hier_config import HConfig, WorkflowRemediation, get_hconfig
 from hier_config import Platform as HierPlatform
 
@@ -80,14 +82,23 @@ def remediation(platform: Platform, current: str, target: str) -> list[str]:
     return lines_of(platform, wfr.remediation_config)
 
 
-def removal(platform: Platform, running: str, mine: str, shared: str = "") -> list[str]:
+def union(platform: Platform, texts: Sequence[str]) -> HConfig:
+    """One tree holding every line of several configs (sections merged, not repeated)."""
+    merged = tree(platform, "")
+    for text in texts:
+        merged.merge(tree(platform, text))
+    return merged
+
+
+def removal(platform: Platform, running: str, mine: str,
+            shared: Sequence[str] = ()) -> list[str]:
     """Commands that remove what only ``mine`` needs from ``running``, and nothing else.
 
     A section only ``mine`` has (a CE's ``router bgp``, a route-map) is negated whole; a
     section others share too (the PE's ``router bgp``, an interface: a physical port is
     never deleted) keeps its header and loses only the owned lines that are present.
     """
-    run, own, common = tree(platform, running), tree(platform, mine), tree(platform, shared)
+    run, own, common = tree(platform, running), tree(platform, mine), union(platform, shared)
     out: list[str] = []
 
     def walk(node: HConfig, present: HConfig | None, kept: HConfig | None, depth: int) -> None:

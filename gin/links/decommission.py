@@ -27,7 +27,7 @@ from gin.transport import Transport
 LIVE = ("provisioned", "active")
 
 
-def owned_config(session: object, link: m.Link, hostname: str) -> tuple[str, str]:
+def owned_config(session: object, link: m.Link, hostname: str) -> tuple[str, list[str]]:
     """(what ``link`` renders on ``hostname``, what the baseline and other links need there)."""
     intent = build_intent(session, link)  # type: ignore[arg-type]
     side = "pe" if intent.pe.hostname == hostname else "ce"
@@ -48,7 +48,7 @@ def owned_config(session: object, link: m.Link, hostname: str) -> tuple[str, str
         except Invalid:
             continue  # not a gin-planned link (e.g. a core link): it renders nothing here
         shared.append(render_parts(oi, "pe" if oi.pe.hostname == hostname else "ce")[1])
-    return mine, "".join(shared)
+    return mine, shared
 
 
 def decommission(directory: Directory, name: str, transport: Transport,

@@ -79,7 +79,8 @@ def test_missing_lines_keep_their_context():
 
 
 def test_removal_touches_only_what_the_link_alone_owns():
-    lines = removal(FRR, RUNNING, LINK_A, SHARED)
+    pe_bgp = "router bgp 65000\n address-family ipv6 unicast\n"
+    lines = removal(FRR, RUNNING, LINK_A, [SHARED, pe_bgp])
     assert lines == [
         "interface eth1", " no description", " no ipv6 address 2001:db8:1::/127", "exit",
         "no ipv6 prefix-list GIN-IN-A seq 5 permit 2001:db8:2::/48",
@@ -90,12 +91,12 @@ def test_removal_touches_only_what_the_link_alone_owns():
 
 def test_removal_of_a_section_nobody_else_needs_is_whole():
     lines = removal(FRR, "router bgp 4200000000\n bgp router-id 1.2.3.4\nexit\n",
-                    "router bgp 4200000000\n bgp router-id 1.2.3.4\n", "")
+                    "router bgp 4200000000\n bgp router-id 1.2.3.4\n")
     assert lines == ["no router bgp 4200000000"]
 
 
 def test_removal_of_what_is_gone_is_nothing():
-    assert removal(FRR, "hostname pe1\n", LINK_A, SHARED) == []
+    assert removal(FRR, "hostname pe1\n", LINK_A, [SHARED]) == []
 
 
 def test_set_syntax_negates_with_delete():
