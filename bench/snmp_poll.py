@@ -105,6 +105,13 @@ def proc_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def rcvbuf_errors() -> int:
+    """UDP datagrams dropped for a full receive queue, in this network namespace."""
+    lines = [ln.split() for ln in Path("/proc/net/snmp").read_text().splitlines()
+             if ln.startswith("Udp:")]
+    return int(dict(zip(lines[0], lines[1], strict=True))["RcvbufErrors"])
+
+
 def procs_cpu(pids: list[int]) -> float:
     return sum(proc_cpu(p) for p in pids)
 
@@ -195,13 +202,20 @@ def inner(args: argparse.Namespace) -> None:
                         "args.rounds, state['snmpd_pids'])", globals(), locals(), args.profile)
         print("{}")
         return
+    drops: dict[str, int] = {}
     for mode in args.modes.split(","):
         results[mode] = {}
         for n in sorted({1, args.processes}):
-            results[mode]["gin" if n == 1 else f"gin x{n} proc"] = bench_gin(
-                agents, state["creds"], mode, args.rounds, state["snmpd_pids"], n)
+            tool = "gin" if n == 1 else f"gin x{n} proc"
+            d0 = rcvbuf_errors()
+            results[mode][tool] = bench_gin(agents, state["creds"], mode, args.rounds,
+                                            state["snmpd_pids"], n)
+            drops[f"{mode} {tool}"] = rcvbuf_errors() - d0
+        d0 = rcvbuf_errors()
         results[mode]["snmp_exporter"] = bench_exporter(
             agents, f"gin_{mode}", state["exporter_pid"], args.rounds, state["snmpd_pids"])
+        drops[f"{mode} snmp_exporter"] = rcvbuf_errors() - d0
+    results["udp_rcvbuf_drops"] = drops
     print(json.dumps(results))
 
 
@@ -284,6 +298,10 @@ def report(res: dict[str, Any]) -> str:
             if tool.startswith("gin"):
                 lines.append(f"{mode:6} {'ratio ' + tool:18} {gw / ew:8.2f} "
                              f"{gc / max(ec, 0.01):8.2f}")
+    drops = res.get("udp_rcvbuf_drops", {})
+    if any(drops.values()):
+        lines.append("UDP receive-queue drops (all rounds): " + ", ".join(
+            f"{k} {v}" for k, v in drops.items() if v))
     return "\n".join(lines)
 
 

@@ -7,6 +7,7 @@ reference the tests compare it with.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 from collections.abc import Sequence
@@ -34,8 +35,12 @@ class Session:
 
     def __init__(self, transport: Transport, host: str, port: int, *, version: str = "v3",
                  community: str = "", user: usm.UsmUser | None = None,
-                 timeout: float = 2.0, retries: int = 1) -> None:
+                 timeout: float = 2.0, retries: int = 1, parallel: int = 4) -> None:
+        """``parallel`` caps this target's requests in flight: enough to overlap round
+        trips, few enough not to overflow a small agent's receive queue."""
         self.transport = transport
+        self.parallel = parallel
+        self._slots: asyncio.Semaphore | None = None
         self.addr = (host, port)
         self.family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.version = version
@@ -56,6 +61,13 @@ class Session:
 
     async def _request(self, tag: int, a: int, b: int, oids: Sequence[bytes],
                        stats: Stats) -> list[ber.Varbind]:
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.parallel)
+        async with self._slots:
+            return await self._request_now(tag, a, b, oids, stats)
+
+    async def _request_now(self, tag: int, a: int, b: int, oids: Sequence[bytes],
+                           stats: Stats) -> list[ber.Varbind]:
         if self.version != "v3":
             community = self.community
 
