@@ -189,6 +189,9 @@ class Prefix(Timestamped, Base):
         Index("ix_prefix_lookup", "family", "prefixlen", "network"),
         Index("ix_prefix_range", "family", "network", "last"),
         Index("ix_prefix_parent", "parent_id"),
+        Index("ix_prefix_agency", "agency_id"),
+        Index("ix_prefix_link", "link_id"),
+        Index("ix_prefix_interface", "interface_id"),
     )
 
 
