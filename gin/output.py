@@ -12,8 +12,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# emoji=False: rich would turn the ":100:" in 2001:db8:2:100::/56 into an emoji.
+console = Console(highlight=False, emoji=False)
+err_console = Console(stderr=True, highlight=False, emoji=False)
 
 
 def _plain(value: Any) -> Any:
@@ -35,7 +36,7 @@ def emit_rows(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], as_json
         return
     table = Table(title=title, show_lines=False)
     for col in columns:
-        table.add_column(col)
+        table.add_column(col, overflow="fold")  # never cut a prefix or a name to "…"
     for row in rows:
         table.add_row(*("" if row.get(c) is None else str(_plain(row.get(c))) for c in columns))
     console.print(table)
