@@ -51,6 +51,17 @@ class SnmpCollector(Collector):
             self._latest[name] = result
             self._chunks[name] = chunk
 
+    def counts(self) -> tuple[dict[str, int], dict[tuple[str, str], int]]:
+        """(polls per device, errors per (device, reason)): the cumulative counters."""
+        with self._lock:
+            return dict(self._polls), dict(self._errors)
+
+    def seed(self, polls: dict[str, int], errors: dict[tuple[str, str], int]) -> None:
+        """Start from another collector's counters (a restarted shard worker)."""
+        with self._lock:
+            self._polls.update(polls)
+            self._errors.update(errors)
+
     def chunk(self, name: str) -> dict[str, str]:
         """The rendered samples of one device (what a shard worker sends its parent)."""
         with self._lock:

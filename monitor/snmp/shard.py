@@ -33,10 +33,12 @@ def shard_of(name: str, shards: int) -> int:
     return zlib.crc32(name.encode()) % shards
 
 
-def _worker(conn: Connection, targets: list[Target], concurrency: int) -> None:
+def _worker(conn: Connection, targets: list[Target], concurrency: int,
+            counts: tuple[dict, dict]) -> None:
     """Serve "poll" requests until "stop" (or the parent goes away)."""
     by_name = {t.name: t for t in targets}
     collector = SnmpCollector()
+    collector.seed(*counts)  # cumulative counters survive a worker restart
     loop = asyncio.new_event_loop()
     poller = Poller(targets, concurrency=concurrency)
     try:
@@ -72,30 +74,35 @@ class ShardedPoller:
         self.concurrency = concurrency
         self._workers: list[tuple[Any, Connection]] = []
 
-    def start(self) -> None:
+    def start(self, collector: SnmpCollector | None = None) -> None:
+        """Fork the workers (``collector``: where the cumulative counters live)."""
+        counts = collector.counts() if collector is not None else ({}, {})
         ctx = mp.get_context("fork")
         shards: list[list[Target]] = [[] for _ in range(self.processes)]
         for t in self.targets.values():
             shards[shard_of(t.name, self.processes)].append(t)
         for share in shards:
             parent, child = ctx.Pipe()
-            proc = ctx.Process(target=_worker, args=(child, share, self.concurrency),
+            proc = ctx.Process(target=_worker, args=(child, share, self.concurrency, counts),
                                daemon=True)
             proc.start()
             child.close()
             self._workers.append((proc, parent))
 
     def set_targets(self, targets: Iterable[Target]) -> None:
-        """Restart the workers on the new list (reloads are rare)."""
+        """Restart the workers when the list changed (reloads are rare)."""
+        new = {t.name: t for t in targets}
+        if new == self.targets:
+            return
         self.close()
-        self.targets = {t.name: t for t in targets}
+        self.targets = new
 
     async def poll_all(self, on_result: Callable[[PollResult], None] | None = None,
                        collector: SnmpCollector | None = None) -> dict[str, PollResult]:
         """Poll every target once; with ``collector`` the workers' rendered chunks are
         stored in it directly (no second rendering in this process)."""
         if not self._workers:
-            self.start()
+            self.start(collector)
         loop = asyncio.get_running_loop()
         for _, conn in self._workers:
             conn.send("poll")

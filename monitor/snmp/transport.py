@@ -67,6 +67,7 @@ class Transport:
         self.max_inflight = max_inflight
         self._inflight: asyncio.Semaphore | None = None
         self._endpoints: dict[int, asyncio.DatagramTransport] = {}
+        self._sockets: dict[int, socket.socket] = {}
         self._pending: dict[int, tuple[asyncio.Future[bytes], Addr]] = {}
         self._by_addr: dict[Addr, set[int]] = {}
         self._next_id = random.randrange(1, 1 << 30)
@@ -92,12 +93,19 @@ class Transport:
             loop = asyncio.get_running_loop()
             ep, _ = await loop.create_datagram_endpoint(lambda: _Protocol(self), sock=sock)
             self._endpoints[family] = ep
+            self._sockets[id(ep)] = sock
         return ep
 
     def close(self) -> None:
         for ep in self._endpoints.values():
-            ep.close()
+            try:
+                ep.close()
+            except RuntimeError:  # its event loop is already closed: close the socket itself
+                sock = self._sockets.get(id(ep))
+                if sock is not None:
+                    sock.close()
         self._endpoints.clear()
+        self._sockets.clear()
         for fut, _ in self._pending.values():
             if not fut.done():
                 fut.cancel()

@@ -244,3 +244,32 @@ def test_sharded_poller_matches_the_single_process_one(snmpd50: SnmpdInstance,
     text = collector.render().decode()
     assert 'gin_snmp_up{agency="A",device="dev11",site="S"} 1' in text
     assert 'gin_snmp_polls_total{agency="A",device="dev0",site="S"} 2' in text
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_agent_poll_cycle_in_process(snmpd50: SnmpdInstance, processes: int) -> None:
+    """The agent's cycle (no HTTP, no signals): reload, poll, serve per-device text."""
+    from monitor.agent import Agent
+
+    targets = [v3_target(snmpd50, i) for i in range(7)]
+    lists = iter([targets, targets[1:]])
+    agent = Agent(lambda: next(lists), listen=("127.0.0.1", 0), processes=processes)
+
+    async def run() -> None:
+        agent.reload_targets()
+        await agent.poll_once()
+        agent.reload_targets()  # dev0 leaves the directory; counters of the others go on
+        await agent.poll_once()
+
+    try:
+        asyncio.run(run())
+    finally:
+        agent.close()
+    body = agent.metrics_text({"device": "dev3"})
+    assert body is not None and b'device="dev3"' in body and b'device="dev2"' not in body
+    assert agent.metrics_text({"device": "nope"}) is None
+    everything = agent.metrics_text({}) or b""
+    assert b"gin_monitor_targets 6.0" in everything and b"process_cpu_seconds_total" in everything
+    assert b'device="dev0"' not in everything
+    assert b'gin_snmp_polls_total{agency="A",device="dev5",site="S"} 2' in everything
+    assert b"gin_snmp_up" not in (agent.metrics_text({"devices": "none"}) or b"")

@@ -109,3 +109,17 @@ def test_targets_from_directory(sqlite_url: str, tmp_path: Path) -> None:
     assert {t.name: (t.host, t.agency, t.site) for t in targets} == {
         "ce1": ("2001:db8::1", "MOF", "BKK"), "ce2": ("192.0.2.2", "MOF", "BKK")}
     assert skipped == ["ce3: no snmp_address or mgmt_address"]
+
+
+def test_agency_filter_for_regional_agents(sqlite_url: str, tmp_path: Path) -> None:
+    ref = secret_file(tmp_path / "c.json", LAB_CREDS)
+    d = Directory(sqlite_url, actor="t")
+    with d.transaction() as s:
+        for code in ("MOF", "MOI"):
+            store.add_agency(s, code=code, name_en=code)
+            store.add_site(s, code, code="HQ")
+            store.add_device(s, code, "HQ", hostname=f"{code.lower()}-r1", role="ce",
+                             platform="frr", snmp_address="192.0.2.9", credential_ref=ref)
+    targets, _ = targets_from_directory(d, load_profiles(None), agencies={"MOI"})
+    d.close()
+    assert [t.name for t in targets] == ["moi-r1"]
