@@ -72,8 +72,9 @@ def sensor() -> None:
 @click.option("--ring-mb", default=64, show_default=True, type=click.IntRange(4, 4096),
               help="Live: capture ring size in MiB (slack while the sensor is busy).")
 @click.option("--no-directory", is_flag=True,
-              help="Do not read agencies/routers from the directory (no agency labels, no "
-                   "segregation).")
+              help="Do not read agencies/routers from the directory: no agency labels, no "
+                   "segregation, and every IPv6 RA is rogue unless --settings lists "
+                   "rogue_ra routers.")
 @click.option("--auto-block", "auto_types", multiple=True, metavar="TYPE",
               help="Opt-in GSI cut-off: block the source of events of this type "
                    "(repeatable, e.g. port_scan, brute_force, blocklist).")

@@ -18,6 +18,7 @@ import select
 import socket
 import struct
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -75,16 +76,19 @@ class LiveCapture:
     ``block_size * blocks`` is the ring (64 MiB by default: ~100k full-size frames of
     slack); ``block_timeout_ms`` bounds how long a packet can wait in a partly filled
     block; ``idle_s`` is how often an empty batch is yielded when nothing arrives, so the
-    sensor can close quiet events.
+    sensor can close quiet events; ``min_batch_s`` spaces batches out so that each
+    carries enough packets for the per-batch cost of a dozen detectors to stay small
+    (at 250k packets/s a batch holds ~25k packets), which matters more than latency.
     """
 
     def __init__(self, interface: str, bpf: str | None = None, block_size: int = 1 << 20,
                  blocks: int = 64, block_timeout_ms: int = 50, idle_s: float = 0.5,
-                 max_packets: int | None = None) -> None:
+                 min_batch_s: float = 0.1, max_packets: int | None = None) -> None:
         self.interface = interface
         self.linktype = interface_linktype(interface)
         self.block_size, self.blocks = block_size, blocks
         self.idle_s = idle_s
+        self.min_batch_s = min_batch_s
         self.max_packets = max_packets
         self.received = 0
         self.dropped = 0
@@ -129,10 +133,15 @@ class LiveCapture:
         cap = self.block_size * self.blocks // 42 + 1  # smallest frames: 42-byte ARP
         offs, caps = np.empty(cap, np.int64), np.empty(cap, np.int64)
         wires, ts = np.empty(cap, np.int64), np.empty(cap, np.float64)
+        last = time.monotonic()
         try:
             while not self._stop.is_set():
                 if not self._ready(self._next):
                     poller.poll(int(self.idle_s * 1000))
+                wait = self.min_batch_s - (time.monotonic() - last)
+                if wait > 0 and self._ready(self._next):
+                    time.sleep(wait)  # let a few more blocks fill: fewer, larger batches
+                last = time.monotonic()
                 taken: list[int] = []
                 n = 0
                 block = self._next

@@ -341,9 +341,21 @@ SUPPORTED_LINKTYPES = (LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_RAW, LINK
 
 
 def warm_up() -> None:
-    """Load (or compile) the kernels now, not on the first live packet: the first call
-    costs about a second, which a live capture would otherwise see as lag."""
+    """Load (or compile) every kernel now, not on the first live packet: loading one from
+    numba's cache costs up to a second on a busy machine, long enough for a capture ring
+    to overflow."""
+    import ipaddress
+
+    from .dns import name_features
+    from .lpm import PrefixTable
+    from .walk import walk_tpacket3_block
+
     buf = np.zeros(128, np.uint8)
     walk_parse_pcap(buf, 0, 0, False, 1e-6, 65535, LINKTYPE_ETHERNET)
-    parse(Batch(buf, np.zeros(1, np.int64), np.full(1, 64, np.int64), np.full(1, 64, np.int64),
-                np.zeros(1), np.ones(1, np.int32)))
+    one = np.zeros(1, np.int64)
+    parse(Batch(buf, one, np.full(1, 64, np.int64), np.full(1, 64, np.int64), np.zeros(1),
+                np.ones(1, np.int32)))
+    name_features(buf, one, np.full(1, 64, np.int64))
+    table = PrefixTable([(ipaddress.ip_network("10.0.0.0/8"), 1)])
+    table.lookup(np.zeros(1, np.uint64), np.zeros(1, np.uint64))
+    walk_tpacket3_block(buf, 0, one.copy(), one.copy(), one.copy(), np.zeros(1), 0)
