@@ -41,3 +41,26 @@ def test_group_readable_file_refused(tmp_path):
 def test_bad_references_are_clear(ref):
     with pytest.raises(ConfigError, match="credential reference|no credential"):
         resolve(ref)
+
+
+def test_ansible_vault_reference(tmp_path, monkeypatch):
+    vault = pytest.importorskip("ansible.parsing.vault")
+    from ansible.constants import DEFAULT_VAULT_ID_MATCH
+
+    pw = tmp_path / "vault-pass"
+    pw.write_text("correct horse\n")
+    pw.chmod(0o600)
+    lib = vault.VaultLib([(DEFAULT_VAULT_ID_MATCH, vault.VaultSecret(b"correct horse"))])
+    secret = tmp_path / "ce1.vault"
+    secret.write_bytes(lib.encrypt(b"username: admin\npassword: v4ult-pw\n"))
+    secret.chmod(0o600)
+    monkeypatch.setenv("GIN_VAULT_PASSWORD_FILE", str(pw))
+    cred = resolve(f"vault:{secret}")
+    assert cred["username"].reveal() == "admin" and cred["password"].reveal() == "v4ult-pw"
+    pw.write_text("wrong\n")
+    with pytest.raises(ConfigError, match="cannot decrypt"):
+        resolve(f"vault:{secret}")
+    monkeypatch.delenv("GIN_VAULT_PASSWORD_FILE")
+    monkeypatch.delenv("ANSIBLE_VAULT_PASSWORD_FILE", raising=False)
+    with pytest.raises(ConfigError, match="GIN_VAULT_PASSWORD_FILE"):
+        resolve(f"vault:{secret}")
