@@ -1,0 +1,125 @@
+"""What a check is: a small data-driven definition, and what it returns.
+
+A check names the platforms it has a predicate for, the platforms where it does not apply
+(with the reason: FRR's banner is sshd's, not vtysh's), and the remediation lines per
+platform.  A platform it knows nothing about gives "unknown", never a pass.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from audit.parse import Node, ParsedConfig
+
+Evidence = tuple[int | None, str]
+
+
+class Status(StrEnum):
+    """Outcome of one check on one device."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    NOT_APPLICABLE = "not_applicable"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Result:
+    """A predicate's verdict with the config lines (and line numbers) it rests on."""
+
+    status: Status
+    reason: str
+    evidence: tuple[Evidence, ...] = ()
+
+
+@dataclass(frozen=True)
+class Context:
+    """Facts about the device that are not in its config text."""
+
+    device: str
+    role: str | None = None
+    agency: str | None = None
+    backed_up_at: dt.datetime | None = None
+    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    backup_max_age_days: int = 7
+    max_idle_minutes: int = 15
+
+
+Predicate = Callable[[ParsedConfig, Context], Result]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One audit check; controls come from the framework data files (many-to-many)."""
+
+    id: str
+    title: str
+    severity: str
+    #: platform name -> predicate over the parsed config.
+    rules: Mapping[str, Predicate]
+    #: platform name -> why the check does not apply there.
+    not_applicable: Mapping[str, str] = field(default_factory=dict)
+    #: platform name -> config lines that fix a failure.
+    remediation: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    #: True when the check reads only the context, not the config (it runs even when the
+    #: config could not be parsed).
+    context_only: bool = False
+
+    def run(self, config: ParsedConfig | None, platform: str, ctx: Context) -> Result:
+        """Apply the rule for ``platform``; a missing rule or a crash is "unknown"."""
+        if platform in self.not_applicable:
+            return Result(Status.NOT_APPLICABLE, self.not_applicable[platform])
+        rule = self.rules.get(platform) or self.rules.get("*")
+        if rule is None:
+            return Result(Status.UNKNOWN, f"no rule for platform {platform!r}")
+        if config is None and not self.context_only:
+            return Result(Status.UNKNOWN, "configuration could not be parsed")
+        try:
+            return rule(config, ctx)  # type: ignore[arg-type]
+        except Exception as exc:  # a rule bug must never read as a pass
+            return Result(Status.UNKNOWN, f"check error: {type(exc).__name__}: {exc}")
+
+
+def cite(nodes: Sequence[Node]) -> tuple[Evidence, ...]:
+    """Evidence lines in config order, each once."""
+    seen = {id(n): n for n in nodes if n is not None}
+    return tuple(sorted({n.cite() for n in seen.values()}, key=lambda e: (e[0] or 0, e[1])))
+
+
+def ok(reason: str, nodes: Sequence[Node] = ()) -> Result:
+    return Result(Status.PASS, reason, cite(nodes))
+
+
+def bad(reason: str, nodes: Sequence[Node] = ()) -> Result:
+    return Result(Status.FAIL, reason, cite(nodes))
+
+
+def unknown(reason: str, nodes: Sequence[Node] = ()) -> Result:
+    return Result(Status.UNKNOWN, reason, cite(nodes))
+
+
+def na(reason: str) -> Result:
+    return Result(Status.NOT_APPLICABLE, reason)
+
+
+def active(config: ParsedConfig, prefix: str) -> list[Node]:
+    """Top-level lines starting with ``prefix`` (IOS/FRR): ``no ...`` lines never match."""
+    return config.top(prefix)
+
+
+def junos_active(config: ParsedConfig, *prefix: str) -> list[tuple[Node, list[str]]]:
+    """Junos ``set`` lines under ``prefix`` (``delete`` lines are commands, not state)."""
+    return list(config.set_lines(*prefix))
+
+
+IOS = ("cisco_ios", "cisco_xe")
+
+
+def per_ios(rule: Predicate, **others: Predicate) -> dict[str, Predicate]:
+    """The same rule for IOS and IOS-XE, plus other platforms' rules."""
+    table: dict[str, Predicate] = {p: rule for p in IOS}
+    table.update(others)
+    return table

@@ -1,0 +1,253 @@
+"""Remote management: SSH v2 only, session time-outs, log-on banner, ACL on VTY lines.
+
+FRR is reached through the host's sshd and then vtysh, so SSH, the banner and the
+management ACL are host settings (sshd_config, nftables), not vtysh lines: for FRR those
+checks are "not applicable" here and say where the evidence lives.
+"""
+
+from __future__ import annotations
+
+import re
+
+from audit.checks.base import (
+    Check,
+    Context,
+    Result,
+    active,
+    bad,
+    junos_active,
+    ok,
+    per_ios,
+    unknown,
+)
+from audit.parse import Node, ParsedConfig
+from gin.links.intent import Baseline
+
+HOST_SSHD = "FRR is managed through the host's sshd and vtysh: {what} is host configuration"
+BASE = Baseline()
+
+
+def _vty_lines(config: ParsedConfig) -> list[Node]:
+    return active(config, "line vty")
+
+
+def ssh_ios(config: ParsedConfig, ctx: Context) -> Result:
+    version = active(config, "ip ssh version 2")
+    vtys = _vty_lines(config)
+    if not vtys:
+        return unknown("no 'line vty' section in the configuration")
+    weak: list[Node] = []
+    for vty in vtys:
+        transport = vty.child("transport input")
+        if transport is None:
+            weak.append(vty)  # the platform default accepts telnet on many releases
+            continue
+        protocols = set(transport.text.split()[2:])
+        if not protocols <= {"ssh", "none"}:
+            weak.append(transport)
+    if weak:
+        return bad("VTY lines accept telnet (or have no 'transport input ssh')", weak)
+    if not version:
+        return bad("'ip ssh version 2' is missing: the device also accepts SSH v1", vtys)
+    evidence = version + [v.child("transport input") for v in vtys]  # type: ignore[list-item]
+    return ok("SSH v2 only; every VTY accepts SSH only", evidence)
+
+
+def ssh_junos(config: ParsedConfig, ctx: Context) -> Result:
+    telnet = [n for n, _ in junos_active(config, "system", "services", "telnet")]
+    if telnet:
+        return bad("telnet service is enabled", telnet)
+    v1 = [n for n, w in junos_active(config, "system", "services", "ssh", "protocol-version")
+          if "v1" in w[4:]]
+    if v1:
+        return bad("SSH protocol version 1 is allowed", v1)
+    ssh = [n for n, _ in junos_active(config, "system", "services", "ssh")]
+    if not ssh:
+        return ok("no telnet and no SSH service: no remote management login")
+    return ok("SSH service without telnet (Junos speaks SSH v2 unless v1 is set)", ssh)
+
+
+SSH = Check(
+    id="mgmt.ssh_v2_only",
+    title="Management over SSH v2 only, no telnet",
+    severity="high",
+    rules=per_ios(ssh_ios, juniper_junos=ssh_junos),
+    not_applicable={"frr": HOST_SSHD.format(what="the SSH protocol")},
+    remediation={
+        "cisco_ios": ["ip ssh version 2", "line vty 0 15", " transport input ssh", "exit"],
+        "cisco_xe": ["ip ssh version 2", "line vty 0 15", " transport input ssh", "exit"],
+        "juniper_junos": ["delete system services telnet",
+                          "set system services ssh protocol-version v2"],
+    },
+)
+
+
+def _exec_timeout(line: Node, default_minutes: int, ctx: Context) -> tuple[bool, Node | None]:
+    """(compliant, evidence) for one line section; platform default when unset."""
+    node = line.child("exec-timeout")
+    if node is None:
+        return default_minutes <= ctx.max_idle_minutes, None
+    words = node.text.split()
+    try:
+        minutes = int(words[1]) + (int(words[2]) / 60 if len(words) > 2 else 0)
+    except (IndexError, ValueError):
+        return False, node
+    return 0 < minutes <= ctx.max_idle_minutes, node
+
+
+def timeout_hier(default_minutes: int, prefixes: tuple[str, ...]):  # noqa: ANN201
+    """Rule for IOS/FRR: every listed line section times out within the limit."""
+
+    def rule(config: ParsedConfig, ctx: Context) -> Result:
+        lines = [n for p in prefixes for n in active(config, p)]
+        if not lines:
+            return unknown("no 'line' sections in the configuration")
+        good: list[Node] = []
+        wrong: list[Node] = []
+        for line in lines:
+            fine, node = _exec_timeout(line, default_minutes, ctx)
+            (good if fine else wrong).append(node or line)
+        if wrong:
+            return bad(f"session time-out off or longer than {ctx.max_idle_minutes} min", wrong)
+        return ok(f"every line times out within {ctx.max_idle_minutes} min "
+                  f"(unset means the platform default of {default_minutes} min)", good)
+
+    return rule
+
+
+def timeout_junos(config: ParsedConfig, ctx: Context) -> Result:
+    nodes = junos_active(config, "system", "login", "idle-timeout")
+    if not nodes:
+        return bad("no 'system login idle-timeout': Junos sessions never time out")
+    node, words = nodes[-1]
+    try:
+        minutes = int(words[3])
+    except (IndexError, ValueError):
+        return bad("unreadable idle-timeout", [node])
+    if 0 < minutes <= ctx.max_idle_minutes:
+        return ok(f"idle-timeout {minutes} min", [node])
+    return bad(f"idle-timeout {minutes} min exceeds {ctx.max_idle_minutes} min", [node])
+
+
+IOS_LINES = ("line vty", "line con", "line aux")
+TIMEOUT = Check(
+    id="mgmt.session_timeout",
+    title="Idle management sessions time out",
+    severity="medium",
+    rules=per_ios(timeout_hier(10, IOS_LINES), frr=timeout_hier(10, ("line vty",)),
+                  juniper_junos=timeout_junos),
+    remediation={
+        "cisco_ios": ["line vty 0 15", f" exec-timeout {BASE.exec_timeout_minutes} 0", "exit",
+                      "line con 0", f" exec-timeout {BASE.exec_timeout_minutes} 0", "exit"],
+        "cisco_xe": ["line vty 0 15", f" exec-timeout {BASE.exec_timeout_minutes} 0", "exit",
+                     "line con 0", f" exec-timeout {BASE.exec_timeout_minutes} 0", "exit"],
+        "frr": ["line vty", f" exec-timeout {BASE.exec_timeout_minutes} 0", "exit"],
+        "juniper_junos": [f"set system login idle-timeout {BASE.exec_timeout_minutes}"],
+    },
+)
+
+
+def banner_ios(config: ParsedConfig, ctx: Context) -> Result:
+    banners = active(config, "banner login") + active(config, "banner motd")
+    for node in banners:
+        body = re.sub(r"^banner \S+\s*", "", node.text).replace("^C", "").strip(" \n#")
+        if body:
+            return ok("a log-on banner is shown before login", [node])
+    if banners:
+        return bad("the banner is empty", banners)
+    return bad("no 'banner login' or 'banner motd'")
+
+
+def banner_junos(config: ParsedConfig, ctx: Context) -> Result:
+    nodes = [(n, w) for n, w in junos_active(config, "system", "login")
+             if len(w) > 3 and w[2] in ("message", "announcement") and w[3].strip()]
+    if nodes:
+        return ok("a log-on message is shown", [n for n, _ in nodes])
+    return bad("no 'system login message'")
+
+
+BANNER = Check(
+    id="mgmt.login_banner",
+    title="Log-on banner warns of authorised use",
+    severity="low",
+    rules=per_ios(banner_ios, juniper_junos=banner_junos),
+    not_applicable={"frr": HOST_SSHD.format(what="the log-on banner (sshd Banner)")},
+    remediation={
+        "cisco_ios": ["banner login ^C", BASE.banner, "^C"],
+        "cisco_xe": ["banner login ^C", BASE.banner, "^C"],
+        "juniper_junos": [f'set system login message "{BASE.banner}"'],
+    },
+)
+
+
+def _ios_acl_names(config: ParsedConfig) -> set[str]:
+    names: set[str] = set()
+    for node in config.root.children:
+        words = node.text.split()
+        if node.text.startswith(("ip access-list standard ", "ip access-list extended ")):
+            names.add(words[3])
+        elif node.text.startswith("ipv6 access-list ") and len(words) > 2:
+            names.add(words[2])
+        elif node.text.startswith("access-list ") and len(words) > 1:
+            names.add(words[1])
+    return names
+
+
+def acl_ios(config: ParsedConfig, ctx: Context) -> Result:
+    vtys = _vty_lines(config)
+    if not vtys:
+        return unknown("no 'line vty' section in the configuration")
+    defined = _ios_acl_names(config)
+    good: list[Node] = []
+    missing: list[Node] = []
+    for vty in vtys:
+        classes = [c for c in vty.children
+                   if c.text.startswith(("access-class ", "ipv6 access-class "))
+                   and c.text.split()[-1] == "in"]
+        named = [c for c in classes if c.text.split()[-2] in defined]
+        if named:
+            good.extend(named)
+        else:
+            missing.extend(classes or [vty])
+    if missing:
+        return bad("VTY lines without an inbound access-class naming a defined ACL", missing)
+    return ok("every VTY line filters sources with a defined ACL", good)
+
+
+def acl_junos(config: ParsedConfig, ctx: Context) -> Result:
+    filters = [(n, w) for n, w in junos_active(config, "interfaces", "lo0")
+               if "filter" in w and "input" in w]
+    if not filters:
+        return bad("no input firewall filter on lo0: the routing engine accepts any source")
+    defined = {w[4] for _, w in junos_active(config, "firewall", "family") if len(w) > 4}
+    defined |= {w[2] for _, w in junos_active(config, "firewall", "filter") if len(w) > 2}
+    named = [n for n, w in filters if w[-1] in defined]
+    if not named:
+        return bad("lo0 input filter names a filter that is not defined",
+                   [n for n, _ in filters])
+    return ok("routing-engine input filter on lo0", named)
+
+
+ACL = Check(
+    id="mgmt.access_acl",
+    title="Management access restricted by ACL",
+    severity="high",
+    rules=per_ios(acl_ios, juniper_junos=acl_junos),
+    not_applicable={"frr": HOST_SSHD.format(what="the management ACL (nftables, sshd)")},
+    remediation={
+        "cisco_ios": ["ipv6 access-list GIN-MGMT",
+                      *[f" permit ipv6 {n} any" for n in BASE.mgmt_acl],
+                      " deny ipv6 any any log", "exit", "line vty 0 15",
+                      " ipv6 access-class GIN-MGMT in", "exit"],
+        "cisco_xe": ["ipv6 access-list GIN-MGMT",
+                     *[f" permit ipv6 {n} any" for n in BASE.mgmt_acl],
+                     " deny ipv6 any any log", "exit", "line vty 0 15",
+                     " ipv6 access-class GIN-MGMT in", "exit"],
+        "juniper_junos": [*[f"set policy-options prefix-list GIN-MGMT {n}"
+                            for n in BASE.mgmt_acl],
+                          "set interfaces lo0 unit 0 family inet6 filter input GIN-PROTECT-RE"],
+    },
+)
+
+CHECKS = (SSH, TIMEOUT, BANNER, ACL)
+

@@ -1,0 +1,294 @@
+"""Routing control on agency edges (11.4.7): inbound BGP filters and unicast RPF.
+
+An eBGP session without an inbound filter lets an agency announce any prefix into the GIN
+(a hijack or a leak); an agency edge without uRPF forwards spoofed sources.  A filter that
+names a prefix-list or route-map that does not exist is a failure too: IOS then permits
+everything.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+from audit.checks.base import Check, Context, Result, active, bad, junos_active, na, ok, per_ios
+from audit.parse import Node, ParsedConfig
+
+FILTER_KINDS = ("prefix-list", "route-map", "distribute-list", "filter-list")
+
+
+@dataclass
+class Neighbor:
+    address: str
+    node: Node
+    remote_as: str | None = None
+    peer_group: str | None = None
+    families: list[str] = field(default_factory=list)
+    inbound: list[Node] = field(default_factory=list)
+
+
+def _defined_policies(config: ParsedConfig) -> set[tuple[str, str]]:
+    out: set[tuple[str, str]] = set()
+    for node in config.root.children:
+        w = node.text.split()
+        if len(w) >= 3 and w[0] in ("ip", "ipv6") and w[1] in ("prefix-list", "as-path"):
+            out.add(("prefix-list" if w[1] == "prefix-list" else "filter-list", w[2]))
+            if w[1] == "as-path" and len(w) > 3:
+                out.add(("filter-list", w[3]))
+        elif len(w) >= 2 and w[0] == "route-map":
+            out.add(("route-map", w[1]))
+        elif len(w) >= 2 and w[0] == "access-list":
+            out.add(("distribute-list", w[1]))
+        elif len(w) >= 3 and w[0] in ("ip", "ipv6") and w[1] == "access-list":
+            out.add(("distribute-list", w[-1]))
+    return out
+
+
+def bgp_neighbors(bgp: Node) -> tuple[str, dict[str, Neighbor]]:
+    """(local AS, neighbors with their families and inbound filters) of a ``router bgp``."""
+    local_as = bgp.text.split()[2] if len(bgp.text.split()) > 2 else ""
+    table: dict[str, Neighbor] = {}
+
+    def get(addr: str, node: Node) -> Neighbor:
+        return table.setdefault(addr, Neighbor(addr, node))
+
+    def scan(section: Node, family: str | None) -> None:
+        for child in section.children:
+            w = child.text.split()
+            if w[0] == "address-family":
+                scan(child, " ".join(w[1:]))
+                continue
+            if w[0] != "neighbor" or len(w) < 3:
+                continue
+            nb = get(w[1], child)
+            if w[2] == "remote-as":
+                nb.remote_as = w[3] if len(w) > 3 else None
+            elif w[2] == "peer-group" and len(w) > 3:
+                nb.peer_group = w[3]
+            elif w[2] == "activate" and family:
+                nb.families.append(family)
+            elif w[2] in FILTER_KINDS and w[-1] == "in":
+                nb.inbound.append(child)
+
+    scan(bgp, None)
+    return local_as, table
+
+
+def bgp_filter_hier(config: ParsedConfig, ctx: Context) -> Result:
+    processes = active(config, "router bgp")
+    if not processes:
+        return na("no BGP process")
+    defined = _defined_policies(config)
+    good: list[Node] = []
+    wrong: list[Node] = []
+    sessions = 0
+    for bgp in processes:
+        local_as, table = bgp_neighbors(bgp)
+        for nb in table.values():
+            if nb.remote_as is None or nb.remote_as in (local_as, "internal"):
+                continue  # a peer-group definition or an iBGP session
+            sessions += 1
+            group = table.get(nb.peer_group) if nb.peer_group else None
+            filters = nb.inbound + (group.inbound if group else [])
+            named = [f for f in filters if (f.text.split()[2], f.text.split()[3]) in defined]
+            covered = {_family_of(bgp, f) for f in named}
+            # no explicit 'activate': the filters' own families (implicit activation)
+            families = set(nb.families) or covered or {None}
+            if None in covered or families <= covered:
+                good.extend(named)
+            else:
+                wrong.extend(filters or [nb.node])
+    if not sessions:
+        return na("no eBGP session")
+    if wrong:
+        return bad("eBGP sessions without an inbound filter naming a defined policy "
+                   "(in every activated address family)", wrong)
+    return ok(f"all {sessions} eBGP sessions filter what they accept", good)
+
+
+def _family_of(bgp: Node, node: Node) -> str | None:
+    for child in bgp.children:
+        if child is node:
+            return None
+        if child.text.startswith("address-family") and any(c is node for c in child.children):
+            return " ".join(child.text.split()[1:])
+    return None
+
+
+def bgp_filter_junos(config: ParsedConfig, ctx: Context) -> Result:
+    lines = junos_active(config, "protocols", "bgp")
+    if not lines:
+        return na("no BGP")
+    local = {w[2] for _, w in junos_active(config, "routing-options", "autonomous-system")}
+    bgp_import = [n for n, w in lines if w[2:3] == ["import"]]
+    groups: dict[str, dict[str, object]] = {}
+    for node, w in lines:
+        if len(w) < 5 or w[2] != "group":
+            continue
+        g = groups.setdefault(w[3], {"import": [], "type": None, "peer_as": None,
+                                     "neighbors": {}})
+        if w[4] == "import":
+            g["import"].append(node)  # type: ignore[attr-defined]
+        elif w[4] == "type" and len(w) > 5:
+            g["type"] = w[5]
+        elif w[4] == "peer-as" and len(w) > 5:
+            g["peer_as"] = w[5]
+        elif w[4] == "neighbor" and len(w) > 5:
+            nb = g["neighbors"].setdefault(w[5], {"node": node, "import": [],  # type: ignore
+                                                   "peer_as": None})
+            if w[6:7] == ["import"]:
+                nb["import"].append(node)
+            elif w[6:7] == ["peer-as"] and len(w) > 7:
+                nb["peer_as"] = w[7]
+    policies = {w[2] for _, w in junos_active(config, "policy-options", "policy-statement")}
+    good: list[Node] = []
+    wrong: list[Node] = []
+    sessions = 0
+    for g in groups.values():
+        for nb in g["neighbors"].values():  # type: ignore[attr-defined]
+            peer_as = nb["peer_as"] or g["peer_as"]
+            external = g["type"] == "external" or (peer_as is not None and peer_as not in local)
+            if not external:
+                continue
+            sessions += 1
+            imports = nb["import"] or g["import"] or bgp_import
+            named = [n for n in imports if _words_last(n) in policies]
+            if named:
+                good.extend(named)
+            else:
+                wrong.extend(imports or [nb["node"]])
+    if not sessions:
+        return na("no eBGP session")
+    if wrong:
+        return bad("eBGP neighbors without an import policy (Junos then accepts every route)",
+                   wrong)
+    return ok(f"all {sessions} eBGP sessions have an import policy", good)
+
+
+def _words_last(node: Node) -> str:
+    return node.text.split()[-1]
+
+
+BGP_FILTER = Check(
+    id="route.bgp_inbound_filter",
+    title="Inbound routing filters on eBGP sessions",
+    severity="high",
+    rules=per_ios(bgp_filter_hier, frr=bgp_filter_hier, juniper_junos=bgp_filter_junos),
+    remediation={
+        "cisco_ios": ["router bgp <asn>", " address-family ipv6 unicast",
+                      "  neighbor <peer> prefix-list GIN-IN-<AGENCY> in",
+                      " exit-address-family", "exit"],
+        "cisco_xe": ["router bgp <asn>", " address-family ipv6 unicast",
+                     "  neighbor <peer> prefix-list GIN-IN-<AGENCY> in",
+                     " exit-address-family", "exit"],
+        "frr": ["router bgp <asn>", " address-family ipv6 unicast",
+                "  neighbor <peer> route-map GIN-IN-<AGENCY> in", " exit-address-family",
+                "exit"],
+        "juniper_junos": ["set protocols bgp group <group> neighbor <peer> import "
+                          "GIN-IN-<AGENCY>"],
+    },
+)
+
+
+def _ebgp_peers(config: ParsedConfig) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    peers = []
+    for bgp in active(config, "router bgp"):
+        local_as, table = bgp_neighbors(bgp)
+        for nb in table.values():
+            if nb.remote_as not in (None, local_as, "internal"):
+                try:
+                    peers.append(ipaddress.ip_address(nb.address))
+                except ValueError:
+                    continue
+    return peers
+
+
+def urpf_ios(config: ParsedConfig, ctx: Context) -> Result:
+    if ctx.role == "ce":
+        return na("uRPF is enforced on the PE side of an agency edge, not on the CE")
+    peers = _ebgp_peers(config)
+    good: list[Node] = []
+    wrong: list[Node] = []
+    edges = 0
+    for iface in active(config, "interface "):
+        nets: dict[int, ipaddress.IPv4Network | ipaddress.IPv6Network] = {}
+        for c in iface.children:
+            w = c.text.split()
+            try:
+                if w[:2] == ["ipv6", "address"] and len(w) > 2 and "/" in w[2]:
+                    nets[6] = ipaddress.ip_interface(w[2]).network
+                elif w[:2] == ["ip", "address"] and len(w) > 3:
+                    nets[4] = ipaddress.ip_interface(f"{w[2]}/{w[3]}").network
+            except ValueError:
+                continue  # "ip address dhcp", link-local, ...
+        facing = {v for v, net in nets.items() if any(p in net for p in peers)}
+        if not facing:
+            continue
+        edges += 1
+        for version in sorted(nets):
+            want = "ipv6 verify unicast" if version == 6 else "ip verify unicast"
+            node = iface.child(want)
+            (good if node else wrong).append(node or iface)
+    if not edges:
+        return na("no interface faces an eBGP peer (no agency edge)")
+    if wrong:
+        return bad("agency-edge interfaces without unicast RPF", wrong)
+    return ok(f"uRPF on all {edges} agency-edge interfaces", good)
+
+
+def urpf_junos(config: ParsedConfig, ctx: Context) -> Result:
+    if ctx.role == "ce":
+        return na("uRPF is enforced on the PE side of an agency edge, not on the CE")
+    peers = [ipaddress.ip_address(w[5]) for _, w in junos_active(config, "protocols", "bgp")
+             if len(w) > 5 and w[2] == "group" and w[4] == "neighbor" and _is_ip(w[5])]
+    units: dict[tuple[str, str, str], dict[str, object]] = {}
+    for node, w in junos_active(config, "interfaces"):
+        if len(w) > 6 and w[2] == "unit" and w[4] == "family":
+            key = (w[1], w[3], w[5])
+            u = units.setdefault(key, {"node": node, "rpf": None, "net": None})
+            if w[6] == "rpf-check":
+                u["rpf"] = node
+            elif w[6] == "address" and len(w) > 7 and _is_ip(w[7].split("/")[0]):
+                u["net"] = ipaddress.ip_interface(w[7]).network
+    good: list[Node] = []
+    wrong: list[Node] = []
+    edges = 0
+    for u in units.values():
+        net = u["net"]
+        if net is None or not any(p in net for p in peers):  # type: ignore[operator]
+            continue
+        edges += 1
+        (good if u["rpf"] else wrong).append(u["rpf"] or u["node"])  # type: ignore[arg-type]
+    if not edges:
+        return na("no interface faces an eBGP peer (no agency edge)")
+    if wrong:
+        return bad("agency-edge interfaces without rpf-check", wrong)
+    return ok(f"rpf-check on all {edges} agency-edge interface families", good)
+
+
+def _is_ip(word: str) -> bool:
+    try:
+        ipaddress.ip_address(word)
+    except ValueError:
+        return False
+    return True
+
+
+URPF = Check(
+    id="route.urpf_edges",
+    title="Unicast RPF on agency-edge interfaces",
+    severity="medium",
+    rules=per_ios(urpf_ios, juniper_junos=urpf_junos),
+    not_applicable={"frr": "FRR has no uRPF; the Linux kernel's rp_filter (IPv4 only) is "
+                           "host configuration"},
+    remediation={
+        "cisco_ios": ["interface <edge>", " ipv6 verify unicast source reachable-via rx",
+                      " ip verify unicast source reachable-via rx", "exit"],
+        "cisco_xe": ["interface <edge>", " ipv6 verify unicast source reachable-via rx",
+                     " ip verify unicast source reachable-via rx", "exit"],
+        "juniper_junos": ["set interfaces <edge> unit 0 family inet6 rpf-check",
+                          "set interfaces <edge> unit 0 family inet rpf-check"],
+    },
+)
+
+CHECKS = (BGP_FILTER, URPF)

@@ -1,0 +1,196 @@
+"""A device configuration parsed once into a tree whose nodes know their line numbers.
+
+Every check reads the same :class:`ParsedConfig` (the runner parses each config once), and
+every finding cites the config lines it rests on with their line numbers, so an auditor can
+find them in the backup.  The tree comes from hier_config through
+:func:`gin.links.configtree.tree` (the same parser provisioning uses, so what we push and
+what we audit are read alike); line numbers are mapped back from the original text because
+hier_config drops separators, closers and version stamps.
+
+Input that is not a configuration (binary data, a huge file, an unknown platform, a banner
+cut in half) raises :class:`AuditParseError` with one clear line: the runner turns it into
+"unknown" findings, never into a pass.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from gin import platforms
+from gin.errors import GinError
+from gin.links.configtree import tree
+from gin.platforms import Platform
+
+#: Largest configuration the audit reads; real running configs are well under 1 MB.
+MAX_BYTES = 8 * 1024 * 1024
+
+
+class AuditParseError(GinError):
+    """The text could not be read as a configuration of the given platform."""
+
+
+@dataclass
+class Node:
+    """One configuration line (a section header or a leaf) and its children."""
+
+    text: str
+    line: int | None
+    children: list[Node] = field(default_factory=list)
+
+    def child(self, prefix: str) -> Node | None:
+        """The first child whose text starts with ``prefix``."""
+        return next((c for c in self.children if c.text.startswith(prefix)), None)
+
+    def find(self, prefix: str) -> list[Node]:
+        """Every child whose text starts with ``prefix``."""
+        return [c for c in self.children if c.text.startswith(prefix)]
+
+    def cite(self) -> tuple[int | None, str]:
+        """(line number, first line of text) as evidence."""
+        return (self.line, self.text.split("\n", 1)[0])
+
+
+@dataclass
+class ParsedConfig:
+    """The parse of one config: a root node, the platform, and the raw line count."""
+
+    platform: Platform
+    root: Node
+    line_count: int
+    #: Why the text does not look like a whole configuration (None: it does).  A config
+    #: cut short must not pass: the runner turns its passes into "unknown".
+    incomplete: str | None = None
+
+    def top(self, prefix: str) -> list[Node]:
+        """Top-level nodes starting with ``prefix`` (section headers or global lines)."""
+        return self.root.find(prefix)
+
+    def set_lines(self, *prefix: str) -> Iterator[tuple[Node, list[str]]]:
+        """Junos ``set`` lines whose words after ``set`` start with ``prefix``."""
+        n = len(prefix)
+        for node in self.root.children:
+            words = _words(node.text)
+            if words and words[0] == "set" and tuple(words[1:1 + n]) == prefix:
+                yield node, words[1:]
+
+
+def _words(text: str) -> list[str]:
+    try:
+        return shlex.split(text)
+    except ValueError:  # an unbalanced quote: fall back to plain words
+        return text.split()
+
+
+def decode(data: bytes | str) -> str:
+    """Config bytes as text; binary data or an oversized file is an error, not a guess."""
+    if isinstance(data, str):
+        if len(data) > MAX_BYTES:
+            raise AuditParseError(f"configuration larger than {MAX_BYTES // 2**20} MiB")
+        data_text = data
+        sample = data[:65536]
+        if "\x00" in sample or _binary_ratio(sample) > 0.1:
+            raise AuditParseError("configuration is binary data, not text")
+        return data_text
+    if len(data) > MAX_BYTES:
+        raise AuditParseError(f"configuration larger than {MAX_BYTES // 2**20} MiB")
+    if b"\x00" in data[:65536]:
+        raise AuditParseError("configuration is binary data, not text")
+    text = data.decode("utf-8", errors="replace")
+    if _binary_ratio(text[:65536]) > 0.1:
+        raise AuditParseError("configuration is binary data, not text")
+    return text
+
+
+def _binary_ratio(sample: str) -> float:
+    if not sample:
+        return 0.0
+    odd = sum(1 for ch in sample if (ch < " " and ch not in "\t\r\n\x03\x0c") or ch == "\ufffd")
+    return odd / len(sample)
+
+
+def _line_index(text: str) -> dict[tuple[str, ...], int]:
+    """Path of stripped texts (indentation-based) -> first line number it appears on."""
+    index: dict[tuple[str, ...], int] = {}
+    stack: list[tuple[int, str]] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        bare = raw.strip()
+        if not bare:
+            continue
+        indent = len(raw) - len(raw.lstrip())
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        path = tuple(t for _, t in stack) + (bare,)
+        index.setdefault(path, number)
+        stack.append((indent, bare))
+    return index
+
+
+def parse(data: bytes | str, platform_name: str) -> ParsedConfig:
+    """Parse a configuration once; raise :class:`AuditParseError` if it cannot be read."""
+    try:
+        platform = platforms.get(platform_name)
+    except GinError as exc:
+        raise AuditParseError(str(exc)) from exc
+    text = decode(data).replace("\r\n", "\n")
+    if not text.strip():
+        raise AuditParseError("configuration is empty")
+    if _open_banner(text):
+        raise AuditParseError("configuration ends inside a banner (cut short?)")
+    try:
+        hconfig = tree(platform, text)
+    except GinError as exc:
+        raise AuditParseError(str(exc)) from exc
+    index = _line_index(text)
+
+    def convert(hnode: object, path: tuple[str, ...]) -> Node:
+        node_text = hnode.text  # type: ignore[attr-defined]
+        here = path + (node_text,)
+        line = index.get(here)
+        if line is None:  # multi-line banners are indexed by their first line
+            line = index.get(path + (node_text.split("\n", 1)[0],))
+        node = Node(node_text, line)
+        node.children = [convert(c, here) for c in hnode.children]  # type: ignore[attr-defined]
+        return node
+
+    root = Node("", None, [convert(c, ()) for c in hconfig.children])
+    lines = text.splitlines()
+    return ParsedConfig(platform, root, len(lines), completeness(platform, text))
+
+
+def completeness(platform: Platform, text: str) -> str | None:
+    """Why ``text`` may not be a whole configuration, or None when it looks whole.
+
+    IOS and FRR end ``show running-config`` with ``end``; Junos' ``display set`` output has
+    no end marker, so there a full config is recognised by its ``set version`` line and a
+    final newline (a cut exactly at a line boundary after that cannot be seen).
+    """
+    if not text.endswith("\n"):
+        return "the last line is cut mid-line"
+    if platform.syntax == "set":
+        if not any(ln.startswith("set version ") for ln in text.splitlines()[:50]):
+            return "no 'set version' line: not a whole 'show configuration | display set'"
+        return None
+    last = next((ln.strip() for ln in reversed(text.splitlines()) if ln.strip()), "")
+    if last != "end":
+        return "no final 'end': not a whole running-config (cut short?)"
+    return None
+
+
+def _open_banner(text: str) -> bool:
+    """True when a ``banner ... ^C`` is opened and never closed (a config cut short)."""
+    open_delim: str | None = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if open_delim is None:
+            if line.startswith("banner "):
+                words = line.split()
+                if len(words) >= 3:
+                    delim = words[2][:2] if words[2].startswith("^") else words[2][:1]
+                    rest = line.split(None, 2)[2][len(delim):]
+                    if delim not in rest:
+                        open_delim = delim
+        elif open_delim in line:
+            open_delim = None
+    return open_delim is not None

@@ -1,0 +1,129 @@
+"""Run every check over many configurations, parsing each configuration once.
+
+Parsing is the expensive part (hier_config builds a tree); the checks are cheap walks over
+that tree.  So the runner parses a config once and hands the same tree to every check, and
+a config that cannot be parsed still gets a finding per check ("unknown", with the parse
+error as the reason): nothing is skipped and nothing passes by default.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from audit import catalogue
+from audit.checks import ALL, Check, Context, Status
+from audit.parse import AuditParseError, ParsedConfig, parse
+
+
+@dataclass(frozen=True)
+class ConfigSource:
+    """One device's configuration and the facts about it that are not in the text."""
+
+    device: str
+    platform: str
+    text: bytes | str
+    role: str | None = None
+    agency: str | None = None
+    backed_up_at: dt.datetime | None = None
+    #: Where the text came from (a file path, a backup version): shown with the evidence.
+    origin: str = ""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One check's verdict on one device, with the controls it evidences."""
+
+    device: str
+    agency: str | None
+    platform: str
+    check: str
+    title: str
+    controls: tuple[str, ...]
+    status: Status
+    severity: str
+    reason: str
+    evidence: tuple[tuple[int | None, str], ...] = ()
+    remediation: tuple[str, ...] = ()
+    origin: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for JSON and CSV (status as its string value)."""
+        return {"device": self.device, "agency": self.agency, "platform": self.platform,
+                "check": self.check, "title": self.title, "controls": list(self.controls),
+                "status": self.status.value, "severity": self.severity, "reason": self.reason,
+                "evidence": [{"line": ln, "text": tx} for ln, tx in self.evidence],
+                "remediation": list(self.remediation), "origin": self.origin}
+
+
+@dataclass
+class DeviceAudit:
+    """All findings for one device, plus why its config could not be read (if so)."""
+
+    device: str
+    agency: str | None
+    platform: str
+    findings: list[Finding] = field(default_factory=list)
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def audit_one(source: ConfigSource, checks: Sequence[Check] = ALL,
+              framework: catalogue.Framework | None = None,
+              now: dt.datetime | None = None, **limits: int) -> DeviceAudit:
+    """Parse ``source`` once and run every check on the shared tree."""
+    framework = framework or catalogue.load()
+    ctx = Context(device=source.device, role=source.role, agency=source.agency,
+                  backed_up_at=source.backed_up_at,
+                  now=now or dt.datetime.now(dt.UTC), **limits)
+    result = DeviceAudit(source.device, source.agency, source.platform)
+    config: ParsedConfig | None = None
+    try:
+        config = parse(source.text, source.platform)
+    except AuditParseError as exc:
+        result.error = str(exc)
+    if config is not None and config.incomplete:
+        result.warnings.append(config.incomplete)
+    for check in checks:
+        verdict = check.run(config, source.platform, ctx)
+        status, reason = verdict.status, verdict.reason
+        if result.error and status is Status.UNKNOWN and not check.context_only:
+            reason = f"configuration could not be read: {result.error}"
+        elif (config is not None and config.incomplete and not check.context_only
+              and status in (Status.PASS, Status.NOT_APPLICABLE)
+              and source.platform not in check.not_applicable):
+            # what passed on half a config proves nothing about the missing half
+            status = Status.UNKNOWN
+            reason = f"configuration incomplete ({config.incomplete}); not trusted: {reason}"
+        fix = ()
+        if status is Status.FAIL:
+            fix = tuple(check.remediation.get(source.platform)
+                        or check.remediation.get("*") or ())
+        result.findings.append(Finding(
+            device=source.device, agency=source.agency, platform=source.platform,
+            check=check.id, title=check.title,
+            controls=tuple(c.id for c in framework.controls_of(check.id)),
+            status=status, severity=check.severity, reason=reason,
+            evidence=verdict.evidence, remediation=fix, origin=source.origin))
+    return result
+
+
+def run(sources: Iterable[ConfigSource], checks: Sequence[Check] = ALL,
+        framework: catalogue.Framework | None = None, now: dt.datetime | None = None,
+        advance: Callable[[], None] | None = None, **limits: int) -> list[DeviceAudit]:
+    """Audit many configs in this process (one core: parsing is CPU-bound Python)."""
+    framework = framework or catalogue.load()
+    now = now or dt.datetime.now(dt.UTC)
+    out = []
+    for source in sources:
+        out.append(audit_one(source, checks, framework, now, **limits))
+        if advance:
+            advance()
+    return out
+
+
+def findings_of(audits: Iterable[DeviceAudit]) -> list[Finding]:
+    """Every finding of every device, in device order."""
+    return [f for a in audits for f in a.findings]

@@ -1,0 +1,34 @@
+"""Helpers for the audit unit tests: golden configs and a one-call audit."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from audit.runner import ConfigSource, DeviceAudit, audit_one
+
+GOLDEN = Path(__file__).with_name("golden")
+NOW = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def golden(name: str) -> str:
+    return (GOLDEN / name).read_text(encoding="utf-8")
+
+
+def as_running(platform: str, text: str) -> str:
+    """Rendered config as the device shows it (FRR's stamps, IOS's ``end``, Junos' version)."""
+    if platform == "juniper_junos":
+        return "set version 21.4R3\n" + text
+    if platform == "frr":
+        return "frr version 8.4.4\nfrr defaults traditional\n" + text + "end\n"
+    return "Building configuration...\n\nCurrent configuration : 4096 bytes\n" + text + "end\n"
+
+
+def audit_text(text: str | bytes, platform: str, role: str | None = "pe",
+               backed_up_at: dt.datetime | None = NOW) -> DeviceAudit:
+    return audit_one(ConfigSource("r1", platform, text, role=role, agency="DOPA",
+                                  backed_up_at=backed_up_at), now=NOW)
+
+
+def statuses(audit: DeviceAudit) -> dict[str, str]:
+    return {f.check: f.status.value for f in audit.findings}
