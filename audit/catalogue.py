@@ -17,6 +17,7 @@ import yaml
 from gin.errors import ConfigError
 
 DATA = Path(__file__).with_name("data")
+KEYS = {"id", "title", "title_th", "iso27002_2022", "checks", "mapping"}
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,10 @@ def load(name: str = "iso17799") -> Framework:
     clauses = {str(c["id"]): Clause(str(c["id"]), c["title"], c.get("title_th"))
                for c in raw["clauses"]}
     controls: dict[str, Control] = {}
+    for c in raw["clauses"] + raw["controls"]:
+        extra = set(c) - KEYS
+        if extra:  # e.g. a title with an unquoted comma in a YAML flow mapping
+            raise ConfigError(f"{path.name}: unexpected keys {sorted(extra)} in {c.get('id')}")
     for c in raw["controls"]:
         cid = str(c["id"])
         clause = cid.split(".")[0]

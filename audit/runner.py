@@ -24,7 +24,8 @@ class ConfigSource:
 
     device: str
     platform: str
-    text: bytes | str
+    #: None: there is no configuration to read (e.g. the device was never backed up).
+    text: bytes | str | None
     role: str | None = None
     agency: str | None = None
     backed_up_at: dt.datetime | None = None
@@ -80,10 +81,13 @@ def audit_one(source: ConfigSource, checks: Sequence[Check] = ALL,
                   now=now or dt.datetime.now(dt.UTC), **limits)
     result = DeviceAudit(source.device, source.agency, source.platform)
     config: ParsedConfig | None = None
-    try:
-        config = parse(source.text, source.platform)
-    except AuditParseError as exc:
-        result.error = str(exc)
+    if source.text is None:
+        result.error = f"no configuration ({source.origin or 'none given'})"
+    else:
+        try:
+            config = parse(source.text, source.platform)
+        except AuditParseError as exc:
+            result.error = str(exc)
     if config is not None and config.incomplete:
         result.warnings.append(config.incomplete)
     for check in checks:

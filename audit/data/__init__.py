@@ -1,0 +1,1 @@
+"""Framework data files (a package so the YAML ships in wheels)."""

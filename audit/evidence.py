@@ -1,0 +1,263 @@
+"""Evidence: configuration backups (what RANCID and Oxidized do) and config folders.
+
+``backup`` collects running configs from the directory's devices through the provisioning
+transport (Netmiko or Ansible), concurrently, and stores each *version* once: a file named
+by time and SHA-256 under ``<backup dir>/<device>/``, listed in that device's
+``index.jsonl``.  A backup that finds the config unchanged stores no new file but records
+the check (time, same hash), so "backed up in the last N days" stays true without copies.
+Volatile lines (last-change stamps) are dropped first, or every backup would be "new".
+A device that cannot be reached is reported as failed: never silently skipped.
+
+Plain files plus a JSON-lines index keep this usable without the database (an auditor can
+copy the folder) and keep many writers safe: each device's files are its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+import json
+import os
+import re
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from directory import models as m
+from directory import store as dstore
+from directory.store import Directory
+from gin import platforms
+from gin.errors import ConfigError, GinError
+from gin.transport import Transport
+
+#: Lines that change without a configuration change (RANCID drops them too).
+VOLATILE = re.compile(
+    r"^(! Last configuration change|! NVRAM config last updated|## Last commit|"
+    r"ntp clock-period|Current configuration ?:|Building configuration)")
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+
+
+def default_root() -> Path:
+    """``$GIN_BACKUP_DIR``, else ``$XDG_DATA_HOME/gin/backups`` (beside the directory)."""
+    if os.environ.get("GIN_BACKUP_DIR"):
+        return Path(os.environ["GIN_BACKUP_DIR"])
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
+    return Path(base) / "gin" / "backups"
+
+
+def normalise(text: str) -> str:
+    """Config text without volatile stamps, with Unix newlines and one final newline."""
+    lines = [ln.rstrip() for ln in text.replace("\r\n", "\n").split("\n")]
+    kept = [ln for ln in lines if not VOLATILE.match(ln)]
+    return "\n".join(kept).strip("\n") + "\n"
+
+
+@dataclass(frozen=True)
+class Version:
+    """One record of a device's index: a backup taken at ``time`` with hash ``sha256``."""
+
+    device: str
+    time: dt.datetime
+    sha256: str
+    file: str
+    platform: str
+    changed: bool
+
+
+class BackupStore:
+    """Versions of each device's config under one root folder (mode 0700, files 0600)."""
+
+    def __init__(self, root: Path | str | None = None) -> None:
+        self.root = Path(root) if root else default_root()
+
+    def _dir(self, device: str) -> Path:
+        if not SAFE_NAME.match(device):
+            raise ConfigError(f"device name {device!r} cannot name a backup folder")
+        return self.root / device
+
+    def versions(self, device: str) -> list[Version]:
+        """Every backup record of ``device``, oldest first (empty when never backed up)."""
+        index = self._dir(device) / "index.jsonl"
+        if not index.is_file():
+            return []
+        out = []
+        for line in index.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            rec = json.loads(line)
+            out.append(Version(device, dt.datetime.fromisoformat(rec["time"]), rec["sha256"],
+                               rec["file"], rec["platform"], rec["changed"]))
+        return out
+
+    def devices(self) -> list[str]:
+        """Devices that have at least one backup."""
+        if not self.root.is_dir():
+            return []
+        return sorted(p.parent.name for p in self.root.glob("*/index.jsonl"))
+
+    def latest(self, device: str) -> tuple[Version, str] | None:
+        """The newest record and its config text (None when never backed up)."""
+        versions = self.versions(device)
+        if not versions:
+            return None
+        last = versions[-1]
+        return last, self.read(last)
+
+    def read(self, version: Version) -> str:
+        return (self._dir(version.device) / version.file).read_text(encoding="utf-8")
+
+    def save(self, device: str, platform: str, text: str,
+             now: dt.datetime | None = None) -> Version:
+        """Store ``text`` if it differs from the newest version; record the backup either way."""
+        now = now or dt.datetime.now(dt.UTC)
+        body = normalise(text)
+        digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
+        folder = self._dir(device)
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        previous = self.versions(device)
+        changed = not previous or previous[-1].sha256 != digest
+        if changed:
+            name = f"{now.strftime('%Y%m%dT%H%M%S%fZ')}-{digest[:12]}.cfg"
+            path = folder / name
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(body)
+        else:
+            name = previous[-1].file
+        version = Version(device, now, digest, name, platform, changed)
+        record = {"time": now.isoformat(), "sha256": digest, "file": name,
+                  "platform": platform, "changed": changed}
+        fd = os.open(folder / "index.jsonl", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record) + "\n")
+        return version
+
+    def diff(self, device: str, older: str | None = None, newer: str | None = None,
+             context: int = 3) -> list[str]:
+        """Unified diff between two stored versions (default: the two newest distinct ones).
+
+        ``older``/``newer`` are SHA-256 prefixes.  With one version only, the diff is empty.
+        """
+        distinct: list[Version] = []
+        for v in self.versions(device):
+            if v.changed:
+                distinct.append(v)
+        if not distinct:
+            raise ConfigError(f"no backup of {device}; run 'gin audit backup {device}'")
+
+        def pick(prefix: str) -> Version:
+            hits = [v for v in distinct if v.sha256.startswith(prefix)]
+            if len(hits) != 1:
+                raise ConfigError(f"{device}: {len(hits)} versions match {prefix!r}")
+            return hits[0]
+
+        new = pick(newer) if newer else distinct[-1]
+        if older:
+            old = pick(older)
+        else:
+            before = [v for v in distinct if v.time < new.time]
+            old = before[-1] if before else new
+        return list(difflib.unified_diff(
+            self.read(old).splitlines(), self.read(new).splitlines(),
+            f"{device}@{old.time.isoformat(timespec='seconds')} {old.sha256[:12]}",
+            f"{device}@{new.time.isoformat(timespec='seconds')} {new.sha256[:12]}",
+            n=context, lineterm=""))
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    """What happened to one device: ``new``, ``unchanged`` or ``failed`` (with why)."""
+
+    device: str
+    status: str
+    sha256: str | None = None
+    time: dt.datetime | None = None
+    error: str | None = None
+
+
+def _collect(transport: Transport, target: object, platform: str, store: BackupStore,
+             device: str) -> BackupResult:
+    try:
+        conn = transport.connect(target)  # type: ignore[arg-type]
+        try:
+            text = conn.show(platforms.get(platform).show_running)
+        finally:
+            conn.close()
+        if not text.strip():
+            return BackupResult(device, "failed", error="the device returned an empty config")
+        version = store.save(device, platform, text)
+    except GinError as exc:
+        return BackupResult(device, "failed", error=str(exc))
+    except Exception as exc:  # one device's surprise must not stop the others
+        return BackupResult(device, "failed", error=f"{type(exc).__name__}: {exc}")
+    return BackupResult(device, "new" if version.changed else "unchanged", version.sha256,
+                        version.time)
+
+
+def backup(directory: Directory, transport: Transport, devices: Sequence[str] = (),
+           store: BackupStore | None = None, workers: int = 8,
+           advance: Callable[[], None] | None = None) -> list[BackupResult]:
+    """Back up ``devices`` (default: every device in the directory), concurrently.
+
+    Names not in the directory come back as failed results, in the order asked.
+    """
+    from gin.links.provision import target_of
+
+    store = store or BackupStore()
+    with directory.transaction() as s:
+        table = {d.hostname: (target_of(d), d.platform)
+                 for d in dstore.list_all(s, m.Device, m.Device.hostname)}
+    names = list(devices) or list(table)
+    results: dict[str, BackupResult] = {}
+    jobs = []
+    for name in names:
+        if name not in table:
+            results[name] = BackupResult(name, "failed", error="not in the directory")
+        else:
+            jobs.append(name)
+    if jobs:
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(jobs)))) as pool:
+            futures = {n: pool.submit(_collect, transport, table[n][0], table[n][1], store, n)
+                       for n in jobs}
+            for name, fut in futures.items():
+                results[name] = fut.result()
+                if advance:
+                    advance()
+    return [results[n] for n in names]
+
+
+def read_folder(folder: Path | str, patterns: Iterable[str] = ("*.cfg", "*.conf", "*.txt")
+                ) -> dict[str, tuple[Path, str | None]]:
+    """Configs an auditor received: ``{device: (path, platform or None)}``.
+
+    The device is the file name's stem; ``<device>.<platform>.cfg`` names the platform,
+    and a ``devices.yaml`` beside the files may give platform, role and agency per device.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise ConfigError(f"{root}: not a folder of configurations")
+    known = set(platforms.registry())
+    out: dict[str, tuple[Path, str | None]] = {}
+    for pattern in patterns:
+        for path in sorted(root.glob(pattern)):
+            stem = path.stem
+            platform = None
+            head, _, tail = stem.rpartition(".")
+            if head and tail in known:
+                stem, platform = head, tail
+            out[stem] = (path, platform)
+    return out
+
+
+def guess_platform(text: str) -> str | None:
+    """A best guess from the text itself; None when there is nothing to go on."""
+    head = text[:4096]
+    if re.search(r"^set (version|system|interfaces) ", head, re.M):
+        return "juniper_junos"
+    if re.search(r"^frr (version|defaults)", head, re.M):
+        return "frr"
+    if re.search(r"^(version 1\d|Current configuration|hostname |interface \S+\d)", head, re.M):
+        return "cisco_ios"
+    return None

@@ -1,0 +1,109 @@
+"""Where configs to audit come from: gin's backups or a folder an auditor received, with
+each device's platform, role and agency taken from the directory when it knows the device.
+
+A device whose platform cannot be determined is still audited (as platform "unknown"):
+every check then reads "unknown", so it shows up in the report instead of vanishing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from audit.evidence import BackupStore, guess_platform, read_folder
+from audit.parse import MAX_BYTES
+from audit.runner import ConfigSource
+from directory import models as m
+from directory import store as dstore
+from directory.store import Directory
+from gin.errors import ConfigError
+
+UNKNOWN_PLATFORM = "unknown"
+
+
+@dataclass(frozen=True)
+class DeviceFacts:
+    """What the directory (or a ``devices.yaml``) says about a device."""
+
+    platform: str | None = None
+    role: str | None = None
+    agency: str | None = None
+
+
+def directory_facts(directory: Directory) -> dict[str, DeviceFacts]:
+    """Platform, role and agency code of every device in the directory."""
+    with directory.transaction() as s:
+        return {d.hostname: DeviceFacts(d.platform, d.role,
+                                        d.site.agency.code if d.site and d.site.agency else None)
+                for d in dstore.list_all(s, m.Device)}
+
+
+def _yaml_facts(folder: Path) -> dict[str, DeviceFacts]:
+    path = folder / "devices.yaml"
+    if not path.is_file():
+        return {}
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of device -> platform/role/agency")
+    return {str(k): DeviceFacts(v.get("platform"), v.get("role"), v.get("agency"))
+            for k, v in raw.items() if isinstance(v, dict)}
+
+
+def _read_capped(path: Path) -> bytes:
+    with path.open("rb") as fh:
+        return fh.read(MAX_BYTES + 1)  # the parser refuses anything longer, unread
+
+
+def from_folder(folder: Path | str, facts: dict[str, DeviceFacts] | None = None,
+                store: BackupStore | None = None) -> list[ConfigSource]:
+    """Sources for every config file in ``folder`` (see :func:`audit.evidence.read_folder`)."""
+    root = Path(folder)
+    files = read_folder(root)
+    table = dict(facts or {})
+    table.update(_yaml_facts(root))
+    out = []
+    for device, (path, named_platform) in sorted(files.items()):
+        data = _read_capped(path)
+        fact = table.get(device, DeviceFacts())
+        platform = (named_platform or fact.platform
+                    or guess_platform(data[:4096].decode("utf-8", "replace"))
+                    or UNKNOWN_PLATFORM)
+        backed = _last_backup(store, device)
+        out.append(ConfigSource(device, platform, data, fact.role, fact.agency, backed,
+                                origin=str(path)))
+    return out
+
+
+def _last_backup(store: BackupStore | None, device: str) -> dt.datetime | None:
+    if store is None:
+        return None
+    try:
+        versions = store.versions(device)
+    except ConfigError:
+        return None
+    return versions[-1].time if versions else None
+
+
+def from_backups(store: BackupStore, facts: dict[str, DeviceFacts] | None = None,
+                 devices: list[str] | None = None) -> list[ConfigSource]:
+    """The newest backup of each device (default: every device known to the directory or
+    the store).  A directory device with no backup is audited as "unknown" everywhere,
+    with "no backup" as the reason, rather than left out."""
+    table = facts or {}
+    names = devices or sorted(set(table) | set(store.devices()))
+    out = []
+    for device in names:
+        fact = table.get(device, DeviceFacts())
+        latest = store.latest(device)
+        if latest is None:
+            out.append(ConfigSource(device, fact.platform or UNKNOWN_PLATFORM, None,
+                                    fact.role, fact.agency, None, origin="no backup"))
+            continue
+        version, text = latest
+        out.append(ConfigSource(device, fact.platform or version.platform, text, fact.role,
+                                fact.agency, version.time,
+                                origin=f"backup {version.file}"))
+    return out
