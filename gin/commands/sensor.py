@@ -137,7 +137,11 @@ def run(ctx: Context, pcaps: tuple[str, ...], interface: str | None, bpf: str | 
         registry = CollectorRegistry()
         registry.register(SensorCollector(snsr.stats, interface or "pcap"))
         host, port = _host_port(listen)
-        start_http_server(port, host, registry=registry)
+        try:
+            start_http_server(port, host, registry=registry)
+        except OSError as exc:
+            raise ConfigError(f"cannot serve metrics on {listen}: {exc.strerror or exc}") \
+                from None
     started = time.perf_counter()
     try:
         if cap is not None:

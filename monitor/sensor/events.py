@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .detectors.base import Finding
+from .errors import SensorError
 
 
 def _iso(sec: float) -> str:
@@ -67,7 +68,11 @@ class EventLog:
         if path is None:
             self._fh = None
         elif isinstance(path, str | Path):
-            self._fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+            try:
+                self._fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 - see close()
+            except OSError as exc:
+                raise SensorError(f"cannot write the event log {str(path)!r}: "
+                                  f"{exc.strerror}") from None
             self._own = True
         else:
             self._fh = path

@@ -82,3 +82,17 @@ def test_respond_block_list_acl_lift(sqlite_url):
     assert res.exit_code == 0 and "lifted" in res.output
     res = run(root, [*base, "--list", "--block", "1.2.3.4"])
     assert res.exit_code == 2
+
+
+def test_user_errors_are_one_line_gin_errors(tmp_path):
+    from gin.errors import GinError
+
+    pcap = tmp_path / "x.pcap"
+    wrpcap(str(pcap), timed([IP() / TCP()]))
+    res = CliRunner().invoke(root, ["sensor", "run", "--pcap", str(pcap), "--no-directory",
+                                    "--events", str(tmp_path / "no" / "e.jsonl")])
+    assert isinstance(res.exception, GinError) and "event log" in str(res.exception)
+    res = CliRunner().invoke(root, ["sensor", "run", "--interface", "gs-no-such-if",
+                                    "--no-directory"])
+    assert isinstance(res.exception, GinError)
+    assert "no such network interface" in str(res.exception)

@@ -141,3 +141,36 @@ def test_prefix_set_membership():
 def test_batch_packet_accessor(tmp_path):
     batch, _ = _fields(tmp_path)
     assert isinstance(batch, Batch) and batch.packet(0) == bytes(PACKETS[0])
+
+
+def _block(big: bool, btype: int, body: bytes) -> bytes:
+    e = ">" if big else "<"
+    body += b"\0" * (-len(body) % 4)
+    n = len(body) + 12
+    return struct.pack(e + "II", btype, n) + body + struct.pack(e + "I", n)
+
+
+@pytest.mark.parametrize("big", [False, True])
+def test_pcapng_byte_order_nanosecond_resolution_and_two_interfaces(tmp_path, big):
+    e = ">" if big else "<"
+    eth = bytes(Ether() / IP(src="10.0.0.1", dst="10.0.0.2") / UDP(sport=1, dport=7))
+    raw = bytes(IP(src="10.0.0.3", dst="10.0.0.4") / TCP(dport=22, flags="S"))
+    shb = _block(big, 0x0A0D0D0A, struct.pack(e + "IHHq", 0x1A2B3C4D, 1, 0, -1))
+    tsresol = struct.pack(e + "HH", 9, 1) + b"\x09\0\0\0" + struct.pack(e + "HH", 0, 0)
+    idb0 = _block(big, 1, struct.pack(e + "HHI", 1, 0, 65535) + tsresol)  # Ethernet, ns
+    idb1 = _block(big, 1, struct.pack(e + "HHI", 101, 0, 65535))          # raw IP, us
+    ticks_ns = 1_790_000_000_500_000_000
+    epb0 = _block(big, 6, struct.pack(e + "IIIII", 0, ticks_ns >> 32, ticks_ns & 0xFFFFFFFF,
+                                      len(eth), len(eth)) + eth)
+    ticks_us = 1_790_000_001_250_000
+    epb1 = _block(big, 6, struct.pack(e + "IIIII", 1, ticks_us >> 32, ticks_us & 0xFFFFFFFF,
+                                      len(raw), len(raw)) + raw)
+    custom = _block(big, 0xBAD, b"skipped")
+    path = tmp_path / "x.pcapng"
+    path.write_bytes(shb + idb0 + idb1 + epb0 + custom + epb1)
+    [batch] = list(read_batches(path))
+    f = parse(batch)
+    assert batch.malformed == 0 and not f.malformed.any()
+    assert f.dport.tolist() == [7, 22] and f.tcp_flags.tolist() == [0, 2]
+    assert np.allclose(f.ts, [1_790_000_000.5, 1_790_000_001.25])
+    assert batch.linktypes.tolist() == [1, 101]
