@@ -76,3 +76,44 @@ def netns_pair() -> Iterator[Pair]:
         sh("ip", "netns", "del", pair.a, check=False)
         sh("ip", "netns", "del", pair.b, check=False)
         sh("ip", "link", "del", pair.if_a, check=False)
+
+
+@dataclass
+class Chain:
+    """``a`` -- ``gw`` -- ``c``: two LANs routed by a Linux gateway (IPv4 only)."""
+
+    a: str
+    gw: str
+    c: str
+    v4_a: str = "10.78.1.1"
+    v4_c: str = "10.78.2.1"
+
+    def run(self, ns: str, *argv: str, check: bool = True) -> subprocess.CompletedProcess:
+        return sh("ip", "netns", "exec", ns, *argv, check=check)
+
+
+@pytest.fixture
+def netns_chain() -> Iterator[Chain]:
+    require_root_tools()
+    tag = "gs" + secrets.token_hex(2)
+    ch = Chain(a=f"{tag}a", gw=f"{tag}g", c=f"{tag}c")
+    links = ((ch.a, f"{tag}a0", "10.78.1.1/24", f"{tag}g1", "10.78.1.254/24"),
+             (ch.c, f"{tag}c0", "10.78.2.1/24", f"{tag}g2", "10.78.2.254/24"))
+    try:
+        for ns in (ch.a, ch.gw, ch.c):
+            sh("ip", "netns", "add", ns)
+            sh("ip", "-n", ns, "link", "set", "lo", "up")
+        for host, h_if, h_addr, g_if, g_addr in links:
+            sh("ip", "link", "add", h_if, "type", "veth", "peer", "name", g_if)
+            sh("ip", "link", "set", h_if, "netns", host)
+            sh("ip", "link", "set", g_if, "netns", ch.gw)
+            sh("ip", "-n", host, "addr", "add", h_addr, "dev", h_if)
+            sh("ip", "-n", ch.gw, "addr", "add", g_addr, "dev", g_if)
+            sh("ip", "-n", host, "link", "set", h_if, "up")
+            sh("ip", "-n", ch.gw, "link", "set", g_if, "up")
+            sh("ip", "-n", host, "route", "add", "default", "via", g_addr.split("/")[0])
+        ch.run(ch.gw, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+        yield ch
+    finally:
+        for ns in (ch.a, ch.gw, ch.c):
+            sh("ip", "netns", "del", ns, check=False)

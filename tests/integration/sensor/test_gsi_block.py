@@ -56,3 +56,20 @@ def test_nft_block_expires_by_itself(netns_pair, tmp_path):
     time.sleep(3)
     assert _ping(pair, pair.v4_b) and r.list() == [] and r.gateway.list() == {}
     d.close()
+
+
+def test_block_on_gateway_cuts_traffic_through_it(netns_chain, tmp_path):
+    need(shutil.which("nft") is not None, "needs root/nftables (apt-get install -y nftables)")
+    ch = netns_chain
+
+    def reach() -> bool:
+        return ch.run(ch.a, "ping", "-c", "1", "-W", "1", ch.v4_c, check=False).returncode == 0
+
+    d = Directory(f"sqlite:///{tmp_path / 'dir.sqlite'}", actor="soc")
+    r = Responder(d, NftGateway(ch.gw))
+    assert reach()
+    r.block(ch.v4_a, ttl=60, reason="forward test")
+    assert not reach()  # dropped in the gateway's forward hook
+    r.lift(ch.v4_a)
+    assert reach()
+    d.close()
