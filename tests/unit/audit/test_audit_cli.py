@@ -1,0 +1,91 @@
+"""``gin audit`` sub-commands (on a test root: the group is wired into ``gin`` separately)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from audit.evidence import BackupStore
+from gin.commands.audit import audit
+from gin.context import Context
+from tests.unit.audit.conftest import GOLDEN
+
+
+@click.group()
+@click.option("--db")
+@click.pass_context
+def root(ctx: click.Context, db: str | None) -> None:
+    ctx.obj = Context(db=db, actor="cli-test")
+
+
+root.add_command(audit)
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("GIN_BACKUP_DIR", str(tmp_path / "backups"))
+    folder = tmp_path / "configs"
+    folder.mkdir()
+    for name in ("cisco_ios_good", "cisco_ios_bad", "juniper_junos_bad", "frr_good"):
+        shutil.copy(GOLDEN / f"{name}.conf", folder / f"{name}.conf")
+    (folder / "devices.yaml").write_text(
+        "cisco_ios_good: {platform: cisco_ios, role: pe, agency: DOPA}\n"
+        "cisco_ios_bad: {platform: cisco_ios, role: pe, agency: MOF}\n"
+        "frr_good: {platform: frr, role: pe, agency: DOPA}\n")
+    return tmp_path
+
+
+def invoke(*args: str) -> click.testing.Result:
+    return CliRunner().invoke(root, list(args), catch_exceptions=False)
+
+
+def test_every_audit_command_has_help() -> None:
+    for cmd in ("", "backup", "diff", "check", "report"):
+        result = invoke("audit", *([cmd] if cmd else []), "--help")
+        assert result.exit_code == 0 and "Usage:" in result.output
+
+
+def test_check_a_folder(env: Path) -> None:
+    result = invoke("audit", "check", "--configs", str(env / "configs"), "--json")
+    assert result.exit_code == 0
+    data = json.loads(result.output)
+    assert {d["device"] for d in data["devices"]} == {"cisco_ios_good", "cisco_ios_bad",
+                                                      "juniper_junos_bad", "frr_good"}
+    assert not (env / "xdg" / "gin" / "directory.sqlite").exists()  # no directory created
+    one = invoke("audit", "check", "--configs", str(env / "configs"), "--agency", "mof",
+                 "--json")
+    assert [d["device"] for d in json.loads(one.output)["devices"]] == ["cisco_ios_bad"]
+    table = invoke("audit", "check", "--configs", str(env / "configs"))
+    assert table.exit_code == 0 and "Audit" in table.output
+
+
+@pytest.mark.parametrize("fmt", ["html", "json", "csv"])
+def test_report_formats(env: Path, fmt: str) -> None:
+    out = env / f"report.{fmt}"
+    result = invoke("audit", "report", "--configs", str(env / "configs"), "--format", fmt,
+                    "-o", str(out), "--lang", "th")
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert "cisco_ios_bad" in text
+    if fmt == "html":
+        assert "รายงานสถานะความมั่นคงปลอดภัย" in text
+
+
+def test_diff_and_backup_errors(env: Path) -> None:
+    store = BackupStore(env / "backups")
+    t0 = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    store.save("r1", "frr", "hostname r1\nend\n", now=t0)
+    store.save("r1", "frr", "hostname r1\nlog syslog\nend\n", now=t0 + dt.timedelta(days=1))
+    result = invoke("audit", "diff", "r1")
+    assert "+log syslog" in result.output
+    db = env / "d.sqlite"
+    result = CliRunner().invoke(root, ["--db", str(db), "audit", "backup", "ghost", "--json"])
+    assert result.exit_code == 3
+    assert json.loads(result.output)[0]["error"] == "not in the directory"
