@@ -11,7 +11,9 @@ import pytest
 
 from directory import allocator, store
 from directory.plan import apply_plan, load_plan
+from directory.store import Directory
 from gin import transport
+from gin.lab.register import register
 from gin.links.plan import Endpoint, link_prefixes, plan_link
 from gin.links.provision import provision
 
@@ -27,8 +29,11 @@ def _pe_of(lab, ce: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def planned(gin_lab, gin_lab_directory):
-    d = gin_lab_directory
+def planned(gin_lab, tmp_path_factory):
+    """A directory of this module's own (other modules share the lab, not these links)."""
+    d = Directory(f"sqlite:///{tmp_path_factory.mktemp('links')}/directory.sqlite",
+                  actor="gin-link-tests")
+    register(gin_lab, d)
     plan = load_plan()
     with d.transaction() as s:
         apply_plan(s, plan)
@@ -39,7 +44,8 @@ def planned(gin_lab, gin_lab_directory):
             plan_link(s, plan, code, store.get_device(s, ce).site.code,
                       Endpoint(pe, _port(gin_lab, pe, ce)), Endpoint(ce, _port(gin_lab, ce, pe)),
                       lan=_port(gin_lab, ce, host), name=f"{code.lower()}-{ce}")
-    return d
+    yield d
+    d.close()
 
 
 def _running(lab, node: str) -> str:
