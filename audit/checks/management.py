@@ -95,11 +95,19 @@ def _exec_timeout(line: Node, default_minutes: int, ctx: Context) -> tuple[bool,
     return 0 < minutes <= ctx.max_idle_minutes, node
 
 
-def timeout_hier(default_minutes: int, prefixes: tuple[str, ...]):  # noqa: ANN201
-    """Rule for IOS/FRR: every listed line section times out within the limit."""
+def timeout_hier(default_minutes: int, prefixes: tuple[str, ...],
+                 implicit: bool = False):  # noqa: ANN201
+    """Rule for IOS/FRR: every listed line section times out within the limit.
+
+    ``implicit``: the platform omits an all-default ``line vty`` (FRR does; IOS always
+    prints its lines, so there a missing section means a partial config: "unknown").
+    """
 
     def rule(config: ParsedConfig, ctx: Context) -> Result:
         lines = [n for p in prefixes for n in active(config, p)]
+        if not lines and implicit and default_minutes <= ctx.max_idle_minutes:
+            return ok(f"no 'line vty' section: the platform default of {default_minutes} min "
+                      "applies")
         if not lines:
             return unknown("no 'line' sections in the configuration")
         good: list[Node] = []
@@ -134,7 +142,7 @@ TIMEOUT = Check(
     id="mgmt.session_timeout",
     title="Idle management sessions time out",
     severity="medium",
-    rules=per_ios(timeout_hier(10, IOS_LINES), frr=timeout_hier(10, ("line vty",)),
+    rules=per_ios(timeout_hier(10, IOS_LINES), frr=timeout_hier(10, ("line vty",), implicit=True),
                   juniper_junos=timeout_junos),
     remediation={
         "cisco_ios": ["line vty 0 15", f" exec-timeout {BASE.exec_timeout_minutes} 0", "exit",

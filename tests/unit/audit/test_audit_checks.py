@@ -150,3 +150,9 @@ def test_ce_role_skips_urpf_with_reason() -> None:
     status, reason = _one(golden("cisco_ios_good.conf"), "cisco_ios", "route.urpf_edges",
                           role="ce")
     assert status == "not_applicable" and "PE side" in reason
+
+
+def test_frr_without_line_vty_uses_the_default_timeout() -> None:
+    status, reason = _one("hostname r1\n", "frr", "mgmt.session_timeout")
+    assert status == "pass" and "default of 10 min" in reason
+    assert _one("hostname r1\n", "cisco_ios", "mgmt.session_timeout")[0] == "unknown"
