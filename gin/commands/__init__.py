@@ -7,9 +7,10 @@ import click
 
 def COMMANDS() -> list[click.Command]:  # noqa: N802 - a constant-like registry
     """The root's groups, imported only when the CLI runs (not when the API is imported)."""
+    from gin.commands.audit import audit
     from gin.commands.directory import directory
     from gin.commands.lab import lab
     from gin.commands.link import link
     from gin.commands.monitor import monitor
 
-    return [directory, lab, link, monitor]
+    return [directory, lab, link, monitor, audit]
