@@ -1,0 +1,129 @@
+"""Audit benchmark (issue 8): the whole GIN's configs audited from files, on one core.
+
+    nice -n 10 .venv/bin/python bench/audit_bench.py [--data DIR] [--count 2154]
+        [--naive-sample 300] [--ccp2-python /tmp/gin-ccp2-venv/bin/python]
+
+1. Generates ``--count`` configs of ~300 lines with gin's templates (bench/audit_gen.py;
+   reused when already there).
+2. gin: read the folder, parse each config once, run all 13 checks -> configs/s.
+3. Naive baselines in the same run, on every ``--count/--naive-sample``-th config:
+   (a) every check re-parses with hier_config (gin's parser), (b) every check re-parses
+   with ciscoconfparse2 in its own virtualenv (it pins hier-config 2.x; gin needs 3.x).
+   Create it with: python3 -m venv /tmp/gin-ccp2-venv &&
+   /tmp/gin-ccp2-venv/bin/pip install ciscoconfparse2
+4. End to end: read + audit + HTML report of the whole GIN written, wall time (< 30 s goal).
+
+Everything runs pinned to one CPU (sched_setaffinity / taskset).  Best of ``--rounds``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from audit import report, runner, sources  # noqa: E402
+from audit.checks import ALL  # noqa: E402
+from audit.checks.base import Context  # noqa: E402
+from audit.parse import AuditParseError, parse  # noqa: E402
+from bench.audit_gen import generate  # noqa: E402
+
+
+def gin_run(folder: Path) -> tuple[float, list[runner.DeviceAudit]]:
+    start = time.perf_counter()
+    audits = runner.run(sources.from_folder(folder))
+    return time.perf_counter() - start, audits
+
+
+def naive_hier(srcs: list[runner.ConfigSource]) -> float:
+    """Every check parses the config again (gin's parser, line mapping included)."""
+    start = time.perf_counter()
+    for src in srcs:
+        ctx = Context(src.device, src.role, src.agency)
+        for check in ALL:
+            try:
+                config = parse(src.text, src.platform)  # type: ignore[arg-type]
+            except AuditParseError:
+                config = None
+            check.run(config, src.platform, ctx)
+    return time.perf_counter() - start
+
+
+def naive_ccp2(python: str, srcs: list[runner.ConfigSource], cpu: int) -> dict | None:
+    if not Path(python).exists():
+        return None
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as fh:
+        fh.write("".join(f"{s.platform} {s.origin}\n" for s in srcs))
+    script = Path(__file__).with_name("audit_naive_ccp2.py")
+    out = subprocess.run(["taskset", "-c", str(cpu), python, str(script), fh.name],
+                         capture_output=True, text=True, check=True)
+    os.unlink(fh.name)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "gin-audit-bench")
+    ap.add_argument("--count", type=int, default=2154)
+    ap.add_argument("--naive-sample", type=int, default=300)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--ccp2-python", default="/tmp/gin-ccp2-venv/bin/python")
+    ap.add_argument("--cpu", type=int, default=0)
+    args = ap.parse_args()
+    os.sched_setaffinity(0, {args.cpu})
+
+    t = time.perf_counter()
+    folder = generate(args.data / str(args.count), args.count)
+    gen_s = time.perf_counter() - t
+    files = sorted(folder.glob("*.cfg"))
+    lines = sum(len(p.read_text().splitlines()) for p in files)
+
+    gin_s, audits = min((gin_run(folder) for _ in range(args.rounds)), key=lambda r: r[0])
+    every = max(1, args.count // args.naive_sample)
+    sample = sources.from_folder(folder)[::every]
+    hier_s = min(naive_hier(sample) for _ in range(args.rounds))
+    ccp2 = None
+    for _ in range(args.rounds):
+        got = naive_ccp2(args.ccp2_python, sample, args.cpu)
+        if got and (ccp2 is None or got["seconds"] < ccp2["seconds"]):
+            ccp2 = got
+
+    html = args.data / "gin-report.html"
+    ends = []
+    for _ in range(args.rounds):
+        start = time.perf_counter()
+        _, audits = gin_run(folder)
+        report.write(html, audits, "html")
+        ends.append(time.perf_counter() - start)
+    end_s = min(ends)
+
+    findings = [f for a in audits for f in a.findings]
+    by_status: dict[str, int] = {}
+    for f in findings:
+        by_status[f.status.value] = by_status.get(f.status.value, 0) + 1
+    result = {
+        "configs": len(files), "avg_lines": round(lines / len(files)),
+        "generate_s": round(gen_s, 1),
+        "gin": {"seconds": round(gin_s, 2), "configs_per_s": round(len(files) / gin_s, 1)},
+        "naive_hier_config": {"configs": len(sample), "seconds": round(hier_s, 2),
+                              "configs_per_s": round(len(sample) / hier_s, 1)},
+        "naive_ciscoconfparse2": None if ccp2 is None else {
+            "configs": ccp2["configs"], "seconds": round(ccp2["seconds"], 2),
+            "configs_per_s": round(ccp2["configs"] / ccp2["seconds"], 1)},
+        "end_to_end_with_html_s": round(end_s, 2),
+        "html_bytes": html.stat().st_size,
+        "findings": by_status, "errors": sum(1 for a in audits if a.error),
+        "load_avg": os.getloadavg(),
+    }
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
