@@ -146,15 +146,19 @@ def up(topology: Topology | str | Path | None = None, name: str = DEFAULT_NAME,
                 f"run `gin lab down --name {name}` or drop --no-clean to replace it")
         down(name, state_dir)
     _check_traversable(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    for path in [*reversed(directory.parents), directory]:
+        if not path.exists():  # created world-searchable whatever the umask: frr must pass
+            path.mkdir()
+            os.chmod(path, 0o755)
     os.chmod(directory, 0o755)
     creds_file = credentials.create(directory / "secrets", name)
     state = plan(topo, name, directory, creds_file, source)
     state.save()
     try:
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            for node in state.nodes.values():
-                Path(node.dir).mkdir(parents=True, exist_ok=True)
+            for path in [directory / "nodes", *(Path(n.dir) for n in state.nodes.values())]:
+                path.mkdir(exist_ok=True)
+                os.chmod(path, 0o755)  # whatever the umask: FRR runs as frr
             netns.create(state, pool)
             snmp = credentials.load(creds_file)["snmp"]
             for node in state.routers:
