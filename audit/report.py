@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import io
 import json
+import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -204,7 +205,15 @@ def to_html(audits: Sequence[DeviceAudit], framework: catalogue.Framework | None
 
 
 def write(path: Path | str, audits: Sequence[DeviceAudit], fmt: str, **kw: Any) -> None:
-    """Write a report in ``fmt`` (html, json, csv) to ``path``, UTF-8."""
+    """Write a report in ``fmt`` (html, json, csv, pdf) to ``path``, UTF-8."""
+    if fmt == "pdf":
+        from audit.pdf import html_to_pdf
+
+        with tempfile.TemporaryDirectory(prefix="gin-report-") as tmp:
+            page = Path(tmp) / "report.html"
+            page.write_text(to_html(audits, **kw), encoding="utf-8")
+            html_to_pdf(page, path)
+        return
     if fmt == "html":
         text = to_html(audits, **kw)
     elif fmt == "json":
@@ -212,5 +221,5 @@ def write(path: Path | str, audits: Sequence[DeviceAudit], fmt: str, **kw: Any) 
     elif fmt == "csv":
         text = to_csv(audits)
     else:
-        raise ValueError(f"unknown report format {fmt!r}; use html, json or csv")
+        raise ValueError(f"unknown report format {fmt!r}; use html, json, csv or pdf")
     Path(path).write_text(text, encoding="utf-8")

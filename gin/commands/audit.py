@@ -135,7 +135,8 @@ def check_cmd(ctx: Context, configs: str | None, agency: str | None, max_age_day
 @configs_option
 @agency_option
 @age_option
-@click.option("--format", "fmt", type=click.Choice(["html", "json", "csv"]), required=True)
+@click.option("--format", "fmt", type=click.Choice(["html", "json", "csv", "pdf"]),
+              required=True, help="pdf is the HTML page printed by headless Chromium.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
               help="File to write.")
 @click.option("--lang", type=click.Choice(["en", "th"]), default="en", show_default=True,

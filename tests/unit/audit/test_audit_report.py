@@ -91,4 +91,4 @@ def test_unknown_language_and_format_are_errors(audits) -> None:  # noqa: ANN001
     with pytest.raises(ValueError, match="unknown language"):
         report.to_html(audits, lang="fr")
     with pytest.raises(ValueError, match="unknown report format"):
-        report.write("/dev/null", audits, "pdf")
+        report.write("/dev/null", audits, "odt")
