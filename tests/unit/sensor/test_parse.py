@@ -174,3 +174,24 @@ def test_pcapng_byte_order_nanosecond_resolution_and_two_interfaces(tmp_path, bi
     assert f.dport.tolist() == [7, 22] and f.tcp_flags.tolist() == [0, 2]
     assert np.allclose(f.ts, [1_790_000_000.5, 1_790_000_001.25])
     assert batch.linktypes.tolist() == [1, 101]
+
+
+def test_each_packet_parses_the_same_alone_or_after_any_other(tmp_path):
+    """No state leaks from one packet to the next (malformed, fragments, early exits)."""
+    import random
+
+    from scapy.all import Raw, fuzz
+
+    random.seed(3)
+    pkts = timed(PACKETS + [fuzz(Ether() / IP() / TCP()) for _ in range(30)]
+                 + [Raw(bytes(PACKETS[0])[:n]) for n in (0, 13, 20, 40)] + PACKETS[::-1])
+    path = tmp_path / "all.pcap"
+    wrpcap(str(path), pkts, linktype=1)
+    [batch] = list(read_batches(path))
+    together = parse(batch)
+    for i in range(len(batch)):
+        alone = parse(Batch(batch.buf, batch.offs[i:i + 1], batch.caps[i:i + 1],
+                            batch.wires[i:i + 1], batch.ts[i:i + 1], batch.linktypes[i:i + 1]))
+        for name in ("malformed", "ethertype", "family", "proto", "src_lo", "dst_hi", "sport",
+                     "dport", "tcp_flags", "icmp_type", "arp_op", "dns_off"):
+            assert getattr(alone, name)[0] == getattr(together, name)[i], (i, name)
