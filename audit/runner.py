@@ -29,6 +29,8 @@ class ConfigSource:
     role: str | None = None
     agency: str | None = None
     backed_up_at: dt.datetime | None = None
+    #: Is the device in the directory?  None: no directory was consulted.
+    in_directory: bool | None = None
     #: Where the text came from (a file path, a backup version): shown with the evidence.
     origin: str = ""
 
@@ -77,7 +79,7 @@ def audit_one(source: ConfigSource, checks: Sequence[Check] = ALL,
     """Parse ``source`` once and run every check on the shared tree."""
     framework = framework or catalogue.load()
     ctx = Context(device=source.device, role=source.role, agency=source.agency,
-                  backed_up_at=source.backed_up_at,
+                  backed_up_at=source.backed_up_at, in_directory=source.in_directory,
                   now=now or dt.datetime.now(dt.UTC), **limits)
     result = DeviceAudit(source.device, source.agency, source.platform)
     config: ParsedConfig | None = None

@@ -59,9 +59,13 @@ def _read_capped(path: Path) -> bytes:
 
 def from_folder(folder: Path | str, facts: dict[str, DeviceFacts] | None = None,
                 store: BackupStore | None = None) -> list[ConfigSource]:
-    """Sources for every config file in ``folder`` (see :func:`audit.evidence.read_folder`)."""
+    """Sources for every config file in ``folder`` (see :func:`audit.evidence.read_folder`).
+
+    ``facts`` are the directory's (None: no directory consulted, so whether a device is
+    registered stays unknown); a ``devices.yaml`` in the folder adds to them."""
     root = Path(folder)
     files = read_folder(root)
+    known = None if facts is None else set(facts)
     table = dict(facts or {})
     table.update(_yaml_facts(root))
     out = []
@@ -73,7 +77,7 @@ def from_folder(folder: Path | str, facts: dict[str, DeviceFacts] | None = None,
                     or UNKNOWN_PLATFORM)
         backed = _last_backup(store, device)
         out.append(ConfigSource(device, platform, data, fact.role, fact.agency, backed,
-                                origin=str(path)))
+                                None if known is None else device in known, str(path)))
     return out
 
 
@@ -94,16 +98,19 @@ def from_backups(store: BackupStore, facts: dict[str, DeviceFacts] | None = None
     with "no backup" as the reason, rather than left out."""
     table = facts or {}
     names = devices or sorted(set(table) | set(store.devices()))
+    known = None if facts is None else set(facts)
     out = []
     for device in names:
         fact = table.get(device, DeviceFacts())
         latest = store.latest(device)
         if latest is None:
             out.append(ConfigSource(device, fact.platform or UNKNOWN_PLATFORM, None,
-                                    fact.role, fact.agency, None, origin="no backup"))
+                                    fact.role, fact.agency, None,
+                                    None if known is None else device in known, "no backup"))
             continue
         version, text = latest
         out.append(ConfigSource(device, fact.platform or version.platform, text, fact.role,
                                 fact.agency, version.time,
-                                origin=f"backup {version.file}"))
+                                None if known is None else device in known,
+                                f"backup {version.file}"))
     return out

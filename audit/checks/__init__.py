@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from audit.checks import accounts, backup, crypto, logging, management, routing, services
+from audit.checks import (
+    accounts,
+    backup,
+    crypto,
+    inventory,
+    logging,
+    management,
+    routing,
+    services,
+)
 from audit.checks.base import Check, Context, Result, Status
 
 ALL: tuple[Check, ...] = (*management.CHECKS, *accounts.CHECKS, *logging.CHECKS,
-                          *services.CHECKS, *routing.CHECKS, *crypto.CHECKS, *backup.CHECKS)
+                          *services.CHECKS, *routing.CHECKS, *crypto.CHECKS, *backup.CHECKS,
+                          *inventory.CHECKS)
 BY_ID: dict[str, Check] = {c.id: c for c in ALL}
 
 __all__ = ["ALL", "BY_ID", "Check", "Context", "Result", "Status"]

@@ -43,6 +43,8 @@ class Context:
     role: str | None = None
     agency: str | None = None
     backed_up_at: dt.datetime | None = None
+    #: True/False when the directory was consulted; None when it was not.
+    in_directory: bool | None = None
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     backup_max_age_days: int = 7
     max_idle_minutes: int = 15

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -78,10 +79,10 @@ def diff_cmd(device: str, older: str | None, newer: str | None, backup_dir: str 
     sys.stdout.write("".join(ln + "\n" for ln in lines))
 
 
-def _facts(ctx: Context) -> dict[str, sources.DeviceFacts]:
+def _facts(ctx: Context) -> dict[str, sources.DeviceFacts] | None:
     """The directory's facts, without creating a directory that does not exist yet."""
-    if ctx.db is None and not default_db_path().exists():
-        return {}
+    if ctx.db is None and not os.environ.get("GIN_DB") and not default_db_path().exists():
+        return None
     return sources.directory_facts(ctx.directory)
 
 

@@ -25,9 +25,15 @@ def as_running(platform: str, text: str) -> str:
 
 
 def audit_text(text: str | bytes, platform: str, role: str | None = "pe",
-               backed_up_at: dt.datetime | None = NOW) -> DeviceAudit:
+               backed_up_at: dt.datetime | None = NOW,
+               in_directory: bool | None = True) -> DeviceAudit:
     return audit_one(ConfigSource("r1", platform, text, role=role, agency="DOPA",
-                                  backed_up_at=backed_up_at), now=NOW)
+                                  backed_up_at=backed_up_at, in_directory=in_directory),
+                     now=NOW)
+
+
+#: Checks that read facts about the device, not its config text.
+CONTEXT_CHECKS = {"ops.backup_recent", "inv.in_directory"}
 
 
 def statuses(audit: DeviceAudit) -> dict[str, str]:

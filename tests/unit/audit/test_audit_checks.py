@@ -23,7 +23,8 @@ def _expected(check_id: str, platform: str, wanted: str) -> str:
 def test_golden_config_gives_expected_status(platform: str, kind: str, wanted: str) -> None:
     text = golden(f"{platform}_{kind}.conf")
     backed = NOW if kind == "good" else NOW - dt.timedelta(days=30)
-    got = statuses(audit_text(text, platform, backed_up_at=backed))
+    got = statuses(audit_text(text, platform, backed_up_at=backed,
+                              in_directory=kind == "good"))
     want = {c.id: _expected(c.id, platform, wanted) for c in ALL}
     if platform == "frr" and kind == "good":
         # FRR hands logs to the host's syslog: forwarding is not in vtysh evidence
@@ -49,7 +50,8 @@ def test_every_check_passes_and_fails_somewhere() -> None:
     seen: dict[str, set[str]] = {c.id: set() for c in ALL}
     for platform in PLATFORMS:
         for kind, backed in (("good", NOW), ("bad", NOW - dt.timedelta(days=30))):
-            audit = audit_text(golden(f"{platform}_{kind}.conf"), platform, backed_up_at=backed)
+            audit = audit_text(golden(f"{platform}_{kind}.conf"), platform, backed_up_at=backed,
+                               in_directory=kind == "good")
             for f in audit.findings:
                 seen[f.check].add(f.status.value)
     assert all({"pass", "fail"} <= s for s in seen.values()), seen
@@ -112,6 +114,12 @@ def test_no_vty_section_is_unknown() -> None:
 
 def test_frr_without_log_syslog_fails() -> None:
     assert _one("hostname r1\n", "frr", "log.remote_syslog")[0] == "fail"
+
+
+def test_device_outside_the_directory() -> None:
+    text = golden("frr_good.conf")
+    assert _one(text, "frr", "inv.in_directory", in_directory=None)[0] == "unknown"
+    assert _one(text, "frr", "inv.in_directory", in_directory=False)[0] == "fail"
 
 
 def test_backup_age() -> None:
