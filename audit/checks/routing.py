@@ -291,4 +291,68 @@ URPF = Check(
     },
 )
 
-CHECKS = (BGP_FILTER, URPF)
+
+
+def _lan_interfaces(config: ParsedConfig) -> list[Node]:
+    """Interfaces with a global IPv6 address that face no eBGP peer: the agency LANs."""
+    peers = _ebgp_peers(config)
+    out = []
+    for iface in active(config, "interface "):
+        name = iface.text.split(None, 1)[1].lower() if " " in iface.text else ""
+        if name.startswith(("loopback", "lo", "tunnel", "null", "mgmt", "vlan1 ")):
+            continue
+        nets = []
+        for c in iface.children:
+            w = c.text.split()
+            if w[:2] == ["ipv6", "address"] and len(w) > 2 and "/" in w[2]:
+                try:
+                    nets.append(ipaddress.ip_interface(w[2]).network)
+                except ValueError:
+                    continue
+        if nets and not any(p in net for net in nets for p in peers):
+            out.append(iface)
+    return out
+
+
+def raguard_ios(config: ParsedConfig, ctx: Context) -> Result:
+    if ctx.role == "pe":
+        return na("agency LANs are on the CE; a PE has none")
+    lans = _lan_interfaces(config)
+    if not lans:
+        return na("no IPv6 LAN interface")
+    policies = {n.text.split()[4]: n for n in active(config, "ipv6 nd raguard policy ")
+                if len(n.text.split()) > 4}
+    good: list[Node] = []
+    wrong: list[Node] = []
+    for lan in lans:
+        attach = lan.child("ipv6 nd raguard")
+        words = attach.text.split() if attach else []
+        policy = words[-1] if "attach-policy" in words else None
+        if attach is None or (policy is not None and policy not in policies):
+            wrong.append(attach or lan)
+        else:
+            good.extend([attach] + ([policies[policy]] if policy else []))
+    if wrong:
+        return bad("agency LAN interfaces without IPv6 RA guard (rogue router adverts)", wrong)
+    return ok(f"RA guard on all {len(lans)} agency LAN interfaces", good)
+
+
+RA_GUARD = Check(
+    id="route.ra_guard",
+    title="IPv6 RA guard on agency LANs",
+    severity="medium",
+    rules=per_ios(raguard_ios),
+    not_applicable={
+        "frr": "FRR has no RA guard; rogue RAs are filtered on the LAN's switch or bridge",
+        "juniper_junos": "Junos enforces RA guard on the access switch (EX/QFX "
+                         "router-advertisement-guard), not in a router's config",
+    },
+    remediation={
+        "cisco_ios": ["ipv6 nd raguard policy GIN-RA-GUARD", " device-role host", "exit",
+                      "interface <lan>", " ipv6 nd raguard attach-policy GIN-RA-GUARD", "exit"],
+        "cisco_xe": ["ipv6 nd raguard policy GIN-RA-GUARD", " device-role host", "exit",
+                     "interface <lan>", " ipv6 nd raguard attach-policy GIN-RA-GUARD", "exit"],
+    },
+)
+
+CHECKS = (BGP_FILTER, URPF, RA_GUARD)

@@ -26,6 +26,7 @@ def test_golden_config_gives_expected_status(platform: str, kind: str, wanted: s
     got = statuses(audit_text(text, platform, backed_up_at=backed,
                               in_directory=kind == "good"))
     want = {c.id: _expected(c.id, platform, wanted) for c in ALL}
+    want["route.ra_guard"] = "not_applicable"  # the goldens are PEs: no agency LAN
     if platform == "frr" and kind == "good":
         # FRR hands logs to the host's syslog: forwarding is not in vtysh evidence
         want["log.remote_syslog"] = "not_applicable"
@@ -54,6 +55,9 @@ def test_every_check_passes_and_fails_somewhere() -> None:
                                in_directory=kind == "good")
             for f in audit.findings:
                 seen[f.check].add(f.status.value)
+    for text in (RA_GOOD, RA_BAD):
+        for f in audit_text(as_running("cisco_ios", text), "cisco_ios", role="ce").findings:
+            seen[f.check].add(f.status.value)
     assert all({"pass", "fail"} <= s for s in seen.values()), seen
 
 
@@ -114,6 +118,25 @@ def test_no_vty_section_is_unknown() -> None:
 
 def test_frr_without_log_syslog_fails() -> None:
     assert _one("hostname r1\n", "frr", "log.remote_syslog")[0] == "fail"
+
+
+RA_GOOD = ("ipv6 nd raguard policy GIN-RA-GUARD\n device-role host\n"
+           "interface eth2\n ipv6 address 2001:db8:1:100::1/64\n"
+           " ipv6 nd raguard attach-policy GIN-RA-GUARD\n")
+RA_BAD = ("interface eth2\n ipv6 address 2001:db8:1:100::1/64\n"
+          "interface eth3\n ipv6 address 2001:db8:1:200::1/64\n"
+          " ipv6 nd raguard attach-policy NOT-DEFINED\n")
+
+
+def test_ra_guard_on_agency_lans() -> None:
+    assert _one(RA_GOOD, "cisco_ios", "route.ra_guard", role="ce")[0] == "pass"
+    audit = audit_text(as_running("cisco_ios", RA_BAD), "cisco_ios", role="ce")
+    f = {f.check: f for f in audit.findings}["route.ra_guard"]
+    assert f.status.value == "fail"
+    # after the 3 header lines as_running adds: eth2 (line 4) has none, eth3 names a missing policy
+    assert [ln for ln, _ in f.evidence] == [4, 8]
+    assert _one(RA_GOOD, "cisco_ios", "route.ra_guard", role="pe")[0] == "not_applicable"
+    assert _one(RA_GOOD, "juniper_junos", "route.ra_guard")[0] == "not_applicable"
 
 
 def test_device_outside_the_directory() -> None:

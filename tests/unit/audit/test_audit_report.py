@@ -32,7 +32,7 @@ def test_scores_count_unknown_against_and_skip_not_applicable(audits) -> None:  
     data = report.to_data(audits)
     agencies = {a["key"]: a for a in data["agencies"]}
     assert agencies["DOPA"]["score"] == 100.0
-    assert agencies["DOPA"]["not_applicable"] == 0
+    assert agencies["DOPA"]["not_applicable"] == 2  # RA guard: PEs have no agency LAN
     mof = agencies["MOF"]
     assert mof["pass"] == 0 and mof["unknown"] > 0 and mof["score"] == 0.0
     assert data["agencies"][0]["key"] == "MOF"  # worst first
