@@ -13,7 +13,7 @@ Public API (everything importable without root; running needs root + Debian pack
 - `LabError` (exit_code 3), `TopologyError` (exit_code 1)
 """
 
-from gin.lab.errors import LabError, TopologyError
+from gin.lab.errors import LabError, LabNotFound, TopologyError
 from gin.lab.lab import (
     DEFAULT_NAME,
     down,
@@ -28,7 +28,8 @@ from gin.lab.state import LabState, NodeState, load_state, require_state
 from gin.lab.topology import Topology, generate_topology, load_topology, parse_topology
 
 __all__ = [
-    "DEFAULT_NAME", "LabError", "LabState", "NodeState", "Topology", "TopologyError", "down",
-    "exec_node", "generate_topology", "healthy", "leftovers", "load_state", "load_topology",
-    "parse_topology", "require_state", "status", "up", "wait_bgp_established",
+    "DEFAULT_NAME", "LabError", "LabNotFound", "LabState", "NodeState", "Topology",
+    "TopologyError", "down", "exec_node", "generate_topology", "healthy", "leftovers",
+    "load_state", "load_topology", "parse_topology", "require_state", "status", "up",
+    "wait_bgp_established",
 ]

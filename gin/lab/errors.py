@@ -19,3 +19,9 @@ class TopologyError(LabError):
     """The topology file is invalid (a user/input error, so exit code 1)."""
 
     exit_code = 1
+
+
+class LabNotFound(LabError):
+    """No such lab or node (the user named something that does not exist: exit code 1)."""
+
+    exit_code = 1

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gin.lab.errors import LabError
+from gin.lab.errors import LabNotFound
 
 DEFAULT_STATE_BASE = Path(os.environ.get("GIN_LAB_STATE_DIR", "/var/lib/gin/lab"))
 STATE_FILE = "state.json"
@@ -109,7 +109,7 @@ class LabState:
         try:
             return self.nodes[name]
         except KeyError:
-            raise LabError(
+            raise LabNotFound(
                 f"lab {self.name!r} has no node {name!r}; nodes: {', '.join(self.nodes)}"
             ) from None
 
@@ -178,5 +178,5 @@ def require_state(name: str, state_dir: str | Path | None = None) -> LabState:
     state = load_state(name, state_dir)
     if state is None:
         where = lab_dir(name, state_dir)
-        raise LabError(f"no lab {name!r} (no state in {where}); start one with `gin lab up`")
+        raise LabNotFound(f"no lab {name!r} (no state in {where}); start one with `gin lab up`")
     return state
