@@ -22,7 +22,7 @@ from typing import Any
 
 import jinja2
 
-from audit import catalogue
+from audit import catalogue, history
 from audit.checks import Status
 from audit.runner import DeviceAudit, Finding
 
@@ -104,14 +104,18 @@ def filter_agency(audits: Sequence[DeviceAudit], agency: str | None) -> list[Dev
 
 
 def to_data(audits: Sequence[DeviceAudit], framework: catalogue.Framework | None = None,
-            scope: str = "GIN", lang: str = "en",
-            generated: dt.datetime | None = None) -> dict[str, Any]:
-    """Everything a report shows, as plain data (the JSON export)."""
+            scope: str = "GIN", lang: str = "en", generated: dt.datetime | None = None,
+            prior: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Everything a report shows, as plain data (the JSON export).
+
+    ``prior``: a stored earlier run (:mod:`audit.history`); adds the trend since then.
+    """
     framework = framework or catalogue.load()
     findings = [f for a in audits for f in a.findings]
     overall = _score(scope, scope, findings)
-    return {
-        "generated_at": (generated or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds"),
+    data = {
+        # microseconds: two runs in one second still have an order (audit.history)
+        "generated_at": (generated or dt.datetime.now(dt.UTC)).isoformat(),
         "framework": {"name": framework.name, "title": framework.title},
         "scope": scope,
         "score": overall.as_dict(),
@@ -123,6 +127,8 @@ def to_data(audits: Sequence[DeviceAudit], framework: catalogue.Framework | None
                      "error": a.error, "warnings": a.warnings} for a in audits],
         "findings": [f.as_dict() for f in findings],
     }
+    data["trend"] = history.trend(data, prior)
+    return data
 
 
 def to_json(audits: Sequence[DeviceAudit], **kw: Any) -> str:
@@ -165,7 +171,9 @@ LABELS: dict[str, dict[str, str]] = {
            "errors": "Configurations that could not be read or look incomplete",
            "worst": "lowest first", "shown": "Failing and unknown findings; passes are counted "
            "in the scores and listed in the JSON/CSV export.",
-           "scoring": "Score = pass / (pass + fail + unknown); unknown counts against."},
+           "scoring": "Score = pass / (pass + fail + unknown); unknown counts against.",
+           "trend": "Since the previous run", "changed": "findings changed status",
+           "before": "before", "now": "now"},
     "th": {"title": "รายงานสถานะความมั่นคงปลอดภัย", "framework": "มาตรฐาน",
            "scope": "ขอบเขต", "generated": "จัดทำเมื่อ", "overall": "คะแนนรวม",
            "by_agency": "คะแนนรายหน่วยงาน", "by_clause": "คะแนนตามหมวด ISO/IEC 17799",
@@ -178,7 +186,9 @@ LABELS: dict[str, dict[str, str]] = {
            "errors": "ไฟล์การตั้งค่าที่อ่านไม่ได้หรือไม่ครบถ้วน", "worst": "เรียงจากต่ำสุด",
            "shown": "แสดงเฉพาะรายการที่ไม่ผ่านและไม่ทราบผล รายการที่ผ่านนับรวมในคะแนน "
                     "และมีครบในไฟล์ JSON/CSV",
-           "scoring": "คะแนน = ผ่าน / (ผ่าน + ไม่ผ่าน + ไม่ทราบ) รายการที่ไม่ทราบผลนับเป็นไม่ผ่าน"},
+           "scoring": "คะแนน = ผ่าน / (ผ่าน + ไม่ผ่าน + ไม่ทราบ) รายการที่ไม่ทราบผลนับเป็นไม่ผ่าน",
+           "trend": "เทียบกับการตรวจครั้งก่อน", "changed": "รายการที่สถานะเปลี่ยน",
+           "before": "ก่อน", "now": "ล่าสุด"},
 }
 
 
@@ -190,12 +200,13 @@ def _environment() -> jinja2.Environment:
 
 
 def to_html(audits: Sequence[DeviceAudit], framework: catalogue.Framework | None = None,
-            scope: str = "GIN", lang: str = "en", max_bars: int = 60) -> str:
+            scope: str = "GIN", lang: str = "en", max_bars: int = 60,
+            prior: dict[str, Any] | None = None) -> str:
     """One self-contained page: inline CSS and SVG charts, no script, no external asset."""
     if lang not in LABELS:
         raise ValueError(f"unknown language {lang!r}; known: {', '.join(LABELS)}")
     framework = framework or catalogue.load()
-    data = to_data(audits, framework, scope, lang)
+    data = to_data(audits, framework, scope, lang, prior=prior)
     open_findings = [f for a in audits for f in a.findings
                      if f.status in (Status.FAIL, Status.UNKNOWN)]
     troubled = [d for d in data["devices"] if d["error"] or d["warnings"]]

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
+from audit import history, runner, sources
 from audit import report as reports
-from audit import runner, sources
 from audit.evidence import BackupStore, backup
 from directory.db import default_db_path
 from gin import transport as transports
@@ -142,13 +142,21 @@ def check_cmd(ctx: Context, configs: str | None, agency: str | None, max_age_day
               help="File to write.")
 @click.option("--lang", type=click.Choice(["en", "th"]), default="en", show_default=True,
               help="Labels of the HTML report.")
+@click.option("--no-history", "keep_history", is_flag=True, flag_value=False, default=True,
+              help="Do not store this run nor compare with the previous one.")
 @backup_dir_option
 @pass_ctx
 def report_cmd(ctx: Context, configs: str | None, agency: str | None, max_age_days: int,
-               fmt: str, output: str, lang: str, backup_dir: str | None) -> None:
-    """Write a posture report (scores per agency and clause, findings with evidence)."""
+               fmt: str, output: str, lang: str, keep_history: bool,
+               backup_dir: str | None) -> None:
+    """Write a posture report (scores per agency and clause, findings with evidence, the
+    trend since the previous stored run of the same scope)."""
     audits = _audits(ctx, configs, backup_dir, agency, max_age_days, False)
     scope = agency.upper() if agency else "GIN"
-    kw = {} if fmt == "csv" else {"scope": scope, "lang": lang}
+    data = reports.to_data(audits, scope=scope, lang=lang)
+    prior = history.previous(scope, data["generated_at"]) if keep_history else None
+    kw = {} if fmt == "csv" else {"scope": scope, "lang": lang, "prior": prior}
     reports.write(Path(output), audits, fmt, **kw)
+    if keep_history:
+        history.save(data)
     console.print(f"{fmt} report of {len(audits)} devices written to {output}")

@@ -78,6 +78,19 @@ def test_report_formats(env: Path, fmt: str) -> None:
         assert "รายงานสถานะความมั่นคงปลอดภัย" in text
 
 
+def test_second_report_shows_the_trend(env: Path) -> None:
+    out = env / "r.html"
+    for _ in range(2):
+        result = invoke("audit", "report", "--configs", str(env / "configs"), "--format",
+                        "html", "-o", str(out))
+        assert result.exit_code == 0, result.output
+    assert 'id="trend"' in out.read_text(encoding="utf-8")
+    assert len(list((env / "xdg" / "gin" / "audit-runs").glob("*.json"))) == 2
+    invoke("audit", "report", "--configs", str(env / "configs"), "--format", "json",
+           "-o", str(env / "r.json"), "--no-history")
+    assert len(list((env / "xdg" / "gin" / "audit-runs").glob("*.json"))) == 2
+
+
 def test_diff_and_backup_errors(env: Path) -> None:
     store = BackupStore(env / "backups")
     t0 = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
