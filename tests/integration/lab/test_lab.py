@@ -58,13 +58,6 @@ def test_ping6_between_pe_loopbacks(gin_lab):
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_ce_starts_bare(gin_lab):
-    conf = gin_lab.vtysh("ce1", "show running-config")
-    assert "hostname ce1" in conf
-    assert "router bgp" not in conf and "ipv6 address" not in conf
-    assert f"interface {gin_lab.node('ce1').interfaces[0].name}" in conf
-
-
 def test_host_has_lan_address(gin_lab):
     proc = gin_lab.exec("h1", ["ip", "-6", "-o", "addr", "show"])
     assert "2001:db8:1001::10/64" in proc.stdout
@@ -112,7 +105,8 @@ def test_snmpv3_walk_ifmib_shows_namespace_interfaces(gin_lab):
     assert proc.returncode == 0, proc.stderr
     names = {line.split('"')[1] for line in proc.stdout.splitlines() if '"' in line}
     expected = {i.name for i in node.interfaces} | {node.mgmt_ifname, "lo"}
-    assert names == expected
+    assert expected <= names  # (other tests may add interfaces to the shared lab)
+    assert not names & set(os.listdir("/sys/class/net")) - {"lo"}  # not the root namespace's
     sysname = _snmpwalk(gin_lab, "pe1", SYSNAME)
     assert '"pe1"' in sysname.stdout
 

@@ -48,6 +48,10 @@ def test_side_by_side_crash_recovery_and_clean_down(fresh_lab_name, gin_lab):
     topo = generate_topology(3, hosts=True)
     state = lab.up(topo, name=name)
     assert lab.healthy(state) and lab.healthy(gin_lab)  # two labs, no collision
+    conf = state.vtysh("ce1", "show running-config")  # CEs start bare (own lab: the shared
+    assert "hostname ce1" in conf                     # one gets provisioned by other tests)
+    assert "router bgp" not in conf and "ipv6 address" not in conf
+    assert f"interface {state.node('ce1').interfaces[0].name}" in conf
     assert lab.up(topo, name=name).created == state.created  # healthy lab is reused
 
     pids = [read_pid(f) for n in state.routers for f in n.pidfiles().values()]
