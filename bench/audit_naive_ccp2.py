@@ -3,7 +3,7 @@
 Runs in its own virtualenv (ciscoconfparse2 0.9 pins hier-config 2.x, gin needs 3.x), so
 it imports nothing from gin: ``python audit_naive_ccp2.py LIST_FILE`` where each line of
 LIST_FILE is ``<platform> <path>``; prints JSON {configs, checks, seconds, fails}.
-The 12 config checks mirror gin's (same lines looked at); what is measured is the cost of
+The 13 config checks mirror gin's (same lines looked at); what is measured is the cost of
 parsing once per check instead of once per config.
 """
 
@@ -123,7 +123,16 @@ def crypto(lines, junos):  # noqa: ANN001, ANN201
     return not any(_kids(o, weak) for o in p.find_objects(r"^crypto "))
 
 
-CHECKS = (ssh, timeout, banner, acl, secrets, syslog, ntp, snmp, http, bgp, urpf, crypto)
+def raguard(lines, junos):  # noqa: ANN001, ANN201
+    p = parsed(lines)
+    if junos:
+        return True
+    return all(_kids(i, r"ipv6 nd raguard") for i in p.find_objects(r"^interface ")
+               if _kids(i, r"^\s*ipv6 address") and not _kids(i, r"verify unicast"))
+
+
+CHECKS = (ssh, timeout, banner, acl, secrets, syslog, ntp, snmp, http, bgp, urpf, crypto,
+          raguard)
 
 
 def main(list_file: str) -> None:

@@ -98,3 +98,13 @@ def test_unreachable_device_is_reported(gin_lab: Any, tmp_path: Path) -> None:
         assert "unknown" in got and got <= {"unknown", "not_applicable"}  # FRR's host checks
     finally:
         d.close()
+
+
+def test_ansible_and_netmiko_backups_agree(gin_lab: Any, gin_lab_directory: Any,
+                                           tmp_path: Path) -> None:
+    node = sorted(n.name for n in gin_lab.routers)[-1]
+    st = BackupStore(tmp_path / "backups")
+    via_ansible = backup(gin_lab_directory, transport.get("ansible"), [node], st)
+    assert via_ansible[0].status == "new", via_ansible[0].error
+    via_netmiko = backup(gin_lab_directory, transport.get("netmiko"), [node], st)
+    assert via_netmiko[0].status == "unchanged", st.diff(node)
