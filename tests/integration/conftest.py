@@ -25,6 +25,7 @@ from __future__ import annotations
 import atexit
 import os
 import secrets
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,10 @@ def unique_lab_name() -> str:
     return "t" + secrets.token_hex(2)
 
 
+def _exit_on_sigterm(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)  # unwinds through fixture finalizers and atexit
+
+
 @pytest.fixture(scope="session")
 def gin_lab() -> Iterator[Any]:
     """The default lab, up for the whole session (a gin.lab.LabState)."""
@@ -71,6 +76,8 @@ def gin_lab() -> Iterator[Any]:
 
     name = unique_lab_name()
     atexit.register(lab.down, name)  # also covers an interrupted session
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:  # CI timeout: clean up, then exit
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         state = lab.up(name=name)
         yield state
