@@ -58,11 +58,13 @@ def _insert(t_hi, t_lo, t_len, t_val, hi, lo, plen, value):  # type: ignore[no-u
 
 
 @njit(cache=True)
-def _lookup(t_hi, t_lo, t_len, t_val, lengths, hi, lo, out):  # type: ignore[no-untyped-def]
+def _lookup(t_hi, t_lo, t_len, t_val, lengths4, lengths6, hi, lo,
+            out):  # type: ignore[no-untyped-def]
     size_mask = np.uint64(t_hi.shape[0] - 1)
     for i in range(hi.shape[0]):
         out[i] = -1
-        for plen in lengths:
+        v4 = hi[i] == 0 and (lo[i] >> np.uint64(32)) == np.uint64(0xFFFF)
+        for plen in lengths4 if v4 else lengths6:
             mh, ml = _mask(plen)
             a, b = hi[i] & mh, lo[i] & ml
             s = _slot(a, b, plen, size_mask)
@@ -81,7 +83,10 @@ class PrefixTable:
     """Networks mapped to small integer values, matched longest-first over arrays."""
 
     def __init__(self, entries: Iterable[tuple[Net, int]]) -> None:
-        items = [(mapped_network(net), int(v)) for net, v in entries]
+        pairs = list(entries)
+        items = [(mapped_network(net), int(v)) for net, v in pairs]
+        self._v4_lengths = {net.prefixlen + 96 for net, _ in pairs if net.version == 4}
+        self._v6_lengths = {net.prefixlen for net, _ in pairs if net.version == 6}
         size = 16
         while size < 2 * len(items) + 2:
             size *= 2
@@ -92,8 +97,11 @@ class PrefixTable:
         for (hi, lo, plen), value in items:
             _insert(self._hi, self._lo, self._len, self._val, np.uint64(hi), np.uint64(lo),
                     np.int64(plen), np.int64(value))
-        self.lengths = np.array(sorted({plen for (_, _, plen), _ in items}, reverse=True),
-                                np.int64)
+        # IPv4 networks only ever match IPv4 packets and IPv6 networks IPv6 packets (an
+        # IPv6 ::/1 must not swallow IPv4, which is stored mapped); each family tries only
+        # its own lengths, which also halves the probes.
+        self.lengths4 = np.array(sorted(self._v4_lengths, reverse=True), np.int64)
+        self.lengths6 = np.array(sorted(self._v6_lengths, reverse=True), np.int64)
         self.size = len(items)
 
     def __len__(self) -> int:
@@ -103,7 +111,7 @@ class PrefixTable:
         """The value of the longest matching network for each address, -1 for none."""
         out = np.empty(hi.shape[0], np.int64)
         if hi.shape[0]:
-            _lookup(self._hi, self._lo, self._len, self._val, self.lengths,
+            _lookup(self._hi, self._lo, self._len, self._val, self.lengths4, self.lengths6,
                     np.ascontiguousarray(hi), np.ascontiguousarray(lo), out)
         return out
 
