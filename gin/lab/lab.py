@@ -164,8 +164,12 @@ def up(topology: Topology | str | Path | None = None, name: str = DEFAULT_NAME,
             for node in state.routers:
                 frr.write_configs(state, node)
                 snmpd.write_config(state, node, snmp)
-            frr.start_all(state, pool, extra=lambda n: [snmpd.argv(n)])
-            list(pool.map(lambda n: sshd.start(state, n), state.routers))
+            # FRR+snmpd launchers (in the namespaces) and sshds (root namespace) are
+            # independent: one queue, so sshd starts fill the launchers' waits.
+            jobs = [pool.submit(frr.start_router, n, [snmpd.argv(n)]) for n in state.routers]
+            jobs += [pool.submit(sshd.start, state, n) for n in state.routers]
+            for job in jobs:
+                job.result()
             list(pool.map(snmpd.wait_ready, state.routers))
         state.status = "up"
         state.save()
