@@ -12,8 +12,7 @@ import ipaddress
 import os
 import pwd
 import shlex
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from pathlib import Path
 
 from gin.lab.errors import LabError
@@ -120,12 +119,6 @@ def start_router(node: NodeState, extra: Sequence[list[str]] = ()) -> None:
     for daemon in FRR_DAEMONS:
         wait_pidfile(node.run_dir / f"{daemon}.pid", f"{daemon} on {node.name}",
                      f"{node.dir}/log/{daemon}.log")
-
-
-def start_all(state: LabState, pool: ThreadPoolExecutor,
-              extra: Callable[[NodeState], list[list[str]]] = lambda n: []) -> None:
-    """Start every router in parallel (one launcher per router)."""
-    list(pool.map(lambda n: start_router(n, extra(n)), state.routers))
 
 
 def vtysh(node: NodeState, *commands: str, timeout: float = 30) -> str:
