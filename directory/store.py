@@ -352,7 +352,8 @@ def add_link(session: Session, name: str, a: tuple[str, str], b: tuple[str, str]
              status: str = "planned") -> m.Link:
     """Record a link between two interfaces (created if the directory lacks them).
 
-    An interface carries at most one link: a second link on the same port is refused.
+    An interface carries at most one live link: a second one on the same port is refused
+    (a decommissioned link's port is free again).
     """
     link_name = clean_text(name, "link", 128)
     if session.scalar(select(m.Link.id).where(m.Link.name == link_name)):
@@ -362,7 +363,8 @@ def add_link(session: Session, name: str, a: tuple[str, str], b: tuple[str, str]
         raise Invalid(f"link {link_name}: both ends are on device {a_if.device.hostname}")
     for iface in (a_if, b_if):
         used = select(m.Link.name).where(or_(m.Link.a_interface_id == iface.id,
-                                             m.Link.b_interface_id == iface.id))
+                                             m.Link.b_interface_id == iface.id),
+                                         m.Link.status != "decommissioned")
         other = session.scalar(used)
         if other:
             raise Conflict(f"interface {iface.device.hostname}:{iface.name} already carries "

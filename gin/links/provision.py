@@ -53,30 +53,74 @@ def target_of(device: m.Device) -> Target:
                   device.credential_ref)
 
 
+class LockedConnection:
+    """A connection several threads may share: one command at a time on the wire."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._io = threading.Lock()
+
+    def show(self, command: str) -> str:
+        with self._io:
+            return self._conn.show(command)
+
+    def configure(self, lines: list[str], tolerate_errors: bool = False) -> str:
+        with self._io:
+            return self._conn.configure(lines, tolerate_errors)
+
+    def save(self) -> None:
+        with self._io:
+            self._conn.save()
+
+    def close(self) -> None:
+        with self._io:
+            self._conn.close()
+
+
 class Sessions:
-    """One connection and one lock per device, shared by all links of a run."""
+    """One shared connection and one configuration lock per device, for a whole run.
+
+    The configuration lock is held only while a link reads, changes and saves a device;
+    verification (which waits seconds for BGP) runs without it, so ten links on one PE
+    are pushed one after another but verified side by side.
+    """
 
     def __init__(self, transport: Transport) -> None:
         self.transport = transport
         self._locks: dict[str, threading.Lock] = {}
-        self._conns: dict[str, Connection] = {}
+        self._conns: dict[str, LockedConnection] = {}
         self._guard = threading.Lock()
 
     def lock(self, hostname: str) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault(hostname, threading.Lock())
 
-    def get(self, target: Target) -> Connection:
-        """Call with the device's lock held."""
+    def get(self, target: Target) -> LockedConnection:
+        """Call with the device's configuration lock held (connecting is not shared)."""
         conn = self._conns.get(target.hostname)
         if conn is None:
-            conn = self.transport.connect(target)
+            conn = LockedConnection(self.transport.connect(target))
             self._conns[target.hostname] = conn
         return conn
 
     def close(self) -> None:
         for conn in self._conns.values():
             conn.close()
+
+
+class _Locked:
+    """Hold the configuration locks of several devices, in a fixed order (no deadlock)."""
+
+    def __init__(self, sessions: Sessions, hosts: list[str]) -> None:
+        self.locks = [sessions.lock(h) for h in sorted(hosts)]
+
+    def __enter__(self) -> None:
+        for lk in self.locks:
+            lk.acquire()
+
+    def __exit__(self, *_exc: object) -> None:
+        for lk in reversed(self.locks):
+            lk.release()
 
 
 @dataclass
@@ -99,7 +143,7 @@ def _prepare(directory: Directory, names: Iterable[str], baseline: Baseline | No
     return jobs
 
 
-def _check_taken(conn: Connection, target: Target, intended: str) -> None:
+def _check_taken(conn: Connection, target: Target, intended: str) -> str:
     """Read the config back: a line the device silently refused is a failed push.
 
     Not every refusal is reported as an error (FRR's "BGP is already running" has no
@@ -107,11 +151,13 @@ def _check_taken(conn: Connection, target: Target, intended: str) -> None:
     config itself is the proof.
     """
     platform = platforms.get(target.platform)
-    still = configtree.missing(platform, conn.show(platform.show_running), intended)
+    running = conn.show(platform.show_running)
+    still = configtree.missing(platform, running, intended)
     if still:
         shown = "; ".join(line.strip() for line in still[:3])
         raise TransportError(f"{target.hostname}: the device did not take {len(still)} "
                              f"line(s): {shown}")
+    return running
 
 
 def _restore(conn: Connection, platform_name: str, before: str, passes: int = 3) -> bool:
@@ -134,50 +180,72 @@ def _restore(conn: Connection, platform_name: str, before: str, passes: int = 3)
     return conn.show(platform.show_running) == before
 
 
-def _restore_all(job: _Job, conns: dict[str, Connection], pushed: dict[str, str]) -> bool:
-    """Restore every pushed device, even when one of them fails."""
+def _rollback(job: _Job, conns: dict[str, Connection], pushed: dict[str, str],
+              after: dict[str, str], diff: dict[str, list[str]],
+              others: dict[str, list[str]]) -> bool:
+    """Undo this link's push on every device it changed.
+
+    When nothing else touched a device since our push, restore its exact previous running
+    config; when another link has been pushed there meanwhile, remove only our lines,
+    keeping what was there before us and what the run's other links need there, so one
+    link's failure never undoes another's.
+    """
     restored = True
     for host, before in pushed.items():
+        platform = platforms.get(job.targets[host].platform)
         try:
-            restored = _restore(conns[host], job.targets[host].platform, before) and restored
+            now = conns[host].show(platform.show_running)
+            if now == after.get(host):
+                restored = _restore(conns[host], job.targets[host].platform, before) and restored
+                continue
+            mine = "\n".join(diff[host]) + "\n"
+            keep = [before, *others.get(host, [])]
+            for _ in range(3):
+                lines = configtree.removal(platform, now, mine, keep)
+                if not lines:
+                    break
+                conns[host].configure(lines, tolerate_errors=True)
+                now = conns[host].show(platform.show_running)
+            conns[host].save()
+            restored = not configtree.removal(platform, now, mine, keep) and restored
         except GinError:
             restored = False
     return restored
 
 
 def _run_one(job: _Job, sessions: Sessions, dry_run: bool, verify_timeout: float,
-             with_ping: bool) -> LinkResult:
+             with_ping: bool, jobs: list[_Job]) -> LinkResult:
     result = LinkResult(job.name)
     hosts = sorted(job.targets)
-    locks = [sessions.lock(h) for h in hosts]
-    for lk in locks:
-        lk.acquire()
     pushed: dict[str, str] = {}
+    after: dict[str, str] = {}
     conns: dict[str, Connection] = {}
+    others = {h: [j.configs[h] for j in jobs if j is not job and h in j.configs] for h in hosts}
     try:
-        before: dict[str, str] = {}
-        for host in hosts:
-            target = job.targets[host]
-            platform = platforms.get(target.platform)
-            conns[host] = sessions.get(target)
-            before[host] = conns[host].show(platform.show_running)
-            result.diff[host] = configtree.missing(platform, before[host], job.configs[host])
-        if dry_run:
-            result.status, result.message = "dry-run", "nothing pushed (--dry-run)"
-            return result
-        try:
+        with _Locked(sessions, hosts):
+            before: dict[str, str] = {}
             for host in hosts:
-                if result.diff[host]:
-                    pushed[host] = before[host]
-                    conns[host].configure(result.diff[host])
-                    _check_taken(conns[host], job.targets[host], job.configs[host])
-                    conns[host].save()
-        except TransportError as exc:
-            result.status, result.message = "failed", str(exc)
-            result.restored = _restore_all(job, conns, pushed)
-            if not result.restored:
-                result.message += "; ROLLBACK INCOMPLETE: check the devices"
-            return result
+                platform = platforms.get(job.targets[host].platform)
+                conns[host] = sessions.get(job.targets[host])
+                before[host] = conns[host].show(platform.show_running)
+                result.diff[host] = configtree.missing(platform, before[host], job.configs[host])
+            if dry_run:
+                result.status, result.message = "dry-run", "nothing pushed (--dry-run)"
+                return result
+            try:
+                for host in hosts:
+                    if result.diff[host]:
+                        pushed[host] = before[host]
+                        conns[host].configure(result.diff[host])
+                        after[host] = _check_taken(conns[host], job.targets[host],
+                                                   job.configs[host])
+                        conns[host].save()
+            except TransportError as exc:
+                result.status, result.message = "failed", str(exc)
+                result.restored = _rollback(job, conns, pushed, after, result.diff, others)
+                if not result.restored:
+                    result.message += "; ROLLBACK INCOMPLETE: check the devices"
+                return result
         try:
             check = verify_link(job.intent, conns[job.intent.pe.hostname],
                                 conns[job.intent.ce.hostname], verify_timeout, with_ping)
@@ -189,7 +257,8 @@ def _run_one(job: _Job, sessions: Sessions, dry_run: bool, verify_timeout: float
             result.status = "changed" if pushed else "no change"
             result.message = "verified" if pushed else "no change: already as intended"
             return result
-        result.restored = _restore_all(job, conns, pushed)
+        with _Locked(sessions, hosts):
+            result.restored = _rollback(job, conns, pushed, after, result.diff, others)
         result.status = "rolled back" if pushed else "failed"
         result.message = "; ".join(check.reasons)
         if pushed:
@@ -199,9 +268,6 @@ def _run_one(job: _Job, sessions: Sessions, dry_run: bool, verify_timeout: float
     except GinError as exc:
         result.status, result.message = "failed", str(exc)
         return result
-    finally:
-        for lk in reversed(locks):
-            lk.release()
 
 
 def _record(directory: Directory, results: list[LinkResult]) -> None:
@@ -237,8 +303,8 @@ def provision(directory: Directory, names: list[str], transport: Transport,
     sessions = Sessions(transport)
     try:
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(jobs)))) as pool:
-            futures = [pool.submit(_run_one, j, sessions, dry_run, verify_timeout, with_ping)
-                       for j in jobs]
+            futures = [pool.submit(_run_one, j, sessions, dry_run, verify_timeout, with_ping,
+                                   jobs) for j in jobs]
             results = []
             for fut in futures:
                 res = fut.result()

@@ -143,3 +143,27 @@ def test_decommission_removes_only_that_link(gin_lab, planned):
         for cidr in cidrs:
             with pytest.raises(Exception, match="not found"):
                 store.get_prefix(s, cidr)
+
+
+def test_failed_link_rollback_keeps_a_concurrent_link(gin_lab, planned):
+    """Two links on pe1 at once, one wrongly planned: only the wrong one is undone."""
+    pe = "pe1"
+    with planned.transaction() as s:
+        plan = load_plan()
+        plan_link(s, plan, "MOPH", store.get_device(s, "ce3").site.code,
+                  Endpoint(pe, _port(gin_lab, pe, "ce3")),
+                  Endpoint("ce3", _port(gin_lab, "ce3", pe)),
+                  lan=_port(gin_lab, "ce3", "h3"), name="moph-again")
+        plan_link(s, plan, "MOE", store.get_device(s, "ce2").site.code,
+                  Endpoint(pe, "nowhere-6"), Endpoint("ce2", "nowhere-5"), name="moe-wrong-pe1")
+    results = {r.link: r for r in provision(planned, ["moph-again", "moe-wrong-pe1"],
+                                            transport.get("netmiko"), verify_timeout=5,
+                                            with_ping=False)}
+    assert results["moph-again"].status == "changed", results["moph-again"].message
+    assert results["moe-wrong-pe1"].status == "rolled back", results["moe-wrong-pe1"].message
+    assert results["moe-wrong-pe1"].restored is True
+    running = _running(gin_lab, pe)
+    assert "nowhere-6" not in running and "GIN-IN-MOPH" in running and "GIN-IN-MOE" not in running
+    assert "nowhere-5" not in _running(gin_lab, "ce2")
+    done = gin_lab.exec("h1", ["ping", "-6", "-c", "2", "-W", "2", "2001:db8:1003::10"])
+    assert done.returncode == 0, done.stdout
