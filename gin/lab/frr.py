@@ -114,8 +114,9 @@ def start_router(node: NodeState, extra: Sequence[list[str]] = ()) -> None:
     proc = run(argv, timeout=60, check=False)
     if proc.returncode != 0:
         step = STEP_EXIT.get(proc.returncode, f"exit {proc.returncode}")
+        detail = " ".join((proc.stderr or "").split())[-200:]  # one line, whatever FRR said
         raise LabError(f"starting {step} on router {node.name} failed; see {node.dir}/log/ "
-                       f"({(proc.stderr or '').strip()[-200:]})")
+                       f"({detail})")
     for daemon in FRR_DAEMONS:
         wait_pidfile(node.run_dir / f"{daemon}.pid", f"{daemon} on {node.name}",
                      f"{node.dir}/log/{daemon}.log")
