@@ -41,7 +41,7 @@ class NetmikoConnection:
     def configure(self, lines: list[str], tolerate_errors: bool = False) -> str:
         try:
             output = self._conn.send_config_set(  # type: ignore[attr-defined]
-                lines, read_timeout=120, cmd_verify=False)
+                lines, read_timeout=120, cmd_verify=True)
         except Exception as exc:
             raise TransportError(f"{self.target.hostname}: configuration failed: {exc}") from exc
         bad = None if tolerate_errors else CONFIG_ERRORS.search(output)
