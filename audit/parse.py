@@ -14,6 +14,7 @@ cut in half) raises :class:`AuditParseError` with one clear line: the runner tur
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -125,11 +126,15 @@ def _platform(name: str) -> Platform:
     return platforms.get(name)
 
 
+#: Control characters a config never holds (tab, CR, LF, ^C banner delimiters and form
+#: feed aside) and the replacement character left by undecodable bytes.
+ODD = re.compile("[\x00-\x02\x04-\x08\x0b\x0e-\x1f\ufffd]")
+
+
 def _binary_ratio(sample: str) -> float:
     if not sample:
         return 0.0
-    odd = sum(1 for ch in sample if (ch < " " and ch not in "\t\r\n\x03\x0c") or ch == "\ufffd")
-    return odd / len(sample)
+    return len(ODD.findall(sample)) / len(sample)
 
 
 def _line_index(text: str) -> dict[tuple[str, ...], int]:

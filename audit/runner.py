@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,15 +119,46 @@ def audit_one(source: ConfigSource, checks: Sequence[Check] = ALL,
 
 def run(sources: Iterable[ConfigSource], checks: Sequence[Check] = ALL,
         framework: catalogue.Framework | None = None, now: dt.datetime | None = None,
-        advance: Callable[[], None] | None = None, **limits: int) -> list[DeviceAudit]:
-    """Audit many configs in this process (one core: parsing is CPU-bound Python)."""
+        advance: Callable[[], None] | None = None, workers: int = 1,
+        **limits: int) -> list[DeviceAudit]:
+    """Audit many configs, in order.
+
+    Parsing is CPU-bound Python, so ``workers > 1`` spreads chunks of configs over that
+    many processes (the built-in checks and framework only: they are found again by name
+    in each process); ``workers=1`` stays in this process.
+    """
     framework = framework or catalogue.load()
     now = now or dt.datetime.now(dt.UTC)
+    items = list(sources)
+    if workers > 1 and len(items) > 1 and checks is ALL:
+        return _run_parallel(items, framework.name, now, advance, workers, limits)
     out = []
-    for source in sources:
+    for source in items:
         out.append(audit_one(source, checks, framework, now, **limits))
         if advance:
             advance()
+    return out
+
+
+def _chunk(items: list[ConfigSource], framework: str, now: dt.datetime,
+           limits: dict[str, int]) -> list[DeviceAudit]:
+    fw = catalogue.load(framework)
+    return [audit_one(s, ALL, fw, now, **limits) for s in items]
+
+
+def _run_parallel(items: list[ConfigSource], framework: str, now: dt.datetime,
+                  advance: Callable[[], None] | None, workers: int,
+                  limits: dict[str, int]) -> list[DeviceAudit]:
+    size = max(1, min(64, len(items) // (workers * 4) or 1))
+    chunks = [items[i:i + size] for i in range(0, len(items), size)]
+    out: list[DeviceAudit] = []
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for done in pool.map(_chunk, chunks, [framework] * len(chunks), [now] * len(chunks),
+                             [limits] * len(chunks)):
+            out.extend(done)
+            if advance:
+                for _ in done:
+                    advance()
     return out
 
 

@@ -87,7 +87,7 @@ def _facts(ctx: Context) -> dict[str, sources.DeviceFacts] | None:
 
 
 def _audits(ctx: Context, configs: str | None, backup_dir: str | None, agency: str | None,
-            max_age_days: int, quiet: bool) -> list[runner.DeviceAudit]:
+            max_age_days: int, quiet: bool, workers: int | None) -> list[runner.DeviceAudit]:
     store = BackupStore(backup_dir)
     facts = _facts(ctx)
     if configs:
@@ -97,13 +97,19 @@ def _audits(ctx: Context, configs: str | None, backup_dir: str | None, agency: s
     if agency:
         code = agency.upper()
         srcs = [s for s in srcs if (s.agency or "").upper() == code]
+    if workers is None:  # processes pay off from a few hundred configs on
+        workers = min(8, os.cpu_count() or 1) if len(srcs) >= 200 else 1
     with progress(len(srcs), "auditing", quiet=quiet) as advance:
-        return runner.run(srcs, advance=advance, backup_max_age_days=max_age_days)
+        return runner.run(srcs, advance=advance, workers=workers,
+                          backup_max_age_days=max_age_days)
 
 
 configs_option = click.option("--configs", type=click.Path(file_okay=False, exists=True),
                               help="Audit a folder of config files instead of the backups.")
 agency_option = click.option("--agency", metavar="CODE", help="Only this agency's devices.")
+workers_option = click.option("--workers", type=click.IntRange(1, 64),
+                              help="Processes that parse configs (default: the CPUs, "
+                                   "from 200 configs on).")
 age_option = click.option("--max-age-days", type=click.IntRange(1, 3650), default=7,
                           show_default=True, help="A backup older than this fails 10.5.1.")
 
@@ -112,13 +118,14 @@ age_option = click.option("--max-age-days", type=click.IntRange(1, 3650), defaul
 @configs_option
 @agency_option
 @age_option
+@workers_option
 @backup_dir_option
 @json_option
 @pass_ctx
 def check_cmd(ctx: Context, configs: str | None, agency: str | None, max_age_days: int,
-              backup_dir: str | None, as_json: bool) -> None:
+              workers: int | None, backup_dir: str | None, as_json: bool) -> None:
     """Run every check on the newest backups (or --configs DIR); one row per device."""
-    audits = _audits(ctx, configs, backup_dir, agency, max_age_days, as_json)
+    audits = _audits(ctx, configs, backup_dir, agency, max_age_days, as_json, workers)
     if as_json:
         print_json(reports.to_data(audits, scope=agency.upper() if agency else "GIN"))
         return
@@ -144,14 +151,15 @@ def check_cmd(ctx: Context, configs: str | None, agency: str | None, max_age_day
               help="Labels of the HTML report.")
 @click.option("--no-history", "keep_history", is_flag=True, flag_value=False, default=True,
               help="Do not store this run nor compare with the previous one.")
+@workers_option
 @backup_dir_option
 @pass_ctx
 def report_cmd(ctx: Context, configs: str | None, agency: str | None, max_age_days: int,
-               fmt: str, output: str, lang: str, keep_history: bool,
+               fmt: str, output: str, lang: str, keep_history: bool, workers: int | None,
                backup_dir: str | None) -> None:
     """Write a posture report (scores per agency and clause, findings with evidence, the
     trend since the previous stored run of the same scope)."""
-    audits = _audits(ctx, configs, backup_dir, agency, max_age_days, False)
+    audits = _audits(ctx, configs, backup_dir, agency, max_age_days, False, workers)
     scope = agency.upper() if agency else "GIN"
     data = reports.to_data(audits, scope=scope, lang=lang)
     prior = history.previous(scope, data["generated_at"]) if keep_history else None

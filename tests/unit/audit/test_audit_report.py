@@ -95,3 +95,14 @@ def test_unknown_language_and_format_are_errors(audits) -> None:  # noqa: ANN001
         report.to_html(audits, lang="fr")
     with pytest.raises(ValueError, match="unknown report format"):
         report.write("/dev/null", audits, "odt")
+
+
+def test_parallel_run_gives_the_same_findings_in_order() -> None:
+    sources = [ConfigSource(f"r{i}", p, golden(f"{p}_{k}.conf"), "pe", "A", NOW, True)
+               for i, (p, k) in enumerate([("cisco_ios", "good"), ("frr", "bad"),
+                                           ("juniper_junos", "bad"), ("frr", "good")])]
+    one = run(sources, now=NOW)
+    two = run(sources, now=NOW, workers=2)
+    assert [a.device for a in two] == ["r0", "r1", "r2", "r3"]
+    assert [f.as_dict() for a in two for f in a.findings] == \
+        [f.as_dict() for a in one for f in a.findings]
