@@ -8,6 +8,7 @@ platform.  A platform it knows nothing about gives "unknown", never a pass.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -85,10 +86,31 @@ class Check:
             return Result(Status.UNKNOWN, f"check error: {type(exc).__name__}: {exc}")
 
 
+#: A secret's value after its keyword (an optional type digit first).  Reports leave the
+#: device, so evidence shows that a secret is there, never the secret.
+SECRET = re.compile(
+    r"\b(password|secret|key-string|encrypted-password|authentication-key|pre-shared-key"
+    r"|ascii-text|community|key)(\s+\d{1,2})?\s+(?!(?:ascii-text|hexadecimal)\b)"
+    r"(\"[^\"]*\"|\S+)", re.I)
+KNOWN_DEFAULTS = {"public", "private"}
+
+
+def redact(text: str) -> str:
+    """``text`` with secret values replaced (default communities stay: they are evidence)."""
+    def hide(m: re.Match[str]) -> str:
+        value = m.group(3)
+        if value.lower() in KNOWN_DEFAULTS:
+            return m.group(0)
+        return f"{m.group(1)}{m.group(2) or ''} <redacted>"
+
+    return SECRET.sub(hide, text)
+
+
 def cite(nodes: Sequence[Node]) -> tuple[Evidence, ...]:
-    """Evidence lines in config order, each once."""
+    """Evidence lines in config order, each once, with secret values redacted."""
     seen = {id(n): n for n in nodes if n is not None}
-    return tuple(sorted({n.cite() for n in seen.values()}, key=lambda e: (e[0] or 0, e[1])))
+    cited = {(ln, redact(tx)) for ln, tx in (n.cite() for n in seen.values())}
+    return tuple(sorted(cited, key=lambda e: (e[0] or 0, e[1])))
 
 
 def ok(reason: str, nodes: Sequence[Node] = ()) -> Result:

@@ -83,8 +83,8 @@ def test_html_is_self_contained_with_charts(audits, lang: str, label: str) -> No
 
 
 def test_html_escapes_config_text() -> None:
-    text = golden("cisco_ios_bad.conf").replace("snmp-server community public RO",
-                                                "snmp-server community <script>x</script> RO")
+    text = golden("cisco_ios_bad.conf").replace("transport input telnet ssh",
+                                                "transport input telnet <script>x</script>")
     html = report.to_html(run([ConfigSource("r1", "cisco_ios", text, "pe", "A", NOW)],
                               now=NOW))
     assert "<script>x" not in html and "&lt;script&gt;x" in html
