@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import ctypes
 import mmap
-import os
 import select
 import socket
 import struct
@@ -167,7 +166,3 @@ class LiveCapture:
         if self.sock.fileno() >= 0:
             self.sock.close()
 
-
-def can_capture() -> bool:
-    """Whether this process may open AF_PACKET sockets (root or CAP_NET_RAW)."""
-    return os.geteuid() == 0

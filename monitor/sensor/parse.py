@@ -20,10 +20,6 @@ from numba import njit
 
 from .batch import (
     LINKTYPE_ETHERNET,
-    LINKTYPE_IPV4,
-    LINKTYPE_IPV6,
-    LINKTYPE_LINUX_SLL,
-    LINKTYPE_RAW,
     Batch,
 )
 from .walk import _u32
@@ -268,7 +264,7 @@ def _walk_parse_pcap(buf, pos, end, big, frac_scale, max_caplen, lts, offs, caps
     Records are walked 256 at a time, then those 256 are parsed: the headers are still in
     the CPU cache (a chunk is far larger than the caches) and the per-call cost of
     :func:`_parse_range` is shared by 256 packets.  Returns ``(count, next_pos, status)``
-    like :func:`.walk.walk_pcap`.
+    like :func:`.walk.walk_pcapng`.
     """
     n = 0
     cap_out = offs.shape[0]
@@ -346,9 +342,6 @@ def walk_parse_pcap(buf: np.ndarray, pos: int, end: int, big: bool, frac_scale: 
     f = f.slice(0, n)
     return Batch(buf, offs[:n], caps[:n], wires[:n], ts[:n], lts[:n], fields=f), pos, status
 
-
-SUPPORTED_LINKTYPES = (LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_RAW, LINKTYPE_IPV4,
-                       LINKTYPE_IPV6)
 
 
 def warm_up() -> None:

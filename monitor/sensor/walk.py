@@ -1,5 +1,7 @@
 """Record walkers: find where each packet starts inside a raw buffer, compiled with numba.
 
+(Classic pcap is walked by :func:`.parse.walk_parse_pcap`, which parses as it walks.)
+
 Why compiled: a pcap file is a chain of length-prefixed records, so finding packet ``n+1``
 needs the length of packet ``n``.  That walk cannot be vectorised, and a Python loop over
 ``struct.unpack_from`` costs ~0.6 s per million packets on this machine, more than the whole
@@ -31,34 +33,6 @@ def _u32(buf, pos, big):  # type: ignore[no-untyped-def]
     if big:
         return (a << 24) | (b << 16) | (c << 8) | d
     return (d << 24) | (c << 16) | (b << 8) | a
-
-
-@njit(cache=True)
-def walk_pcap(buf, pos, end, big, frac_scale, max_caplen,
-              offs, caps, wires, ts):  # type: ignore[no-untyped-def]
-    """Walk classic pcap records in ``buf[pos:end]``.
-
-    Returns ``(count, next_pos, status)``.  ``frac_scale`` is 1e-6 (microsecond files) or
-    1e-9 (nanosecond files).
-    """
-    n = 0
-    cap_out = offs.shape[0]
-    while n < cap_out and pos + 16 <= end:
-        sec = _u32(buf, pos, big)
-        frac = _u32(buf, pos + 4, big)
-        caplen = _u32(buf, pos + 8, big)
-        wire = _u32(buf, pos + 12, big)
-        if caplen > max_caplen:
-            return n, pos, CORRUPT
-        if pos + 16 + caplen > end:
-            break
-        offs[n] = pos + 16
-        caps[n] = caplen
-        wires[n] = wire
-        ts[n] = sec + frac * frac_scale
-        n += 1
-        pos += 16 + caplen
-    return n, pos, OK
 
 
 @njit(cache=True)
