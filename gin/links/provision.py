@@ -108,21 +108,6 @@ class Sessions:
             conn.close()
 
 
-class _Locked:
-    """Hold the configuration locks of several devices, in a fixed order (no deadlock)."""
-
-    def __init__(self, sessions: Sessions, hosts: list[str]) -> None:
-        self.locks = [sessions.lock(h) for h in sorted(hosts)]
-
-    def __enter__(self) -> None:
-        for lk in self.locks:
-            lk.acquire()
-
-    def __exit__(self, *_exc: object) -> None:
-        for lk in reversed(self.locks):
-            lk.release()
-
-
 @dataclass
 class _Job:
     name: str
@@ -180,8 +165,8 @@ def _restore(conn: Connection, platform_name: str, before: str, passes: int = 3)
     return conn.show(platform.show_running) == before
 
 
-def _rollback(job: _Job, conns: dict[str, Connection], pushed: dict[str, str],
-              after: dict[str, str], diff: dict[str, list[str]],
+def _rollback(job: _Job, sessions: Sessions, conns: dict[str, Connection],
+              pushed: dict[str, str], after: dict[str, str], diff: dict[str, list[str]],
               others: dict[str, list[str]]) -> bool:
     """Undo this link's push on every device it changed.
 
@@ -194,23 +179,31 @@ def _rollback(job: _Job, conns: dict[str, Connection], pushed: dict[str, str],
     for host, before in pushed.items():
         platform = platforms.get(job.targets[host].platform)
         try:
-            now = conns[host].show(platform.show_running)
-            if now == after.get(host):
-                restored = _restore(conns[host], job.targets[host].platform, before) and restored
-                continue
-            mine = "\n".join(diff[host]) + "\n"
-            keep = [before, *others.get(host, [])]
-            for _ in range(3):
-                lines = configtree.removal(platform, now, mine, keep)
-                if not lines:
-                    break
-                conns[host].configure(lines, tolerate_errors=True)
-                now = conns[host].show(platform.show_running)
-            conns[host].save()
-            restored = not configtree.removal(platform, now, mine, keep) and restored
+            with sessions.lock(host):
+                restored = _undo(job, conns[host], host, platform, before, after, diff,
+                                 others) and restored
         except GinError:
             restored = False
     return restored
+
+
+def _undo(job: _Job, conn: Connection, host: str, platform: platforms.Platform, before: str,
+          after: dict[str, str], diff: dict[str, list[str]],
+          others: dict[str, list[str]]) -> bool:
+    """Undo one device (its configuration lock held): exact restore, or our lines only."""
+    now = conn.show(platform.show_running)
+    if now == after.get(host):
+        return _restore(conn, platform.name, before)
+    mine = "\n".join(diff[host]) + "\n"
+    keep = [before, *others.get(host, [])]
+    for _ in range(3):
+        lines = configtree.removal(platform, now, mine, keep)
+        if not lines:
+            break
+        conn.configure(lines, tolerate_errors=True)
+        now = conn.show(platform.show_running)
+    conn.save()
+    return not configtree.removal(platform, now, mine, keep)
 
 
 def _run_one(job: _Job, sessions: Sessions, dry_run: bool, verify_timeout: float,
@@ -222,30 +215,36 @@ def _run_one(job: _Job, sessions: Sessions, dry_run: bool, verify_timeout: float
     conns: dict[str, Connection] = {}
     others = {h: [j.configs[h] for j in jobs if j is not job and h in j.configs] for h in hosts}
     try:
-        with _Locked(sessions, hosts):
-            before: dict[str, str] = {}
-            for host in hosts:
-                platform = platforms.get(job.targets[host].platform)
-                conns[host] = sessions.get(job.targets[host])
-                before[host] = conns[host].show(platform.show_running)
-                result.diff[host] = configtree.missing(platform, before[host], job.configs[host])
-            if dry_run:
-                result.status, result.message = "dry-run", "nothing pushed (--dry-run)"
-                return result
-            try:
-                for host in hosts:
-                    if result.diff[host]:
-                        pushed[host] = before[host]
-                        conns[host].configure(result.diff[host])
-                        after[host] = _check_taken(conns[host], job.targets[host],
-                                                   job.configs[host])
-                        conns[host].save()
-            except TransportError as exc:
-                result.status, result.message = "failed", str(exc)
-                result.restored = _rollback(job, conns, pushed, after, result.diff, others)
-                if not result.restored:
-                    result.message += "; ROLLBACK INCOMPLETE: check the devices"
-                return result
+        # One device at a time, each under its own configuration lock: a link never holds
+        # the PE while it configures the CE, so links sharing a PE queue only for the PE.
+        for host in hosts:
+            target = job.targets[host]
+            platform = platforms.get(target.platform)
+            with sessions.lock(host):
+                conns[host] = sessions.get(target)
+                before = conns[host].show(platform.show_running)
+                result.diff[host] = configtree.missing(platform, before, job.configs[host])
+                if dry_run or not result.diff[host]:
+                    continue
+                pushed[host] = before
+                try:
+                    conns[host].configure(result.diff[host])
+                    after[host] = _check_taken(conns[host], target, job.configs[host])
+                    conns[host].save()
+                except TransportError as exc:
+                    failure = exc
+                else:
+                    continue
+            # the push failed: undo what this link changed anywhere, then report
+            result.status, result.message = "failed", str(failure)
+            result.restored = _rollback(job, sessions, conns, pushed, after, result.diff,
+                                        others)
+            if not result.restored:
+                result.message += "; ROLLBACK INCOMPLETE: check the devices"
+            return result
+        if dry_run:
+            result.status, result.message = "dry-run", "nothing pushed (--dry-run)"
+            return result
         try:
             check = verify_link(job.intent, conns[job.intent.pe.hostname],
                                 conns[job.intent.ce.hostname], verify_timeout, with_ping)
@@ -257,16 +256,18 @@ def _run_one(job: _Job, sessions: Sessions, dry_run: bool, verify_timeout: float
             result.status = "changed" if pushed else "no change"
             result.message = "verified" if pushed else "no change: already as intended"
             return result
-        with _Locked(sessions, hosts):
-            result.restored = _rollback(job, conns, pushed, after, result.diff, others)
+        result.restored = _rollback(job, sessions, conns, pushed, after, result.diff, others)
         result.status = "rolled back" if pushed else "failed"
         result.message = "; ".join(check.reasons)
         if pushed:
             result.message += ("; restored the previous running config" if result.restored
                                else "; ROLLBACK INCOMPLETE: check the devices")
         return result
-    except GinError as exc:
+    except GinError as exc:  # a device unreachable or unreadable midway
         result.status, result.message = "failed", str(exc)
+        if pushed:
+            result.restored = _rollback(job, sessions, conns, pushed, after, result.diff,
+                                        others)
         return result
 
 
