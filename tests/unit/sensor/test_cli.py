@@ -96,3 +96,18 @@ def test_user_errors_are_one_line_gin_errors(tmp_path):
                                     "--no-directory"])
     assert isinstance(res.exception, GinError)
     assert "no such network interface" in str(res.exception)
+
+
+def test_bpf_filters_compile_or_fail_with_one_line():
+    import pytest
+
+    from monitor.sensor.errors import SensorError
+    from monitor.sensor.live import compile_bpf
+
+    try:
+        code = compile_bpf("tcp or icmp6", 1)
+    except SensorError as exc:  # libpcap missing: the message says so
+        pytest.skip(f"needs libpcap: {exc}")
+    assert len(code) % 8 == 0 and len(code) >= 16
+    with pytest.raises(SensorError, match="BPF filter"):
+        compile_bpf("tcp port", 1)
