@@ -62,3 +62,25 @@ def test_stats_update_once_per_batch():
     stats = SensorStats()
     stats.count_event("port_scan", "medium", None)
     assert stats.snapshot()["events"] == {("port_scan", "medium", "unknown"): 1}
+
+
+def test_live_sensor_closes_quiet_events_on_idle_ticks(tmp_path):
+    from scapy.all import wrpcap
+
+    from monitor.sensor.pcapfile import read_batches
+    from monitor.sensor.sensor import build_sensor
+
+    pcap = tmp_path / "scan.pcap"
+    wrpcap(str(pcap), timed(IP(src="10.1.1.1", dst="10.2.2.2")
+                            / TCP(sport=40000, dport=p, flags="S") for p in range(1, 200)))
+    sensor = build_sensor(events_path=tmp_path / "e.jsonl", quiet_s=5, live=True)
+    for batch in read_batches(pcap):
+        sensor.process(batch)
+    assert list(sensor.events.open) and not sensor.events.closed
+    last = sensor.stats.last_packet_ts
+    sensor.tick(last + 2)
+    assert not sensor.events.closed  # still within the quiet period
+    sensor.tick(last + 6)
+    assert [e.type for e in sensor.events.closed] == ["port_scan"]
+    assert json.loads((tmp_path / "e.jsonl").read_text())["count"] == 199
+    assert sensor.stats.lag_seconds > 0  # live: age of the newest packet when processed
