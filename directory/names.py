@@ -37,33 +37,31 @@ def clean_text(value: object, field: str, max_len: int = 255, required: bool = T
     return text
 
 
+def _clean_token(value: object, field: str, max_len: int, pattern: re.Pattern[str],
+                 what: str, case: str = "") -> str:
+    """One identifier: clean text, optionally case-folded, matching ``pattern`` whole."""
+    text = clean_text(value, field, max_len)
+    assert text is not None
+    token = text.upper() if case == "upper" else text.lower() if case == "lower" else text
+    if not pattern.fullmatch(token):
+        raise Invalid(f"{field}: {text!r} is not a valid {what}")
+    return token
+
+
 def clean_code(value: object, field: str = "code") -> str:
     """Agency/site codes: upper-case ASCII letters, digits, ``_.-``, at most 32 characters."""
-    text = clean_text(value, field, 32)
-    assert text is not None
-    code = text.upper()
-    if not CODE_RE.match(code):
-        raise Invalid(f"{field}: {text!r} is not a valid code (A-Z, 0-9, _ . -, max 32)")
-    return code
+    return _clean_token(value, field, 32, CODE_RE, "code (A-Z, 0-9, _ . -, max 32)", "upper")
 
 
 def clean_hostname(value: object, field: str = "hostname") -> str:
     """Device host names: one DNS label, lower case (RFC 1123)."""
-    text = clean_text(value, field, 63)
-    assert text is not None
-    name = text.lower()
-    if not HOSTNAME_RE.match(name):
-        raise Invalid(f"{field}: {text!r} is not a valid host name (a-z, 0-9, '-', max 63)")
-    return name
+    return _clean_token(value, field, 63, HOSTNAME_RE, "host name (a-z, 0-9, '-', max 63)",
+                        "lower")
 
 
 def clean_ifname(value: object, field: str = "interface") -> str:
     """Interface names as platforms spell them (eth0, GigabitEthernet0/0/1, ge-0/0/0.0)."""
-    text = clean_text(value, field, 64)
-    assert text is not None
-    if not IFNAME_RE.match(text):
-        raise Invalid(f"{field}: {text!r} is not a valid interface name")
-    return text
+    return _clean_token(value, field, 64, IFNAME_RE, "interface name")
 
 
 def search_key(value: str) -> str:
