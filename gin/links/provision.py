@@ -1,10 +1,11 @@
 """Provision links: read running config, push only the difference, save, verify, record.
 
-Each link is one unit: its two routers are locked (other links on the same PE wait), the
-running configs are read, the missing lines pushed and saved, the link verified.  On a
-failed push or verification both routers are restored to their exact pre-change config
-(full remediation back to the saved text, then compared) and the link is marked failed.
-Links on different routers run concurrently; one failing device never stops the others.
+Each link is one unit.  Device by device, under that device's configuration lock, the
+running config is read, the missing lines pushed, read back and saved; then the link is
+verified without holding any lock.  On a failed push or verification the link is undone
+on every device it changed: the exact pre-change config when nothing else touched the
+device since, else only this link's lines (see :func:`_undo`); the link is marked failed.
+Links run concurrently; one failing device never stops or corrupts the others.
 """
 
 from __future__ import annotations
