@@ -1,0 +1,207 @@
+"""Tunnels in the directory: create (with policy, subnets and sealed keys), list, show, remove.
+
+A tunnel joins two gateways of two different agencies.  What it protects is read from the
+directory at creation: each agency's prefixes with role ``agency``, IPv6 first.  The crypto
+policy is validated (weak choices refused unless ``allow_weak``, then recorded in the stored
+policy so the audit can flag the tunnel).  Secrets (IKEv2 PSK; WireGuard private keys and
+preshared key) are generated here and stored only sealed (:mod:`vpn.keys`); WireGuard public
+keys are stored in the clear, since rendering the peer section needs them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from directory import models as m
+from directory import store
+from directory.errors import Conflict, Invalid, NotFound
+from vpn import keys
+from vpn.policy import PolicyError, get_policy
+
+NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+AUTH = {"ikev2": ("cert", "psk"), "wireguard": ("key",)}
+WIREGUARD_PORT = 51820
+# WireGuard's crypto is fixed by its protocol (Noise IK): nothing to negotiate or weaken.
+WIREGUARD_POLICY = {"name": "wireguard", "ike": None, "esp": None,
+                    "cipher": "ChaCha20-Poly1305, Curve25519, BLAKE2s", "weak": []}
+
+
+@dataclass(frozen=True)
+class End:
+    """One side of a tunnel as rendering needs it."""
+
+    hostname: str
+    platform: str
+    agency: str
+    agency_name: str
+    address: str
+    subnets: tuple[str, ...]
+    public_key: str | None = None
+
+
+@dataclass(frozen=True)
+class TunnelSpec:
+    """Everything a renderer needs about a tunnel, with no secret in it."""
+
+    name: str
+    type: str
+    auth: str
+    status: str
+    policy: dict[str, Any]
+    a: End
+    b: End
+    listen_port: int = WIREGUARD_PORT
+
+
+def _agency(device: m.Device) -> m.Agency:
+    return device.site.agency
+
+
+def protected_subnets(session: Session, agency: m.Agency) -> list[str]:
+    """The agency's own prefixes (role ``agency``, not released), IPv6 first, then by address."""
+    rows = session.scalars(select(m.Prefix).where(
+        m.Prefix.agency_id == agency.id, m.Prefix.role == "agency",
+        m.Prefix.status != "released")).all()
+    nets = sorted((ipaddress.ip_network(p.cidr) for p in rows),
+                  key=lambda n: (-n.version, int(n.network_address), n.prefixlen))
+    return [str(n) for n in nets]
+
+
+def _endpoint(device: m.Device, given: str | None) -> str:
+    text = given or device.mgmt_address
+    if not text:
+        raise Invalid(f"device {device.hostname} has no address for the tunnel endpoint: pass "
+                      "one or set its mgmt_address")
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise Invalid(f"tunnel endpoint of {device.hostname}: {text!r} is not an IP "
+                      "address") from None
+
+
+def _check_name(name: str) -> str:
+    if not NAME.fullmatch(name):
+        raise Invalid(f"tunnel name {name!r}: use 1-63 of a-z 0-9 _ - (starting with a letter "
+                      "or digit)")
+    return name
+
+
+def create_tunnel(session: Session, a_hostname: str, b_hostname: str, type: str,
+                  auth: str | None = None, policy_name: str = "default", *,
+                  name: str | None = None, allow_weak: bool = False,
+                  a_address: str | None = None, b_address: str | None = None) -> m.Tunnel:
+    """Record a planned tunnel between two agencies' gateways (no device is touched)."""
+    if type not in AUTH:
+        raise Invalid(f"tunnel type {type!r}: expected ikev2 or wireguard")
+    if type == "wireguard":
+        if auth not in (None, "key"):
+            raise Invalid("WireGuard authenticates with its keys: --auth does not apply")
+        if policy_name != "default":
+            raise PolicyError("WireGuard's crypto is fixed by the protocol: --policy does not "
+                              "apply")
+    auth = auth or AUTH[type][0]
+    if auth not in AUTH[type]:
+        raise Invalid(f"auth {auth!r}: expected one of {', '.join(AUTH[type])}")
+    a_dev, b_dev = store.get_device(session, a_hostname), store.get_device(session, b_hostname)
+    if a_dev.id == b_dev.id:
+        raise Invalid(f"a tunnel needs two gateways, got {a_hostname} twice")
+    a_ag, b_ag = _agency(a_dev), _agency(b_dev)
+    if a_ag.id == b_ag.id:
+        raise Invalid(f"{a_hostname} and {b_hostname} both belong to agency {a_ag.code}: a "
+                      "tunnel joins two agencies")
+    name = _check_name(name if name is not None else
+                       f"{a_dev.hostname}-{b_dev.hostname}".lower().replace(".", "-")[:63])
+    if session.scalar(select(m.Tunnel).where(m.Tunnel.name == name)) is not None:
+        raise Conflict(f"tunnel {name} exists already (pass --name)")
+    a_addr, b_addr = _endpoint(a_dev, a_address), _endpoint(b_dev, b_address)
+    if ipaddress.ip_address(a_addr).version != ipaddress.ip_address(b_addr).version:
+        raise Invalid(f"tunnel endpoints {a_addr} and {b_addr} are of different IP versions")
+    sides: dict[str, dict[str, Any]] = {}
+    for key, ag, addr in (("a", a_ag, a_addr), ("b", b_ag, b_addr)):
+        subnets = protected_subnets(session, ag)
+        if not subnets:
+            raise Invalid(f"agency {ag.code} has no prefix with role agency to protect: "
+                          f"allocate one (gin directory prefix allocate --agency {ag.code})")
+        sides[key] = {"address": addr, "subnets": subnets}
+    _refuse_overlap(sides["a"]["subnets"], sides["b"]["subnets"])
+    data: dict[str, Any] = {"a": sides["a"], "b": sides["b"]}
+    secret_ref = None
+    if type == "ikev2":
+        data["crypto"] = get_policy(policy_name, allow_weak=allow_weak).as_dict()
+        if auth == "psk":
+            secret_ref = keys.seal({"psk": keys.generate_psk()}, f"tunnel {name}")
+    else:
+        data["crypto"] = dict(WIREGUARD_POLICY)
+        data["listen_port"] = WIREGUARD_PORT
+        a_priv, b_priv = keys.generate_private_key(), keys.generate_private_key()
+        sides["a"]["public_key"] = keys.public_key(a_priv)
+        sides["b"]["public_key"] = keys.public_key(b_priv)
+        secret_ref = keys.seal({"a_private": a_priv, "b_private": b_priv,
+                                "psk": keys.generate_psk()}, f"tunnel {name}")
+    tunnel = m.Tunnel(name=name, type=type, a_device=a_dev, b_device=b_dev, auth=auth,
+                      status="planned", policy=data, secret_ref=secret_ref)
+    session.add(tunnel)
+    session.flush()
+    return tunnel
+
+
+def _refuse_overlap(a: list[str], b: list[str]) -> None:
+    for x in a:
+        for y in b:
+            nx, ny = ipaddress.ip_network(x), ipaddress.ip_network(y)
+            if nx.version == ny.version and nx.overlaps(ny):
+                raise Conflict(f"protected subnets overlap: {x} and {y}")
+
+
+def get_tunnel(session: Session, name: str) -> m.Tunnel:
+    """A tunnel by name (NotFound names it)."""
+    tunnel = session.scalar(select(m.Tunnel).where(m.Tunnel.name == name))
+    if tunnel is None:
+        raise NotFound(f"tunnel {name!r} not found (gin vpn list shows them)")
+    return tunnel
+
+
+def list_tunnels(session: Session) -> list[m.Tunnel]:
+    """Every tunnel, by name."""
+    return list(session.scalars(select(m.Tunnel).order_by(m.Tunnel.name)))
+
+
+def remove_tunnel(session: Session, name: str) -> None:
+    """Delete a tunnel's record (and with it its sealed secrets)."""
+    store.remove(session, get_tunnel(session, name))
+
+
+def spec(tunnel: m.Tunnel) -> TunnelSpec:
+    """The renderable view of a stored tunnel (no secrets)."""
+    data = tunnel.policy or {}
+
+    def end(dev: m.Device, key: str) -> End:
+        side = data[key]
+        ag = _agency(dev)
+        return End(hostname=dev.hostname, platform=dev.platform, agency=ag.code,
+                   agency_name=ag.name_en, address=side["address"],
+                   subnets=tuple(side["subnets"]), public_key=side.get("public_key"))
+
+    return TunnelSpec(name=tunnel.name, type=tunnel.type, auth=tunnel.auth or "",
+                      status=tunnel.status, policy=data.get("crypto", {}),
+                      a=end(tunnel.a_device, "a"), b=end(tunnel.b_device, "b"),
+                      listen_port=int(data.get("listen_port", WIREGUARD_PORT)))
+
+
+def row(tunnel: m.Tunnel) -> dict[str, Any]:
+    """What ``list``/``show`` print: never a secret, only whether one is sealed."""
+    s = spec(tunnel)
+    return {"name": s.name, "type": s.type, "auth": s.auth, "status": s.status,
+            "a": s.a.hostname, "a_agency": s.a.agency, "a_address": s.a.address,
+            "a_subnets": list(s.a.subnets), "b": s.b.hostname, "b_agency": s.b.agency,
+            "b_address": s.b.address, "b_subnets": list(s.b.subnets),
+            "policy": s.policy.get("name"), "ike": s.policy.get("ike"),
+            "esp": s.policy.get("esp"), "weak": list(s.policy.get("weak", [])),
+            "a_public_key": s.a.public_key, "b_public_key": s.b.public_key,
+            "secret": "sealed" if tunnel.secret_ref else None}
