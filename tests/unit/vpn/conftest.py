@@ -42,8 +42,16 @@ def vpn_key(monkeypatch):
 
 
 @pytest.fixture
-def vdir(sqlite_url, vpn_key):
+def vdir_url(sqlite_url, vpn_key) -> str:
+    """A populated SQLite directory's URL."""
     d = Directory(sqlite_url, actor="tester")
     populate(d)
+    d.close()
+    return sqlite_url
+
+
+@pytest.fixture
+def vdir(vdir_url):
+    d = Directory(vdir_url, actor="tester")
     yield d
     d.close()

@@ -1,0 +1,94 @@
+"""`gin vpn` verbs: JSON for scripts, errors as one line with exit 1, no secret ever printed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import gin.commands
+from directory.store import Directory
+from gin.cli import main
+from gin.commands.vpn import vpn
+from vpn import keys
+
+
+@pytest.fixture
+def run(vdir_url, monkeypatch, capsys):
+    monkeypatch.setenv("GIN_DB", vdir_url)
+    registered = gin.commands.COMMANDS
+    if "vpn" not in {c.name for c in registered()}:  # until the root lists it
+        monkeypatch.setattr(gin.commands, "COMMANDS", lambda: [*registered(), vpn])
+
+    def _run(*args: str) -> tuple[int, str, str]:
+        code = main(["vpn", *args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return _run
+
+
+def test_create_list_show_render_rm(run):
+    code, out, _ = run("create", "gw-dopa", "gw-moph", "--type", "wireguard", "--json")
+    assert code == 0
+    created = json.loads(out)
+    assert created["name"] == "gw-dopa-gw-moph" and created["secret"] == "sealed"
+    assert run("create", "gw-dopa", "gw-moph", "--type", "ikev2", "--auth", "psk",
+               "--name", "ike1")[0] == 0
+    code, out, _ = run("list", "--json")
+    assert code == 0 and [t["name"] for t in json.loads(out)] == ["gw-dopa-gw-moph", "ike1"]
+    code, out, _ = run("show", "ike1", "--json")
+    assert json.loads(out)["ike"] == "aes256gcm16-prfsha384-ecp384"
+    code, out, _ = run("render", "gw-dopa-gw-moph")
+    assert code == 0 and "### gw-dopa\n" in out and "PrivateKey = <sealed:a_private>" in out
+    assert created["b_public_key"] in out
+    code, out, _ = run("render", "ike1", "--json")
+    assert set(json.loads(out)) == {"gw-dopa", "gw-moph"}
+    assert run("rm", "ike1") == (0, "removed tunnel ike1\n", "")
+    assert [t["name"] for t in json.loads(run("list", "--json")[1])] == ["gw-dopa-gw-moph"]
+
+
+def test_no_secret_in_any_output(run, vdir_url):
+    run("create", "gw-dopa", "gw-moph", "--type", "wireguard", "--name", "wg1")
+    with Directory(vdir_url).transaction() as s:
+        from vpn.tunnels import get_tunnel
+        opened = keys.unseal(get_tunnel(s, "wg1").secret_ref, "tunnel wg1")
+    printed = "".join(run(*verb)[1] for verb in (["show", "wg1"], ["show", "wg1", "--json"],
+                                                  ["render", "wg1"], ["list", "--json"]))
+    for value in opened.values():
+        assert value.reveal() not in printed
+
+
+@pytest.mark.parametrize("args,message", [
+    (["create", "gw-dopa", "gw-moph", "--type", "ikev2", "--policy", "nope"],
+     "unknown crypto policy 'nope'"),
+    (["create", "gw-dopa", "nope", "--type", "ikev2"], "device 'nope' not found"),
+    (["create", "gw-dopa", "gw-dopa", "--type", "ikev2"], "two gateways"),
+    (["create", "gw-dopa", "gw-moph", "--type", "ikev2", "--name", "x\nconn evil"],
+     "tunnel name"),
+    (["create", "gw-dopa", "gw-moph", "--type", "wireguard", "--auth", "psk"],
+     "--auth does not apply"),
+    (["show", "nope"], "tunnel 'nope' not found"),
+    (["render", "nope"], "tunnel 'nope' not found"),
+    (["rm", "nope"], "tunnel 'nope' not found"),
+])
+def test_errors_one_line_exit_1(run, args, message):
+    code, _, err = run(*args)
+    assert code == 1 and message in err and len(err.strip().splitlines()) == 1
+    assert json.loads(run("list", "--json")[1]) == []
+
+
+def test_render_router_platform_is_one_line(run):
+    assert run("create", "gw-dopa", "xe-hub", "--type", "ikev2", "--name", "hub")[0] == 0
+    code, _, err = run("render", "hub")
+    assert code == 1 and "cisco_xe" in err and "not built yet" in err
+
+
+def test_missing_sealing_key_one_line(run, monkeypatch):
+    monkeypatch.delenv("GIN_VPN_KEY")
+    code, _, err = run("create", "gw-dopa", "gw-moph", "--type", "ikev2", "--auth", "psk")
+    assert code == 1 and "GIN_VPN_KEY_FILE" in err and len(err.strip().splitlines()) == 1
+
+
+def test_usage_error_exit_2(run):
+    assert run("create", "gw-dopa", "gw-moph", "--type", "gre")[0] == 2
