@@ -205,3 +205,9 @@ def row(tunnel: m.Tunnel) -> dict[str, Any]:
             "esp": s.policy.get("esp"), "weak": list(s.policy.get("weak", [])),
             "a_public_key": s.a.public_key, "b_public_key": s.b.public_key,
             "secret": "sealed" if tunnel.secret_ref else None}
+
+
+def weak_tunnels(session: Session) -> list[tuple[str, list[str]]]:
+    """Tunnels stored with weaknesses accepted through ``allow_weak``: what the audit flags."""
+    return [(t.name, list((t.policy or {}).get("crypto", {}).get("weak", [])))
+            for t in list_tunnels(session) if (t.policy or {}).get("crypto", {}).get("weak")]

@@ -69,6 +69,8 @@ def test_weak_policy_refused_then_recorded(vdir, monkeypatch):
                                   allow_weak=True)
         assert [w.split(":")[0] for w in tunnels.row(t)["weak"]] == [
             "ike sha1", "ike prfsha1", "ike modp1024"]
+        tunnels.create_tunnel(s, "gw-dopa", "gw-moph", "ikev2", name="strong")
+        assert [name for name, _ in tunnels.weak_tunnels(s)] == ["gw-dopa-gw-moph"]
 
 
 @pytest.mark.parametrize("args,kwargs,error,message", [
