@@ -275,10 +275,20 @@ def for_platform(policy: Policy, platform: str) -> dict[str, Any]:
             out.append(str(table[kind][token]))
         return out
 
+    ike_encryption = tr("encryption", policy.ike.encryption)
+    prf = tr("prf", policy.ike.prf)
+    implicit = table.get("aead_implicit_prf")
+    if implicit is not None and policy.ike.aead:
+        for enc in policy.ike.encryption:
+            if (implicit.get(enc),) != policy.ike.prf:
+                derived = implicit.get(enc) or "a PRF gin does not know"
+                raise PolicyError(f"policy {policy.name}: {platform} derives {derived} from "
+                                  f"{enc}, the policy asks {'-'.join(policy.ike.prf)}")
+        prf = []  # implied by the AEAD cipher; configuring one fails the commit
     return {
-        "ike": {"encryption": tr("encryption", policy.ike.encryption),
+        "ike": {"encryption": ike_encryption,
                 "integrity": tr("integrity", policy.ike.integrity),
-                "prf": tr("prf", policy.ike.prf), "dh": tr("dh", policy.ike.dh),
+                "prf": prf, "dh": tr("dh", policy.ike.dh),
                 "lifetime": policy.ike_life_time},
         "esp": {"encryption": tr("esp_encryption", policy.esp.encryption),
                 "integrity": tr("esp_integrity", policy.esp.integrity),

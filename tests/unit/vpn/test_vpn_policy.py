@@ -108,8 +108,19 @@ def test_platform_equivalents():
     assert xe["esp"]["encryption"] == ["esp-gcm 256"] and xe["esp"]["pfs"] == ["20"]
     srx = pol.for_platform(pol.get_policy("modp-cbc"), "juniper_srx")
     assert srx["ike"]["dh"] == ["group15"] and srx["esp"]["integrity"] == ["hmac-sha-384"]
+    assert srx["ike"]["integrity"] == ["sha-384"]
     with pytest.raises(PolicyError, match="no crypto keywords"):
         pol.for_platform(p, "frr")
     odd = pol.validate("odd", {**BASE, "ike": "chacha20poly1305-prfsha256-x25519"})
     with pytest.raises(PolicyError, match="no equivalent of chacha20poly1305"):
         pol.for_platform(odd, "juniper_srx")
+
+
+def test_junos_aead_prf_is_implicit():
+    srx = pol.for_platform(pol.get_policy(), "juniper_srx")
+    assert srx["ike"]["encryption"] == ["aes-256-gcm"] and srx["ike"]["prf"] == []
+    other = pol.validate("x", {**BASE, "ike": "aes256gcm16-prfsha256-ecp384"})
+    with pytest.raises(PolicyError, match="derives prfsha384 from aes256gcm16"):
+        pol.for_platform(other, "juniper_srx")
+    with pytest.raises(PolicyError, match="a PRF gin does not know"):
+        pol.for_platform(pol.get_policy("suite-b-128"), "juniper_srx")
