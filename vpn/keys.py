@@ -55,10 +55,13 @@ def public_key(private: str) -> str:
     return base64.b64encode(pub.public_bytes(_RAW, serialization.PublicFormat.Raw)).decode()
 
 
-def check_public_key(text: str) -> str:
-    """A peer's public key, checked to be 32 bytes of base64 (raises ConfigError)."""
-    _decode_key(text, "WireGuard public key")
+def check_key(text: str, what: str = "WireGuard public key") -> str:
+    """A key checked to be 32 bytes of base64, one token (raises ConfigError naming ``what``)."""
+    _decode_key(text, what)
     return text
+
+
+check_public_key = check_key
 
 
 def generate_psk() -> Secret:

@@ -62,7 +62,7 @@ def proposal(value: object, kind: str) -> str:
 
 def wgkey(value: object) -> str:
     """A WireGuard public key: 32 bytes of base64."""
-    return keys.check_public_key(str(value))
+    return keys.check_key(str(value))
 
 
 @cache
@@ -84,6 +84,8 @@ def render_side(t: TunnelSpec, side: str,
     Without ``secrets`` every secret is a ``<sealed:NAME>`` placeholder: that is what people
     see.  A deploy step passes the unsealed values; each is checked to be 32 base64 bytes.
     """
+    if side not in ("a", "b"):
+        raise ValueError(f"side must be 'a' or 'b', not {side!r}")
     me, peer = (t.a, t.b) if side == "a" else (t.b, t.a)
     if me.platform not in LINUX_PLATFORMS:
         raise GinError(f"rendering {t.type} for platform {me.platform} ({me.hostname}) is not "
@@ -92,10 +94,11 @@ def render_side(t: TunnelSpec, side: str,
     def secret(name: str) -> str:
         if secrets is None:
             return f"<sealed:{ident(name)}>"
+        if name not in secrets:
+            raise GinError(f"tunnel {t.name}: secret {name} missing from the sealed store")
         value = secrets[name]
         text = value.reveal() if isinstance(value, Secret) else str(value)
-        keys.check_public_key(text)  # same shape as a key: 32 bytes of base64, one token
-        return text
+        return keys.check_key(text, f"tunnel {t.name} secret {name}")  # 32 base64 bytes
 
     folder, name = TEMPLATE[t.type]
     template = environment().get_template(f"{folder}/{name}")

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gin.errors import GinError
+from gin.errors import ConfigError, GinError
 from vpn import keys, tunnels
 from vpn.policy import get_policy
 from vpn.render import render, render_side
@@ -57,8 +57,10 @@ def test_secrets_are_placeholders_unless_deploying():
 
 
 def test_deploy_secret_must_be_one_key():
-    with pytest.raises(Exception, match="not base64"):
+    with pytest.raises(ConfigError, match="secret psk: not base64"):
         render_side(spec("ikev2"), "a", {"psk": "x\nconnections { evil {} }"})
+    with pytest.raises(GinError, match="secret psk missing"):
+        render_side(spec("ikev2"), "a", {})
 
 
 def test_router_platforms_not_rendered_yet():
