@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -13,6 +14,13 @@ from vpn.policy import policy_names
 from vpn.render import render
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+def _for_people(row: dict[str, Any], as_json: bool) -> dict[str, Any]:
+    """Lists (subnets, weaknesses) as one comma-separated cell in tables; JSON keeps lists."""
+    if as_json:
+        return row
+    return {k: ", ".join(v) if isinstance(v, list) else v for k, v in row.items()}
 
 
 @click.group()
@@ -49,7 +57,7 @@ def create_cmd(ctx: Context, a: str, b: str, type_: str, auth: str | None, polic
                                   allow_weak=allow_weak, a_address=a_address,
                                   b_address=b_address)
         data = tunnels.row(t)
-    emit_object(data, as_json)
+    emit_object(_for_people(data, as_json), as_json)
 
 
 @vpn.command("list")
@@ -71,7 +79,7 @@ def show_cmd(ctx: Context, name: str, as_json: bool) -> None:
     """One tunnel: endpoints, protected subnets, proposals, public keys (never a secret)."""
     with ctx.directory.transaction() as s:
         data = tunnels.row(tunnels.get_tunnel(s, name))
-    emit_object(data, as_json)
+    emit_object(_for_people(data, as_json), as_json)
 
 
 @vpn.command("render")

@@ -39,6 +39,8 @@ def test_create_list_show_render_rm(run):
     assert code == 0 and [t["name"] for t in json.loads(out)] == ["gw-dopa-gw-moph", "ike1"]
     code, out, _ = run("show", "ike1", "--json")
     assert json.loads(out)["ike"] == "aes256gcm16-prfsha384-ecp384"
+    code, out, _ = run("show", "ike1")
+    assert code == 0 and "2001:db8:1::/48, 10.1.0.0/16" in out and "['" not in out
     code, out, _ = run("render", "gw-dopa-gw-moph")
     assert code == 0 and "### gw-dopa\n" in out and "PrivateKey = <sealed:a_private>" in out
     assert created["b_public_key"] in out
