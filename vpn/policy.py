@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -243,14 +244,44 @@ def _data() -> dict[str, Any]:
         return yaml.safe_load(fh)
 
 
-def policy_names() -> list[str]:
-    """Names of the policies shipped in ``vpn/data/policies.yaml``."""
+def site_policies() -> dict[str, Any]:
+    """Policies from ``GIN_VPN_POLICY_FILE`` (a YAML ``policies:`` mapping), e.g. for a peer
+    agency's legacy gateway; they add to, or replace, the shipped ones of the same name."""
+    path = os.environ.get("GIN_VPN_POLICY_FILE")
+    if not path:
+        return {}
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+    except OSError as exc:
+        raise PolicyError(f"GIN_VPN_POLICY_FILE {path}: {exc.strerror}") from None
+    except yaml.YAMLError:
+        raise PolicyError(f"GIN_VPN_POLICY_FILE {path}: not valid YAML") from None
+    policies = data.get("policies") if isinstance(data, dict) else None
+    if not isinstance(policies, dict) or not all(isinstance(k, str) for k in policies):
+        raise PolicyError(f"GIN_VPN_POLICY_FILE {path}: expected a 'policies:' mapping of "
+                          "names to policies")
+    return policies
+
+
+def all_policies() -> dict[str, Any]:
+    """Shipped policies merged with the site's (site wins on a name clash)."""
+    return {**_data()["policies"], **site_policies()}
+
+
+def shipped_policy_names() -> list[str]:
+    """Names of the policies in ``vpn/data/policies.yaml`` (reads no site file)."""
     return sorted(_data()["policies"])
 
 
+def policy_names() -> list[str]:
+    """Names of the shipped policies (``vpn/data/policies.yaml``) and the site's."""
+    return sorted(all_policies())
+
+
 def get_policy(name: str = "default", allow_weak: bool = False) -> Policy:
-    """A shipped policy by name, validated."""
-    policies = _data()["policies"]
+    """A policy by name (shipped or from ``GIN_VPN_POLICY_FILE``), validated."""
+    policies = all_policies()
     if name not in policies:
         raise PolicyError(f"unknown crypto policy {name!r} (known: {', '.join(policy_names())})")
     return validate(name, policies[name], allow_weak=allow_weak)

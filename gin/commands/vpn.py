@@ -10,7 +10,7 @@ import click
 from gin.context import Context, pass_ctx
 from gin.output import emit_object, emit_rows, print_json
 from vpn import tunnels
-from vpn.policy import policy_names
+from vpn.policy import shipped_policy_names
 from vpn.render import render
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
@@ -36,7 +36,8 @@ def vpn() -> None:
 @click.option("--auth", type=click.Choice(["cert", "psk"]),
               help="IKEv2 authentication (default cert). WireGuard uses its keys.")
 @click.option("--policy", "policy_name", default="default", show_default=True,
-              help=f"Crypto policy from vpn/data/policies.yaml ({', '.join(policy_names())}).")
+              help=f"Crypto policy: {', '.join(shipped_policy_names())}, or one defined in "
+              "the YAML file named by GIN_VPN_POLICY_FILE.")
 @click.option("--allow-weak", is_flag=True,
               help="Accept a weak policy; the tunnel is recorded as weak for the audit.")
 @click.option("--name", help="Tunnel name (default: A-B).")

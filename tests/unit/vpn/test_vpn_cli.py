@@ -94,3 +94,46 @@ def test_missing_sealing_key_one_line(run, monkeypatch):
 
 def test_usage_error_exit_2(run):
     assert run("create", "gw-dopa", "gw-moph", "--type", "gre")[0] == 2
+
+
+LEGACY = """policies:
+  legacy-peer:
+    ike: aes256-sha1-modp1024
+    esp: aes256-sha256
+    ike_rekey_time: 14400
+    ike_life_time: 15840
+    esp_rekey_time: 3600
+    esp_life_time: 3960
+"""
+
+
+def test_site_policy_weak_needs_allow_weak(run, tmp_path, monkeypatch):
+    path = tmp_path / "policies.yaml"
+    path.write_text(LEGACY)
+    monkeypatch.setenv("GIN_VPN_POLICY_FILE", str(path))
+    args = ["create", "gw-dopa", "gw-moph", "--type", "ikev2", "--policy", "legacy-peer"]
+    code, _, err = run(*args)
+    assert code == 1 and "weak ike sha1: SHA-1 integrity" in err
+    assert len(err.strip().splitlines()) == 1
+    assert json.loads(run("list", "--json")[1]) == []
+    code, out, _ = run(*args, "--allow-weak", "--json")
+    assert code == 0
+    assert [w.split(":")[0] for w in json.loads(out)["weak"]] == ["ike sha1", "ike modp1024"]
+
+
+@pytest.mark.parametrize("content,message", [
+    ("policies: [1, 2]", "expected a 'policies:' mapping"),
+    ("policies: {a: [", "not valid YAML"),
+])
+def test_bad_policy_file_one_line(run, tmp_path, monkeypatch, content, message):
+    path = tmp_path / "policies.yaml"
+    path.write_text(content)
+    monkeypatch.setenv("GIN_VPN_POLICY_FILE", str(path))
+    code, _, err = run("create", "gw-dopa", "gw-moph", "--type", "ikev2")
+    assert code == 1 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_help_does_not_read_policy_file(run, monkeypatch):
+    monkeypatch.setenv("GIN_VPN_POLICY_FILE", "/nonexistent/policies.yaml")
+    code, out, _ = run("create", "--help")
+    assert code == 0 and "GIN_VPN_POLICY_FILE" in out

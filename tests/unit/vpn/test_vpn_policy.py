@@ -124,3 +124,15 @@ def test_junos_aead_prf_is_implicit():
         pol.for_platform(other, "juniper_srx")
     with pytest.raises(PolicyError, match="a PRF gin does not know"):
         pol.for_platform(pol.get_policy("suite-b-128"), "juniper_srx")
+
+
+def test_site_policy_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("GIN_VPN_POLICY_FILE", str(tmp_path / "missing.yaml"))
+    with pytest.raises(PolicyError, match="No such file"):
+        pol.get_policy()
+    path = tmp_path / "p.yaml"
+    path.write_text("policies:\n  default:\n" + "".join(
+        f"    {k}: {v}\n" for k, v in {**BASE, "ike": "aes128gcm16-prfsha256-ecp256"}.items()))
+    monkeypatch.setenv("GIN_VPN_POLICY_FILE", str(path))
+    assert pol.get_policy().ike.text == "aes128gcm16-prfsha256-ecp256"  # the site's wins
+    assert "modp-cbc" in pol.policy_names()
