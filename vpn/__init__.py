@@ -1,1 +1,8 @@
-"""gin vpn package (built by its own issue)."""
+"""Site-to-site VPN tunnels between agencies: IKEv2/IPsec (strongSwan) and WireGuard.
+
+- :mod:`vpn.policy`  crypto policy as data (``data/policies.yaml``), proposals parsed token by
+  token, weak choices refused unless explicitly accepted (then recorded for the audit);
+- :mod:`vpn.keys`    WireGuard keys (X25519, as ``wg pubkey``), PSKs, sealing at rest;
+- :mod:`vpn.tunnels` tunnels in the directory (subnets from the agencies' prefixes);
+- :mod:`vpn.render`  ``swanctl.conf`` and ``wg`` configs, secrets as placeholders.
+"""
