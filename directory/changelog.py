@@ -32,6 +32,8 @@ def redact(key: str, value: Any) -> Any:
     """The value as the log may keep it: secrets become ``***``, references stay."""
     if value is not None and SECRET_FIELD.search(key) and not key.endswith("_ref"):
         return REDACTED
+    if isinstance(value, str) and value.startswith("sealed:"):
+        return REDACTED  # an encrypted secret stays out of the log too (keys get rotated)
     return _jsonable(value)
 
 

@@ -108,6 +108,7 @@ def test_secrets_are_redacted_in_the_change_log(dopa):
 def test_secret_named_columns_are_redacted(field):
     assert redact(field, "hunter2") == "***"
     assert redact(field + "_ref", "env:X") == "env:X"
+    assert redact("secret_ref", "sealed:v1:abc") == "***"  # a sealed secret is still a secret
 
 
 def test_remove_refuses_while_referenced(dopa):
