@@ -25,3 +25,6 @@ class Context:
 
 
 pass_ctx = click.make_pass_decorator(Context)
+
+#: Every list/show verb takes ``--json`` the same way.
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")

@@ -13,10 +13,9 @@ from audit import report as reports
 from audit.evidence import BackupStore, backup
 from directory.db import default_db_path
 from gin import transport as transports
-from gin.context import Context, pass_ctx
+from gin.context import Context, json_option, pass_ctx
 from gin.output import console, emit_rows, print_json, progress
 
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 backup_dir_option = click.option(
     "--backup-dir", type=click.Path(file_okay=False), envvar="GIN_BACKUP_DIR",
     help="Where backups live (default ~/.local/share/gin/backups). Env: GIN_BACKUP_DIR.")

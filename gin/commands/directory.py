@@ -14,10 +14,8 @@ from directory import models as m
 from directory import store
 from gin.commands import prefix as prefix_cmds
 from gin.commands import transfer
-from gin.context import Context, pass_ctx
+from gin.context import Context, json_option, pass_ctx
 from gin.output import console, emit_object, emit_rows
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
 
 @click.group()

@@ -11,14 +11,12 @@ from directory import models as m
 from directory import store
 from directory.plan import load_plan
 from gin import transport as transports
-from gin.context import Context, pass_ctx
+from gin.context import Context, json_option, pass_ctx
 from gin.links import provision as prov
 from gin.links.build import build_intent
 from gin.links.plan import Endpoint, link_prefixes, plan_link
 from gin.links.render import render
 from gin.output import console, emit_object, emit_rows, print_json, progress
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
 
 @click.group()

@@ -18,10 +18,9 @@ from directory import models as m
 from directory.plan import Plan, apply_plan, load_plan
 from directory.store import get_agency, get_prefix, get_site
 from directory.whois import whois as whois_lookup
-from gin.context import Context, pass_ctx
+from gin.context import Context, json_option, pass_ctx
 from gin.output import console, emit_object, emit_rows, print_json
 
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 COLUMNS = ["prefix", "status", "role", "agency", "site", "description"]
 
 

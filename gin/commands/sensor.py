@@ -17,11 +17,10 @@ from typing import Any
 import click
 import yaml
 
-from gin.context import Context, pass_ctx
+from gin.context import Context, json_option, pass_ctx
 from gin.errors import ConfigError
 from gin.output import console, emit_object, emit_rows, print_json
 
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 EVENT_COLUMNS = ["time", "type", "severity", "source", "destination", "agency", "count"]
 
 

@@ -20,10 +20,8 @@ from directory.errors import ImportFailed
 from directory.importer import MODES, import_rows
 from directory.readers import DEFAULT_MAX_BYTES, FORMATS, KINDS, Row
 from directory.transfer import export_data, import_files, write_export
-from gin.context import Context, pass_ctx
+from gin.context import Context, json_option, pass_ctx
 from gin.output import console, emit_rows, err_console, print_json, progress
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
 
 def _summary(report: Any, as_json: bool, title: str, **extra: Any) -> None:

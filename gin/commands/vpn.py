@@ -7,13 +7,11 @@ from typing import Any
 
 import click
 
-from gin.context import Context, pass_ctx
+from gin.context import Context, json_option, pass_ctx
 from gin.output import emit_object, emit_rows, print_json
 from vpn import tunnels
 from vpn.policy import shipped_policy_names
 from vpn.render import render
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 
 
 def _for_people(row: dict[str, Any], as_json: bool) -> dict[str, Any]:
