@@ -80,7 +80,9 @@ class PromServer:
             raise AssertionError(f"query {expr!r} failed: {body}")
         return body["data"]["result"]
 
-    def wait_for(self, expr: str, timeout: float = 30.0, cond: Any = bool) -> list[dict]:
+    def wait_for(self, expr: str, timeout: float = 60.0, cond: Any = bool) -> list[dict]:
+        """Poll ``expr`` until ``cond`` holds; generous, as CI machines are shared and slow.
+        On time-out the message carries each target's health and last scrape error."""
         end = time.monotonic() + timeout
         result: list[dict] = []
         while time.monotonic() < end:
@@ -88,7 +90,18 @@ class PromServer:
             if cond(result):
                 return result
             time.sleep(0.5)
-        raise AssertionError(f"timed out waiting for {expr!r}; last result {result}")
+        raise AssertionError(f"timed out waiting for {expr!r}; last result {result}; "
+                             f"targets: {self.target_health()}")
+
+    def target_health(self) -> list[tuple[str, str, str]]:
+        """(scrape URL, health, last error) of every active target, for failure messages."""
+        try:
+            with urllib.request.urlopen(f"{self.url}/api/v1/targets", timeout=10) as r:
+                active = json.load(r)["data"]["activeTargets"]
+        except OSError as exc:
+            return [("?", "unreachable", str(exc))]
+        return [(t.get("scrapeUrl", "?"), t.get("health", "?"), t.get("lastError", ""))
+                for t in active]
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

@@ -95,6 +95,7 @@ def agent_setup(tmp_path: Path, snmpd50: SnmpdInstance, credentials_ref: str,
               alertmanager=None)
     prom = PromServer(tmp_path / "prom")
     try:
+        wait_until_serving(proc, listen)
         prom.start()
         yield {"proc": proc, "prom": prom, "db": db, "listen": listen, "snmpd": snmpd50,
                "cred": credentials_ref, "traps": traps, "events": tmp_path / "events.jsonl"}
@@ -103,6 +104,23 @@ def agent_setup(tmp_path: Path, snmpd50: SnmpdInstance, credentials_ref: str,
         if proc.poll() is None:
             proc.kill()
         proc.wait()
+
+
+def wait_until_serving(proc: subprocess.Popen[bytes], listen: int,
+                       timeout: float = 60.0) -> None:
+    """The agent imports pysnmp and opens the directory before it listens: on a loaded CI
+    machine that took long enough to eat the tests' own waits, so wait for it first."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            out = proc.stdout.read().decode() if proc.stdout else ""
+            raise AssertionError(f"agent exited with {proc.returncode}: {out}")
+        try:
+            metrics(listen)
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"agent did not serve /metrics on 127.0.0.1:{listen}")
 
 
 def metrics(listen: int) -> str:
