@@ -286,3 +286,26 @@ class Change(Base):
         Index("ix_change_object", "object_type", "object_key"),
         Index("ix_change_time", "time"),
     )
+
+
+class Service(Timestamped, Base):
+    """An agency's public service (website, e-service portal): what ``gin audit web`` scans.
+
+    ``url`` is where people start (``https://www.example.go.th/``); ``hosts`` lists every host
+    name the service answers to (the URL's host first), so the audit checks each name's
+    certificate, headers and IPv6 readiness, not only the one in the link people click.
+    """
+
+    __tablename__ = "service"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id", ondelete="RESTRICT"))
+    name: Mapped[str] = mapped_column(String(64))
+    url: Mapped[str] = mapped_column(String(2048))
+    hosts: Mapped[list[str]] = mapped_column(JSON)
+    description: Mapped[str | None] = mapped_column(String(255))
+
+    agency: Mapped[Agency] = relationship(lazy="joined")
+    __table_args__ = (
+        UniqueConstraint("agency_id", "name", name="uq_service_agency_name"),
+        Index("ix_service_agency", "agency_id"),
+    )

@@ -10,9 +10,11 @@ from __future__ import annotations
 import getpass
 import ipaddress
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import Engine, or_, select
 from sqlalchemy.exc import DataError, IntegrityError
@@ -416,7 +418,8 @@ def _references(session: Session, obj: m.Base) -> str:
         case m.Agency():
             checks = [("sub-agencies", select(m.Agency.id).where(m.Agency.parent_id == obj.id)),
                       ("sites", select(m.Site.id).where(m.Site.agency_id == obj.id)),
-                      ("prefixes", select(m.Prefix.id).where(m.Prefix.agency_id == obj.id))]
+                      ("prefixes", select(m.Prefix.id).where(m.Prefix.agency_id == obj.id)),
+                      ("services", select(m.Service.id).where(m.Service.agency_id == obj.id))]
         case m.Site():
             checks = [("devices", select(m.Device.id).where(m.Device.site_id == obj.id))]
         case m.Device():
@@ -441,3 +444,104 @@ def history(session: Session, object_type: str | None = None, key: str | None = 
     if key:
         stmt = stmt.where(m.Change.object_key == key)
     return list(session.scalars(stmt))
+
+
+# --- public services (websites, e-service portals) ---------------------------------------------
+
+FQDN_LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+SERVICE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+MAX_SERVICE_HOSTS = 32
+
+
+def clean_fqdn(value: object, field: str = "host") -> str:
+    """A DNS name (``www.example.go.th``), lower case; Thai names are stored as IDNA (xn--)."""
+    text = clean_text(value, field, 253)
+    assert text is not None
+    name = text.lower().rstrip(".")
+    try:
+        ascii_name = name.encode("idna").decode("ascii") if not name.isascii() else name
+    except UnicodeError:
+        raise Invalid(f"{field}: {text!r} is not a valid DNS name") from None
+    labels = ascii_name.split(".")
+    if len(ascii_name) > 253 or not all(FQDN_LABEL_RE.fullmatch(label) for label in labels):
+        raise Invalid(f"{field}: {text!r} is not a valid DNS name")
+    return ascii_name
+
+
+def clean_url(value: object) -> tuple[str, str]:
+    """An ``http(s)://host[:port]/path`` URL without credentials; returns (url, host).
+
+    Credentials in a URL would end up in reports and logs, so they are refused outright.
+    """
+    text = clean_text(value, "url", 2048)
+    assert text is not None
+    if any(ch.isspace() for ch in text):
+        raise Invalid("url: must not contain spaces")
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise Invalid(f"url: {text!r} is not a valid URL ({exc})") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise Invalid(f"url: {text!r} must start with http:// or https://")
+    if "@" in parts.netloc:
+        raise Invalid("url: must not contain a user name or password")
+    host = clean_fqdn(parts.hostname or "", "url host")
+    netloc = host if port is None else f"{host}:{port}"
+    if port == 0:
+        raise Invalid("url: port 0 is not a valid port")
+    url = urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", parts.query, ""))
+    return url, host
+
+
+def get_service(session: Session, agency: str, name: str) -> m.Service:
+    ag = get_agency(session, agency)
+    key = _service_name(name)
+    stmt = select(m.Service).where(m.Service.agency_id == ag.id, m.Service.name == key)
+    return _one(session, stmt, f"service {ag.code}/{key}")
+
+
+def _service_name(value: object) -> str:
+    text = clean_text(value, "service", 64)
+    assert text is not None
+    if not SERVICE_NAME_RE.fullmatch(text.lower()):
+        raise Invalid(f"service: {text!r} is not a valid name (a-z, 0-9, _ . -, max 64)")
+    return text.lower()
+
+
+def add_service(session: Session, agency: str, name: str, url: str,
+                hosts: list[str] | tuple[str, ...] = (),
+                description: str | None = None) -> m.Service:
+    """Record a public service; its URL's host is always the first of its host names."""
+    ag = get_agency(session, agency)
+    key = _service_name(name)
+    clean, url_host = clean_url(url)
+    if not isinstance(hosts, list | tuple):
+        raise Invalid("hosts: expected a list of host names")
+    if len(hosts) > MAX_SERVICE_HOSTS:
+        raise Invalid(f"hosts: more than {MAX_SERVICE_HOSTS} host names")
+    names = [url_host]
+    for host in hosts:
+        fqdn = clean_fqdn(host)
+        if fqdn not in names:
+            names.append(fqdn)
+    exists = select(m.Service.id).where(m.Service.agency_id == ag.id, m.Service.name == key)
+    if session.scalar(exists):
+        raise Conflict(f"service {ag.code}/{key} already exists")
+    service = m.Service(agency=ag, name=key, url=clean, hosts=names,
+                        description=clean_text(description, "description", 255, False))
+    session.add(service)
+    session.flush()
+    return service
+
+
+def list_services(session: Session, agency: str | None = None) -> list[m.Service]:
+    """Every service (or one agency's), ordered by agency code then name."""
+    stmt = select(m.Service).join(m.Service.agency).order_by(m.Agency.code, m.Service.name)
+    if agency:
+        stmt = stmt.where(m.Service.agency_id == get_agency(session, agency).id)
+    return list(session.scalars(stmt).unique())
+
+
+def remove_service(session: Session, agency: str, name: str) -> None:
+    remove(session, get_service(session, agency, name))
