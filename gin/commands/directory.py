@@ -13,6 +13,7 @@ import click
 from directory import models as m
 from directory import store
 from gin.commands import prefix as prefix_cmds
+from gin.commands import service as service_cmds
 from gin.commands import transfer
 from gin.context import Context, json_option, pass_ctx
 from gin.output import console, emit_object, emit_rows
@@ -452,3 +453,4 @@ def history(ctx: Context, object_type: str | None, key: str | None, limit: int, 
 for _command in (prefix_cmds.prefix, prefix_cmds.whois, prefix_cmds.plan, transfer.import_,
                  transfer.export, transfer.samples, transfer.synth, transfer.inventory):
     directory.add_command(_command)
+directory.add_command(service_cmds.service)
