@@ -21,7 +21,10 @@ from gin.output import console, emit_object, emit_rows
 
 @click.group()
 def directory() -> None:
-    """The agency network directory: agencies, sites, devices, prefixes, links, history."""
+    """The agency network directory: agencies, sites, devices, prefixes, history.
+
+    Links are kept with `gin link` (plan, add, list, show, rm).
+    """
 
 
 # --- rows -------------------------------------------------------------------------------------
@@ -43,14 +46,6 @@ def device_row(d: m.Device) -> dict[str, Any]:
             "role": d.role, "platform": d.platform, "mgmt_address": d.mgmt_address,
             "mgmt_port": d.mgmt_port, "snmp_profile": d.snmp_profile,
             "snmp_address": d.snmp_address, "credential_ref": d.credential_ref, "asn": d.asn}
-
-
-def link_row(lk: m.Link) -> dict[str, Any]:
-    a, b = lk.a_interface, lk.b_interface
-    return {"name": lk.name, "a": f"{a.device.hostname}:{a.name}",
-            "b": f"{b.device.hostname}:{b.name}", "agency": lk.agency.code if lk.agency else None,
-            "status": lk.status, "bandwidth_mbps": lk.bandwidth_mbps,
-            "description": lk.description}
 
 
 def contact_row(c: m.Contact) -> dict[str, Any]:
@@ -326,71 +321,6 @@ def interface_add(ctx: Context, hostname: str, ifname: str, description: str | N
     with ctx.directory.transaction() as s:
         store.add_interface(s, hostname, ifname, description, speed_mbps)
     console.print(f"added interface {hostname.lower()}:{ifname}")
-
-
-# --- link ---------------------------------------------------------------------------------------
-
-
-@directory.group()
-def link() -> None:
-    """Point-to-point links (GIN PE <-> agency CE)."""
-
-
-def _endpoint(text: str) -> tuple[str, str]:
-    host, sep, ifname = text.partition(":")
-    if not sep or not host or not ifname:
-        raise click.BadParameter(f"{text!r}: expected DEVICE:INTERFACE")
-    return host, ifname
-
-
-@link.command("add")
-@click.argument("name")
-@click.option("--a", "a_end", required=True, metavar="DEVICE:IFACE", help="First end (the PE).")
-@click.option("--b", "b_end", required=True, metavar="DEVICE:IFACE", help="Second end (the CE).")
-@click.option("--agency")
-@click.option("--bandwidth-mbps", type=int)
-@click.option("--description")
-@json_option
-@pass_ctx
-def link_add(ctx: Context, name: str, a_end: str, b_end: str, agency: str | None,
-             bandwidth_mbps: int | None, description: str | None, as_json: bool) -> None:
-    """Record a link between two interfaces (created on the devices if missing)."""
-    with ctx.directory.transaction() as s:
-        lk = store.add_link(s, name, _endpoint(a_end), _endpoint(b_end), agency=agency,
-                            bandwidth_mbps=bandwidth_mbps, description=description)
-        row = link_row(lk)
-    emit_object(row, as_json)
-
-
-@link.command("list")
-@json_option
-@pass_ctx
-def link_list(ctx: Context, as_json: bool) -> None:
-    """List links."""
-    with ctx.directory.transaction() as s:
-        rows = [link_row(lk) for lk in store.list_all(s, m.Link, m.Link.name)]
-    emit_rows(rows, ["name", "a", "b", "agency", "status", "bandwidth_mbps"], as_json, "Links")
-
-
-@link.command("show")
-@click.argument("name")
-@json_option
-@pass_ctx
-def link_show(ctx: Context, name: str, as_json: bool) -> None:
-    """Show one link."""
-    with ctx.directory.transaction() as s:
-        row = link_row(store.get_link(s, name))
-    emit_object(row, as_json)
-
-
-@link.command("rm")
-@click.argument("name")
-@pass_ctx
-def link_rm(ctx: Context, name: str) -> None:
-    """Remove a link record."""
-    with ctx.directory.transaction() as s:
-        store.remove(s, store.get_link(s, name))
-    console.print(f"removed link {name}")
 
 
 # --- contact, history ---------------------------------------------------------------------------

@@ -9,9 +9,11 @@ import click
 
 from directory import models as m
 from directory import store
+from directory.errors import Invalid
 from directory.plan import load_plan
 from gin import transport as transports
 from gin.context import Context, json_option, pass_ctx
+from gin.errors import GinError
 from gin.links import provision as prov
 from gin.links.build import build_intent
 from gin.links.plan import Endpoint, link_prefixes, plan_link
@@ -57,6 +59,50 @@ def plan_cmd(ctx: Context, agency: str, site: str, pe: str, ce: str, lan: str | 
     emit_object(row, as_json)
 
 
+@link.command("add")
+@click.argument("name")
+@click.option("--pe", required=True, metavar="PE:IFACE", help="GIN provider-edge end.")
+@click.option("--ce", required=True, metavar="CE:IFACE", help="Agency customer-edge end.")
+@click.option("--agency")
+@click.option("--bandwidth", "bandwidth_mbps", type=click.IntRange(1, 10**7), metavar="MBPS")
+@click.option("--description")
+@click.option("--status", type=click.Choice(m.LINK_STATUSES), default="active",
+              show_default=True, help="State of the existing link.")
+@json_option
+@pass_ctx
+def add_cmd(ctx: Context, name: str, pe: str, ce: str, agency: str | None,
+            bandwidth_mbps: int | None, description: str | None, status: str,
+            as_json: bool) -> None:
+    """Record a link that already exists in the network (no allocation, no device touched).
+
+    For brown-field links the directory must know about; `plan` is the way to make a new one.
+    """
+    pe_end, ce_end = Endpoint.parse(pe), Endpoint.parse(ce)
+    with ctx.directory.transaction() as s:
+        lk = store.add_link(s, name, (pe_end.hostname, pe_end.ifname),
+                            (ce_end.hostname, ce_end.ifname), agency=agency,
+                            bandwidth_mbps=bandwidth_mbps, description=description,
+                            status=status)
+        row = link_row(s, lk)
+    emit_object(row, as_json)
+
+
+@link.command("rm")
+@click.argument("name")
+@click.option("--force", is_flag=True,
+              help="Forget a provisioned/active link without touching its routers.")
+@pass_ctx
+def rm_cmd(ctx: Context, name: str, force: bool) -> None:
+    """Remove a link's record only; refused while it is configured (use `decommission`)."""
+    with ctx.directory.transaction() as s:
+        lk = store.get_link(s, name)
+        if lk.status in ("provisioned", "active") and not force:
+            raise GinError(f"link {name} is {lk.status} on its routers: "
+                           f"`gin link decommission {name}` removes it from them first")
+        store.remove(s, lk)
+    console.print(f"removed link {name}")
+
+
 @link.command("list")
 @click.option("--agency")
 @click.option("--status", type=click.Choice(m.LINK_STATUSES))
@@ -76,11 +122,16 @@ def list_cmd(ctx: Context, agency: str | None, status: str | None, as_json: bool
 @json_option
 @pass_ctx
 def show_cmd(ctx: Context, name: str, as_json: bool) -> None:
-    """Show one link and its planned intent."""
+    """Show one link and, once planned, its intent (addresses, ASNs, prefixes)."""
     with ctx.directory.transaction() as s:
         lk = store.get_link(s, name)
         row = link_row(s, lk)
-        intent = build_intent(s, lk)
+        try:
+            intent = build_intent(s, lk)
+        except Invalid as exc:  # a recorded (brown-field) link has no intent: say why
+            row["intent"] = str(exc)
+            emit_object(row, as_json)
+            return
     row.update({"pe_address": str(intent.pe.address6), "ce_address": str(intent.ce.address6),
                 "pe_asn": intent.pe.asn, "ce_asn": intent.ce.asn,
                 "agency_prefixes": [str(p) for p in intent.agency_prefixes6

@@ -62,3 +62,19 @@ def test_plan_then_render_json(run):
     code, _, err = run("link", "plan", "DOPA", "--site", "hq", "--pe", "pe1:eth1",
                        "--ce", "ce1:Gi0/2")
     assert code == 1 and "already" in err
+
+
+def test_add_records_an_existing_link_and_rm_guards_it(run):
+    """Brown-field: `link add` records, `show` says why there is no intent, `rm` refuses
+    an active link unless forced; hostile names are refused with one line."""
+    code, out, _ = run("link", "add", "old1", "--pe", "pe1:eth9", "--ce", "ce1:Gi0/9",
+                       "--agency", "DOPA", "--json")
+    assert code == 0 and json.loads(out)["status"] == "active"
+    code, out, _ = run("link", "show", "old1", "--json")
+    assert code == 0 and "plan it with `gin link plan`" in json.loads(out)["intent"]
+    code, _, err = run("link", "rm", "old1")
+    assert code == 1 and "decommission" in err and len(err.strip().splitlines()) == 1
+    assert run("link", "rm", "old1", "--force")[0] == 0
+    code, _, err = run("link", "add", "x\nrouter bgp 1", "--pe", "pe1:eth9", "--ce", "ce1:Gi0/9")
+    assert code == 1 and "control character" in err
+    assert json.loads(run("link", "list", "--json")[1]) == []
