@@ -100,14 +100,11 @@ def audit_one(source: ConfigSource, checks: Sequence[Check] = ALL,
             reason = f"configuration could not be read: {result.error}"
         elif (config is not None and config.incomplete and not check.context_only
               and status in (Status.PASS, Status.NOT_APPLICABLE)
-              and source.platform not in check.not_applicable):
+              and check.applies(source.platform)):
             # what passed on half a config proves nothing about the missing half
             status = Status.UNKNOWN
             reason = f"configuration incomplete ({config.incomplete}); not trusted: {reason}"
-        fix = ()
-        if status is Status.FAIL:
-            fix = tuple(check.remediation.get(source.platform)
-                        or check.remediation.get("*") or ())
+        fix = check.fix(source.platform) if status is Status.FAIL else ()
         result.findings.append(Finding(
             device=source.device, agency=source.agency, platform=source.platform,
             check=check.id, title=check.title,

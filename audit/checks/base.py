@@ -1,8 +1,10 @@
 """What a check is: a small data-driven definition, and what it returns.
 
 A check names the platforms it has a predicate for, the platforms where it does not apply
-(with the reason: FRR's banner is sshd's, not vtysh's), and the remediation lines per
-platform.  A platform it knows nothing about gives "unknown", never a pass.
+(with the reason), and the remediation lines per platform.  A platform that shares another's
+templates (IOS-XE speaks IOS: ``templates="cisco_ios"`` in the platform table) reads that
+platform's entries unless it has its own, so nothing is written twice.  A platform the check
+knows nothing about gives "unknown", never a pass.
 """
 
 from __future__ import annotations
@@ -12,8 +14,14 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
+from typing import TypeVar
 
 from audit.parse import Node, ParsedConfig
+from gin import platforms
+from gin.errors import GinError
+
+T = TypeVar("T")
 
 Evidence = tuple[int | None, str]
 
@@ -71,11 +79,20 @@ class Check:
     #: config could not be parsed).
     context_only: bool = False
 
+    def applies(self, platform: str) -> bool:
+        """False when the check is "not applicable" on ``platform``."""
+        return _entry(self.not_applicable, platform) is None
+
+    def fix(self, platform: str) -> tuple[str, ...]:
+        """The remediation lines for ``platform`` (its dialect's, else the generic ones)."""
+        return tuple(_entry(self.remediation, platform) or self.remediation.get("*") or ())
+
     def run(self, config: ParsedConfig | None, platform: str, ctx: Context) -> Result:
         """Apply the rule for ``platform``; a missing rule or a crash is "unknown"."""
-        if platform in self.not_applicable:
-            return Result(Status.NOT_APPLICABLE, self.not_applicable[platform])
-        rule = self.rules.get(platform) or self.rules.get("*")
+        why = _entry(self.not_applicable, platform)
+        if why is not None:
+            return Result(Status.NOT_APPLICABLE, why)
+        rule = _entry(self.rules, platform) or self.rules.get("*")
         if rule is None:
             return Result(Status.UNKNOWN, f"no rule for platform {platform!r}")
         if config is None and not self.context_only:
@@ -84,6 +101,24 @@ class Check:
             return rule(config, ctx)  # type: ignore[arg-type]
         except Exception as exc:  # a rule bug must never read as a pass
             return Result(Status.UNKNOWN, f"check error: {type(exc).__name__}: {exc}")
+
+
+@cache
+def dialect(platform: str) -> str | None:
+    """The platform whose config language ``platform`` speaks (its templates folder), when
+    that is another platform: ``cisco_xe`` -> ``cisco_ios``.  Data from the platform table."""
+    try:
+        base = platforms.get(platform).templates
+    except GinError:
+        return None
+    return base if base != platform else None
+
+
+def _entry(table: Mapping[str, T], platform: str) -> T | None:
+    if platform in table:
+        return table[platform]
+    base = dialect(platform)
+    return table.get(base) if base else None
 
 
 #: A secret's value after its keyword (an optional type digit first).  Reports leave the
@@ -139,11 +174,6 @@ def junos_active(config: ParsedConfig, *prefix: str) -> list[tuple[Node, list[st
     return list(config.set_lines(*prefix))
 
 
-IOS = ("cisco_ios", "cisco_xe")
-
-
 def per_ios(rule: Predicate, **others: Predicate) -> dict[str, Predicate]:
-    """The same rule for IOS and IOS-XE, plus other platforms' rules."""
-    table: dict[str, Predicate] = {p: rule for p in IOS}
-    table.update(others)
-    return table
+    """The IOS rule (IOS-XE reads it too: :func:`dialect`) plus other platforms' rules."""
+    return {"cisco_ios": rule, **others}

@@ -73,9 +73,6 @@ CRYPTO = Check(
         "cisco_ios": ["crypto ikev2 proposal GIN-IKE", " encryption aes-gcm-256",
                       " prf sha384", " group 20", "exit",
                       "crypto ipsec transform-set GIN-ESP esp-gcm 256"],
-        "cisco_xe": ["crypto ikev2 proposal GIN-IKE", " encryption aes-gcm-256",
-                     " prf sha384", " group 20", "exit",
-                     "crypto ipsec transform-set GIN-ESP esp-gcm 256"],
         "juniper_junos": ["set security ike proposal GIN-IKE encryption-algorithm aes-256-gcm",
                           "set security ike proposal GIN-IKE dh-group group20",
                           "set security ipsec proposal GIN-ESP encryption-algorithm "

@@ -55,8 +55,6 @@ SYSLOG = Check(
     remediation={
         "cisco_ios": [*[f"logging host ipv6 {h}" for h in BASE.syslog_servers],
                       "logging trap informational"],
-        "cisco_xe": [*[f"logging host ipv6 {h}" for h in BASE.syslog_servers],
-                     "logging trap informational"],
         "frr": ["log syslog informational"],
         "juniper_junos": [f"set system syslog host {h} any info" for h in BASE.syslog_servers],
     },
@@ -86,7 +84,6 @@ NTP = Check(
                            "configured outside vtysh"},
     remediation={
         "cisco_ios": [f"ntp server {h}" for h in BASE.ntp_servers],
-        "cisco_xe": [f"ntp server {h}" for h in BASE.ntp_servers],
         "juniper_junos": [f"set system ntp server {h}" for h in BASE.ntp_servers],
     },
 )

@@ -75,7 +75,6 @@ SSH = Check(
     not_applicable={"frr": HOST_SSHD.format(what="the SSH protocol")},
     remediation={
         "cisco_ios": ["ip ssh version 2", "line vty 0 15", " transport input ssh", "exit"],
-        "cisco_xe": ["ip ssh version 2", "line vty 0 15", " transport input ssh", "exit"],
         "juniper_junos": ["delete system services telnet",
                           "set system services ssh protocol-version v2"],
     },
@@ -147,8 +146,6 @@ TIMEOUT = Check(
     remediation={
         "cisco_ios": ["line vty 0 15", f" exec-timeout {BASE.exec_timeout_minutes} 0", "exit",
                       "line con 0", f" exec-timeout {BASE.exec_timeout_minutes} 0", "exit"],
-        "cisco_xe": ["line vty 0 15", f" exec-timeout {BASE.exec_timeout_minutes} 0", "exit",
-                     "line con 0", f" exec-timeout {BASE.exec_timeout_minutes} 0", "exit"],
         "frr": ["line vty", f" exec-timeout {BASE.exec_timeout_minutes} 0", "exit"],
         "juniper_junos": [f"set system login idle-timeout {BASE.exec_timeout_minutes}"],
     },
@@ -182,7 +179,6 @@ BANNER = Check(
     not_applicable={"frr": HOST_SSHD.format(what="the log-on banner (sshd Banner)")},
     remediation={
         "cisco_ios": ["banner login ^C", BASE.banner, "^C"],
-        "cisco_xe": ["banner login ^C", BASE.banner, "^C"],
         "juniper_junos": [f'set system login message "{BASE.banner}"'],
     },
 )
@@ -247,10 +243,6 @@ ACL = Check(
                       *[f" permit ipv6 {n} any" for n in BASE.mgmt_acl],
                       " deny ipv6 any any log", "exit", "line vty 0 15",
                       " ipv6 access-class GIN-MGMT in", "exit"],
-        "cisco_xe": ["ipv6 access-list GIN-MGMT",
-                     *[f" permit ipv6 {n} any" for n in BASE.mgmt_acl],
-                     " deny ipv6 any any log", "exit", "line vty 0 15",
-                     " ipv6 access-class GIN-MGMT in", "exit"],
         "juniper_junos": [*[f"set policy-options prefix-list GIN-MGMT {n}"
                             for n in BASE.mgmt_acl],
                           "set interfaces lo0 unit 0 family inet6 filter input GIN-PROTECT-RE"],

@@ -178,9 +178,6 @@ BGP_FILTER = Check(
         "cisco_ios": ["router bgp <asn>", " address-family ipv6 unicast",
                       "  neighbor <peer> prefix-list GIN-IN-<AGENCY> in",
                       " exit-address-family", "exit"],
-        "cisco_xe": ["router bgp <asn>", " address-family ipv6 unicast",
-                     "  neighbor <peer> prefix-list GIN-IN-<AGENCY> in",
-                     " exit-address-family", "exit"],
         "frr": ["router bgp <asn>", " address-family ipv6 unicast",
                 "  neighbor <peer> route-map GIN-IN-<AGENCY> in", " exit-address-family",
                 "exit"],
@@ -284,8 +281,6 @@ URPF = Check(
     remediation={
         "cisco_ios": ["interface <edge>", " ipv6 verify unicast source reachable-via rx",
                       " ip verify unicast source reachable-via rx", "exit"],
-        "cisco_xe": ["interface <edge>", " ipv6 verify unicast source reachable-via rx",
-                     " ip verify unicast source reachable-via rx", "exit"],
         "juniper_junos": ["set interfaces <edge> unit 0 family inet6 rpf-check",
                           "set interfaces <edge> unit 0 family inet rpf-check"],
     },
@@ -350,8 +345,6 @@ RA_GUARD = Check(
     remediation={
         "cisco_ios": ["ipv6 nd raguard policy GIN-RA-GUARD", " device-role host", "exit",
                       "interface <lan>", " ipv6 nd raguard attach-policy GIN-RA-GUARD", "exit"],
-        "cisco_xe": ["ipv6 nd raguard policy GIN-RA-GUARD", " device-role host", "exit",
-                     "interface <lan>", " ipv6 nd raguard attach-policy GIN-RA-GUARD", "exit"],
     },
 )
 

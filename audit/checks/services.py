@@ -71,8 +71,6 @@ SNMP = Check(
     remediation={
         "cisco_ios": ["no snmp-server community public", "no snmp-server community private",
                       f"snmp-server group {BASE.snmp_group} v3 priv"],
-        "cisco_xe": ["no snmp-server community public", "no snmp-server community private",
-                     f"snmp-server group {BASE.snmp_group} v3 priv"],
         "juniper_junos": ["delete snmp community",
                           f"set snmp v3 vacm access group {BASE.snmp_group} "
                           "default-context-prefix security-model usm security-level privacy "
@@ -107,7 +105,6 @@ HTTP = Check(
     not_applicable={"frr": "FRR has no web server"},
     remediation={
         "cisco_ios": ["no ip http server", "no ip http secure-server"],
-        "cisco_xe": ["no ip http server", "no ip http secure-server"],
         "juniper_junos": ["delete system services web-management"],
     },
 )

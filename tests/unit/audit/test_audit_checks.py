@@ -199,3 +199,13 @@ def test_evidence_never_shows_a_secret() -> None:
     assert "password 0 <redacted>" in shown
     junos = audit_text(golden("juniper_junos_bad.conf"), "juniper_junos")
     assert "$1$abcdefgh" not in " ".join(tx for f in junos.findings for _, tx in f.evidence)
+
+
+def test_ios_xe_reads_the_ios_entries_once_written() -> None:
+    text = golden("cisco_ios_bad.conf")
+    ios = audit_text(text, "cisco_ios").findings
+    xe = audit_text(text, "cisco_xe").findings
+    assert [(f.check, f.status, f.remediation) for f in ios] == \
+        [(f.check, f.status, f.remediation) for f in xe]
+    assert all("cisco_xe" not in c.remediation for c in ALL)
+    assert any(f.remediation for f in xe)
