@@ -309,3 +309,57 @@ class Service(Timestamped, Base):
         UniqueConstraint("agency_id", "name", name="uq_service_agency_name"),
         Index("ix_service_agency", "agency_id"),
     )
+
+
+CERTIFICATE_KINDS = ("ca", "gateway")
+CERTIFICATE_STATUSES = ("valid", "revoked")
+
+
+class Certificate(Timestamped, Base):
+    """An X.509 certificate of the GIN VPN CA: the CA's own, or a gateway's.
+
+    Whether it has expired is computed from ``not_after``; ``status`` records revocation.
+    ``deployed_at`` is set while the certificate is the one loaded on its device (cleared
+    when another replaces it), so the audit can find a revoked certificate still in use.
+    The private key is stored only sealed (``sealed:...``): the change log redacts it.
+    """
+
+    __tablename__ = "certificate"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    serial: Mapped[str] = mapped_column(String(40), unique=True)  # lower-case hex
+    kind: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(255))
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("device.id", ondelete="RESTRICT"))
+    not_before: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    not_after: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16), default="valid")
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revocation_reason: Mapped[str | None] = mapped_column(String(32))
+    deployed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    pem: Mapped[str] = mapped_column(Text)
+    private_key_sealed: Mapped[str | None] = mapped_column(Text)
+
+    device: Mapped[Device | None] = relationship(lazy="joined")
+    __table_args__ = (
+        CheckConstraint(f"kind IN {CERTIFICATE_KINDS!r}", name="certificate_kind"),
+        CheckConstraint(f"status IN {CERTIFICATE_STATUSES!r}", name="certificate_status"),
+        Index("ix_certificate_device", "device_id"),
+        Index("ix_certificate_not_after", "not_after"),
+    )
+
+
+class TunnelRotation(Timestamped, Base):
+    """New secrets of a tunnel waiting for a successful deploy (``gin vpn rotate``).
+
+    The tunnel keeps its current ``secret_ref`` until the deploy of the new one succeeds;
+    only then are the new values moved onto the tunnel and this row removed.
+    """
+
+    __tablename__ = "tunnel_rotation"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tunnel_id: Mapped[int] = mapped_column(ForeignKey("tunnel.id", ondelete="CASCADE"),
+                                           unique=True)
+    secret_ref: Mapped[str | None] = mapped_column(String(255))
+    public_keys: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    tunnel: Mapped[Tunnel] = relationship(lazy="joined")

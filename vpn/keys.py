@@ -114,22 +114,33 @@ def seal(values: dict[str, str], context: str, key: bytes | None = None) -> str:
     packed = bytes([len(names)]) + b"".join(
         bytes([len(n)]) + n.encode() + _decode_key(Secret.reveal(values[n]) if isinstance(
             values[n], Secret) else values[n], f"secret {n}") for n in names)
+    return seal_bytes(packed, context, key)
+
+
+def seal_bytes(data: bytes, context: str, key: bytes | None = None) -> str:
+    """Encrypt any bytes (a private key's DER) bound to ``context``, as ``sealed:v1:...``."""
+    key = load_master_key() if key is None else key
     nonce = secrets.token_bytes(12)
-    sealed = AESGCM(key).encrypt(nonce, packed, context.encode("utf-8"))
+    sealed = AESGCM(key).encrypt(nonce, bytes(data), context.encode("utf-8"))
     return SEALED_PREFIX + base64.b64encode(nonce + sealed).decode("ascii")
 
 
-def unseal(token: str, context: str, key: bytes | None = None) -> dict[str, Secret]:
-    """Open a value made by :func:`seal` for the same ``context``; a wrong key is one clear line."""
-    if not token.startswith(SEALED_PREFIX):
+def unseal_bytes(token: str, context: str, key: bytes | None = None) -> bytes:
+    """Open a value made by :func:`seal_bytes` for the same ``context`` (one clear line if not)."""
+    if not isinstance(token, str) or not token.startswith(SEALED_PREFIX):
         raise ConfigError(f"secret of {context}: not a sealed value")
     key = load_master_key() if key is None else key
     try:
         blob = base64.b64decode(token[len(SEALED_PREFIX):], validate=True)
-        packed = AESGCM(key).decrypt(blob[:12], blob[12:], context.encode("utf-8"))
+        return AESGCM(key).decrypt(blob[:12], blob[12:], context.encode("utf-8"))
     except (binascii.Error, ValueError, InvalidTag):
         raise ConfigError(f"secret of {context}: cannot decrypt (wrong GIN_VPN_KEY_FILE, or "
-                          "the value was not sealed for this tunnel)") from None
+                          "the value was not sealed for it)") from None
+
+
+def unseal(token: str, context: str, key: bytes | None = None) -> dict[str, Secret]:
+    """Open a value made by :func:`seal` for the same ``context``; a wrong key is one clear line."""
+    packed = unseal_bytes(token, context, key)
     out: dict[str, Secret] = {}
     pos = 1
     for _ in range(packed[0]):
