@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from gin.lab import credentials, frr, names, netns, preflight, snmpd, sshd
+from gin.lab import credentials, frr, gateway, names, netns, preflight, snmpd, sshd
 from gin.lab.errors import LabError
 from gin.lab.proc import (
     kill_all,
@@ -171,6 +171,10 @@ def up(topology: Topology | str | Path | None = None, name: str = DEFAULT_NAME,
             for job in jobs:
                 job.result()
             list(pool.map(snmpd.wait_ready, state.routers))
+            gateways = [n for n in state.nodes.values() if n.role == "gw"]
+            if gateways:  # strongSwan per gateway; kernel IPsec when this kernel has it
+                kernel_ipsec = gateway.kernel_esp(gateways[0].netns)
+                list(pool.map(lambda n: gateway.start_charon(n, kernel_ipsec), gateways))
         state.status = "up"
         state.save()
     except BaseException:

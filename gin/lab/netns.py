@@ -21,6 +21,8 @@ NETNS_DIR = "/run/netns"
 ROUTER_SYSCTLS = ("net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0",
                   "net.ipv6.conf.all.forwarding=1", "net.ipv6.conf.default.forwarding=1",
                   "net.ipv6.conf.all.keep_addr_on_down=1")
+#: VPN gateways forward both families between their LAN and the tunnels
+GW_SYSCTLS = (*ROUTER_SYSCTLS, "net.ipv4.ip_forward=1")
 HOST_SYSCTLS = ("net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0",
                 "net.ipv6.conf.default.accept_ra=0", "net.ipv6.conf.all.accept_ra=0")
 
@@ -43,7 +45,7 @@ def list_lab_root_links(lab: str) -> list[str]:
 
 def _make_namespace(node: NodeState) -> None:
     run(["ip", "netns", "add", node.netns], what=f"create namespace {node.netns}")
-    sysctls = HOST_SYSCTLS if node.role == "host" else ROUTER_SYSCTLS
+    sysctls = {"host": HOST_SYSCTLS, "gw": GW_SYSCTLS}.get(node.role, ROUTER_SYSCTLS)
     run(["ip", "netns", "exec", node.netns, "sysctl", "-q", "-w", *sysctls],
         what=f"sysctl in {node.netns}")
 

@@ -6,6 +6,11 @@ of its agency: the core under the lab agency "LAB", each CE under its topology a
 Interfaces are recorded; the core PE-PE link is recorded as active. PE-CE cables are
 left unrecorded: recording them is the provisioning's job (plan -> push -> record).
 
+Each ``gw`` node becomes a ``vpn-gateway`` device (platform "linux") of its agency whose
+``credential_ref`` is ``file:<node>/gateway.json``: how ``gin vpn deploy/status`` reach its
+charon (VICI socket, swanctl dir) and run ``wg`` there (:mod:`gin.lab.gateway`).  Its
+``mgmt_address`` is its first link address, the tunnel's outer address by default.
+
 Idempotent: a re-run after `up` (new ports, new credentials) updates the devices.
 """
 
@@ -16,6 +21,7 @@ from typing import Any
 from directory import store
 from directory.errors import NotFound
 from directory.store import Directory
+from gin.lab.gateway import paths as gateway_paths
 from gin.lab.state import LabState, NodeState
 
 LAB_AGENCY = "LAB"
@@ -46,6 +52,14 @@ def device_fields(state: LabState, node: NodeState) -> dict[str, Any]:
             "asn": node.asn}
 
 
+def gateway_fields(node: NodeState) -> dict[str, Any]:
+    """Directory fields of a lab VPN gateway: its outer address and its access reference."""
+    first = next((i.address for i in node.interfaces if i.address), None)
+    return {"role": "vpn-gateway", "platform": "linux",
+            "mgmt_address": first.split("/")[0] if first else None,
+            "credential_ref": f"file:{gateway_paths(node)['access']}"}
+
+
 def _agency_of(node: NodeState) -> str:
     return LAB_AGENCY if node.role == "pe" else node.agency_code
 
@@ -53,16 +67,18 @@ def _agency_of(node: NodeState) -> str:
 def register(lab_state: LabState, store_: Directory) -> None:
     """Write (or refresh) the lab's agencies, sites, devices, interfaces and core links."""
     routers = lab_state.routers
+    gateways = [n for n in lab_state.nodes.values() if n.role == "gw"]
     with store_.transaction() as session:
         names = {LAB_AGENCY: f"GIN lab {lab_state.name}"}
-        for node in routers:
+        for node in [*routers, *gateways]:
             names.setdefault(_agency_of(node), node.agency_name)
         for code, name in names.items():
             _ensure_agency(session, code, name)
-        for node in routers:
+        for node in [*routers, *gateways]:
             agency = _agency_of(node)
             _ensure_site(session, agency, node.site)
-            fields = device_fields(lab_state, node)
+            fields = (device_fields(lab_state, node) if node.is_router
+                      else gateway_fields(node))
             try:
                 device = store.get_device(session, node.name)
                 store.update(session, device, **fields)

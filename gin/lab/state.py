@@ -68,6 +68,8 @@ class NodeState:
 
     def pidfiles(self) -> dict[str, Path]:
         """Daemon name -> pidfile, for every daemon a router runs."""
+        if self.role == "gw":  # VPN gateway: strongSwan (wireguard-go starts at deploy)
+            return {"charon": self.run_dir / "charon.pid"}
         if not self.is_router:
             return {}
         files = {d: self.run_dir / f"{d}.pid" for d in FRR_DAEMONS}

@@ -1,0 +1,451 @@
+"""Deploy tunnels to their gateways: write, load, verify, record; or restore what was there.
+
+Per tunnel, side ``b`` (the responder) is applied first, then side ``a`` (the initiator):
+
+- strongSwan gateways: the rendered ``swanctl.conf`` (secrets unsealed only here) is written
+  to the gateway's ``conf.d/`` and the same text is loaded over VICI (``load-conn``,
+  ``load-shared``; certificates and keys from the gateway's swanctl dirs), as
+  ``swanctl --load-all`` would.  Side ``a`` is then initiated over VICI and the control log
+  streamed back gives the failure reason in words (:mod:`vpn.reasons`).
+- WireGuard: the ``wg`` config is written (0600) and applied with ``wg syncconf`` on an
+  interface per tunnel (kernel WireGuard if the gateway has it, else ``wireguard-go``), with
+  routes to the peer's subnets; verified by a handshake.
+- Routers (Cisco, Juniper) get their side through the configured transport (Netmiko or
+  Ansible, :mod:`gin.transport`), as links do.
+
+A side whose file is identical and whose config is loaded is left alone: re-deploying with
+no change changes nothing and says so.  When a side fails to apply or the tunnel does not
+come up, every side applied so far gets back exactly what it had (the previous file and
+its conn/keys, or nothing: unloaded, interface removed), and the directory keeps its state.
+The directory records the outcome through the store (status ``deployed`` or ``up``), so it
+is in the change log, with a ``vpn-deploy`` event carrying the reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vici.exception import CommandException, SessionException
+
+from directory import models as m
+from directory.changelog import log_event
+from directory.store import Directory
+from gin.errors import GinError, TransportError
+from gin.secrets import Secret
+from vpn import keys, reasons, swanctl
+from vpn.gateway import Gateway
+from vpn.render import LINUX_PLATFORMS, render_side
+from vpn.tunnels import TunnelSpec, get_tunnel, spec
+
+#: result -> CLI exit code (as links: 3 device failure, 4 verification failed, rolled back)
+EXIT = {"changed": 0, "no change": 0, "rolled back": 4, "failed": 3}
+INITIATE_TIMEOUT_MS = 15000
+HANDSHAKE_WAIT = 6.0  # WireGuard retries a handshake after 5 s (REKEY_TIMEOUT)
+WORKERS = 8
+
+
+@dataclass
+class DeployResult:
+    """What happened to one tunnel."""
+
+    tunnel: str
+    result: str = "failed"
+    message: str = ""
+    reason: str | None = None
+    sides: dict[str, str] = field(default_factory=dict)
+    restored: bool | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"tunnel": self.tunnel, "result": self.result, "message": self.message,
+                "reason": self.reason, "sides": self.sides, "restored": self.restored}
+
+
+@dataclass
+class Side:
+    """One gateway's part of a tunnel, rendered with its secrets (never printed)."""
+
+    key: str  # "a" or "b"
+    hostname: str
+    platform: str
+    gateway: Gateway | None
+    text: str
+    target: Any = None  # gin.transport.Target for routers
+
+
+def conn_name(tunnel: str) -> str:
+    """The strongSwan connection (and CHILD_SA) name of a tunnel, as rendered."""
+    from vpn.render import ident
+
+    return f"gin-{ident(tunnel)}"
+
+
+def wg_ifname(tunnel: str) -> str:
+    """A WireGuard interface name per tunnel, at most 15 characters, stable."""
+    if len(tunnel) <= 12:
+        return f"wg-{tunnel}"
+    return f"wg-{tunnel[:6]}{hashlib.sha256(tunnel.encode()).hexdigest()[:6]}"
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        return None
+
+
+def _write(path: Path, text: str | None) -> None:
+    """Replace a file atomically (mode 0600: it may hold secrets); None removes it."""
+    if text is None:
+        path.unlink(missing_ok=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    tmp.replace(path)
+
+
+def _vici(gw: Gateway, what: str, call: Callable[[Any], Any]) -> Any:
+    """Run VICI calls; charon's refusal becomes one TransportError line."""
+    try:
+        with gw.session() as s:
+            return call(s)
+    except (CommandException, SessionException, OSError) as exc:
+        raise TransportError(f"gateway {gw.hostname}: {what}: {exc}") from None
+
+
+# --- strongSwan ---------------------------------------------------------------------------
+
+def _names(values: Any) -> set[str]:
+    return {v.decode() if isinstance(v, bytes) else str(v) for v in values or []}
+
+
+def _load_creds(s: Any, gw: Gateway) -> None:
+    """CA certificates and private keys from the gateway's swanctl dirs (--load-creds)."""
+    if gw.swanctl_dir is None:
+        return
+    for sub, kind in (("x509ca", None), ("private", "any"), ("ecdsa", "ecdsa"), ("rsa", "rsa")):
+        folder = gw.swanctl_dir / sub
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.iterdir()):
+            if not path.is_file():
+                continue
+            if kind is None:
+                s.load_cert({"type": "X509", "flag": "CA", "data": path.read_bytes()})
+            else:
+                s.load_key({"type": kind, "data": path.read_bytes()})
+
+
+def ike_apply(gw: Gateway, tunnel: str, text: str, initiator: bool) -> bool:
+    """Write and load one side; False when it was already exactly this (nothing done)."""
+    path = gw.conf_file(tunnel)
+    cfg = swanctl.parse(text, gw.swanctl_dir, source=str(path))
+    old = _read(path)
+
+    def load(s: Any) -> bool:
+        loaded = _names(s.get_conns().get("conns"))
+        shared = _names(s.get_shared().get("keys"))
+        if (old == text and set(cfg.conns) <= loaded
+                and {x["id"] for x in cfg.shared} <= shared):
+            return False
+        if any("certs" in part for body in cfg.conns.values() for part in body.values()
+               if isinstance(part, dict)):
+            _load_creds(s, gw)
+        for sh in cfg.shared:
+            s.load_shared(sh)
+        for name, body in cfg.conns.items():
+            if initiator:  # deploy initiates itself, to read the control log
+                body = {**body, "children": {
+                    c: {**child, "start_action": "none"}
+                    for c, child in body.get("children", {}).items()}}
+            s.load_conn({name: body})
+            if old is not None and initiator:  # the old SAs must not outlive the old config
+                _terminate(s, name)
+        return True
+
+    changed = _vici(gw, "loading the connection", load)
+    if changed:
+        _write(path, text)
+    return changed
+
+
+def _terminate(s: Any, name: str) -> None:
+    with contextlib.suppress(CommandException):  # nothing to terminate is fine
+        for _ in s.terminate({"ike": name, "force": "yes", "timeout": "-1"}):
+            pass
+
+
+def ike_restore(gw: Gateway, tunnel: str, old: str | None, new: str) -> None:
+    """Put back the previous file and its conn/keys, or unload what ``new`` loaded."""
+    path = gw.conf_file(tunnel)
+    if old is not None:
+        cfg = swanctl.parse(old, gw.swanctl_dir, source=str(path))
+
+        def reload(s: Any) -> None:
+            for sh in cfg.shared:
+                s.load_shared(sh)
+            for name, body in cfg.conns.items():
+                _terminate(s, name)
+                s.load_conn({name: body})
+
+        _vici(gw, "restoring the previous connection", reload)
+    else:
+        cfg = swanctl.parse(new, gw.swanctl_dir, source=str(path))
+
+        def unload(s: Any) -> None:
+            for name in cfg.conns:
+                _terminate(s, name)
+                with contextlib.suppress(CommandException):
+                    s.unload_conn({"name": name})
+            for sh in cfg.shared:
+                with contextlib.suppress(CommandException):
+                    s.unload_shared({"id": sh["id"]})
+
+        _vici(gw, "unloading the connection", unload)
+    _write(path, old)
+
+
+def ike_initiate(gw: Gateway, tunnel: str,
+                 timeout_ms: int = INITIATE_TIMEOUT_MS) -> tuple[bool, str | None]:
+    """Initiate the tunnel's CHILD_SA; (established, reason in words when not)."""
+    name = conn_name(tunnel)
+    lines: list[str] = []
+    try:
+        with gw.session() as s:
+            for event in s.initiate({"child": name, "ike": name, "timeout": str(timeout_ms),
+                                     "loglevel": "1"}):
+                msg = event.get("msg", b"")
+                lines.append(msg.decode("utf-8", "replace") if isinstance(msg, bytes)
+                             else str(msg))
+    except (CommandException, SessionException, OSError) as exc:
+        reason = (reasons.from_lines(lines)
+                  or (reasons.from_log(gw.log, name) if gw.log else None)
+                  or f"initiation failed: {str(exc).removeprefix('Command failed: ')}")
+        return False, reason
+    return True, None
+
+
+# --- WireGuard ----------------------------------------------------------------------------
+
+def _link_exists(gw: Gateway, ifname: str) -> bool:
+    return gw.run(["ip", "link", "show", "dev", ifname], check=False).returncode == 0
+
+
+def _create_wg(gw: Gateway, ifname: str) -> None:
+    """Kernel WireGuard when the gateway's kernel has it, else wireguard-go (LAB-NOTES)."""
+    if gw.run(["ip", "link", "add", ifname, "type", "wireguard"], check=False).returncode:
+        gw.run(["wireguard-go", ifname])
+
+
+def wg_apply(gw: Gateway, tunnel: str, text: str, peer_subnets: Sequence[str]) -> bool:
+    """Write and apply one side; False when the interface already runs this config."""
+    ifname = wg_ifname(tunnel)
+    path = gw.wg_file(ifname)
+    old = _read(path)
+    exists = _link_exists(gw, ifname)
+    if old == text and exists:
+        return False
+    if not exists:
+        _create_wg(gw, ifname)
+    _write(path, text)
+    gw.run(["ip", "link", "set", ifname, "up"])
+    gw.run(["wg", "syncconf", ifname, str(path)])
+    routes = "".join(f"route replace {net} dev {ifname}\n" for net in peer_subnets)
+    gw.run(["ip", "-batch", "-"], input=routes)
+    return True
+
+
+def wg_restore(gw: Gateway, tunnel: str, old: str | None) -> None:
+    """Put back the previous config, or remove the interface (its routes go with it)."""
+    ifname = wg_ifname(tunnel)
+    path = gw.wg_file(ifname)
+    if old is None:
+        gw.run(["ip", "link", "del", ifname], check=False)
+        _write(path, None)
+        return
+    _write(path, old)
+    gw.run(["wg", "syncconf", ifname, str(path)], check=False)
+
+
+def wg_handshake(gw: Gateway, tunnel: str, wait: float = HANDSHAKE_WAIT) -> bool:
+    """True once the interface's peer has a handshake (polls ``wg show latest-handshakes``)."""
+    ifname = wg_ifname(tunnel)
+    deadline = time.monotonic() + wait
+    while True:
+        out = gw.run(["wg", "show", ifname, "latest-handshakes"], check=False).stdout
+        if any(line.split()[-1] != "0" for line in out.splitlines() if line.split()):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+
+
+# --- routers ------------------------------------------------------------------------------
+
+def router_apply(side: Side, transport: str) -> bool:
+    """Push a router's side through the shared transport (Netmiko or Ansible)."""
+    from gin import transport as transports
+
+    conn = transports.get(transport).connect(side.target)
+    try:
+        lines = [ln for ln in side.text.splitlines() if ln.strip() and not ln.startswith("!")]
+        conn.configure(lines)
+        conn.save()
+    finally:
+        conn.close()
+    return True
+
+
+# --- one tunnel ---------------------------------------------------------------------------
+
+@dataclass
+class Plan:
+    """A tunnel ready to deploy: both sides rendered, nothing sent yet."""
+
+    spec: TunnelSpec
+    sides: list[Side]  # b first, then a
+
+
+def _secrets(tunnel: m.Tunnel) -> dict[str, Secret]:
+    return keys.unseal(tunnel.secret_ref, f"tunnel {tunnel.name}") if tunnel.secret_ref else {}
+
+
+def plan_tunnel(tunnel: m.Tunnel,
+                gateway_of: Callable[[m.Device], Gateway] = Gateway.of) -> Plan:
+    """Render both sides with their secrets and find how to reach each gateway."""
+    from gin.links.provision import target_of
+
+    s = spec(tunnel)
+    sealed = _secrets(tunnel)
+    sides = []
+    for key, device in (("b", tunnel.b_device), ("a", tunnel.a_device)):
+        text = render_side(s, key, sealed)
+        linux = device.platform in LINUX_PLATFORMS
+        sides.append(Side(key=key, hostname=device.hostname, platform=device.platform,
+                          gateway=gateway_of(device) if linux else None, text=text,
+                          target=None if linux else target_of(device)))
+    return Plan(spec=s, sides=sides)
+
+
+def _snapshot(p: Plan, side: Side) -> str | None:
+    assert side.gateway is not None
+    if p.spec.type == "ikev2":
+        return _read(side.gateway.conf_file(p.spec.name))
+    return _read(side.gateway.wg_file(wg_ifname(p.spec.name)))
+
+
+def _apply(p: Plan, side: Side, transport: str) -> bool:
+    if side.gateway is None:
+        return router_apply(side, transport)
+    if p.spec.type == "ikev2":
+        return ike_apply(side.gateway, p.spec.name, side.text, initiator=side.key == "a")
+    peer = p.spec.b if side.key == "a" else p.spec.a
+    return wg_apply(side.gateway, p.spec.name, side.text, peer.subnets)
+
+
+def _restore(p: Plan, side: Side, old: str | None) -> None:
+    if side.gateway is None:
+        raise TransportError(f"{side.hostname}: router side not restored automatically; "
+                             "remove the tunnel's lines by hand")
+    if p.spec.type == "ikev2":
+        ike_restore(side.gateway, p.spec.name, old, side.text)
+    else:
+        wg_restore(side.gateway, p.spec.name, old)
+
+
+def _verify(p: Plan) -> str | None:
+    """None when the tunnel is up, else the reason in words."""
+    a = next(s for s in p.sides if s.key == "a")
+    if a.gateway is None:
+        return None  # a router initiates by itself; status shows the result
+    if p.spec.type == "ikev2":
+        ok, reason = ike_initiate(a.gateway, p.spec.name)
+        return None if ok else reason
+    return None if wg_handshake(a.gateway, p.spec.name) else reasons.NO_HANDSHAKE
+
+
+def deploy_plan(p: Plan, verify: bool = True, transport: str = "netmiko") -> DeployResult:
+    """Apply one planned tunnel; on failure restore every side applied (see module doc)."""
+    res = DeployResult(p.spec.name)
+    done: list[tuple[Side, str | None]] = []
+    try:
+        for side in p.sides:
+            old = _snapshot(p, side) if side.gateway else None
+            changed = _apply(p, side, transport)
+            res.sides[side.hostname] = "changed" if changed else "no change"
+            if changed:
+                done.append((side, old))
+        if not done:
+            res.result, res.message = "no change", "already deployed as rendered"
+            return res
+        reason = _verify(p) if verify else None
+        if reason is None:
+            res.result = "changed"
+            res.message = "up" if verify else "loaded (not verified)"
+            return res
+        res.result, res.reason = "rolled back", reason
+        res.message = f"did not come up: {reason}"
+    except (GinError, OSError) as exc:
+        res.result, res.message = "failed", str(exc)
+    res.restored = _undo(p, done, res)
+    return res
+
+
+def _undo(p: Plan, done: list[tuple[Side, str | None]], res: DeployResult) -> bool:
+    ok = True
+    for side, old in reversed(done):
+        try:
+            _restore(p, side, old)
+            res.sides[side.hostname] = "restored"
+        except (GinError, OSError) as exc:
+            ok = False
+            res.sides[side.hostname] = f"not restored: {exc}"
+    return ok
+
+
+def deploy(directory: Directory, names: Sequence[str], verify: bool = True,
+           transport: str = "netmiko", workers: int = WORKERS,
+           gateway_of: Callable[[m.Device], Gateway] = Gateway.of) -> list[DeployResult]:
+    """Deploy tunnels by name (concurrently) and record each outcome in the directory."""
+    plans: dict[str, Plan | DeployResult] = {}
+    with directory.transaction() as s:
+        for name in dict.fromkeys(names):
+            tunnel = get_tunnel(s, name)
+            try:
+                plans[name] = plan_tunnel(tunnel, gateway_of)
+            except GinError as exc:
+                plans[name] = DeployResult(name, "failed", str(exc))
+    todo = [p for p in plans.values() if isinstance(p, Plan)]
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(todo) or 1))) as pool:
+        done = {r.tunnel: r for r in pool.map(lambda p: deploy_plan(p, verify, transport),
+                                              todo)}
+    results = [done.get(n) or plans[n] for n in plans]  # type: ignore[misc]
+    record(directory, results, verify)  # type: ignore[arg-type]
+    return results  # type: ignore[return-value]
+
+
+def record(directory: Directory, results: Sequence[DeployResult], verify: bool) -> None:
+    """Write each tunnel's new state (through the store: in the change log) and an event."""
+    with directory.transaction() as s:
+        for res in results:
+            tunnel = get_tunnel(s, res.tunnel)
+            if res.result == "changed":
+                tunnel.status = "up" if verify else "deployed"
+            elif res.result == "no change" and tunnel.status == "planned":
+                tunnel.status = "deployed"
+            if res.result != "no change":
+                log_event(s, "vpn-deploy", tunnel, {
+                    "result": res.result, "reason": res.reason, "message": res.message[:200],
+                    "restored": res.restored})
+        s.flush()
+
