@@ -62,6 +62,7 @@ class DeployResult:
     reason: str | None = None
     sides: dict[str, str] = field(default_factory=dict)
     restored: bool | None = None
+    certificates: list[str] = field(default_factory=list)  # serials now on the gateways
 
     def as_dict(self) -> dict[str, Any]:
         return {"tunnel": self.tunnel, "result": self.result, "message": self.message,
@@ -78,6 +79,7 @@ class Side:
     gateway: Gateway | None
     text: str
     target: Any = None  # gin.transport.Target for routers
+    creds: Any = None  # vpn.pki.Credentials of a certificate tunnel's Linux gateway
 
 
 def conn_name(tunnel: str) -> str:
@@ -129,38 +131,47 @@ def _names(values: Any) -> set[str]:
     return {v.decode() if isinstance(v, bytes) else str(v) for v in values or []}
 
 
-def _load_creds(s: Any, gw: Gateway) -> None:
-    """CA certificates and private keys from the gateway's swanctl dirs (--load-creds)."""
+def _put_creds(gw: Gateway, creds: Any) -> bool:
+    """Write a gateway's certificate, key, CA and CRL (:mod:`vpn.pki`) into its swanctl dir;
+    True when the certificate, key or CA differ from what is there (the CRL is always new)."""
     if gw.swanctl_dir is None:
-        return
-    for sub, kind in (("x509ca", None), ("private", "any"), ("ecdsa", "ecdsa"), ("rsa", "rsa")):
-        folder = gw.swanctl_dir / sub
-        if not folder.is_dir():
-            continue
-        for path in sorted(folder.iterdir()):
-            if not path.is_file():
-                continue
-            if kind is None:
-                s.load_cert({"type": "X509", "flag": "CA", "data": path.read_bytes()})
-            else:
-                s.load_key({"type": kind, "data": path.read_bytes()})
+        raise TransportError(f"gateway {gw.hostname}: no swanctl_dir to put certificates in")
+    changed = False
+    for rel, content in creds.files().items():
+        text = content.reveal() if isinstance(content, Secret) else content
+        path = gw.swanctl_dir / rel
+        if _read(path) != text:
+            changed = changed or not rel.startswith("x509crl/")
+            _write(path, text)
+    return changed
 
 
-def ike_apply(gw: Gateway, tunnel: str, text: str, initiator: bool) -> bool:
-    """Write and load one side; False when it was already exactly this (nothing done)."""
+def _load_creds(s: Any, creds: Any) -> None:
+    """CA certificate, CRL and private key over VICI (what ``swanctl --load-creds`` sends)."""
+    s.load_cert({"type": "X509", "flag": "CA", "data": creds.ca_pem.encode()})
+    s.load_cert({"type": "X509_CRL", "data": creds.crl_pem.encode()})
+    s.load_key({"type": "any", "data": creds.key_pem.reveal().encode()})
+
+
+def ike_apply(gw: Gateway, tunnel: str, text: str, initiator: bool,
+              creds: Any = None) -> bool:
+    """Write and load one side; False when it was already exactly this (nothing done).
+
+    ``creds`` (:class:`vpn.pki.Credentials`) are a certificate tunnel's gateway credentials.
+    """
     path = gw.conf_file(tunnel)
+    new_creds = _put_creds(gw, creds) if creds is not None else False
     cfg = swanctl.parse(text, gw.swanctl_dir, source=str(path))
     old = _read(path)
 
     def load(s: Any) -> bool:
         loaded = _names(s.get_conns().get("conns"))
         shared = _names(s.get_shared().get("keys"))
-        if (old == text and set(cfg.conns) <= loaded
+        if (old == text and not new_creds and set(cfg.conns) <= loaded
                 and {x["id"] for x in cfg.shared} <= shared):
             return False
-        if any("certs" in part for body in cfg.conns.values() for part in body.values()
-               if isinstance(part, dict)):
-            _load_creds(s, gw)
+        if creds is not None:
+            _load_creds(s, creds)
         for sh in cfg.shared:
             s.load_shared(sh)
         for name, body in cfg.conns.items():
@@ -320,10 +331,11 @@ def _secrets(tunnel: m.Tunnel) -> dict[str, Secret]:
     return keys.unseal(tunnel.secret_ref, f"tunnel {tunnel.name}") if tunnel.secret_ref else {}
 
 
-def plan_tunnel(tunnel: m.Tunnel,
+def plan_tunnel(session: Any, tunnel: m.Tunnel,
                 gateway_of: Callable[[m.Device], Gateway] = Gateway.of) -> Plan:
     """Render both sides with their secrets and find how to reach each gateway."""
     from gin.links.provision import target_of
+    from vpn import pki
 
     s = spec(tunnel)
     sealed = _secrets(tunnel)
@@ -331,9 +343,11 @@ def plan_tunnel(tunnel: m.Tunnel,
     for key, device in (("b", tunnel.b_device), ("a", tunnel.a_device)):
         text = render_side(s, key, sealed)
         linux = device.platform in LINUX_PLATFORMS
+        creds = (pki.credentials_for(session, device)
+                 if linux and s.type == "ikev2" and s.auth == "cert" else None)
         sides.append(Side(key=key, hostname=device.hostname, platform=device.platform,
                           gateway=gateway_of(device) if linux else None, text=text,
-                          target=None if linux else target_of(device)))
+                          target=None if linux else target_of(device), creds=creds))
     return Plan(spec=s, sides=sides)
 
 
@@ -348,7 +362,8 @@ def _apply(p: Plan, side: Side, transport: str) -> bool:
     if side.gateway is None:
         return router_apply(side, transport)
     if p.spec.type == "ikev2":
-        return ike_apply(side.gateway, p.spec.name, side.text, initiator=side.key == "a")
+        return ike_apply(side.gateway, p.spec.name, side.text, initiator=side.key == "a",
+                         creds=side.creds)
     peer = p.spec.b if side.key == "a" else p.spec.a
     return wg_apply(side.gateway, p.spec.name, side.text, peer.subnets)
 
@@ -390,6 +405,7 @@ def deploy_plan(p: Plan, verify: bool = True, transport: str = "netmiko") -> Dep
             return res
         reason = _verify(p) if verify else None
         if reason is None:
+            res.certificates = [sd.creds.serial for sd in p.sides if sd.creds is not None]
             res.result = "changed"
             res.message = "up" if verify else "loaded (not verified)"
             return res
@@ -422,7 +438,7 @@ def deploy(directory: Directory, names: Sequence[str], verify: bool = True,
         for name in dict.fromkeys(names):
             tunnel = get_tunnel(s, name)
             try:
-                plans[name] = plan_tunnel(tunnel, gateway_of)
+                plans[name] = plan_tunnel(s, tunnel, gateway_of)
             except GinError as exc:
                 plans[name] = DeployResult(name, "failed", str(exc))
     todo = [p for p in plans.values() if isinstance(p, Plan)]
@@ -436,9 +452,13 @@ def deploy(directory: Directory, names: Sequence[str], verify: bool = True,
 
 def record(directory: Directory, results: Sequence[DeployResult], verify: bool) -> None:
     """Write each tunnel's new state (through the store: in the change log) and an event."""
+    from vpn import pki
+
     with directory.transaction() as s:
         for res in results:
             tunnel = get_tunnel(s, res.tunnel)
+            for serial in res.certificates:
+                pki.mark_deployed(s, serial)
             if res.result == "changed":
                 tunnel.status = "up" if verify else "deployed"
             elif res.result == "no change" and tunnel.status == "planned":
@@ -449,3 +469,19 @@ def record(directory: Directory, results: Sequence[DeployResult], verify: bool) 
                     "restored": res.restored})
         s.flush()
 
+
+
+def withdraw(directory: Directory, names: Sequence[str],
+             gateway_of: Callable[[m.Device], Gateway] = Gateway.of) -> list[str]:
+    """Remove tunnels from their Linux gateways (conn, keys, files, interfaces); the records
+    go back to ``planned``.  Returns the names withdrawn."""
+    with directory.transaction() as s:
+        plans = [plan_tunnel(s, get_tunnel(s, n), gateway_of) for n in dict.fromkeys(names)]
+    for p in plans:
+        for side in p.sides:
+            if side.gateway is not None:
+                _restore(p, side, None)
+    with directory.transaction() as s:
+        for p in plans:
+            get_tunnel(s, p.spec.name).status = "planned"
+    return [p.spec.name for p in plans]
