@@ -360,6 +360,7 @@ class TunnelRotation(Timestamped, Base):
     tunnel_id: Mapped[int] = mapped_column(ForeignKey("tunnel.id", ondelete="CASCADE"),
                                            unique=True)
     secret_ref: Mapped[str | None] = mapped_column(String(255))
-    public_keys: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: What is not secret: the new WireGuard public keys, the new certificates' serials.
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     tunnel: Mapped[Tunnel] = relationship(lazy="joined")

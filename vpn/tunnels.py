@@ -10,18 +10,21 @@ keys are stored in the clear, since rendering the peer section needs them.
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
+from directory import changelog, store
 from directory import models as m
-from directory import store
 from directory.errors import Conflict, Invalid, NotFound
-from vpn import keys
+from directory.names import clean_ifname
+from gin.secrets import Secret
+from vpn import keys, pki
 from vpn.policy import PolicyError, get_policy
 
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
@@ -43,6 +46,8 @@ class End:
     address: str
     subnets: tuple[str, ...]
     public_key: str | None = None
+    #: The outer interface (Junos ``external-interface``), when one was given.
+    interface: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,8 @@ class TunnelSpec:
     a: End
     b: End
     listen_port: int = WIREGUARD_PORT
+    #: The tunnel's id in the directory: numbers router tunnel interfaces (Tunnel N, st0.N).
+    number: int = 0
 
 
 def _agency(device: m.Device) -> m.Agency:
@@ -95,8 +102,13 @@ def _check_name(name: str) -> str:
 def create_tunnel(session: Session, a_hostname: str, b_hostname: str, type: str,
                   auth: str | None = None, policy_name: str = "default", *,
                   name: str | None = None, allow_weak: bool = False,
-                  a_address: str | None = None, b_address: str | None = None) -> m.Tunnel:
-    """Record a planned tunnel between two agencies' gateways (no device is touched)."""
+                  a_address: str | None = None, b_address: str | None = None,
+                  a_interface: str | None = None,
+                  b_interface: str | None = None) -> m.Tunnel:
+    """Record a planned tunnel between two agencies' gateways (no device is touched).
+
+    ``a_interface``/``b_interface`` name the outer interface where a router platform needs
+    it (Junos ``external-interface``)."""
     if type not in AUTH:
         raise Invalid(f"tunnel type {type!r}: expected ikev2 or wireguard")
     if type == "wireguard":
@@ -123,12 +135,15 @@ def create_tunnel(session: Session, a_hostname: str, b_hostname: str, type: str,
     if ipaddress.ip_address(a_addr).version != ipaddress.ip_address(b_addr).version:
         raise Invalid(f"tunnel endpoints {a_addr} and {b_addr} are of different IP versions")
     sides: dict[str, dict[str, Any]] = {}
-    for key, ag, addr in (("a", a_ag, a_addr), ("b", b_ag, b_addr)):
+    for key, ag, addr, ifname in (("a", a_ag, a_addr, a_interface),
+                                  ("b", b_ag, b_addr, b_interface)):
         subnets = protected_subnets(session, ag)
         if not subnets:
             raise Invalid(f"agency {ag.code} has no prefix with role agency to protect: "
                           f"allocate one (gin directory prefix allocate --agency {ag.code})")
         sides[key] = {"address": addr, "subnets": subnets}
+        if ifname is not None:
+            sides[key]["interface"] = clean_ifname(ifname, f"--{key}-interface")
     _refuse_overlap(sides["a"]["subnets"], sides["b"]["subnets"])
     data: dict[str, Any] = {"a": sides["a"], "b": sides["b"]}
     secret_ref = None
@@ -173,29 +188,128 @@ def list_tunnels(session: Session) -> list[m.Tunnel]:
 
 
 def remove_tunnel(session: Session, name: str) -> None:
-    """Delete a tunnel's record (and with it its sealed secrets)."""
-    store.remove(session, get_tunnel(session, name))
+    """Delete a tunnel's record (and with it its sealed secrets, pending ones too)."""
+    tunnel = get_tunnel(session, name)
+    rotation = pending_rotation(session, tunnel)
+    if rotation is not None:
+        session.delete(rotation)
+    store.remove(session, tunnel)
 
 
-def spec(tunnel: m.Tunnel) -> TunnelSpec:
-    """The renderable view of a stored tunnel (no secrets)."""
+def pending_rotation(session: Session, tunnel: m.Tunnel) -> m.TunnelRotation | None:
+    """The tunnel's new secrets waiting for a deploy (``gin vpn rotate``), if any."""
+    return session.scalar(select(m.TunnelRotation).where(
+        m.TunnelRotation.tunnel_id == tunnel.id))
+
+
+def rotate(session: Session, name: str, *, now: dt.datetime | None = None) -> m.TunnelRotation:
+    """Make new secrets for a tunnel and keep them *pending*: the tunnel's current secrets
+    stay in force until a deploy of the new ones succeeds (:func:`complete_rotation`).
+
+    PSK: a new PSK.  WireGuard: new key pairs for both ends and a new preshared key.
+    Certificates: both gateways' certificates are renewed (the old ones stay valid until the
+    new ones are deployed, see :func:`vpn.pki.mark_deployed`).
+    """
+    tunnel = get_tunnel(session, name)
+    if pending_rotation(session, tunnel) is not None:
+        raise Conflict(f"tunnel {name}: a rotation is pending already: deploy it, or discard "
+                       f"it with `gin vpn rotate {name} --abort`")
+    context = f"tunnel {tunnel.name}"
+    details: dict[str, Any] = {"auth": tunnel.auth}
+    secret_ref = None
+    if tunnel.type == "wireguard":
+        a_priv, b_priv = keys.generate_private_key(), keys.generate_private_key()
+        details.update(a_public_key=keys.public_key(a_priv), b_public_key=keys.public_key(b_priv))
+        secret_ref = keys.seal({"a_private": a_priv, "b_private": b_priv,
+                                "psk": keys.generate_psk()}, context)
+    elif tunnel.auth == "psk":
+        secret_ref = keys.seal({"psk": keys.generate_psk()}, context)
+    elif tunnel.auth == "cert":
+        for side, dev in (("a", tunnel.a_device), ("b", tunnel.b_device)):
+            details[f"{side}_cert"] = pki.renew(session, dev.hostname, now=now).serial
+    else:
+        raise Invalid(f"tunnel {name}: nothing to rotate for auth {tunnel.auth!r}")
+    rotation = m.TunnelRotation(tunnel=tunnel, secret_ref=secret_ref, details=details)
+    session.add(rotation)
+    session.flush()
+    changelog.log_event(session, "rotate", tunnel, {"pending": sorted(details)})
+    return rotation
+
+
+def complete_rotation(session: Session, name: str,
+                      now: dt.datetime | None = None) -> m.Tunnel:
+    """After the new secrets were deployed and the tunnel came up: make them the tunnel's."""
+    tunnel = get_tunnel(session, name)
+    rotation = pending_rotation(session, tunnel)
+    if rotation is None:
+        raise Invalid(f"tunnel {name}: no rotation is pending (gin vpn rotate {name})")
+    details = rotation.details or {}
+    if rotation.secret_ref:
+        tunnel.secret_ref = rotation.secret_ref
+    data = dict(tunnel.policy or {})
+    for side in ("a", "b"):
+        if f"{side}_public_key" in details:
+            data[side] = {**data[side], "public_key": details[f"{side}_public_key"]}
+        if f"{side}_cert" in details:
+            pki.mark_deployed(session, details[f"{side}_cert"], now=now)
+    tunnel.policy = data
+    session.delete(rotation)
+    session.flush()
+    return tunnel
+
+
+def abort_rotation(session: Session, name: str, now: dt.datetime | None = None) -> None:
+    """Discard pending secrets (e.g. the deploy failed for good); renewed certificates that
+    were never deployed are revoked."""
+    tunnel = get_tunnel(session, name)
+    rotation = pending_rotation(session, tunnel)
+    if rotation is None:
+        raise Invalid(f"tunnel {name}: no rotation is pending")
+    for side in ("a", "b"):
+        serial = (rotation.details or {}).get(f"{side}_cert")
+        if serial and pki.get_certificate(session, serial).status == "valid":
+            pki.revoke(session, serial, "cessation-of-operation", now=now)
+    session.delete(rotation)
+    session.flush()
+
+
+def tunnel_secrets(session: Session, tunnel: m.Tunnel,
+                   pending: bool = False) -> dict[str, Secret]:
+    """The tunnel's unsealed secrets (current, or the pending rotation's) for a deploy step
+    or ``show --show-secret``; empty for certificate tunnels (keys are the gateways')."""
+    ref = tunnel.secret_ref
+    if pending:
+        rotation = pending_rotation(session, tunnel)
+        if rotation is None:
+            raise Invalid(f"tunnel {tunnel.name}: no rotation is pending")
+        ref = rotation.secret_ref
+    return keys.unseal(ref, f"tunnel {tunnel.name}") if ref else {}
+
+
+def spec(tunnel: m.Tunnel, rotation: m.TunnelRotation | None = None) -> TunnelSpec:
+    """The renderable view of a stored tunnel (no secrets); with ``rotation``, the public
+    keys it will have once the pending secrets are deployed."""
     data = tunnel.policy or {}
+    new = (rotation.details or {}) if rotation is not None else {}
 
     def end(dev: m.Device, key: str) -> End:
         side = data[key]
         ag = _agency(dev)
         return End(hostname=dev.hostname, platform=dev.platform, agency=ag.code,
                    agency_name=ag.name_en, address=side["address"],
-                   subnets=tuple(side["subnets"]), public_key=side.get("public_key"))
+                   subnets=tuple(side["subnets"]),
+                   public_key=new.get(f"{key}_public_key", side.get("public_key")),
+                   interface=side.get("interface"))
 
     return TunnelSpec(name=tunnel.name, type=tunnel.type, auth=tunnel.auth or "",
-                      status=tunnel.status, policy=data.get("crypto", {}),
+                      status=tunnel.status, policy=data.get("crypto", {}), number=tunnel.id,
                       a=end(tunnel.a_device, "a"), b=end(tunnel.b_device, "b"),
                       listen_port=int(data.get("listen_port", WIREGUARD_PORT)))
 
 
 def row(tunnel: m.Tunnel) -> dict[str, Any]:
     """What ``list``/``show`` print: never a secret, only whether one is sealed."""
+    session = object_session(tunnel)
     s = spec(tunnel)
     return {"name": s.name, "type": s.type, "auth": s.auth, "status": s.status,
             "a": s.a.hostname, "a_agency": s.a.agency, "a_address": s.a.address,
@@ -204,7 +318,9 @@ def row(tunnel: m.Tunnel) -> dict[str, Any]:
             "policy": s.policy.get("name"), "ike": s.policy.get("ike"),
             "esp": s.policy.get("esp"), "weak": list(s.policy.get("weak", [])),
             "a_public_key": s.a.public_key, "b_public_key": s.b.public_key,
-            "secret": "sealed" if tunnel.secret_ref else None}
+            "secret": "sealed" if tunnel.secret_ref else None,
+            "rotation": "pending" if session is not None and pending_rotation(
+                session, tunnel) is not None else None}
 
 
 def weak_tunnels(session: Session) -> list[tuple[str, list[str]]]:

@@ -48,7 +48,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("tunnel_id", sa.Integer(), nullable=False),
         sa.Column("secret_ref", sa.String(length=255), nullable=True),
-        sa.Column("public_keys", sa.JSON(), nullable=True),
+        sa.Column("details", sa.JSON(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["tunnel_id"], ["tunnel.id"], ondelete="CASCADE"),
