@@ -171,6 +171,7 @@ LABELS: dict[str, dict[str, str]] = {
            "errors": "Configurations that could not be read or look incomplete",
            "worst": "lowest first", "shown": "Failing and unknown findings; passes are counted "
            "in the scores and listed in the JSON/CSV export.",
+           "shown_all": "Every finding, whatever its status.",
            "scoring": "Score = pass / (pass + fail + unknown); unknown counts against.",
            "trend": "Since the previous run", "changed": "findings changed status",
            "before": "before", "now": "now"},
@@ -186,6 +187,7 @@ LABELS: dict[str, dict[str, str]] = {
            "errors": "ไฟล์การตั้งค่าที่อ่านไม่ได้หรือไม่ครบถ้วน", "worst": "เรียงจากต่ำสุด",
            "shown": "แสดงเฉพาะรายการที่ไม่ผ่านและไม่ทราบผล รายการที่ผ่านนับรวมในคะแนน "
                     "และมีครบในไฟล์ JSON/CSV",
+           "shown_all": "ทุกรายการ ไม่ว่าผลจะเป็นอย่างไร",
            "scoring": "คะแนน = ผ่าน / (ผ่าน + ไม่ผ่าน + ไม่ทราบ) รายการที่ไม่ทราบผลนับเป็นไม่ผ่าน",
            "trend": "เทียบกับการตรวจครั้งก่อน", "changed": "รายการที่สถานะเปลี่ยน",
            "before": "ก่อน", "now": "ล่าสุด"},
@@ -201,22 +203,38 @@ def _environment() -> jinja2.Environment:
 
 def to_html(audits: Sequence[DeviceAudit], framework: catalogue.Framework | None = None,
             scope: str = "GIN", lang: str = "en", max_bars: int = 60,
-            prior: dict[str, Any] | None = None) -> str:
-    """One self-contained page: inline CSS and SVG charts, no script, no external asset."""
+            prior: dict[str, Any] | None = None, show_all: bool = False) -> str:
+    """One self-contained page: inline CSS and SVG charts, no script, no external asset.
+
+    The findings table lists failing and unknown findings (what needs work); ``show_all``
+    lists passes and "not applicable" too, for an auditor who files the whole record."""
     if lang not in LABELS:
         raise ValueError(f"unknown language {lang!r}; known: {', '.join(LABELS)}")
     framework = framework or catalogue.load()
     data = to_data(audits, framework, scope, lang, prior=prior)
     open_findings = [f for a in audits for f in a.findings
-                     if f.status in (Status.FAIL, Status.UNKNOWN)]
+                     if show_all or f.status in (Status.FAIL, Status.UNKNOWN)]
     troubled = [d for d in data["devices"] if d["error"] or d["warnings"]]
     return _environment().get_template("report.html.j2").render(
         data=data, t=LABELS[lang], lang=lang, findings=open_findings, troubled=troubled,
+        show_all=show_all,
         agency_bars=data["agencies"][:max_bars], clause_bars=data["clauses"])
 
 
+FORMATS = ("html", "pdf", "json", "csv", "oscal")
+#: The keyword arguments each format takes (the CLI passes everything it has).
+OPTIONS = {"html": {"scope", "lang", "prior", "show_all", "framework"},
+           "pdf": {"scope", "lang", "prior", "show_all", "framework"},
+           "json": {"scope", "lang", "prior", "framework"}, "csv": set(),
+           "oscal": {"scope", "framework"}}
+
+
 def write(path: Path | str, audits: Sequence[DeviceAudit], fmt: str, **kw: Any) -> None:
-    """Write a report in ``fmt`` (html, json, csv, pdf) to ``path``, UTF-8."""
+    """Write a report in ``fmt`` (one of :data:`FORMATS`) to ``path``, UTF-8; options a
+    format has no use for (``show_all`` for CSV) are ignored."""
+    if fmt not in OPTIONS:
+        raise ValueError(f"unknown report format {fmt!r}; use {', '.join(FORMATS)}")
+    kw = {k: v for k, v in kw.items() if k in OPTIONS[fmt]}
     if fmt == "pdf":
         from audit.pdf import html_to_pdf
 
@@ -232,5 +250,7 @@ def write(path: Path | str, audits: Sequence[DeviceAudit], fmt: str, **kw: Any) 
     elif fmt == "csv":
         text = to_csv(audits)
     else:
-        raise ValueError(f"unknown report format {fmt!r}; use html, json, csv or pdf")
+        from audit import oscal
+
+        text = oscal.to_json(audits, **kw)
     Path(path).write_text(text, encoding="utf-8")

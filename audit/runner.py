@@ -159,6 +159,32 @@ def _run_parallel(items: list[ConfigSource], framework: str, now: dt.datetime,
     return out
 
 
+def finding(device: str, check: str, title: str, status: Status, severity: str, reason: str,
+            *, agency: str | None = None, platform: str = "-",
+            evidence: Sequence[tuple[int | None, str]] = (), remediation: Sequence[str] = (),
+            origin: str = "", framework: catalogue.Framework | None = None) -> Finding:
+    """A finding from any evidence source (a config check, the web/TLS audit, monitoring),
+    with the controls the framework maps ``check`` to: the one way findings are made outside
+    the config runner, so every report format treats them alike."""
+    framework = framework or catalogue.load()
+    return Finding(device=device, agency=agency, platform=platform, check=check, title=title,
+                   controls=tuple(c.id for c in framework.controls_of(check)), status=status,
+                   severity=severity, reason=reason, evidence=tuple(evidence),
+                   remediation=tuple(remediation) if status is Status.FAIL else (),
+                   origin=origin)
+
+
+def combine(audits: Iterable[DeviceAudit], findings: Iterable[Finding]) -> list[DeviceAudit]:
+    """``audits`` with more findings added to their device (a device or service the config
+    audit did not see gets an entry of its own), in first-seen order."""
+    out = {a.device: DeviceAudit(a.device, a.agency, a.platform, list(a.findings), a.error,
+                                 list(a.warnings)) for a in audits}
+    for f in findings:
+        entry = out.setdefault(f.device, DeviceAudit(f.device, f.agency, f.platform))
+        entry.findings.append(f)
+    return list(out.values())
+
+
 def findings_of(audits: Iterable[DeviceAudit]) -> list[Finding]:
     """Every finding of every device, in device order."""
     return [f for a in audits for f in a.findings]

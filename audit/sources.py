@@ -41,6 +41,30 @@ def directory_facts(directory: Directory) -> dict[str, DeviceFacts]:
                 for d in dstore.list_all(s, m.Device)}
 
 
+def agencies_under(directory: Directory, code: str) -> set[str]:
+    """The agency ``code`` and every agency below it, recursively (a ministry's departments
+    and their offices): the scope of a ministry's report."""
+    with directory.transaction() as s:
+        rows = [(a.code, a.parent.code if a.parent else None)
+                for a in dstore.list_all(s, m.Agency)]
+    children: dict[str | None, list[str]] = {}
+    for child, parent in rows:
+        children.setdefault(parent, []).append(child)
+    wanted = code.upper()
+    top = next((c for c, _ in rows if c.upper() == wanted), None)
+    if top is None:
+        raise ConfigError(f"no agency {code!r} in the directory; "
+                          "see 'gin directory agency list'")
+    seen: set[str] = set()
+    todo = [top]
+    while todo:  # iterative, and a loop in the parent links cannot spin
+        here = todo.pop()
+        if here not in seen:
+            seen.add(here)
+            todo.extend(children.get(here, ()))
+    return seen
+
+
 def _yaml_facts(folder: Path) -> dict[str, DeviceFacts]:
     path = folder / "devices.yaml"
     if not path.is_file():

@@ -14,6 +14,7 @@ from audit.evidence import BackupStore, backup
 from directory.db import default_db_path
 from gin import transport as transports
 from gin.context import Context, json_option, pass_ctx
+from gin.errors import ConfigError
 from gin.output import console, emit_rows, print_json, progress
 
 backup_dir_option = click.option(
@@ -85,17 +86,32 @@ def _facts(ctx: Context) -> dict[str, sources.DeviceFacts] | None:
     return sources.directory_facts(ctx.directory)
 
 
-def _audits(ctx: Context, configs: str | None, backup_dir: str | None, agency: str | None,
-            max_age_days: int, quiet: bool, workers: int | None) -> list[runner.DeviceAudit]:
+def _scope(ctx: Context, agency: str | None, ministry: str | None) -> tuple[str, set[str] | None]:
+    """(scope name, agency codes in scope or None for everything)."""
+    if agency and ministry:
+        raise click.UsageError("give --agency or --ministry, not both")
+    if agency:
+        return agency.upper(), {agency.upper()}
+    if ministry:
+        if _facts(ctx) is None:
+            raise ConfigError("--ministry needs the directory (which agencies are under it); "
+                              "give --db or GIN_DB")
+        return f"{ministry.upper()}/*", {c.upper() for c in
+                                        sources.agencies_under(ctx.directory, ministry)}
+    return "GIN", None
+
+
+def _audits(ctx: Context, configs: str | None, backup_dir: str | None,
+            agencies: set[str] | None, max_age_days: int, quiet: bool,
+            workers: int | None) -> list[runner.DeviceAudit]:
     store = BackupStore(backup_dir)
     facts = _facts(ctx)
     if configs:
         srcs = sources.from_folder(configs, facts, store)
     else:
         srcs = sources.from_backups(store, facts)
-    if agency:
-        code = agency.upper()
-        srcs = [s for s in srcs if (s.agency or "").upper() == code]
+    if agencies is not None:
+        srcs = [s for s in srcs if (s.agency or "").upper() in agencies]
     if workers is None:  # processes pay off from a few hundred configs on
         workers = min(8, os.cpu_count() or 1) if len(srcs) >= 200 else 1
     with progress(len(srcs), "auditing", quiet=quiet) as advance:
@@ -106,6 +122,9 @@ def _audits(ctx: Context, configs: str | None, backup_dir: str | None, agency: s
 configs_option = click.option("--configs", type=click.Path(file_okay=False, exists=True),
                               help="Audit a folder of config files instead of the backups.")
 agency_option = click.option("--agency", metavar="CODE", help="Only this agency's devices.")
+ministry_option = click.option("--ministry", metavar="CODE",
+                               help="Only the devices of this ministry and of every agency "
+                                    "under it (recursively; needs the directory).")
 workers_option = click.option("--workers", type=click.IntRange(1, 64),
                               help="Processes that parse configs (default: the CPUs, "
                                    "from 200 configs on).")
@@ -116,17 +135,20 @@ age_option = click.option("--max-age-days", type=click.IntRange(1, 3650), defaul
 @audit.command("check")
 @configs_option
 @agency_option
+@ministry_option
 @age_option
 @workers_option
 @backup_dir_option
 @json_option
 @pass_ctx
-def check_cmd(ctx: Context, configs: str | None, agency: str | None, max_age_days: int,
-              workers: int | None, backup_dir: str | None, as_json: bool) -> None:
+def check_cmd(ctx: Context, configs: str | None, agency: str | None, ministry: str | None,
+              max_age_days: int, workers: int | None, backup_dir: str | None,
+              as_json: bool) -> None:
     """Run every check on the newest backups (or --configs DIR); one row per device."""
-    audits = _audits(ctx, configs, backup_dir, agency, max_age_days, as_json, workers)
+    scope, agencies = _scope(ctx, agency, ministry)
+    audits = _audits(ctx, configs, backup_dir, agencies, max_age_days, as_json, workers)
     if as_json:
-        print_json(reports.to_data(audits, scope=agency.upper() if agency else "GIN"))
+        print_json(reports.to_data(audits, scope=scope))
         return
     rows = []
     for a in audits:
@@ -141,29 +163,34 @@ def check_cmd(ctx: Context, configs: str | None, agency: str | None, max_age_day
 @audit.command("report")
 @configs_option
 @agency_option
+@ministry_option
 @age_option
-@click.option("--format", "fmt", type=click.Choice(["html", "json", "csv", "pdf"]),
-              required=True, help="pdf is the HTML page printed by headless Chromium.")
+@click.option("--format", "fmt", type=click.Choice(reports.FORMATS), required=True,
+              help="pdf is the HTML page printed by headless Chromium; oscal is OSCAL "
+                   "assessment-results JSON.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
               help="File to write.")
 @click.option("--lang", type=click.Choice(["en", "th"]), default="en", show_default=True,
               help="Labels of the HTML report.")
+@click.option("--all-findings", "show_all", is_flag=True,
+              help="HTML/PDF: list every finding, passes included (default: failing and "
+                   "unknown ones).")
 @click.option("--no-history", "keep_history", is_flag=True, flag_value=False, default=True,
               help="Do not store this run nor compare with the previous one.")
 @workers_option
 @backup_dir_option
 @pass_ctx
-def report_cmd(ctx: Context, configs: str | None, agency: str | None, max_age_days: int,
-               fmt: str, output: str, lang: str, keep_history: bool, workers: int | None,
-               backup_dir: str | None) -> None:
-    """Write a posture report (scores per agency and clause, findings with evidence, the
-    trend since the previous stored run of the same scope)."""
-    audits = _audits(ctx, configs, backup_dir, agency, max_age_days, False, workers)
-    scope = agency.upper() if agency else "GIN"
+def report_cmd(ctx: Context, configs: str | None, agency: str | None, ministry: str | None,
+               max_age_days: int, fmt: str, output: str, lang: str, show_all: bool,
+               keep_history: bool, workers: int | None, backup_dir: str | None) -> None:
+    """Write a posture report of the GIN, one agency or one ministry (scores per agency and
+    clause, findings with evidence, the trend since the previous run of the same scope)."""
+    scope, agencies = _scope(ctx, agency, ministry)
+    audits = _audits(ctx, configs, backup_dir, agencies, max_age_days, False, workers)
     data = reports.to_data(audits, scope=scope, lang=lang)
     prior = history.previous(scope, data["generated_at"]) if keep_history else None
-    kw = {} if fmt == "csv" else {"scope": scope, "lang": lang, "prior": prior}
-    reports.write(Path(output), audits, fmt, **kw)
+    reports.write(Path(output), audits, fmt, scope=scope, lang=lang, prior=prior,
+                  show_all=show_all)
     if keep_history:
         history.save(data)
     console.print(f"{fmt} report of {len(audits)} devices written to {output}")

@@ -102,3 +102,72 @@ def test_diff_and_backup_errors(env: Path) -> None:
     result = CliRunner().invoke(root, ["--db", str(db), "audit", "backup", "ghost", "--json"])
     assert result.exit_code == 3
     assert json.loads(result.output)[0]["error"] == "not in the directory"
+
+
+def test_oscal_report(env: Path) -> None:
+    out = env / "r.oscal.json"
+    result = invoke("audit", "report", "--configs", str(env / "configs"), "--format", "oscal",
+                    "-o", str(out))
+    assert result.exit_code == 0, result.output
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    observed = {o["title"].split(" on ")[1]
+                for o in doc["assessment-results"]["results"][0]["observations"]}
+    assert observed == {"cisco_ios_good", "cisco_ios_bad", "juniper_junos_bad", "frr_good"}
+
+
+def _ministry_db(env: Path) -> str:
+    from directory import store
+    from directory.store import Directory
+
+    db = env / "m.sqlite"
+    d = Directory(f"sqlite:///{db}", actor="audit-test")
+    with d.transaction() as s:
+        store.add_agency(s, code="MOI", name_en="Ministry of Interior", kind="ministry")
+        store.add_agency(s, code="DOPA", name_en="Provincial Administration", parent="MOI")
+        store.add_agency(s, code="DOPA-CNX", name_en="Chiang Mai office", parent="DOPA")
+        store.add_agency(s, code="MOF", name_en="Ministry of Finance", kind="ministry")
+    d.close()
+    return str(db)
+
+
+def test_ministry_scope_takes_its_agencies_recursively(env: Path) -> None:
+    db = _ministry_db(env)
+    folder = env / "configs"
+    (folder / "devices.yaml").write_text(
+        "cisco_ios_good: {platform: cisco_ios, role: pe, agency: DOPA}\n"
+        "cisco_ios_bad: {platform: cisco_ios, role: pe, agency: MOF}\n"
+        "juniper_junos_bad: {platform: juniper_junos, role: pe, agency: DOPA-CNX}\n"
+        "frr_good: {platform: frr, role: pe, agency: MOI}\n")
+    result = CliRunner().invoke(root, ["--db", db, "audit", "check", "--configs", str(folder),
+                                       "--ministry", "moi", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert {d["device"] for d in data["devices"]} == {"cisco_ios_good", "juniper_junos_bad",
+                                                      "frr_good"}
+    assert data["scope"] == "MOI/*"
+    unknown = CliRunner().invoke(root, ["--db", db, "audit", "check", "--configs",
+                                        str(folder), "--ministry", "NOPE"])
+    assert unknown.exit_code == 1 and "no agency 'NOPE'" in str(unknown.exception)
+    both = CliRunner().invoke(root, ["--db", db, "audit", "check", "--configs", str(folder),
+                                     "--ministry", "MOI", "--agency", "MOF"])
+    assert both.exit_code == 2
+
+
+def test_ministry_needs_the_directory(env: Path) -> None:
+    result = CliRunner().invoke(root, ["audit", "check", "--configs", str(env / "configs"),
+                                       "--ministry", "MOI"])
+    assert result.exit_code == 1 and "--ministry needs the directory" in str(result.exception)
+
+
+def test_html_lists_every_finding_on_request(env: Path) -> None:
+    out = env / "all.html"
+    for flag in ((), ("--all-findings",)):
+        result = invoke("audit", "report", "--configs", str(env / "configs"), "--format",
+                        "html", "-o", str(out), "--no-history", "--lang", "th", *flag)
+        assert result.exit_code == 0, result.output
+        html = out.read_text(encoding="utf-8")
+        passes = html.count('<td class="pass">ผ่าน</td>')
+        if flag:
+            assert passes > 0 and "ทุกรายการ" in html
+        else:
+            assert passes == 0
