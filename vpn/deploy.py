@@ -154,10 +154,13 @@ def _load_creds(s: Any, creds: Any) -> None:
 
 
 def ike_apply(gw: Gateway, tunnel: str, text: str, initiator: bool,
-              creds: Any = None) -> bool:
+              creds: Any = None, initiate_later: bool = True) -> bool:
     """Write and load one side; False when it was already exactly this (nothing done).
 
-    ``creds`` (:class:`vpn.pki.Credentials`) are a certificate tunnel's gateway credentials.
+    ``initiator``: side a.  Its old SAs are closed when its config changes, and with
+    ``initiate_later`` deploy initiates it itself (to read the control log), so it is
+    loaded without its start action.  ``creds`` (:class:`vpn.pki.Credentials`) are a
+    certificate tunnel's gateway credentials.
     """
     path = gw.conf_file(tunnel)
     new_creds = _put_creds(gw, creds) if creds is not None else False
@@ -175,13 +178,13 @@ def ike_apply(gw: Gateway, tunnel: str, text: str, initiator: bool,
         for sh in cfg.shared:
             s.load_shared(sh)
         for name, body in cfg.conns.items():
-            if initiator:  # deploy initiates itself, to read the control log
+            if initiator and initiate_later:
                 body = {**body, "children": {
                     c: {**child, "start_action": "none"}
                     for c, child in body.get("children", {}).items()}}
-            s.load_conn({name: body})
             if old is not None and initiator:  # the old SAs must not outlive the old config
                 _terminate(s, name)
+            s.load_conn({name: body})
         return True
 
     changed = _vici(gw, "loading the connection", load)
@@ -358,12 +361,12 @@ def _snapshot(p: Plan, side: Side) -> str | None:
     return _read(side.gateway.wg_file(wg_ifname(p.spec.name)))
 
 
-def _apply(p: Plan, side: Side, transport: str) -> bool:
+def _apply(p: Plan, side: Side, transport: str, verify: bool = True) -> bool:
     if side.gateway is None:
         return router_apply(side, transport)
     if p.spec.type == "ikev2":
         return ike_apply(side.gateway, p.spec.name, side.text, initiator=side.key == "a",
-                         creds=side.creds)
+                         creds=side.creds, initiate_later=verify)
     peer = p.spec.b if side.key == "a" else p.spec.a
     return wg_apply(side.gateway, p.spec.name, side.text, peer.subnets)
 
@@ -396,7 +399,7 @@ def deploy_plan(p: Plan, verify: bool = True, transport: str = "netmiko") -> Dep
     try:
         for side in p.sides:
             old = _snapshot(p, side) if side.gateway else None
-            changed = _apply(p, side, transport)
+            changed = _apply(p, side, transport, verify)
             res.sides[side.hostname] = "changed" if changed else "no change"
             if changed:
                 done.append((side, old))
