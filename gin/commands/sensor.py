@@ -216,54 +216,73 @@ def detectors_cmd(as_json: bool) -> None:
 @click.group("respond", invoke_without_command=True)
 @click.option("--block", "block_src", metavar="SOURCE", help="Block an address or prefix.")
 @click.option("--ttl", default=3600, show_default=True, type=click.IntRange(1),
-              help="Seconds until the block expires (the gateway lifts it by itself).")
+              help="Seconds until the block expires (the gateway lifts it by itself; "
+                   "routers at the next --expire).")
 @click.option("--reason", default="manual", show_default=True, help="Why (change log).")
 @click.option("--lift", "lift_src", metavar="SOURCE", help="Lift a block.")
+@click.option("--expire", "do_expire", is_flag=True,
+              help="Take expired blocks off the edge routers (run it from a timer: "
+                   "monitor/sensor/gin-gsi-expire.timer).")
 @click.option("--list", "do_list", is_flag=True, help="List active blocks.")
 @click.option("--netns", metavar="NS", help="Gateway: run nft inside this network namespace.")
 @click.option("--no-gateway", is_flag=True,
-              help="Only record and render; do not touch nftables on this host.")
+              help="Do not touch nftables on this host.")
+@click.option("--no-routers", is_flag=True,
+              help="Do not push to the edge routers (the directory's PEs).")
+@click.option("--via", type=click.Choice(["netmiko", "ansible"]), default="netmiko",
+              show_default=True, help="Transport to the edge routers.")
 @click.option("--acl", "acl_platform", metavar="PLATFORM",
-              type=click.Choice(["cisco_ios", "cisco_xe", "linux", "frr"]),
-              help="Print the active blocks as ACL text for edge routers of this platform.")
+              help="Print the active blocks as an edge router of this platform carries "
+                   "them (frr, cisco_ios, cisco_xe, juniper_junos).")
 @json_option
 @pass_ctx
 @click.pass_context
 def respond(click_ctx: click.Context, ctx: Context, block_src: str | None, ttl: int,
-            reason: str, lift_src: str | None, do_list: bool, netns: str | None,
-            no_gateway: bool, acl_platform: str | None, as_json: bool) -> None:
-    """GSI cut-off: block a source on the gateway (nftables, expiring) and render it as
-    edge-router ACLs; every block and lift is in the directory's change log.
+            reason: str, lift_src: str | None, do_expire: bool, do_list: bool,
+            netns: str | None, no_gateway: bool, no_routers: bool, via: str,
+            acl_platform: str | None, as_json: bool) -> None:
+    """GSI cut-off: block a source on the gateway (nftables, expiring) and on the edge
+    routers (the directory's PEs: FRR blackhole routes, IOS ACLs, Junos filters); every
+    block, lift and router change is in the directory's change log.
 
-    The management network and the directory's own devices are never blocked.
+    The management network and the directory's own devices are never blocked.  A router
+    that refuses the change is rolled back to its exact previous config and reported
+    (exit 3); the other routers keep the block.
     """
-    from monitor.sensor.respond import NftGateway, Responder, render_acl
+    from monitor.sensor.edge import EdgeRouters, render
+    from monitor.sensor.respond import NftGateway, Responder
 
     if click_ctx.invoked_subcommand:
         return
-    chosen = [x for x in (block_src, lift_src, do_list or None, acl_platform) if x]
+    chosen = [x for x in (block_src, lift_src, do_expire or None, do_list or None,
+                          acl_platform) if x]
     if len(chosen) != 1:
-        raise click.UsageError("give one of --block SOURCE, --lift SOURCE, --list, --acl "
-                               "PLATFORM")
-    gateway = None if no_gateway else NftGateway(netns)
-    responder = Responder(ctx.directory, gateway)
-    if block_src:
-        block = responder.block(block_src, ttl, reason)
-        if as_json:
-            print_json(block.record())
+        raise click.UsageError("give one of --block SOURCE, --lift SOURCE, --expire, --list, "
+                               "--acl PLATFORM")
+    gateway = None if no_gateway or do_expire else NftGateway(netns)
+    edge = None
+    if not no_routers and (block_src or lift_src or do_expire):
+        from gin import transport as transports
+
+        edge = EdgeRouters(ctx.directory, transports.get(via))
+    responder = Responder(ctx.directory, gateway, edge)
+    if block_src or lift_src or do_expire:
+        if block_src:
+            done: dict[str, Any] = responder.block(block_src, ttl, reason).record()
+            line = f"blocked {done['source']} until {done['expires']}"
+        elif lift_src:
+            responder.lift(lift_src)
+            done, line = {"lifted": lift_src}, f"lifted {lift_src}"
         else:
-            console.print(f"blocked {block.source} until {block.record()['expires']}")
-        return
-    if lift_src:
-        responder.lift(lift_src)
-        if as_json:
-            print_json({"lifted": lift_src})
-        else:
-            console.print(f"lifted {lift_src}")
+            responder.expire()
+            done, line = {"expired": True}, "expired blocks taken off the edge routers"
+        _report_routers(responder.routers, done, line, as_json)
         return
     blocks = responder.list()
     if acl_platform:
-        text = render_acl(blocks, acl_platform)
+        from gin import platforms
+
+        text = render(platforms.get(acl_platform).name, [b.source for b in blocks])
         if as_json:
             print_json({"platform": acl_platform, "config": text})
         else:
@@ -274,3 +293,18 @@ def respond(click_ctx: click.Context, ctx: Context, block_src: str | None, ttl: 
             for b in blocks]
     emit_rows(rows, ["source", "expires", "reason", "actor", "enforced"], as_json,
               title="active blocks")
+
+
+def _report_routers(results: list[Any], done: dict[str, Any], line: str,
+                    as_json: bool) -> None:
+    """Print what the block/lift did and each router's result; exit 3 if one failed."""
+    if as_json:
+        print_json({**done, "routers": [r.as_dict() for r in results]})
+    else:
+        console.print(line)
+        if results:
+            emit_rows([{"router": r.router, "status": r.status, "lines": len(r.lines),
+                        "message": r.message} for r in results],
+                      ["router", "status", "lines", "message"], False, title="edge routers")
+    if any(r.status == "failed" for r in results):
+        raise click.exceptions.Exit(3)

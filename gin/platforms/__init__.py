@@ -44,6 +44,10 @@ class Platform:
     urpf: bool = True
     #: Lines whose negation is not ``no`` + the line: (prefix, negation) pairs.
     negations: tuple[tuple[str, str], ...] = (("description ", "no description"),)
+    #: Sections of the GSI cut-off config (``gsi_block.j2``) whose entry order matters
+    #: (ACLs ending in a permit): a change rewrites such a section whole instead of
+    #: appending entries after the permit.
+    gsi_ordered: tuple[str, ...] = ()
 
     def negate(self, line: str) -> str:
         """The command that removes ``line`` (``no ...``, or ``delete ...`` for set syntax)."""
@@ -93,6 +97,7 @@ CISCO_IOS = Platform(
         "route": "show bgp ipv6 unicast {prefix}",
         "ping": "ping {address} repeat 3 timeout 1",
     },
+    gsi_ordered=("ip access-list ", "ipv6 access-list "),
 )
 
 CISCO_XE = Platform(
@@ -103,6 +108,7 @@ CISCO_XE = Platform(
     templates="cisco_ios",
     noise_prefixes=CISCO_IOS.noise_prefixes,
     verify=CISCO_IOS.verify,
+    gsi_ordered=CISCO_IOS.gsi_ordered,
 )
 
 JUNIPER_JUNOS = Platform(

@@ -1,4 +1,4 @@
-"""GSI cut-off: block a source on the Linux gateway (nftables) and as edge-router ACLs.
+"""GSI cut-off: block a source on the Linux gateway (nftables) and on the edge routers.
 
 The Government Secure Intranet plan asks that an attacked network can cut the attacker
 off.  A block is:
@@ -8,12 +8,15 @@ off.  A block is:
   route or an over-broad prefix;
 * enforced on a Linux gateway as an element of an nftables set with a timeout (table
   ``inet gin_gsi``), so the kernel itself lifts it when it expires, even if gin is gone;
-* rendered as ACL text for edge routers (Cisco IOS ``ip/ipv6 access-list`` lines, and the
-  nftables commands a Linux/FRR edge router runs);
+* pushed to the directory's edge routers (the PEs) through the provisioning transport
+  (:mod:`monitor.sensor.edge`: FRR blackhole routes, IOS/IOS-XE ACLs, Junos filters).
+  Routers do not expire anything by themselves: ``gin monitor respond --expire`` (run by
+  the ``gin-gsi-expire.timer`` unit beside this module, every minute) takes expired
+  blocks off them, and every block or lift also converges them to the active set;
 * recorded in the directory's change log (``object_type = "sensor_block"``): a block is an
   action, not a directory object, so it lives in the log rather than in a table of its
   own; the active blocks are the log's latest word per source (created and not yet
-  expired or lifted).
+  expired or lifted).  Each router change is logged too (``sensor_block_push``).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from directory import models as m
 from directory.store import Directory
 
 from .addresses import Net
+from .edge import EdgeRouters, RouterResult
 from .errors import RespondError
 from .events import Event
 
@@ -63,7 +67,8 @@ def parse_source(text: str) -> Net:
     try:
         net = ipaddress.ip_network(str(text).strip(), strict=False)
     except ValueError:
-        raise RespondError(f"block: {text!r} is not an IPv4/IPv6 address or prefix") from None
+        raise RespondError(f"block: {str(text)[:80]!r} is not an IPv4/IPv6 address or "
+                           "prefix") from None
     if net.prefixlen < MIN_PREFIXLEN[net.version]:
         raise RespondError(f"block: {net} is broader than /{MIN_PREFIXLEN[net.version]}; "
                            "block narrower prefixes one by one")
@@ -174,48 +179,20 @@ add chain inet {TABLE} forward {{ type filter hook forward priority -10; policy 
         return out
 
 
-def render_acl(blocks: Iterable[Block], platform: str, name: str = "GIN-GSI-BLOCK") -> str:
-    """ACL text for edge routers: ``cisco_ios`` (ip and ipv6 access-lists) or ``linux``
-    (nftables commands, also for FRR routers, whose filtering is the Linux kernel's)."""
-    nets = sorted((ipaddress.ip_network(b.source) for b in blocks),
-                  key=lambda n: (n.version, n))
-    if platform in ("cisco_ios", "cisco_xe"):
-        lines = [f"ip access-list extended {name}"]
-        for n in nets:
-            if n.version == 4:
-                lines.append(f" deny ip host {n.network_address} any" if n.prefixlen == 32
-                             else f" deny ip {n.network_address} {n.hostmask} any")
-        lines += [" permit ip any any", f"ipv6 access-list {name}6"]
-        for n in nets:
-            if n.version == 6:
-                lines.append(f" deny ipv6 host {n.network_address} any" if n.prefixlen == 128
-                             else f" deny ipv6 {n} any")
-        lines.append(" permit ipv6 any any")
-        return "\n".join(lines) + "\n"
-    if platform in ("linux", "frr"):
-        lines = [f"add table inet {TABLE}",
-                 f"add set inet {TABLE} blocked4 {{ type ipv4_addr; flags interval, timeout; }}",
-                 f"add set inet {TABLE} blocked6 {{ type ipv6_addr; flags interval, timeout; }}",
-                 f"add chain inet {TABLE} forward {{ type filter hook forward priority -10; }}",
-                 f"add rule inet {TABLE} forward ip saddr @blocked4 drop",
-                 f"add rule inet {TABLE} forward ip6 saddr @blocked6 drop"]
-        now = dt.datetime.now(dt.UTC)
-        for b in blocks:
-            left = max(1, int((b.expires - now).total_seconds()))
-            net = ipaddress.ip_network(b.source)
-            lines.append(f"add element inet {TABLE} blocked{net.version} "
-                         f"{{ {net} timeout {left}s }}")
-        return "\n".join(lines) + "\n"
-    raise RespondError(f"no ACL rendering for platform {platform!r} "
-                       "(cisco_ios, cisco_xe, linux, frr)")
-
-
 class Responder:
-    """Block, lift and list, with the directory's protection and change log."""
+    """Block, lift, expire and list, with the directory's protection and change log.
 
-    def __init__(self, directory: Directory, gateway: NftGateway | None = None) -> None:
+    ``edge`` (optional) carries the blocks to the edge routers; the results of the last
+    router change are in ``routers`` (one :class:`~monitor.sensor.edge.RouterResult` per
+    router, a failed one rolled back there).
+    """
+
+    def __init__(self, directory: Directory, gateway: NftGateway | None = None,
+                 edge: EdgeRouters | None = None) -> None:
         self.directory = directory
         self.gateway = gateway
+        self.edge = edge
+        self.routers: list[RouterResult] = []
         self._protected: list[Net] | None = None
 
     def protected(self) -> list[Net]:
@@ -235,6 +212,7 @@ class Responder:
         block = Block(str(net), now + dt.timedelta(seconds=ttl), reason[:200],
                       self.directory.actor, now)
         self._record("create", str(net), None, {**block.record(), "ttl_s": int(ttl)})
+        self._converge("block")
         return block
 
     def lift(self, source: str) -> None:
@@ -245,6 +223,17 @@ class Responder:
         if self.gateway is not None:
             self.gateway.delete(net)
         self._record("delete", str(net), active[str(net)].record(), None)
+        self._converge("lift")
+
+    def expire(self) -> list[RouterResult]:
+        """Take expired (and lifted) blocks off the edge routers; the gateway's nftables
+        timeouts need no help."""
+        self._converge("expire")
+        return self.routers
+
+    def _converge(self, action: str) -> None:
+        if self.edge is not None:
+            self.routers = self.edge.converge([b.source for b in self.list()], action)
 
     def list(self) -> list[Block]:
         """Active blocks according to the change log (latest record per source)."""

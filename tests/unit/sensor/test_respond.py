@@ -1,4 +1,5 @@
-"""GSI cut-off: protection rules, change log, expiry, ACL rendering, automatic mode."""
+"""GSI cut-off: protection rules, change log, expiry, automatic mode (router configs:
+test_sensor_edge.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from directory import models as m
 from directory.store import Directory
 from monitor.sensor.errors import RespondError
 from monitor.sensor.events import Event
-from monitor.sensor.respond import AutoBlock, Block, NftGateway, Responder, render_acl
+from monitor.sensor.respond import AutoBlock, NftGateway, Responder
 
 
 class FakeNft:
@@ -91,28 +92,6 @@ def test_expired_blocks_drop_out_of_the_list(gin_dir):
         past = (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5)).isoformat()
         ch.after = {**ch.after, "expires": past}
     assert r.list() == []
-
-
-def test_acl_rendering():
-    now = dt.datetime.now(dt.UTC)
-    blocks = [Block(s, now + dt.timedelta(hours=1), "x", "a", now)
-              for s in ("203.0.113.9/32", "198.51.100.0/24", "2001:db8:bad::/48",
-                        "2001:db8::66/128")]
-    ios = render_acl(blocks, "cisco_ios")
-    assert ios.splitlines() == [
-        "ip access-list extended GIN-GSI-BLOCK",
-        " deny ip 198.51.100.0 0.0.0.255 any",
-        " deny ip host 203.0.113.9 any",
-        " permit ip any any",
-        "ipv6 access-list GIN-GSI-BLOCK6",
-        " deny ipv6 host 2001:db8::66 any",
-        " deny ipv6 2001:db8:bad::/48 any",
-        " permit ipv6 any any",
-    ]
-    linux = render_acl(blocks, "linux")
-    assert "add element inet gin_gsi blocked6 { 2001:db8:bad::/48 timeout " in linux
-    with pytest.raises(RespondError, match="no ACL rendering"):
-        render_acl(blocks, "juniper_junos")
 
 
 def _event(type_, source, **evidence):
