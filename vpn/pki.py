@@ -19,9 +19,11 @@ import datetime as dt
 import ipaddress
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -430,3 +432,66 @@ def mark_deployed(session: Session, serial: str,
             replaced.append(other)
     session.flush()
     return replaced
+
+
+MAX_PEM_BYTES = 64 * 1024
+_PEM_BLOCK = re.compile(rb"-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+"
+                        rb"-----END CERTIFICATE-----")
+
+
+def read_pem_file(path: Path) -> bytes:
+    """A certificate file as received (capped: a huge or binary file is refused unread)."""
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(MAX_PEM_BYTES + 1)
+    except OSError as exc:
+        raise Invalid(f"{path}: {exc.strerror}") from None
+    if len(data) > MAX_PEM_BYTES:
+        raise Invalid(f"{path}: larger than {MAX_PEM_BYTES // 1024} KiB, not a certificate")
+    return data
+
+
+def parse_pem(data: bytes) -> x509.Certificate:
+    """Exactly one PEM certificate (anything else around it, or several, is refused)."""
+    if len(data) > MAX_PEM_BYTES:
+        raise Invalid(f"certificate: larger than {MAX_PEM_BYTES // 1024} KiB")
+    blocks = _PEM_BLOCK.findall(data)
+    if len(blocks) != 1:
+        raise Invalid(f"certificate: expected one PEM certificate block, found {len(blocks)}")
+    try:
+        return x509.load_pem_x509_certificate(blocks[0])
+    except ValueError:
+        raise Invalid("certificate: the PEM block is not a valid X.509 certificate") from None
+
+
+def verify(session: Session, data: bytes, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Is this certificate one of ours and good now?  Signature by the CA, validity window,
+    revocation in the directory.  Returns what was found, ``status`` last."""
+    cert = parse_pem(data)
+    ca_cert = load(get_ca(session))
+    when = _now(now)
+    try:
+        sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        names = [str(v) for v in sans.get_values_for_type(x509.DNSName)] + [
+            str(v) for v in sans.get_values_for_type(x509.IPAddress)]
+    except (x509.ExtensionNotFound, ValueError):
+        names = []
+    serial = _serial_hex(cert.serial_number)
+    out: dict[str, Any] = {"serial": serial, "subject": cert.subject.rfc4514_string()[:255],
+                           "sans": ", ".join(names)[:1024],
+                           "not_after": cert.not_valid_after_utc}
+    try:
+        cert.verify_directly_issued_by(ca_cert)
+    except (ValueError, TypeError, InvalidSignature):
+        return {**out, "status": "untrusted",
+                "reason": "not signed by the GIN VPN CA"}
+    if cert.not_valid_before_utc > when:
+        return {**out, "status": "not yet valid", "reason": ""}
+    if cert.not_valid_after_utc <= when:
+        return {**out, "status": "expired", "reason": ""}
+    row_ = session.scalar(select(m.Certificate).where(m.Certificate.serial == serial))
+    if row_ is None:
+        return {**out, "status": "unknown", "reason": "signed by the CA but not in the directory"}
+    if row_.status == "revoked":
+        return {**out, "status": "revoked", "reason": row_.revocation_reason}
+    return {**out, "status": "valid", "reason": ""}

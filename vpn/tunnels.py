@@ -6,6 +6,11 @@ policy is validated (weak choices refused unless ``allow_weak``, then recorded i
 policy so the audit can flag the tunnel).  Secrets (IKEv2 PSK; WireGuard private keys and
 preshared key) are generated here and stored only sealed (:mod:`vpn.keys`); WireGuard public
 keys are stored in the clear, since rendering the peer section needs them.
+
+Rotation (:func:`rotate`) never replaces a secret in force: the new ones wait in the
+``tunnel_rotation`` table.  A deploy takes :func:`for_deploy` (the pending keys when there
+are some), and only once the tunnel is up calls :func:`complete_rotation`, which makes them
+the tunnel's; a deploy that fails leaves the old secrets, still valid on both gateways.
 """
 
 from __future__ import annotations
@@ -282,8 +287,18 @@ def tunnel_secrets(session: Session, tunnel: m.Tunnel,
         rotation = pending_rotation(session, tunnel)
         if rotation is None:
             raise Invalid(f"tunnel {tunnel.name}: no rotation is pending")
-        ref = rotation.secret_ref
+        ref = rotation.secret_ref or ref  # certificate rotations seal nothing new
     return keys.unseal(ref, f"tunnel {tunnel.name}") if ref else {}
+
+
+def for_deploy(session: Session, tunnel: m.Tunnel) -> tuple[TunnelSpec, dict[str, Secret], bool]:
+    """What a deploy step should load: the pending rotation's keys when there is one (then
+    call :func:`complete_rotation` once the tunnel is up), else the current ones.
+
+    Returns ``(spec, secrets, pending)``."""
+    rotation = pending_rotation(session, tunnel)
+    return (spec(tunnel, rotation), tunnel_secrets(session, tunnel, rotation is not None),
+            rotation is not None)
 
 
 def spec(tunnel: m.Tunnel, rotation: m.TunnelRotation | None = None) -> TunnelSpec:
