@@ -18,7 +18,7 @@ from typing import Any
 
 from audit import catalogue
 from audit.checks.base import Result, Status
-from audit.runner import DeviceAudit, Finding
+from audit.runner import DeviceAudit, Finding, finding
 from audit.web import tls
 from audit.web.remediation import FIXES
 
@@ -354,33 +354,38 @@ def judge(check: WebCheck, rec: dict[str, Any], now: dt.datetime) -> Result:
         return _r(Status.UNKNOWN, f"check error: {type(exc).__name__}: {exc}")
 
 
-def audit_record(rec: dict[str, Any], framework: catalogue.Framework | None = None,
-                 now: dt.datetime | None = None, checks: Sequence[WebCheck] = CHECKS
-                 ) -> DeviceAudit:
-    """Every check on one scanned host, as a :class:`DeviceAudit` (device = host name)."""
+def findings(rec: dict[str, Any], framework: catalogue.Framework | None = None,
+             now: dt.datetime | None = None, checks: Sequence[WebCheck] = CHECKS
+             ) -> list[Finding]:
+    """Every check on one scanned host (device = host name), made by
+    :func:`audit.runner.finding` like any finding outside the config runner."""
     framework = framework or catalogue.load()
     now = now or dt.datetime.now(dt.UTC)
     host = str(rec.get("host") or "?")
-    out = DeviceAudit(host, rec.get("agency"), PLATFORM,
-                      error=f"unreachable: {rec['error']}" if rec.get("error") else None)
     origin = f"web scan {rec.get('scanned_at', '?')} {rec.get('url', '')}".strip()
+    out = []
     for check in checks:
         verdict = judge(check, rec, now)
-        fixes = FIXES.get(check.id, {}) if verdict.status is Status.FAIL else {}
-        out.findings.append(Finding(
-            device=host, agency=rec.get("agency"), platform=PLATFORM, check=check.id,
-            title=check.title, controls=tuple(c.id for c in framework.controls_of(check.id)),
-            status=verdict.status, severity=check.severity, reason=verdict.reason,
-            evidence=verdict.evidence,
-            remediation=tuple(f"{server}: {line}" for server, lines in fixes.items()
-                              for line in lines),
-            origin=origin))
+        fixes = FIXES.get(check.id, {})
+        out.append(finding(
+            host, check.id, check.title, verdict.status, check.severity, verdict.reason,
+            agency=rec.get("agency"), platform=PLATFORM, evidence=verdict.evidence,
+            remediation=[f"{server}: {line}" for server, lines in fixes.items()
+                         for line in lines],
+            origin=origin, framework=framework))
     return out
 
 
 def audits(records: Iterable[dict[str, Any]], framework: catalogue.Framework | None = None,
            now: dt.datetime | None = None) -> list[DeviceAudit]:
-    """Findings for many scanned hosts (what the posture report takes beside the devices')."""
+    """One :class:`DeviceAudit` per scanned host (an unreachable one carries the error), for
+    the report functions; :func:`audit.runner.combine` merges them with the devices'."""
     framework = framework or catalogue.load()
     now = now or dt.datetime.now(dt.UTC)
-    return [audit_record(r, framework, now) for r in records]
+    out = []
+    for rec in records:
+        host = str(rec.get("host") or "?")
+        error = f"unreachable: {rec['error']}" if rec.get("error") else None
+        out.append(DeviceAudit(host, rec.get("agency"), PLATFORM,
+                               findings(rec, framework, now), error))
+    return out

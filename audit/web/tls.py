@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -170,6 +171,8 @@ def scan(endpoints: Sequence[Endpoint], ca_file: Path | str | None = None,
 
     if not endpoints:
         return {}
+    # sslyze's bundled trust stores hold a root with a negative serial: noise, not a finding
+    warnings.filterwarnings("ignore", message="Parsed a serial number which wasn't positive")
     commands = {ScanCommand.CERTIFICATE_INFO, *(ScanCommand(c) for c in PROTOCOLS)}
     extra = ScanCommandsExtraArguments(
         certificate_info=CertificateInfoExtraArgument(Path(ca_file)) if ca_file else None)

@@ -194,3 +194,4 @@ def report_cmd(ctx: Context, configs: str | None, agency: str | None, ministry: 
     if keep_history:
         history.save(data)
     console.print(f"{fmt} report of {len(audits)} devices written to {output}")
+from gin.commands import audit_web as _web  # noqa: E402,F401 - adds "gin audit web" (issue 9)

@@ -1,0 +1,75 @@
+"""``gin audit web``: scan the agencies' public services (TLS, HTTP headers, IPv6) and keep
+the results as evidence for the posture report.  Registered on the ``audit`` group by one
+import at the end of :mod:`gin.commands.audit`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from audit import report as reports
+from audit.checks import Status
+from audit.web import checks, scan
+from audit.web.evidence import WebEvidence
+from audit.web.resolve import parse_nameserver
+from gin.commands.audit import audit
+from gin.context import Context, json_option, pass_ctx
+from gin.errors import ConfigError
+from gin.output import console, emit_rows, print_json, progress
+
+
+def _nameserver(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is not None:
+        try:
+            parse_nameserver(value)
+        except ConfigError as exc:
+            raise click.BadParameter(str(exc)) from None
+    return value
+
+
+@audit.command("web")
+@click.option("--agency", metavar="CODE", help="Only this agency's services.")
+@click.option("--nameserver", metavar="ADDR[:PORT]", callback=_nameserver,
+              help="DNS server to ask for A/AAAA records (default: the system's resolvers).")
+@click.option("--ca-file", type=click.Path(dir_okay=False, exists=True),
+              help="PEM roots to trust besides the public ones (an agency-internal CA).")
+@click.option("--workers", type=click.IntRange(1, 64), default=16, show_default=True,
+              help="Hosts scanned at once.")
+@click.option("--evidence-dir", type=click.Path(file_okay=False),
+              envvar="GIN_WEB_EVIDENCE_DIR",
+              help="Where scan results are kept (default ~/.local/share/gin/web). "
+                   "Env: GIN_WEB_EVIDENCE_DIR.")
+@json_option
+@pass_ctx
+def web(ctx: Context, agency: str | None, nameserver: str | None, ca_file: str | None,
+        workers: int, evidence_dir: str | None, as_json: bool) -> None:
+    """Scan every recorded public service (gin directory service add), store the results
+    as evidence, and show one row per host (exit 3 if a host did not answer)."""
+    targets = scan.targets_from_directory(ctx.directory, agency)
+    if not targets:
+        raise ConfigError("no public services recorded"
+                          f"{' for ' + agency.upper() if agency else ''}; add one with "
+                          "'gin directory service add AGENCY NAME URL'")
+    with progress(len(targets), "scanning", quiet=as_json) as advance:
+        records = scan.scan(targets, nameserver, Path(ca_file) if ca_file else None,
+                            workers, advance)
+    WebEvidence(evidence_dir).save(records, scope=agency)
+    audits = checks.audits(records)
+    if as_json:
+        print_json(reports.to_data(audits, scope=agency.upper() if agency else "GIN"))
+    else:
+        rows = []
+        for a in audits:
+            count = {s.value: sum(1 for f in a.findings if f.status is s)
+                     for s in (Status.PASS, Status.FAIL, Status.UNKNOWN)}
+            failed = [f.check.removeprefix("web.") for f in a.findings
+                      if f.status is Status.FAIL]
+            rows.append({"host": a.device, "agency": a.agency, **count,
+                         "note": a.error or " ".join(failed)})
+        emit_rows(rows, ["host", "agency", "pass", "fail", "unknown", "note"], False,
+                  "Web audit")
+        console.print(f"evidence of {len(records)} hosts stored in "
+                      f"{WebEvidence(evidence_dir).root}")
+    if any(r["error"] for r in records):
+        raise click.exceptions.Exit(3)
