@@ -126,8 +126,10 @@ def start_charon(node: NodeState, kernel_ipsec: bool = False, timeout: float = 1
     p["pid"].unlink(missing_ok=True)
     env = dict(os.environ, STRONGSWAN_CONF=str(p["conf"]), SWANCTL_DIR=str(p["swanctl"]))
     with open(p["log"].with_name("charon.out"), "ab") as out:
-        subprocess.Popen([*exec_prefix(node), CHARON], env=env, stdin=subprocess.DEVNULL,
-                         stdout=out, stderr=out, start_new_session=True)
+        # setsid -f: charon is not our child, so it never lingers as our zombie after `down`
+        subprocess.run(["setsid", "-f", *exec_prefix(node), CHARON], env=env,
+                       stdin=subprocess.DEVNULL, stdout=out, stderr=out, check=True,
+                       timeout=10)
     pid = wait_pidfile(p["pid"], f"charon on {node.name}", str(p["log"]), timeout)
     deadline = time.monotonic() + timeout
     while True:  # readiness is an answer on the socket, not the socket file (LAB-NOTES)

@@ -1,0 +1,314 @@
+"""Real tunnels: charon (kernel-libipsec) and wireguard-go between two lab gateways.
+
+One lab per module (``topology.yaml``: gateways gwa/gwb joined by an IPv6 WAN, a host behind
+each), registered in a fresh directory with both agencies' IPv6 and IPv4 LAN prefixes and
+gateway certificates from the GIN VPN CA (:mod:`vpn.pki`).  Each test deploys its tunnel and
+withdraws it at the end, so they share the two protected LANs one at a time.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import secrets
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import need
+from tests.integration.conftest import require_lab, unique_lab_name
+
+pytestmark = pytest.mark.integration
+
+TOPOLOGY = Path(__file__).with_name("topology.yaml")
+LAN = {"gwa": ("ha", "MOF", "2001:db8:a::/64", "10.1.0.0/24"),
+       "gwb": ("hb", "MOPH", "2001:db8:b::/64", "10.2.0.0/24")}
+HB6, HB4 = "2001:db8:b::10", "10.2.0.10"
+
+
+@pytest.fixture(scope="module")
+def vpn_lab(tmp_path_factory, request):
+    """(lab state, directory) with gateways running charon, registered, CA and certs made."""
+    require_lab()
+    for exe in ("/usr/lib/ipsec/charon", "/usr/bin/wireguard-go", "/usr/bin/wg"):
+        need(Path(exe).exists(), f"needs {exe} (deps/apt-vpn.txt)")
+    from directory.allocator import add_prefix
+    from directory.store import Directory
+    from gin import lab
+    from gin.lab.register import register
+    from vpn import pki
+
+    mp = pytest.MonkeyPatch()
+    mp.delenv("GIN_VPN_KEY_FILE", raising=False)
+    mp.setenv("GIN_VPN_KEY", base64.b64encode(secrets.token_bytes(32)).decode())
+    name = unique_lab_name()
+    try:
+        state = lab.up(TOPOLOGY, name=name)
+        for gw, (host, _agency, _v6, v4) in LAN.items():
+            lan_if = next(i.name for i in state.node(gw).interfaces if i.peer_node == host)
+            gw4, host4 = v4.replace(".0/24", ".1"), v4.replace(".0/24", ".10")
+            assert state.exec(gw, ["ip", "addr", "add", f"{gw4}/24", "dev", lan_if]).returncode == 0
+            host_if = state.node(host).interfaces[0].name
+            assert state.exec(host, ["ip", "addr", "add", f"{host4}/24", "dev",
+                                     host_if]).returncode == 0
+            assert state.exec(host, ["ip", "route", "add", "default", "via",
+                                     gw4]).returncode == 0
+        db = tmp_path_factory.mktemp("vpn") / "directory.sqlite"
+        d = Directory(f"sqlite:///{db}", actor="vpn-tests")
+        register(state, d)
+        with d.transaction() as s:
+            for _host, agency, v6, v4 in LAN.values():
+                add_prefix(s, v6, role="agency", agency=agency)
+                add_prefix(s, v4, role="agency", agency=agency)
+            pki.init_ca(s)
+            pki.issue(s, "gwa")
+            pki.issue(s, "gwb")
+        yield state, d
+        d.close()
+    finally:
+        lab.down(name)
+        mp.undo()
+
+
+def create(d, type_, auth=None, name=None):
+    from vpn import tunnels
+
+    with d.transaction() as s:
+        return tunnels.create_tunnel(s, "gwa", "gwb", type_, auth, name=name).name
+
+
+def ping(state, dest, count=2):
+    return state.exec("ha", ["ping", "-c", str(count), "-i", "0.2", "-W", "2", dest])
+
+
+def one_status(d, name):
+    from vpn.status import status
+
+    (st,) = status(d, [name])
+    return st
+
+
+def test_psk_tunnel_carries_ipv6_and_ipv4_encrypted_and_redeploy_is_no_change(vpn_lab):
+    from vpn import deploy
+
+    state, d = vpn_lab
+    name = create(d, "ikev2", "psk", "psk")
+    (res,) = deploy.deploy(d, [name])
+    assert (res.result, res.message) == ("changed", "up"), res.as_dict()
+    try:
+        wan = next(i.name for i in state.node("gwa").interfaces if i.peer_node == "gwb")
+        cap = subprocess.Popen(["ip", "netns", "exec", state.node("gwa").netns, "tshark",
+                                "-i", wan, "-c", "6", "-T", "fields", "-e", "_ws.col.Protocol"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert any("Capturing on" in line for line in cap.stderr)  # the capture is open
+            assert ping(state, HB6, 3).returncode == 0
+            assert ping(state, HB4, 3).returncode == 0
+            protocols = set(cap.communicate(timeout=20)[0].split())
+        finally:
+            cap.kill()
+            cap.wait()
+        assert protocols and not protocols & {"ICMP", "ICMPv6"}, protocols  # ESP in UDP only
+        first = one_status(d, name)
+        assert first.up and first.child_state == "INSTALLED" and first.ike_state == "ESTABLISHED"
+        assert first.packets_out >= 6 and first.ike_rekey_seconds and first.child_rekey_seconds
+        assert ping(state, HB6, 2).returncode == 0
+        later = one_status(d, name)
+        assert later.bytes_out > first.bytes_out and later.bytes_in > first.bytes_in
+        (again,) = deploy.deploy(d, [name])
+        assert again.result == "no change" and set(again.sides.values()) == {"no change"}
+        assert one_status(d, name).up
+    finally:
+        deploy.withdraw(d, [name])
+    assert one_status(d, name).reason == "not deployed on this gateway"
+
+
+def test_certificate_tunnel_from_the_gin_ca(vpn_lab):
+    from vpn import deploy, pki
+
+    state, d = vpn_lab
+    name = create(d, "ikev2", "cert", "cert")
+    (res,) = deploy.deploy(d, [name])
+    try:
+        assert res.result == "changed", res.as_dict()
+        assert ping(state, HB6).returncode == 0 and ping(state, HB4).returncode == 0
+        assert one_status(d, name).up
+        with d.transaction() as s:
+            assert all(c.deployed_at for c in pki.list_certificates(s) if c.device)
+    finally:
+        deploy.withdraw(d, [name])
+
+
+def test_wireguard_tunnel_up_with_handshake_and_counters(vpn_lab):
+    from vpn import deploy
+
+    state, d = vpn_lab
+    name = create(d, "wireguard", name="wg")
+    (res,) = deploy.deploy(d, [name])
+    try:
+        assert res.result == "changed", res.as_dict()
+        assert ping(state, HB6).returncode == 0 and ping(state, HB4).returncode == 0
+        first = one_status(d, name)
+        assert first.up and first.handshake_age_seconds is not None
+        assert ping(state, HB6, 3).returncode == 0
+        assert one_status(d, name).bytes_out > first.bytes_out
+        (again,) = deploy.deploy(d, [name])
+        assert again.result == "no change"
+    finally:
+        deploy.withdraw(d, [name])
+
+
+def _broken(d, name, side_b_text):
+    """A plan of ``name`` whose side b is rendered by ``side_b_text(spec, secrets)``."""
+    from vpn import deploy
+
+    with d.transaction() as s:
+        from vpn.tunnels import get_tunnel
+
+        t = get_tunnel(s, name)
+        plan = deploy.plan_tunnel(s, t)
+        secrets_ = deploy._secrets(t)
+    b = next(x for x in plan.sides if x.key == "b")
+    b.text = side_b_text(plan.spec, secrets_)
+    return plan
+
+
+@pytest.mark.parametrize("case", ["proposal", "psk"])
+def test_ike_failure_is_named_and_rolled_back(vpn_lab, case):
+    from vpn import deploy, keys, reasons
+    from vpn.render import render_side
+
+    _state, d = vpn_lab
+    name = create(d, "ikev2", "psk", f"bad-{case}")
+
+    def side_b(spec, sealed):
+        if case == "proposal":
+            policy = {**spec.policy, "ike": "aes128gcm16-prfsha256-ecp256"}
+            return render_side(dataclasses.replace(spec, policy=policy), "b", sealed)
+        return render_side(spec, "b", {**sealed, "psk": keys.generate_psk()})
+
+    res = deploy.deploy_plan(_broken(d, name, side_b))
+    want = reasons.PROPOSAL if case == "proposal" else reasons.AUTH
+    assert (res.result, res.reason, res.restored) == ("rolled back", want, True)
+    st = one_status(d, name)
+    assert not st.up and set(st.sides.values()) == {reasons.NOT_LOADED}
+
+
+def test_dead_peer_is_named_and_a_working_tunnel_is_restored(vpn_lab):
+    """A change that breaks a working tunnel is undone: the old config is back and up."""
+    from vpn import deploy, reasons
+
+    state, d = vpn_lab
+    name = create(d, "ikev2", "psk", "restore")
+    (res,) = deploy.deploy(d, [name])
+    assert res.result == "changed"
+    gw_conf = Path(json.loads(Path(state.node("gwa").dir, "gateway.json").read_text())
+                   ["swanctl_dir"], "conf.d", f"gin-{name}.conf")
+    before = gw_conf.read_text()
+    wan = next(i.name for i in state.node("gwb").interfaces if i.peer_node == "gwa")
+    try:
+        assert state.exec("gwb", ["ip", "link", "set", wan, "down"]).returncode == 0
+        plan = _broken(d, name, lambda spec, sealed: deploy.render_side(spec, "b", sealed))
+        a = next(x for x in plan.sides if x.key == "a")
+        a.text = a.text.replace("dpd_delay = 30s", "dpd_delay = 31s")  # a real change on a
+        bad = deploy.deploy_plan(plan)
+        assert (bad.result, bad.reason, bad.restored) == ("rolled back", reasons.UNREACHABLE,
+                                                          True)
+    finally:
+        state.exec("gwb", ["ip", "link", "set", wan, "up"])
+    assert gw_conf.read_text() == before
+    deadline = time.monotonic() + 30  # the restored conn starts again by itself
+    while not one_status(d, name).up and time.monotonic() < deadline:
+        time.sleep(0.3)
+    try:
+        assert one_status(d, name).up
+        assert ping(state, HB6).returncode == 0
+    finally:
+        deploy.withdraw(d, [name])
+
+
+def test_config_refused_by_charon_restores_the_other_side(vpn_lab):
+    from vpn import deploy, reasons
+
+    _state, d = vpn_lab
+    name = create(d, "ikev2", "psk", "refused")
+    plan = _broken(d, name, lambda spec, sealed: deploy.render_side(spec, "b", sealed))
+    a = next(x for x in plan.sides if x.key == "a")
+    a.text = a.text.replace("esp_proposals = aes256gcm16-ecp384", "esp_proposals = aes999")
+    res = deploy.deploy_plan(plan)
+    try:
+        assert res.result == "failed" and "gwa" in res.message, res.as_dict()
+        assert res.sides["gwb"] == "restored" and res.restored
+        assert set(one_status(d, name).sides.values()) == {reasons.NOT_LOADED}
+    finally:
+        deploy.withdraw(d, [name])
+
+
+def test_wireguard_wrong_key_rolled_back_and_reported_by_status(vpn_lab):
+    from vpn import deploy, keys, reasons
+    from vpn.render import render_side
+
+    _state, d = vpn_lab
+    name = create(d, "wireguard", name="wg-bad")
+    wrong = {"b_private": keys.generate_private_key()}
+    side_b = lambda spec, sealed: render_side(spec, "b", {**sealed, **wrong})  # noqa: E731
+    res = deploy.deploy_plan(_broken(d, name, side_b))
+    assert (res.result, res.reason) == ("rolled back", reasons.NO_HANDSHAKE)
+    assert one_status(d, name).reason == reasons.NOT_LOADED
+    loaded = deploy.deploy_plan(_broken(d, name, side_b), verify=False)
+    try:
+        assert loaded.result == "changed"
+        st = one_status(d, name)
+        assert not st.up and st.reason == reasons.NO_HANDSHAKE
+    finally:
+        deploy.withdraw(d, [name])
+
+
+def test_cli_deploy_status_and_metrics(vpn_lab, capsys, monkeypatch):
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from gin.cli import main
+    from vpn.metrics import VpnCollector
+
+    _state, d = vpn_lab
+    name = create(d, "wireguard", name="wg-cli")
+    url = d.engine.url.render_as_string(hide_password=False)
+    try:
+        assert main(["--db", url, "vpn", "deploy", name, "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)[0]["result"] == "changed"
+        assert main(["--db", url, "vpn", "status", name, "--json"]) == 0
+        (row,) = json.loads(capsys.readouterr().out)
+        assert row["up"] and "PrivateKey" not in json.dumps(row)
+        registry = CollectorRegistry()
+        registry.register(VpnCollector(url, min_interval=0))
+        text = generate_latest(registry).decode()
+        assert f'gin_vpn_tunnel_up{{agency="MOF",tunnel="{name}",type="wireguard"}} 1.0' in text
+        assert "gin_vpn_handshake_age_seconds" in text and "gin_vpn_status_read_ok 1.0" in text
+        assert main(["--db", url, "vpn", "deploy", "no-such-tunnel"]) == 1
+        assert "no-such-tunnel" in capsys.readouterr().err
+    finally:
+        from vpn import deploy
+
+        deploy.withdraw(d, [name])
+
+
+def test_lab_down_kills_charon_and_wireguard_go(fresh_lab_name):
+    """A gw lab with a live wireguard-go leaves no process, namespace or directory behind."""
+    from gin import lab
+    from gin.lab.proc import pid_alive, pids_in_netns, pids_mentioning
+    from vpn.gateway import Gateway
+
+    state = lab.up(TOPOLOGY, name=fresh_lab_name)
+    node = state.node("gwa")
+    gw = Gateway(hostname="gwa", exec_prefix=tuple(
+        json.loads(Path(node.dir, "gateway.json").read_text())["exec"]))
+    gw.run(["wireguard-go", "wg-down"])
+    pids = pids_in_netns([node.netns])
+    assert len(pids) >= 2 and Path(node.run_dir, "wireguard", "wg-down.sock").exists()
+    lab.down(fresh_lab_name)
+    assert not lab.leftovers(fresh_lab_name)
+    assert not any(pid_alive(p) for p in pids)
+    assert not any(pid_alive(p) for p in pids_mentioning(state.dir + "/"))
