@@ -74,6 +74,8 @@ def _no_https(rec: dict[str, Any]) -> Result:
 def reachable(rec: dict[str, Any], _now: dt.datetime) -> Result:
     if rec.get("error"):
         return _r(Status.FAIL, f"unreachable: {rec['error']}", f"address {rec.get('address')}")
+    if not isinstance(rec.get("tls"), dict) or not rec["tls"].get("protocols"):
+        return _r(Status.UNKNOWN, "no TLS answer recorded")
     return _r(Status.PASS, f"answers TLS at {rec['address']}")
 
 
