@@ -16,6 +16,7 @@ from typing import Any
 
 from audit import catalogue
 from audit.checks import ALL, Check, Context, Status
+from audit.host import HostFiles
 from audit.parse import AuditParseError, ParsedConfig, parse
 
 
@@ -34,6 +35,8 @@ class ConfigSource:
     in_directory: bool | None = None
     #: Where the text came from (a file path, a backup version): shown with the evidence.
     origin: str = ""
+    #: The host's /etc files (Linux routers); None: no host evidence for this device.
+    host: HostFiles | None = None
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,7 @@ def audit_one(source: ConfigSource, checks: Sequence[Check] = ALL,
     framework = framework or catalogue.load()
     ctx = Context(device=source.device, role=source.role, agency=source.agency,
                   backed_up_at=source.backed_up_at, in_directory=source.in_directory,
-                  now=now or dt.datetime.now(dt.UTC), **limits)
+                  now=now or dt.datetime.now(dt.UTC), host=source.host, **limits)
     result = DeviceAudit(source.device, source.agency, source.platform)
     config: ParsedConfig | None = None
     if source.text is None:

@@ -8,11 +8,13 @@ every check then reads "unknown", so it shows up in the report instead of vanish
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
 
+from audit import host
 from audit.evidence import BackupStore, guess_platform, read_folder
 from audit.parse import MAX_BYTES
 from audit.runner import ConfigSource
@@ -103,6 +105,15 @@ def from_folder(folder: Path | str, facts: dict[str, DeviceFacts] | None = None,
         out.append(ConfigSource(device, platform, data, fact.role, fact.agency, backed,
                                 None if known is None else device in known, str(path)))
     return out
+
+
+def with_host_evidence(sources: Sequence[ConfigSource], folder: Path | str
+                       ) -> list[ConfigSource]:
+    """``sources`` with each device's host files from an evidence folder
+    (``<folder>/<device>/etc/...``, see :mod:`audit.host`); a device with no folder there
+    keeps none, so its host checks read "unknown"."""
+    files = host.read_folder(folder)
+    return [replace(s, host=files.get(s.device)) for s in sources]
 
 
 def _last_backup(store: BackupStore | None, device: str) -> dt.datetime | None:

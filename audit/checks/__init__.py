@@ -6,6 +6,7 @@ from audit.checks import (
     accounts,
     backup,
     crypto,
+    host,
     inventory,
     logging,
     management,
@@ -16,7 +17,7 @@ from audit.checks.base import Check, Context, Result, Status
 
 ALL: tuple[Check, ...] = (*management.CHECKS, *accounts.CHECKS, *logging.CHECKS,
                           *services.CHECKS, *routing.CHECKS, *crypto.CHECKS, *backup.CHECKS,
-                          *inventory.CHECKS)
+                          *inventory.CHECKS, *host.CHECKS)
 BY_ID: dict[str, Check] = {c.id: c for c in ALL}
 
 __all__ = ["ALL", "BY_ID", "Check", "Context", "Result", "Status"]

@@ -17,6 +17,7 @@ from enum import StrEnum
 from functools import cache
 from typing import TypeVar
 
+from audit.host import HostFiles
 from audit.parse import Node, ParsedConfig
 from gin import platforms
 from gin.errors import GinError
@@ -57,6 +58,8 @@ class Context:
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     backup_max_age_days: int = 7
     max_idle_minutes: int = 15
+    #: The host's /etc files (Linux routers: sshd, rsyslog...); None: no host evidence.
+    host: HostFiles | None = None
 
 
 Predicate = Callable[[ParsedConfig, Context], Result]

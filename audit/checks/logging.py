@@ -2,14 +2,16 @@
 
 Logs kept only on the router are lost with it; timestamps from unsynchronised clocks
 cannot be correlated across the GIN.  FRR hands its logs to the host's syslog daemon and
-has no NTP client: forwarding and time are the host's (rsyslog, chrony).
+has no NTP client: forwarding and time are the host's (rsyslog, chrony), read from the host
+evidence (:mod:`audit.checks.host`).
 """
 
 from __future__ import annotations
 
 import ipaddress
 
-from audit.checks.base import Check, Context, Result, active, bad, junos_active, na, ok, per_ios
+from audit.checks import host
+from audit.checks.base import Check, Context, Result, active, bad, junos_active, ok, per_ios
 from audit.parse import ParsedConfig
 from gin.links.intent import Baseline
 
@@ -32,14 +34,6 @@ def syslog_ios(config: ParsedConfig, ctx: Context) -> Result:
     return bad("no 'logging host': logs stay on the device")
 
 
-def syslog_frr(config: ParsedConfig, ctx: Context) -> Result:
-    nodes = active(config, "log syslog")
-    if not nodes:
-        return bad("no 'log syslog': FRR's logs never reach the host's syslog daemon")
-    return na("FRR logs to the host's syslog daemon ('log syslog'); remote forwarding is "
-              "rsyslog configuration on the host, outside vtysh")
-
-
 def syslog_junos(config: ParsedConfig, ctx: Context) -> Result:
     hosts = [n for n, _ in junos_active(config, "system", "syslog", "host")]
     if hosts:
@@ -51,11 +45,11 @@ SYSLOG = Check(
     id="log.remote_syslog",
     title="Logs sent to a remote syslog server",
     severity="medium",
-    rules=per_ios(syslog_ios, frr=syslog_frr, juniper_junos=syslog_junos),
+    rules=per_ios(syslog_ios, frr=host.syslog, juniper_junos=syslog_junos),
     remediation={
         "cisco_ios": [*[f"logging host ipv6 {h}" for h in BASE.syslog_servers],
                       "logging trap informational"],
-        "frr": ["log syslog informational"],
+        "frr": host.FIX["syslog"],
         "juniper_junos": [f"set system syslog host {h} any info" for h in BASE.syslog_servers],
     },
 )
@@ -79,11 +73,10 @@ NTP = Check(
     id="log.ntp",
     title="Clock synchronised by NTP",
     severity="medium",
-    rules=per_ios(ntp_ios, juniper_junos=ntp_junos),
-    not_applicable={"frr": "FRR has no NTP client: the host's clock (chrony/ntpd) is "
-                           "configured outside vtysh"},
+    rules=per_ios(ntp_ios, juniper_junos=ntp_junos, frr=host.ntp),
     remediation={
         "cisco_ios": [f"ntp server {h}" for h in BASE.ntp_servers],
+        "frr": host.FIX["ntp"],
         "juniper_junos": [f"set system ntp server {h}" for h in BASE.ntp_servers],
     },
 )

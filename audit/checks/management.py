@@ -2,13 +2,14 @@
 
 FRR is reached through the host's sshd and then vtysh, so SSH, the banner and the
 management ACL are host settings (sshd_config, nftables), not vtysh lines: for FRR those
-checks are "not applicable" here and say where the evidence lives.
+checks read the host evidence (:mod:`audit.checks.host`), "unknown" without it.
 """
 
 from __future__ import annotations
 
 import re
 
+from audit.checks import host
 from audit.checks.base import (
     Check,
     Context,
@@ -23,7 +24,6 @@ from audit.checks.base import (
 from audit.parse import Node, ParsedConfig
 from gin.links.intent import Baseline
 
-HOST_SSHD = "FRR is managed through the host's sshd and vtysh: {what} is host configuration"
 BASE = Baseline()
 
 
@@ -71,10 +71,10 @@ SSH = Check(
     id="mgmt.ssh_v2_only",
     title="Management over SSH v2 only, no telnet",
     severity="high",
-    rules=per_ios(ssh_ios, juniper_junos=ssh_junos),
-    not_applicable={"frr": HOST_SSHD.format(what="the SSH protocol")},
+    rules=per_ios(ssh_ios, juniper_junos=ssh_junos, frr=host.ssh_protocol),
     remediation={
         "cisco_ios": ["ip ssh version 2", "line vty 0 15", " transport input ssh", "exit"],
+        "frr": host.FIX["ssh"],
         "juniper_junos": ["delete system services telnet",
                           "set system services ssh protocol-version v2"],
     },
@@ -175,10 +175,10 @@ BANNER = Check(
     id="mgmt.login_banner",
     title="Log-on banner warns of authorised use",
     severity="low",
-    rules=per_ios(banner_ios, juniper_junos=banner_junos),
-    not_applicable={"frr": HOST_SSHD.format(what="the log-on banner (sshd Banner)")},
+    rules=per_ios(banner_ios, juniper_junos=banner_junos, frr=host.ssh_banner),
     remediation={
         "cisco_ios": ["banner login ^C", BASE.banner, "^C"],
+        "frr": host.FIX["banner"],
         "juniper_junos": [f'set system login message "{BASE.banner}"'],
     },
 )
@@ -236,13 +236,13 @@ ACL = Check(
     id="mgmt.access_acl",
     title="Management access restricted by ACL",
     severity="high",
-    rules=per_ios(acl_ios, juniper_junos=acl_junos),
-    not_applicable={"frr": HOST_SSHD.format(what="the management ACL (nftables, sshd)")},
+    rules=per_ios(acl_ios, juniper_junos=acl_junos, frr=host.nft_acl),
     remediation={
         "cisco_ios": ["ipv6 access-list GIN-MGMT",
                       *[f" permit ipv6 {n} any" for n in BASE.mgmt_acl],
                       " deny ipv6 any any log", "exit", "line vty 0 15",
                       " ipv6 access-class GIN-MGMT in", "exit"],
+        "frr": host.FIX["acl"],
         "juniper_junos": [*[f"set policy-options prefix-list GIN-MGMT {n}"
                             for n in BASE.mgmt_acl],
                           "set interfaces lo0 unit 0 family inet6 filter input GIN-PROTECT-RE"],

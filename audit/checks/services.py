@@ -1,12 +1,13 @@
 """Network services: SNMP only as v3 with authPriv (10.6.2), web management off (10.6.1).
 
 A v1/v2c community is a cleartext password on the wire, and "public"/"private" are the
-first two any scanner tries.  FRR has no SNMP agent and no web server in vtysh (snmpd and
-its AgentX sub-agent are host daemons).
+first two any scanner tries.  FRR has no SNMP agent and no web server in vtysh: snmpd is a
+host daemon, checked in the host evidence (:mod:`audit.checks.host`).
 """
 
 from __future__ import annotations
 
+from audit.checks import host
 from audit.checks.base import (
     Check,
     Context,
@@ -65,12 +66,11 @@ SNMP = Check(
     id="svc.snmp_v3_priv",
     title="SNMP v3 authPriv only, no default communities",
     severity="high",
-    rules=per_ios(snmp_ios, juniper_junos=snmp_junos),
-    not_applicable={"frr": "FRR has no SNMP agent in vtysh: snmpd on the host is "
-                           "configured outside it"},
+    rules=per_ios(snmp_ios, juniper_junos=snmp_junos, frr=host.snmp),
     remediation={
         "cisco_ios": ["no snmp-server community public", "no snmp-server community private",
                       f"snmp-server group {BASE.snmp_group} v3 priv"],
+        "frr": host.FIX["snmp"],
         "juniper_junos": ["delete snmp community",
                           f"set snmp v3 vacm access group {BASE.snmp_group} "
                           "default-context-prefix security-model usm security-level privacy "

@@ -103,7 +103,7 @@ def _scope(ctx: Context, agency: str | None, ministry: str | None) -> tuple[str,
 
 def _audits(ctx: Context, configs: str | None, backup_dir: str | None,
             agencies: set[str] | None, max_age_days: int, quiet: bool,
-            workers: int | None) -> list[runner.DeviceAudit]:
+            workers: int | None, host_dir: str | None = None) -> list[runner.DeviceAudit]:
     store = BackupStore(backup_dir)
     facts = _facts(ctx)
     if configs:
@@ -112,6 +112,8 @@ def _audits(ctx: Context, configs: str | None, backup_dir: str | None,
         srcs = sources.from_backups(store, facts)
     if agencies is not None:
         srcs = [s for s in srcs if (s.agency or "").upper() in agencies]
+    if host_dir:
+        srcs = sources.with_host_evidence(srcs, host_dir)
     if workers is None:  # processes pay off from a few hundred configs on
         workers = min(8, os.cpu_count() or 1) if len(srcs) >= 200 else 1
     with progress(len(srcs), "auditing", quiet=quiet) as advance:
@@ -128,12 +130,19 @@ ministry_option = click.option("--ministry", metavar="CODE",
 workers_option = click.option("--workers", type=click.IntRange(1, 64),
                               help="Processes that parse configs (default: the CPUs, "
                                    "from 200 configs on).")
+host_option = click.option(
+    "--host-evidence", "host_dir", type=click.Path(file_okay=False, exists=True),
+    help="Folder of Linux routers' /etc files, one sub-folder per device "
+         "(<DIR>/<device>/etc/ssh/sshd_config, etc/snmp/snmpd.conf, etc/rsyslog.conf, "
+         "etc/chrony/chrony.conf, etc/nftables.conf): FRR's sshd, syslog, time, SNMP and "
+         "firewall checks read it, and are unknown without it.")
 age_option = click.option("--max-age-days", type=click.IntRange(1, 3650), default=7,
                           show_default=True, help="A backup older than this fails 10.5.1.")
 
 
 @audit.command("check")
 @configs_option
+@host_option
 @agency_option
 @ministry_option
 @age_option
@@ -141,12 +150,13 @@ age_option = click.option("--max-age-days", type=click.IntRange(1, 3650), defaul
 @backup_dir_option
 @json_option
 @pass_ctx
-def check_cmd(ctx: Context, configs: str | None, agency: str | None, ministry: str | None,
-              max_age_days: int, workers: int | None, backup_dir: str | None,
-              as_json: bool) -> None:
+def check_cmd(ctx: Context, configs: str | None, host_dir: str | None, agency: str | None,
+              ministry: str | None, max_age_days: int, workers: int | None,
+              backup_dir: str | None, as_json: bool) -> None:
     """Run every check on the newest backups (or --configs DIR); one row per device."""
     scope, agencies = _scope(ctx, agency, ministry)
-    audits = _audits(ctx, configs, backup_dir, agencies, max_age_days, as_json, workers)
+    audits = _audits(ctx, configs, backup_dir, agencies, max_age_days, as_json, workers,
+                     host_dir)
     if as_json:
         print_json(reports.to_data(audits, scope=scope))
         return
@@ -162,6 +172,7 @@ def check_cmd(ctx: Context, configs: str | None, agency: str | None, ministry: s
 
 @audit.command("report")
 @configs_option
+@host_option
 @agency_option
 @ministry_option
 @age_option
@@ -180,13 +191,15 @@ def check_cmd(ctx: Context, configs: str | None, agency: str | None, ministry: s
 @workers_option
 @backup_dir_option
 @pass_ctx
-def report_cmd(ctx: Context, configs: str | None, agency: str | None, ministry: str | None,
-               max_age_days: int, fmt: str, output: str, lang: str, show_all: bool,
-               keep_history: bool, workers: int | None, backup_dir: str | None) -> None:
+def report_cmd(ctx: Context, configs: str | None, host_dir: str | None, agency: str | None,
+               ministry: str | None, max_age_days: int, fmt: str, output: str, lang: str,
+               show_all: bool, keep_history: bool, workers: int | None,
+               backup_dir: str | None) -> None:
     """Write a posture report of the GIN, one agency or one ministry (scores per agency and
     clause, findings with evidence, the trend since the previous run of the same scope)."""
     scope, agencies = _scope(ctx, agency, ministry)
-    audits = _audits(ctx, configs, backup_dir, agencies, max_age_days, False, workers)
+    audits = _audits(ctx, configs, backup_dir, agencies, max_age_days, False, workers,
+                     host_dir)
     data = reports.to_data(audits, scope=scope, lang=lang)
     prior = history.previous(scope, data["generated_at"]) if keep_history else None
     reports.write(Path(output), audits, fmt, scope=scope, lang=lang, prior=prior,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from audit import host
 from audit.runner import ConfigSource, DeviceAudit, audit_one
 
 GOLDEN = Path(__file__).with_name("golden")
@@ -24,16 +25,23 @@ def as_running(platform: str, text: str) -> str:
     return "Building configuration...\n\nCurrent configuration : 4096 bytes\n" + text + "end\n"
 
 
+def host_files(kind: str) -> host.HostFiles:
+    """The golden host evidence (``golden/host_good`` or ``host_bad``: a copy of /etc)."""
+    return host.read_device(GOLDEN / f"host_{kind}")
+
+
 def audit_text(text: str | bytes, platform: str, role: str | None = "pe",
                backed_up_at: dt.datetime | None = NOW,
-               in_directory: bool | None = True) -> DeviceAudit:
+               in_directory: bool | None = True,
+               host_evidence: host.HostFiles | None = None) -> DeviceAudit:
     return audit_one(ConfigSource("r1", platform, text, role=role, agency="DOPA",
-                                  backed_up_at=backed_up_at, in_directory=in_directory),
-                     now=NOW)
+                                  backed_up_at=backed_up_at, in_directory=in_directory,
+                                  host=host_evidence), now=NOW)
 
 
 #: Checks that read facts about the device, not its config text.
-CONTEXT_CHECKS = {"ops.backup_recent", "inv.in_directory"}
+CONTEXT_CHECKS = {"ops.backup_recent", "inv.in_directory", "host.ssh_root_login",
+                  "host.ssh_crypto"}
 
 
 def statuses(audit: DeviceAudit) -> dict[str, str]:

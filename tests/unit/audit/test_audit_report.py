@@ -32,7 +32,9 @@ def test_scores_count_unknown_against_and_skip_not_applicable(audits) -> None:  
     data = report.to_data(audits)
     agencies = {a["key"]: a for a in data["agencies"]}
     assert agencies["DOPA"]["score"] == 100.0
-    assert agencies["DOPA"]["not_applicable"] == 2  # RA guard: PEs have no agency LAN
+    # RA guard (PEs have no agency LAN) and the two host sshd checks (no host sshd on IOS
+    # and Junos), on each of DOPA's two devices
+    assert agencies["DOPA"]["not_applicable"] == 2 * 3
     mof = agencies["MOF"]
     assert mof["pass"] == 0 and mof["unknown"] > 0 and mof["score"] == 0.0
     assert data["agencies"][0]["key"] == "MOF"  # worst first
