@@ -41,11 +41,13 @@ class CertExpiryCollector(Collector):
         now = dt.datetime.now(dt.UTC)
         seen: set[tuple[str, str]] = set()
         for rec in records:
-            facts = rec.get("tls") or {}
+            facts = rec.get("tls")
+            if not isinstance(facts, dict) or not facts.get("not_after"):
+                continue
             labels = (str(rec.get("agency") or ""), str(rec.get("host") or ""))
             try:
-                seconds = expiry_seconds(facts, now) if facts.get("not_after") else None
-            except (TypeError, ValueError):
+                seconds = expiry_seconds(facts, now)
+            except (TypeError, ValueError):  # a damaged date: no sample rather than a wrong one
                 seconds = None
             if seconds is None or labels in seen:
                 continue
