@@ -1,4 +1,9 @@
-"""Render a tunnel's configuration for both gateways: strongSwan ``swanctl.conf`` and WireGuard.
+"""Render a tunnel's configuration for both gateways: strongSwan ``swanctl.conf`` and WireGuard
+on Linux gateways; Cisco IOS/IOS-XE (IKEv2 sVTI) and Juniper SRX (route-based, ``st0``) on
+routers.  How each router platform spells the policy is data (``data/policies.yaml``
+keywords, ``data/routers.yaml`` limits); what a platform cannot express (an out-of-range
+lifetime, several algorithms where it takes one, IPv4 and IPv6 on one classic-IOS tunnel)
+is refused with one line naming it, never quietly changed.
 
 Every value reaches the text through a filter that validates it or makes it safe: addresses
 and subnets are re-parsed, proposals re-parsed as a policy, names pass ``ident`` (identifier
@@ -11,20 +16,25 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import jinja2
+import yaml
 
+from directory.names import IFNAME_RE
 from gin.errors import GinError
 from gin.links.render import cfg_text
 from gin.secrets import Secret
 from vpn import keys
-from vpn.policy import parse_proposal
-from vpn.tunnels import TunnelSpec
+from vpn.policy import PolicyError, for_platform, parse_proposal, validate
+from vpn.tunnels import End, TunnelSpec
 
 TEMPLATES = Path(__file__).with_name("templates")
+ROUTERS = Path(__file__).parent / "data" / "routers.yaml"
+CA_NAME = "GIN-VPN-CA"
 #: Device platforms that are Linux gateways (strongSwan / WireGuard run there).
 LINUX_PLATFORMS = ("linux", "strongswan", "frr")
 TEMPLATE = {"ikev2": ("strongswan", "swanctl.conf.j2"), "wireguard": ("wireguard", "wg.conf.j2")}
@@ -34,6 +44,14 @@ _IDENT = re.compile(r"[^A-Za-z0-9_.-]")
 def ident(value: object) -> str:
     """A name used as an identifier in a config (connection name, IKE id): no spaces or quotes."""
     return _IDENT.sub("_", str(value))[:63] or "-"
+
+
+def ifname(value: object) -> str:
+    """An interface name as platforms spell them (``ge-0/0/0.0``), or refused."""
+    text = str(value)
+    if not IFNAME_RE.fullmatch(text):
+        raise GinError(f"interface name {text[:40]!r}: not a valid interface name")
+    return text
 
 
 def addr(value: object) -> str:
@@ -72,7 +90,7 @@ def environment() -> jinja2.Environment:
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
         autoescape=False,  # config files, not HTML: safety comes from the filters
     )
-    env.filters.update(cfg_text=cfg_text, ident=ident, addr=addr, nets=nets,
+    env.filters.update(cfg_text=cfg_text, ident=ident, addr=addr, nets=nets, ifname=ifname,
                        endpoint=endpoint, proposal=proposal, wgkey=wgkey)
     return env
 
@@ -87,9 +105,10 @@ def render_side(t: TunnelSpec, side: str,
     if side not in ("a", "b"):
         raise ValueError(f"side must be 'a' or 'b', not {side!r}")
     me, peer = (t.a, t.b) if side == "a" else (t.b, t.a)
-    if me.platform not in LINUX_PLATFORMS:
-        raise GinError(f"rendering {t.type} for platform {me.platform} ({me.hostname}) is not "
-                       f"built yet: only Linux gateways ({', '.join(LINUX_PLATFORMS)})")
+    if me.platform not in LINUX_PLATFORMS and me.platform not in routers():
+        raise GinError(f"no VPN rendering for platform {me.platform} ({me.hostname}): Linux "
+                       f"gateways ({', '.join(LINUX_PLATFORMS)}) or routers "
+                       f"({', '.join(routers())})")
 
     def secret(name: str) -> str:
         if secrets is None:
@@ -100,10 +119,71 @@ def render_side(t: TunnelSpec, side: str,
         text = value.reveal() if isinstance(value, Secret) else str(value)
         return keys.check_key(text, f"tunnel {t.name} secret {name}")  # 32 base64 bytes
 
+    if me.platform in routers():
+        return _render_router(t, me, peer, side, secret)
     folder, name = TEMPLATE[t.type]
     template = environment().get_template(f"{folder}/{name}")
     return template.render(t=t, me=me, peer=peer, side=side, initiator=side == "a",
                            policy=t.policy, secret=secret)
+
+
+@cache
+def routers() -> dict[str, dict[str, Any]]:
+    """``data/routers.yaml``: per router platform, its keyword table, template and limits."""
+    with ROUTERS.open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def router_keywords(t: TunnelSpec, platform: str) -> dict[str, Any]:
+    """The tunnel's stored policy in ``platform``'s keywords, refused (PolicyError) where the
+    platform cannot express it."""
+    router = routers()[platform]
+    stored = {k: v for k, v in t.policy.items() if k != "description"}
+    policy = validate(str(stored.get("name", "?")), stored, allow_weak=True)
+    kw = for_platform(policy, router["keywords"])
+    where = f"tunnel {t.name} on {platform}"
+    for part in ("ike", "esp"):
+        lo, hi = router[f"{part}_lifetime"]
+        if not lo <= kw[part]["lifetime"] <= hi:
+            raise PolicyError(f"{where}: {part} lifetime {kw[part]['lifetime']} s is outside "
+                              f"what {platform} accepts ({lo}..{hi} s)")
+    for item in router.get("single", ()):
+        part, _, what = item.partition("_")
+        if len(kw[part][what]) > 1:
+            raise PolicyError(f"{where}: {platform} takes one {part} {what}, the policy lists "
+                              f"{', '.join(kw[part][what])}")
+    return kw
+
+
+def _render_router(t: TunnelSpec, me: End, peer: End, side: str,
+                   secret: Callable[[str], str]) -> str:
+    platform = me.platform
+    router = routers()[platform]
+    if t.type != "ikev2":
+        raise GinError(f"tunnel {t.name}: {t.type} is not rendered for {platform} "
+                       f"({me.hostname}); use IKEv2 with a router end")
+    kw = router_keywords(t, platform)
+    inner = [ipaddress.ip_network(str(n)) for n in peer.subnets]
+    # both ends enable the same families: what either side protects may cross the tunnel
+    families = {n.version for n in inner} | {
+        ipaddress.ip_network(str(n)).version for n in me.subnets}
+    key = "".join(str(v) for v in sorted(families))
+    modes = router.get("tunnel_mode")
+    if modes is not None and key not in modes:
+        raise GinError(f"tunnel {t.name}: {platform} cannot carry IPv{' and IPv'.join(key)} "
+                       f"on one tunnel interface ({me.hostname})")
+    outer = me.interface
+    if router["interface"] == "st0" and not outer:
+        raise GinError(f"tunnel {t.name}: {platform} needs the outer interface of "
+                       f"{me.hostname} (recreate with --{side}-interface, e.g. ge-0/0/0.0)")
+    sep = "." if router["interface"] == "st0" else ""
+    template = environment().get_template(router["template"])
+    return template.render(
+        t=t, me=me, peer=peer, side=side, initiator=side == "a", policy=t.policy, kw=kw,
+        router=router, secret=secret, name=f"GIN-{ident(t.name)}", ca_name=CA_NAME,
+        ifname=f"{router['interface']}{sep}{int(t.number)}",
+        tunnel_mode=modes[key] if modes else None, outer_interface=outer, families=families,
+        inner6=[n for n in inner if n.version == 6], inner4=[n for n in inner if n.version == 4])
 
 
 def render(t: TunnelSpec) -> dict[str, str]:

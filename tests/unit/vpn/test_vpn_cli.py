@@ -80,10 +80,14 @@ def test_errors_one_line_exit_1(run, args, message):
     assert json.loads(run("list", "--json")[1]) == []
 
 
-def test_render_router_platform_is_one_line(run):
+def test_render_router_end(run):
     assert run("create", "gw-dopa", "xe-hub", "--type", "ikev2", "--name", "hub")[0] == 0
-    code, _, err = run("render", "hub")
-    assert code == 1 and "cisco_xe" in err and "not built yet" in err
+    code, out, _ = run("render", "hub")
+    assert code == 0 and "### xe-hub\n" in out and "interface Tunnel1\n" in out
+    assert run("create", "gw-moph", "xe-hub", "--type", "wireguard", "--name", "wg")[0] == 0
+    code, _, err = run("render", "wg")
+    assert code == 1 and "wireguard is not rendered for cisco_xe" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_missing_sealing_key_one_line(run, monkeypatch):

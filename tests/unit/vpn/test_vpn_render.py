@@ -63,11 +63,12 @@ def test_deploy_secret_must_be_one_key():
         render_side(spec("ikev2"), "a", {})
 
 
-def test_router_platforms_not_rendered_yet():
+def test_mixed_linux_and_router_ends():
     t = replace(spec(), b=replace(spec().b, platform="cisco_xe"))
-    with pytest.raises(GinError, match="not built yet"):
-        render_side(t, "b")
+    assert "crypto ikev2 profile GIN-dopa-moph\n" in render_side(t, "b")
     assert "connections {" in render_side(t, "a")  # the Linux side still renders
+    with pytest.raises(GinError, match="no VPN rendering for platform sonic"):
+        render_side(replace(t, b=replace(spec().b, platform="sonic")), "b")
 
 
 def test_weak_policy_marked_in_config():
