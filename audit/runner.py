@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from audit import catalogue
+from audit.changes import ChangeFacts
 from audit.checks import ALL, Check, Context, Status
 from audit.host import HostFiles
+from audit.monitoring import MonitorFact
 from audit.parse import AuditParseError, ParsedConfig, parse
 
 
@@ -37,6 +39,10 @@ class ConfigSource:
     origin: str = ""
     #: The host's /etc files (Linux routers); None: no host evidence for this device.
     host: HostFiles | None = None
+    #: Config changes against the change log (None: not compared).
+    changes: ChangeFacts | None = None
+    #: Prometheus' view of the device (None: not consulted).
+    monitor: MonitorFact | None = None
 
 
 @dataclass(frozen=True)
@@ -84,7 +90,8 @@ def audit_one(source: ConfigSource, checks: Sequence[Check] = ALL,
     framework = framework or catalogue.load()
     ctx = Context(device=source.device, role=source.role, agency=source.agency,
                   backed_up_at=source.backed_up_at, in_directory=source.in_directory,
-                  now=now or dt.datetime.now(dt.UTC), host=source.host, **limits)
+                  now=now or dt.datetime.now(dt.UTC), host=source.host,
+                  changes=source.changes, monitor=source.monitor, **limits)
     result = DeviceAudit(source.device, source.agency, source.platform)
     config: ParsedConfig | None = None
     if source.text is None:

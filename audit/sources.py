@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from audit import host
+from audit import changes, host, monitoring
 from audit.evidence import BackupStore, guess_platform, read_folder
 from audit.parse import MAX_BYTES
 from audit.runner import ConfigSource
@@ -114,6 +114,21 @@ def with_host_evidence(sources: Sequence[ConfigSource], folder: Path | str
     keeps none, so its host checks read "unknown"."""
     files = host.read_folder(folder)
     return [replace(s, host=files.get(s.device)) for s in sources]
+
+
+def with_change_log(sources: Sequence[ConfigSource], store: BackupStore,
+                    directory: Directory, now: dt.datetime | None = None
+                    ) -> list[ConfigSource]:
+    """``sources`` with each backed-up device's config changes checked against the
+    directory's change log (:mod:`audit.changes`)."""
+    facts = changes.change_facts(store, directory, [s.device for s in sources], now)
+    return [replace(s, changes=facts.get(s.device)) for s in sources]
+
+
+def with_monitoring(sources: Sequence[ConfigSource], prometheus: str) -> list[ConfigSource]:
+    """``sources`` with what Prometheus at ``prometheus`` says of each device."""
+    facts = monitoring.monitor_facts(prometheus, {s.device: s.agency for s in sources})
+    return [replace(s, monitor=facts.get(s.device)) for s in sources]
 
 
 def _last_backup(store: BackupStore | None, device: str) -> dt.datetime | None:

@@ -10,6 +10,7 @@ from audit.checks import (
     inventory,
     logging,
     management,
+    operations,
     routing,
     services,
 )
@@ -17,7 +18,8 @@ from audit.checks.base import Check, Context, Result, Status
 
 ALL: tuple[Check, ...] = (*management.CHECKS, *accounts.CHECKS, *logging.CHECKS,
                           *services.CHECKS, *routing.CHECKS, *crypto.CHECKS, *backup.CHECKS,
-                          *inventory.CHECKS, *host.CHECKS)
+                          *inventory.CHECKS, *host.CHECKS,
+                          *operations.CHECKS)
 BY_ID: dict[str, Check] = {c.id: c for c in ALL}
 
 __all__ = ["ALL", "BY_ID", "Check", "Context", "Result", "Status"]

@@ -17,7 +17,9 @@ from enum import StrEnum
 from functools import cache
 from typing import TypeVar
 
+from audit.changes import ChangeFacts
 from audit.host import HostFiles
+from audit.monitoring import MonitorFact
 from audit.parse import Node, ParsedConfig
 from gin import platforms
 from gin.errors import GinError
@@ -60,6 +62,10 @@ class Context:
     max_idle_minutes: int = 15
     #: The host's /etc files (Linux routers: sshd, rsyslog...); None: no host evidence.
     host: HostFiles | None = None
+    #: Config changes between backups against the change log; None: not compared.
+    changes: ChangeFacts | None = None
+    #: What Prometheus says about the device; None: no Prometheus consulted.
+    monitor: MonitorFact | None = None
 
 
 Predicate = Callable[[ParsedConfig, Context], Result]

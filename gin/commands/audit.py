@@ -103,7 +103,8 @@ def _scope(ctx: Context, agency: str | None, ministry: str | None) -> tuple[str,
 
 def _audits(ctx: Context, configs: str | None, backup_dir: str | None,
             agencies: set[str] | None, max_age_days: int, quiet: bool,
-            workers: int | None, host_dir: str | None = None) -> list[runner.DeviceAudit]:
+            workers: int | None, host_dir: str | None = None,
+            prometheus: str | None = None) -> list[runner.DeviceAudit]:
     store = BackupStore(backup_dir)
     facts = _facts(ctx)
     if configs:
@@ -114,6 +115,10 @@ def _audits(ctx: Context, configs: str | None, backup_dir: str | None,
         srcs = [s for s in srcs if (s.agency or "").upper() in agencies]
     if host_dir:
         srcs = sources.with_host_evidence(srcs, host_dir)
+    if facts is not None:
+        srcs = sources.with_change_log(srcs, store, ctx.directory)
+    if prometheus:
+        srcs = sources.with_monitoring(srcs, prometheus)
     if workers is None:  # processes pay off from a few hundred configs on
         workers = min(8, os.cpu_count() or 1) if len(srcs) >= 200 else 1
     with progress(len(srcs), "auditing", quiet=quiet) as advance:
@@ -136,6 +141,11 @@ host_option = click.option(
          "(<DIR>/<device>/etc/ssh/sshd_config, etc/snmp/snmpd.conf, etc/rsyslog.conf, "
          "etc/chrony/chrony.conf, etc/nftables.conf): FRR's sshd, syslog, time, SNMP and "
          "firewall checks read it, and are unknown without it.")
+prometheus_option = click.option(
+    "--prometheus", metavar="URL", envvar="GIN_PROMETHEUS_URL",
+    help="The SOC's Prometheus (http://host:9090): which devices are scraped and up "
+         "(gin_snmp_up), threat events as evidence. Without it 10.10.2 is unknown. "
+         "Env: GIN_PROMETHEUS_URL.")
 age_option = click.option("--max-age-days", type=click.IntRange(1, 3650), default=7,
                           show_default=True, help="A backup older than this fails 10.5.1.")
 
@@ -143,6 +153,7 @@ age_option = click.option("--max-age-days", type=click.IntRange(1, 3650), defaul
 @audit.command("check")
 @configs_option
 @host_option
+@prometheus_option
 @agency_option
 @ministry_option
 @age_option
@@ -150,13 +161,14 @@ age_option = click.option("--max-age-days", type=click.IntRange(1, 3650), defaul
 @backup_dir_option
 @json_option
 @pass_ctx
-def check_cmd(ctx: Context, configs: str | None, host_dir: str | None, agency: str | None,
+def check_cmd(ctx: Context, configs: str | None, host_dir: str | None,
+              prometheus: str | None, agency: str | None,
               ministry: str | None, max_age_days: int, workers: int | None,
               backup_dir: str | None, as_json: bool) -> None:
     """Run every check on the newest backups (or --configs DIR); one row per device."""
     scope, agencies = _scope(ctx, agency, ministry)
     audits = _audits(ctx, configs, backup_dir, agencies, max_age_days, as_json, workers,
-                     host_dir)
+                     host_dir, prometheus)
     if as_json:
         print_json(reports.to_data(audits, scope=scope))
         return
@@ -173,6 +185,7 @@ def check_cmd(ctx: Context, configs: str | None, host_dir: str | None, agency: s
 @audit.command("report")
 @configs_option
 @host_option
+@prometheus_option
 @agency_option
 @ministry_option
 @age_option
@@ -191,7 +204,8 @@ def check_cmd(ctx: Context, configs: str | None, host_dir: str | None, agency: s
 @workers_option
 @backup_dir_option
 @pass_ctx
-def report_cmd(ctx: Context, configs: str | None, host_dir: str | None, agency: str | None,
+def report_cmd(ctx: Context, configs: str | None, host_dir: str | None,
+               prometheus: str | None, agency: str | None,
                ministry: str | None, max_age_days: int, fmt: str, output: str, lang: str,
                show_all: bool, keep_history: bool, workers: int | None,
                backup_dir: str | None) -> None:
@@ -199,7 +213,7 @@ def report_cmd(ctx: Context, configs: str | None, host_dir: str | None, agency: 
     clause, findings with evidence, the trend since the previous run of the same scope)."""
     scope, agencies = _scope(ctx, agency, ministry)
     audits = _audits(ctx, configs, backup_dir, agencies, max_age_days, False, workers,
-                     host_dir)
+                     host_dir, prometheus)
     data = reports.to_data(audits, scope=scope, lang=lang)
     prior = history.previous(scope, data["generated_at"]) if keep_history else None
     reports.write(Path(output), audits, fmt, scope=scope, lang=lang, prior=prior,

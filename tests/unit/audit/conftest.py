@@ -6,6 +6,8 @@ import datetime as dt
 from pathlib import Path
 
 from audit import host
+from audit.changes import Change, ChangeFacts
+from audit.monitoring import MonitorFact
 from audit.runner import ConfigSource, DeviceAudit, audit_one
 
 GOLDEN = Path(__file__).with_name("golden")
@@ -30,18 +32,34 @@ def host_files(kind: str) -> host.HostFiles:
     return host.read_device(GOLDEN / f"host_{kind}")
 
 
+def _change(entries: tuple[str, ...]) -> Change:
+    return Change("aaaaaaaaaaaa", "bbbbbbbbbbbb", NOW - dt.timedelta(days=2),
+                  NOW - dt.timedelta(days=1), ("+ntp server 2001:db8::123",), entries)
+
+
+#: Operations facts of a well-run device: its one change logged, scraped and up.
+LOGGED = ChangeFacts(2, [_change(("2026-10-31T10:00:00 alice update device r1",))])
+UP = MonitorFact("http://127.0.0.1:9090", 1.0)
+#: ... and of a badly run one: a change made outside gin, unknown to Prometheus.
+UNLOGGED = ChangeFacts(2, [_change(())])
+UNWATCHED = MonitorFact("http://127.0.0.1:9090", None)
+
+
 def audit_text(text: str | bytes, platform: str, role: str | None = "pe",
                backed_up_at: dt.datetime | None = NOW,
                in_directory: bool | None = True,
-               host_evidence: host.HostFiles | None = None) -> DeviceAudit:
+               host_evidence: host.HostFiles | None = None,
+               changes: ChangeFacts | None = LOGGED,
+               monitor: MonitorFact | None = UP) -> DeviceAudit:
     return audit_one(ConfigSource("r1", platform, text, role=role, agency="DOPA",
                                   backed_up_at=backed_up_at, in_directory=in_directory,
-                                  host=host_evidence), now=NOW)
+                                  host=host_evidence, changes=changes, monitor=monitor),
+                     now=NOW)
 
 
 #: Checks that read facts about the device, not its config text.
 CONTEXT_CHECKS = {"ops.backup_recent", "inv.in_directory", "host.ssh_root_login",
-                  "host.ssh_crypto"}
+                  "host.ssh_crypto", "ops.changes_logged", "mon.monitored"}
 
 
 def statuses(audit: DeviceAudit) -> dict[str, str]:

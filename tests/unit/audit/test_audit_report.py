@@ -12,16 +12,16 @@ import pytest
 from audit import report
 from audit.checks import ALL
 from audit.runner import ConfigSource, DeviceAudit, run
-from tests.unit.audit.conftest import NOW, golden
+from tests.unit.audit.conftest import LOGGED, NOW, UP, golden
 
 
 @pytest.fixture(scope="module")
 def audits() -> list[DeviceAudit]:
     sources = [
         ConfigSource("dopa-pe1", "cisco_ios", golden("cisco_ios_good.conf"), "pe", "DOPA", NOW,
-                     True),
+                     True, changes=LOGGED, monitor=UP),
         ConfigSource("dopa-fw1", "juniper_junos", golden("juniper_junos_good.conf"), "pe",
-                     "DOPA", NOW, True),
+                     "DOPA", NOW, True, changes=LOGGED, monitor=UP),
         ConfigSource("mof-pe1", "cisco_ios", golden("cisco_ios_bad.conf"), "pe", "MOF", None),
         ConfigSource("mof-r9", "frr", b"\x00\x01binary", "ce", "MOF", None),
     ]
