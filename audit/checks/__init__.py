@@ -13,6 +13,7 @@ from audit.checks import (
     operations,
     routing,
     services,
+    vpn,
 )
 from audit.checks.base import Check, Context, Result, Status
 
@@ -20,6 +21,8 @@ ALL: tuple[Check, ...] = (*management.CHECKS, *accounts.CHECKS, *logging.CHECKS,
                           *services.CHECKS, *routing.CHECKS, *crypto.CHECKS, *backup.CHECKS,
                           *inventory.CHECKS, *host.CHECKS,
                           *operations.CHECKS)
-BY_ID: dict[str, Check] = {c.id: c for c in ALL}
+#: Every check by id; the VPN checks read the directory, not configs (run by
+#: :func:`audit.checks.vpn.audit_gateways`), so they are not in ALL.
+BY_ID: dict[str, Check] = {c.id: c for c in (*ALL, *vpn.CHECKS)}
 
 __all__ = ["ALL", "BY_ID", "Check", "Context", "Result", "Status"]
