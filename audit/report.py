@@ -171,7 +171,8 @@ LABELS: dict[str, dict[str, str]] = {
            "errors": "Configurations that could not be read or look incomplete",
            "worst": "lowest first", "shown": "Failing and unknown findings; passes are counted "
            "in the scores and listed in the JSON/CSV export.",
-           "shown_all": "Every finding, whatever its status.",
+           "shown_all": "Every finding, whatever its status.", "platform": "Platform",
+           "na": "n/a", "under": "and every agency under it",
            "scoring": "Score = pass / (pass + fail + unknown); unknown counts against.",
            "trend": "Since the previous run", "changed": "findings changed status",
            "before": "before", "now": "now"},
@@ -187,7 +188,8 @@ LABELS: dict[str, dict[str, str]] = {
            "errors": "ไฟล์การตั้งค่าที่อ่านไม่ได้หรือไม่ครบถ้วน", "worst": "เรียงจากต่ำสุด",
            "shown": "แสดงเฉพาะรายการที่ไม่ผ่านและไม่ทราบผล รายการที่ผ่านนับรวมในคะแนน "
                     "และมีครบในไฟล์ JSON/CSV",
-           "shown_all": "ทุกรายการ ไม่ว่าผลจะเป็นอย่างไร",
+           "shown_all": "ทุกรายการ ไม่ว่าผลจะเป็นอย่างไร", "platform": "แพลตฟอร์ม",
+           "na": "ไม่มีข้อมูล", "under": "และหน่วยงานในสังกัดทั้งหมด",
            "scoring": "คะแนน = ผ่าน / (ผ่าน + ไม่ผ่าน + ไม่ทราบ) รายการที่ไม่ทราบผลนับเป็นไม่ผ่าน",
            "trend": "เทียบกับการตรวจครั้งก่อน", "changed": "รายการที่สถานะเปลี่ยน",
            "before": "ก่อน", "now": "ล่าสุด"},

@@ -108,3 +108,11 @@ def test_parallel_run_gives_the_same_findings_in_order() -> None:
     assert [a.device for a in two] == ["r0", "r1", "r2", "r3"]
     assert [f.as_dict() for a in two for f in a.findings] == \
         [f.as_dict() for a in one for f in a.findings]
+
+
+def test_thai_and_english_labels_are_complete(audits) -> None:  # noqa: ANN001
+    assert set(report.LABELS["th"]) == set(report.LABELS["en"])
+    assert all(v.strip() for lang in report.LABELS.values() for v in lang.values())
+    html = report.to_html(audits, lang="th", scope="MOI/*", show_all=True)
+    assert "MOI และหน่วยงานในสังกัดทั้งหมด" in html and "แพลตฟอร์ม" in html
+    assert ">platform<" not in html and "n/a" not in html
