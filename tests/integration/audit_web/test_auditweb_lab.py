@@ -117,6 +117,9 @@ def test_report_of_web_findings(lab: dict[str, Any], tmp_path: Path) -> None:
     data = report.to_data(audits, scope="GIN")
     assert {a["key"] for a in data["agencies"]} == {"MOF", "DGA"}
     assert next(a for a in data["agencies"] if a["key"] == "DGA")["score"] == 100.0
+    clauses = {c["key"]: c for c in data["clauses"]}
+    assert {"10", "12"} <= set(clauses) and clauses["12"]["fail"] >= 4  # weak: 12.3.1
+    assert {"10.9.1", "10.9.2", "10.9.3", "12.3.1"} <= {c["key"] for c in data["controls"]}
     page = tmp_path / "web.html"
     report.write(page, audits, "html")
     html = page.read_text(encoding="utf-8")

@@ -177,3 +177,20 @@ def test_damaged_evidence_is_never_a_pass(junk: Any, key: str) -> None:
 def test_any_record_gives_every_finding(rec: dict[str, Any]) -> None:
     found = checks.findings(rec, now=NOW)
     assert [f.check for f in found] == [c.id for c in checks.CHECKS]
+
+
+def test_every_web_check_maps_to_catalogue_controls() -> None:
+    from audit import catalogue
+
+    fw = catalogue.load()
+    for check in checks.CHECKS:
+        assert check.controls and set(check.controls) <= set(fw.controls), check.id
+    for cid in ("10.9.1", "10.9.2", "10.9.3", "12.3.1", "10.6.2"):
+        assert any(cid in c.controls for c in checks.CHECKS), cid
+    found = {f.check: f for f in checks.findings(GOOD, now=NOW)}
+    assert found["web.tls_protocols"].controls == ("10.6.2", "10.9.2", "12.3.1")
+    assert found["web.ipv6_aaaa"].controls == ("10.6.1",)
+    web_fw = checks.with_web_checks(fw)
+    assert "web.cert_key" in web_fw.controls["12.3.1"].checks
+    assert set(fw.controls["12.3.1"].checks) < set(web_fw.controls["12.3.1"].checks)
+    assert checks.with_web_checks(web_fw) == web_fw  # laid over once, whatever the calls
