@@ -53,8 +53,10 @@ BARE = """add_header Set-Cookie "sid=1; Path=/" always;
 server_tokens on;"""
 
 
-def free_port(family: int = socket.AF_INET) -> int:
-    """A TCP port free on 127.0.0.1 and ::1 now (the kernel's pick)."""
+def free_port(taken: set[int] | None = None) -> int:
+    """A TCP port free on 127.0.0.1 and ::1 now (the kernel's pick), not in ``taken``
+    (the kernel may hand a just-closed port out again); it is added to ``taken``."""
+    taken = taken if taken is not None else set()
     while True:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s4:
             s4.bind(("127.0.0.1", 0))
@@ -64,6 +66,9 @@ def free_port(family: int = socket.AF_INET) -> int:
                     s6.bind(("::1", port))
             except OSError:
                 continue
+            if port in taken:
+                continue
+            taken.add(port)
             return port
 
 
@@ -196,6 +201,7 @@ class WebLab:
         self.ca_file = self.root / "ca.pem"
         self.ca_file.write_bytes(self.ca.pem())
         self.servers: dict[str, LabServer] = {}
+        self._ports: set[int] = set()
         self._procs: list[subprocess.Popen[bytes]] = []
         try:
             self._start(servers, domain)
@@ -210,7 +216,7 @@ class WebLab:
             if kind not in KINDS:
                 raise ValueError(f"unknown lab server kind {kind!r}")
             name = f"{label}.{domain}"
-            srv = LabServer(name, kind, free_port(), free_port())
+            srv = LabServer(name, kind, free_port(self._ports), free_port(self._ports))
             self.servers[label] = srv
             records.append(f"--host-record={name},127.0.0.1,::1")
             if kind == "dead":
@@ -259,7 +265,7 @@ http {{
         self._procs.append(subprocess.Popen(
             [nginx, "-p", str(self.root), "-e", str(self.root / "logs/error.log"),
              "-c", str(conf), "-g", "daemon off;"], stderr=subprocess.DEVNULL))
-        self.dns_port = free_port()
+        self.dns_port = free_port(self._ports)
         dnsmasq = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
         self._procs.append(subprocess.Popen(
             [dnsmasq, "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv",
