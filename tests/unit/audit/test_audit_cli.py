@@ -171,3 +171,27 @@ def test_html_lists_every_finding_on_request(env: Path) -> None:
             assert passes > 0 and "ทุกรายการ" in html
         else:
             assert passes == 0
+
+
+def test_host_evidence_and_prometheus_options(env: Path) -> None:
+    hosts = env / "hosts"
+    shutil.copytree(GOLDEN / "host_bad", hosts / "frr_good")
+    result = invoke("audit", "check", "--configs", str(env / "configs"), "--host-evidence",
+                    str(hosts), "--json")
+    assert result.exit_code == 0, result.output
+    got = {f["check"]: f["status"] for f in json.loads(result.output)["findings"]
+           if f["device"] == "frr_good"}
+    assert got["host.ssh_root_login"] == "fail" and got["mon.monitored"] == "unknown"
+    for url, why in (("ftp://x", "expected http"), ("http://127.0.0.1:1", "cannot be queried"),
+                     ("http://h\n/evil", "expected http")):
+        bad = CliRunner().invoke(root, ["audit", "check", "--configs", str(env / "configs"),
+                                        "--prometheus", url])
+        assert bad.exit_code == 1 and why in str(bad.exception), (url, bad.exception)
+
+
+@pytest.mark.parametrize("code", ["MOI\nDROP", "'; --", "\x00", "M" * 5000])
+def test_hostile_ministry_codes_are_one_clear_error(env: Path, code: str) -> None:
+    db = _ministry_db(env)
+    result = CliRunner().invoke(root, ["--db", db, "audit", "check", "--configs",
+                                       str(env / "configs"), "--ministry", code])
+    assert result.exit_code == 1 and "no agency" in str(result.exception)
