@@ -14,6 +14,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from audit import catalogue
@@ -427,3 +428,20 @@ def audits(records: Iterable[dict[str, Any]], framework: catalogue.Framework | N
         out.append(DeviceAudit(host, rec.get("agency"), PLATFORM,
                                findings(rec, framework, now), error))
     return out
+
+
+def stored_findings(root: Path | str | None = None, agencies: set[str] | None = None,
+                    framework: catalogue.Framework | None = None,
+                    now: dt.datetime | None = None) -> list[Finding]:
+    """Findings of the newest scan of every host (only ``agencies``' codes when given): what
+    ``gin audit report`` adds to the devices' with :func:`audit.runner.combine`.  No scan
+    yet: no findings."""
+    from audit.web.evidence import WebEvidence
+
+    records = WebEvidence(root).latest()
+    if agencies is not None:
+        wanted = {a.upper() for a in agencies}
+        records = [r for r in records if str(r.get("agency") or "").upper() in wanted]
+    framework = with_web_checks(framework or catalogue.load())
+    now = now or dt.datetime.now(dt.UTC)
+    return [f for rec in records for f in findings(rec, framework, now)]

@@ -89,3 +89,17 @@ def test_bad_nameservers(text: str) -> None:
     with pytest.raises(ConfigError) as err:
         parse_nameserver(text)
     assert "\n" not in str(err.value).replace(repr(text), "")
+
+
+def test_stored_findings_for_the_report(tmp_path: Path) -> None:
+    from audit.runner import DeviceAudit, combine
+    from audit.web.checks import CHECKS, stored_findings
+
+    assert stored_findings(tmp_path / "none") == []
+    WebEvidence(tmp_path).save([rec("MOF", "www.mof.go.th", 30), rec("DGA", "www.dga.or.th", 5)])
+    every = stored_findings(tmp_path)
+    assert len(every) == 2 * len(CHECKS)
+    mof = stored_findings(tmp_path, {"mof"})
+    assert {f.device for f in mof} == {"www.mof.go.th"} and all(f.controls for f in mof)
+    merged = combine([DeviceAudit("pe1", "MOF", "frr")], mof)
+    assert [a.device for a in merged] == ["pe1", "www.mof.go.th"]
