@@ -102,7 +102,10 @@ class HttpFacts:
 
 
 def https_port_of(url: str, host: str) -> int | None:
-    """The https port a redirect ``url`` points at, when it points at ``host`` over https."""
+    """The https port a redirect ``url`` points at, when it points at ``host`` over https
+    (a URL with spaces or control characters points nowhere)."""
+    if any(ord(ch) < 33 or ord(ch) == 127 for ch in url):
+        return None
     try:
         parts = urlsplit(url)
         port = parts.port
