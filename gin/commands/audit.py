@@ -126,6 +126,14 @@ def _audits(ctx: Context, configs: str | None, backup_dir: str | None,
                           backup_max_age_days=max_age_days)
 
 
+def _stored_findings(agencies: set[str] | None) -> list[runner.Finding]:
+    """Findings other evidence sources keep on disk, in scope: the newest web/TLS scan of
+    each public service (``gin audit web``, issue 9).  Nothing stored: nothing added."""
+    from audit.web.checks import stored_findings
+
+    return stored_findings(agencies=agencies)
+
+
 configs_option = click.option("--configs", type=click.Path(file_okay=False, exists=True),
                               help="Audit a folder of config files instead of the backups.")
 agency_option = click.option("--agency", metavar="CODE", help="Only this agency's devices.")
@@ -214,6 +222,7 @@ def report_cmd(ctx: Context, configs: str | None, host_dir: str | None,
     scope, agencies = _scope(ctx, agency, ministry)
     audits = _audits(ctx, configs, backup_dir, agencies, max_age_days, False, workers,
                      host_dir, prometheus)
+    audits = runner.combine(audits, _stored_findings(agencies))
     data = reports.to_data(audits, scope=scope, lang=lang)
     prior = history.previous(scope, data["generated_at"]) if keep_history else None
     reports.write(Path(output), audits, fmt, scope=scope, lang=lang, prior=prior,

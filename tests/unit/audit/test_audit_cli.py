@@ -195,3 +195,21 @@ def test_hostile_ministry_codes_are_one_clear_error(env: Path, code: str) -> Non
     result = CliRunner().invoke(root, ["--db", db, "audit", "check", "--configs",
                                        str(env / "configs"), "--ministry", code])
     assert result.exit_code == 1 and "no agency" in str(result.exception)
+
+
+def test_report_includes_stored_web_findings_in_scope(env: Path) -> None:
+    from audit.web.evidence import WebEvidence
+
+    WebEvidence(env / "xdg" / "gin" / "web").save([
+        {"agency": "DOPA", "service": "www", "host": "www.dopa.go.th", "error": None,
+         "tls": {"not_after": None}},
+        {"agency": "MOF", "service": "www", "host": "www.mof.go.th", "error": None,
+         "tls": {"not_after": None}}])
+    out = env / "r.json"
+    result = invoke("audit", "report", "--configs", str(env / "configs"), "--format", "json",
+                    "-o", str(out), "--agency", "DOPA", "--no-history")
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text(encoding="utf-8"))
+    devices = {d["device"] for d in data["devices"]}
+    assert "www.dopa.go.th" in devices and "www.mof.go.th" not in devices
+    assert "cisco_ios_good" in devices
