@@ -12,6 +12,8 @@ from collections.abc import Iterable
 
 PROPOSAL = "proposal mismatch (no common IKE or ESP proposal)"
 AUTH = "authentication failed (wrong PSK, wrong ID or untrusted CA)"
+INSTALL = ("gateway could not install the tunnel's policies or routes (it needs an address in "
+           "each protected subnet family)")
 TS = "traffic selectors unacceptable (protected subnets differ)"
 UNREACHABLE = "peer not responding (unreachable or its charon is down)"
 NO_CHILD = "IKE SA up but no CHILD_SA (ESP proposal or traffic selectors refused)"
@@ -23,6 +25,7 @@ SIGNALS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"NO_PROPOSAL_CHOSEN|no acceptable proposal|no matching proposal", PROPOSAL),
         (r"AUTHENTICATION_FAILED|authentication of .* failed|constraint check failed|"
          r"no trusted .* public key found|tried \d+ shared key", AUTH),
+        (r"unable to install IPsec policies|error installing route", INSTALL),
         (r"TS_UNACCEPTABLE|no acceptable traffic selectors|traffic selectors .* "
          r"unacceptable", TS),
         (r"giving up after \d+ retransmits|peer not responding|retransmit \d+ of request",

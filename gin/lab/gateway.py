@@ -68,7 +68,9 @@ swanctl {{
     socket = unix://{vici}
 }}
 """
-SWANCTL_SUBDIRS = ("conf.d", "x509", "x509ca", "private", "ecdsa", "pubkey")
+#: the whole swanctl tree, so `swanctl --load-all` on a lab gateway finds every directory
+SWANCTL_SUBDIRS = ("conf.d", "x509", "x509ca", "x509aa", "x509ac", "x509crl", "x509ocsp",
+                   "private", "rsa", "ecdsa", "bliss", "pkcs8", "pkcs12", "pubkey")
 
 
 def paths(node: NodeState) -> dict[str, Path]:
@@ -103,7 +105,8 @@ def write_config(node: NodeState, kernel_ipsec: bool) -> dict[str, Path]:
     for d in (p["conf"].parent, p["log"].parent, node.run_dir, p["wireguard"],
               *(p["swanctl"] / s for s in SWANCTL_SUBDIRS)):
         d.mkdir(parents=True, exist_ok=True)
-    for private in (p["swanctl"] / "private", p["swanctl"] / "ecdsa", p["wireguard"]):
+    for private in (*(p["swanctl"] / d for d in ("private", "rsa", "ecdsa", "bliss", "pkcs8",
+                                                  "pkcs12")), p["wireguard"]):
         os.chmod(private, 0o700)
     plugins = PLUGINS.format(libipsec="" if kernel_ipsec else "kernel-libipsec ")
     p["conf"].write_text(STRONGSWAN_CONF.format(node=node.name, plugins=plugins,
