@@ -9,6 +9,8 @@ algorithms are checks of their own.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from audit import host
 from audit.checks.base import Check, Context, Result, Status, active, bad, cite
 from audit.host import Line, NftNode
@@ -19,16 +21,17 @@ BASE = Baseline()
 NO_HOST = "no host evidence for this device (give --host-evidence DIR: <device>/etc/...)"
 
 
-def _cite(lines: list[Line]) -> tuple[tuple[int | None, str], ...]:
+def _cite(lines: Sequence[Line]) -> tuple[tuple[int | None, str], ...]:
+    """Evidence in file then line order, each line once, secrets redacted."""
     return tuple(sorted({ln.cite() for ln in lines}, key=lambda e: (e[1].split(":")[0], e[0])))
 
 
-def _ok(reason: str, lines: list[Line] = ()) -> Result:  # type: ignore[assignment]
-    return Result(Status.PASS, reason, _cite(list(lines)))
+def _ok(reason: str, lines: Sequence[Line] = ()) -> Result:
+    return Result(Status.PASS, reason, _cite(lines))
 
 
-def _bad(reason: str, lines: list[Line] = ()) -> Result:  # type: ignore[assignment]
-    return Result(Status.FAIL, reason, _cite(list(lines)))
+def _bad(reason: str, lines: Sequence[Line] = ()) -> Result:
+    return Result(Status.FAIL, reason, _cite(lines))
 
 
 def _missing(what: str, ctx: Context) -> Result:
