@@ -11,7 +11,9 @@ import sys
 
 import pytest
 from cryptography import x509
-from sqlalchemy import select
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
 
 import gin.commands
 from directory import models as m
@@ -178,3 +180,31 @@ def test_show_secret_on_a_terminal_and_logged_without_it(run, vdir_url):
             m.Change.action == "show-secret"))]
     assert json.loads(out[out.index("{"):])["secret_psk"] == psk
     assert events == [{"shown": ["psk"]}] and psk not in str(events)
+
+
+HOSTILE = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1,
+                  max_size=300)
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=HOSTILE)
+def test_hostile_arguments_change_nothing(run, vdir_url, text):
+    if text.startswith("-"):
+        text = "x" + text  # an option, not an argument: click's usage error covers it
+    run("ca", "init")
+    with Directory(vdir_url).transaction() as s:
+        before = s.scalar(select(func.count()).select_from(m.Change))
+    for args in (["cert", "revoke", text, "--reason", "superseded"], ["cert", "issue", text],
+                 ["cert", "renew", text], ["rotate", text], ["show", text, "--show-secret"],
+                 ["cert", "list", "--device", text]):
+        code, out, err = run(*args)
+        assert code in (1, 2), (args, out)
+        assert len(err.strip().splitlines()) == 1 or code == 2
+    with Directory(vdir_url).transaction() as s:
+        assert s.scalar(select(func.count()).select_from(m.Change)) == before
+
+
+def test_no_ca_one_line(run):
+    one_line_error(run("crl"), "gin vpn ca init")
+    one_line_error(run("ca", "show"), "gin vpn ca init")
