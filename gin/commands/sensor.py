@@ -76,7 +76,8 @@ def sensor() -> None:
                    "rogue_ra routers.")
 @click.option("--auto-block", "auto_types", multiple=True, metavar="TYPE",
               help="Opt-in GSI cut-off: block the source of events of this type "
-                   "(repeatable, e.g. port_scan, brute_force, blocklist).")
+                   "(repeatable, e.g. port_scan, brute_force, blocklist) on the gateway; "
+                   "'gin monitor respond --expire' carries them to the edge routers.")
 @click.option("--block-netns", metavar="NS", help="Auto-block: run nft in this namespace.")
 @click.option("--block-ttl", default=3600, show_default=True, type=click.IntRange(1),
               help="Auto-block: seconds until a block expires.")
@@ -221,7 +222,8 @@ def detectors_cmd(as_json: bool) -> None:
 @click.option("--reason", default="manual", show_default=True, help="Why (change log).")
 @click.option("--lift", "lift_src", metavar="SOURCE", help="Lift a block.")
 @click.option("--expire", "do_expire", is_flag=True,
-              help="Take expired blocks off the edge routers (run it from a timer: "
+              help="Bring the edge routers to the active blocks: expired ones off, "
+                   "automatic ones on (run it from a timer: "
                    "monitor/sensor/gin-gsi-expire.timer).")
 @click.option("--list", "do_list", is_flag=True, help="List active blocks.")
 @click.option("--netns", metavar="NS", help="Gateway: run nft inside this network namespace.")
@@ -275,7 +277,7 @@ def respond(click_ctx: click.Context, ctx: Context, block_src: str | None, ttl: 
             done, line = {"lifted": lift_src}, f"lifted {lift_src}"
         else:
             responder.expire()
-            done, line = {"expired": True}, "expired blocks taken off the edge routers"
+            done, line = {"expired": True}, "edge routers brought to the active blocks"
         _report_routers(responder.routers, done, line, as_json)
         return
     blocks = responder.list()

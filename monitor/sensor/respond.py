@@ -10,9 +10,11 @@ off.  A block is:
   ``inet gin_gsi``), so the kernel itself lifts it when it expires, even if gin is gone;
 * pushed to the directory's edge routers (the PEs) through the provisioning transport
   (:mod:`monitor.sensor.edge`: FRR blackhole routes, IOS/IOS-XE ACLs, Junos filters).
-  Routers do not expire anything by themselves: ``gin monitor respond --expire`` (run by
-  the ``gin-gsi-expire.timer`` unit beside this module, every minute) takes expired
-  blocks off them, and every block or lift also converges them to the active set;
+  Every block or lift converges them to the active set.  Routers do not expire anything
+  by themselves: ``gin monitor respond --expire`` (run every minute by the
+  ``gin-gsi-expire.timer`` unit beside this module) converges them again, which takes
+  expired blocks off and puts on the blocks the sensor's automatic mode made (it blocks
+  on the gateway only, so a capture loop never waits for a router);
 * recorded in the directory's change log (``object_type = "sensor_block"``): a block is an
   action, not a directory object, so it lives in the log rather than in a table of its
   own; the active blocks are the log's latest word per source (created and not yet
@@ -226,8 +228,9 @@ class Responder:
         self._converge("lift")
 
     def expire(self) -> list[RouterResult]:
-        """Take expired (and lifted) blocks off the edge routers; the gateway's nftables
-        timeouts need no help."""
+        """Bring the edge routers to the active set: expired and lifted blocks off, blocks
+        made without them (automatic mode) on.  The gateway's nftables timeouts need no
+        help."""
         self._converge("expire")
         return self.routers
 
