@@ -336,9 +336,3 @@ def row(tunnel: m.Tunnel) -> dict[str, Any]:
             "secret": "sealed" if tunnel.secret_ref else None,
             "rotation": "pending" if session is not None and pending_rotation(
                 session, tunnel) is not None else None}
-
-
-def weak_tunnels(session: Session) -> list[tuple[str, list[str]]]:
-    """Tunnels stored with weaknesses accepted through ``allow_weak``: what the audit flags."""
-    return [(t.name, list((t.policy or {}).get("crypto", {}).get("weak", [])))
-            for t in list_tunnels(session) if (t.policy or {}).get("crypto", {}).get("weak")]
