@@ -273,6 +273,22 @@ def renew(session: Session, hostname: str, *, days: int = CERT_DAYS,
     return issue(session, hostname, days=days, renew=True, now=now)
 
 
+def expiring_devices(session: Session, within_days: int,
+                     now: dt.datetime | None = None) -> list[str]:
+    """Gateways whose newest valid certificate expires within ``within_days`` (or that hold
+    only expired ones), by host name: what ``cert renew --expiring-within`` renews."""
+    when = _now(now)
+    limit = when + dt.timedelta(days=within_days)
+    newest: dict[str, dt.datetime] = {}
+    for cert in session.scalars(select(m.Certificate).where(
+            m.Certificate.kind == "gateway", m.Certificate.status == "valid")):
+        end = utc(cert.not_after)
+        assert end is not None and cert.device is not None
+        host = cert.device.hostname
+        newest[host] = max(newest.get(host, end), end)
+    return sorted(h for h, end in newest.items() if end <= limit)
+
+
 def clean_serial(text: str) -> str:
     """A serial as typed (``4F:A2...``, ``0x4fa2``, any case) -> stored form, or one line."""
     if not isinstance(text, str) or len(text) > 128:

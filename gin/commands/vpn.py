@@ -226,16 +226,28 @@ def cert_issue_cmd(ctx: Context, device: str, days: int, addresses: tuple[str, .
 
 
 @cert.command("renew")
-@click.argument("device")
+@click.argument("device", required=False)
+@click.option("--expiring-within", "within", type=click.IntRange(1, 3650), metavar="DAYS",
+              help="Instead of one DEVICE: every gateway whose current certificate expires "
+                   "within DAYS days.")
 @click.option("--days", type=click.IntRange(1, pki.MAX_DAYS), default=pki.CERT_DAYS,
               show_default=True, help="Validity.")
 @json_option
 @pass_ctx
-def cert_renew_cmd(ctx: Context, device: str, days: int, as_json: bool) -> None:
-    """A new certificate for DEVICE; the old one stays valid until the new one is deployed."""
+def cert_renew_cmd(ctx: Context, device: str | None, within: int | None, days: int,
+                   as_json: bool) -> None:
+    """A new certificate for DEVICE (or every expiring one); the old one stays valid until
+    the new one is deployed (gin vpn deploy)."""
+    if (device is None) == (within is None):
+        raise click.UsageError("give either DEVICE or --expiring-within DAYS")
     with ctx.directory.transaction() as s:
-        data = pki.row(pki.renew(s, device, days=days))
-    emit_object(data, as_json)
+        hosts = [device] if device is not None else pki.expiring_devices(s, within or 0)
+        rows = [pki.row(pki.renew(s, host, days=days)) for host in hosts]
+    if device is not None:
+        emit_object(rows[0], as_json)
+    else:
+        emit_rows(rows if as_json else [_cert_for_people(r) for r in rows], CERT_COLUMNS,
+                  as_json, title="Renewed certificates")
 
 
 @cert.command("list")

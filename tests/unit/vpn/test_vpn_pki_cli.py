@@ -205,6 +205,18 @@ def test_hostile_arguments_change_nothing(run, vdir_url, text):
         assert s.scalar(select(func.count()).select_from(m.Change)) == before
 
 
+def test_renew_expiring_within(run):
+    run("ca", "init")
+    run("cert", "issue", "gw-dopa", "--days", "10")
+    run("cert", "issue", "gw-moph")
+    code, out, _ = run("cert", "renew", "--expiring-within", "30", "--json")
+    assert code == 0 and [r["device"] for r in json.loads(out)] == ["gw-dopa"]
+    code, out, _ = run("cert", "renew", "--expiring-within", "30", "--json")
+    assert code == 0 and json.loads(out) == []  # the renewed one is valid for a year
+    assert run("cert", "renew")[0] == 2
+    assert run("cert", "renew", "gw-dopa", "--expiring-within", "3")[0] == 2
+
+
 def test_no_ca_one_line(run):
     one_line_error(run("crl"), "gin vpn ca init")
     one_line_error(run("ca", "show"), "gin vpn ca init")
