@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -50,6 +51,17 @@ EXIT = {"changed": 0, "no change": 0, "rolled back": 4, "failed": 3}
 INITIATE_TIMEOUT_MS = 15000
 HANDSHAKE_WAIT = 6.0  # WireGuard retries a handshake after 5 s (REKEY_TIMEOUT)
 WORKERS = 8
+#: charon serves a blocking ``initiate`` with one of its worker threads (16 by default):
+#: too many at once on one gateway starve the threads that process the peers' replies
+INITIATES_PER_GATEWAY = 4
+_initiate_slots: dict[str, threading.BoundedSemaphore] = {}
+_slots_lock = threading.Lock()
+
+
+def _initiate_slot(gw: Gateway) -> threading.BoundedSemaphore:
+    with _slots_lock:
+        return _initiate_slots.setdefault(gw.vici or gw.hostname,
+                                          threading.BoundedSemaphore(INITIATES_PER_GATEWAY))
 
 
 @dataclass
@@ -235,7 +247,7 @@ def ike_initiate(gw: Gateway, tunnel: str,
     name = conn_name(tunnel)
     lines: list[str] = []
     try:
-        with gw.session() as s:
+        with _initiate_slot(gw), gw.session() as s:
             for event in s.initiate({"child": name, "ike": name, "timeout": str(timeout_ms),
                                      "loglevel": "1"}):
                 msg = event.get("msg", b"")

@@ -15,8 +15,10 @@ paths are supported: the gateway runs on this machine or in one of its namespace
 
 from __future__ import annotations
 
+import errno
 import socket
 import subprocess
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -91,14 +93,23 @@ class Gateway:
         if not self.vici:
             raise ConfigError(f"gateway {self.hostname}: no VICI socket in its access mapping")
         path = self.vici[len("unix://"):]
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(VICI_TIMEOUT)
-        try:
-            sock.connect(path)
-        except OSError as exc:
-            sock.close()
-            raise TransportError(f"gateway {self.hostname}: charon does not answer on {path} "
-                                 f"({exc.strerror or exc})") from None
+        deadline = time.monotonic() + VICI_TIMEOUT
+        delay = 0.005
+        while True:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(VICI_TIMEOUT)
+            try:
+                sock.connect(path)
+                break
+            except OSError as exc:
+                sock.close()
+                # EAGAIN: charon's listen backlog is full (many tunnels at once): wait a bit
+                if exc.errno == errno.EAGAIN and time.monotonic() < deadline:
+                    time.sleep(delay)
+                    delay = min(delay * 2, 0.2)
+                    continue
+                raise TransportError(f"gateway {self.hostname}: charon does not answer on "
+                                     f"{path} ({exc.strerror or exc})") from None
         try:
             yield vici.Session(sock)
         finally:

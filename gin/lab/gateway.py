@@ -36,6 +36,8 @@ STRONGSWAN_CONF = """\
 charon {{
     load_modular = no
     load = {plugins}
+    # a hub gateway holds many tunnels: spare worker threads for concurrent VICI initiates
+    threads = 32
     retransmit_tries = 3
     retransmit_timeout = 1.0
     retransmit_base = 1.4
