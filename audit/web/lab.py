@@ -14,6 +14,8 @@ Server kinds (each one nginx ``server`` on its own port, so protocol settings ar
 ``wrongname`` like good, certificate for another name
 ``bare``      no HSTS nor security headers, version in ``Server``, cookie without flags
 ``v4only``    like good, AAAA record present but nothing answers on ::1
+``v6only``    like good, on ::1 only, with an AAAA record and no A record
+``noaaaa``    like good on both families, but DNS has no AAAA record
 ``garbage``   plain HTTP where TLS is expected (answers garbage to a TLS client)
 ``dead``      a port where nothing listens
 """
@@ -35,7 +37,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-KINDS = ("good", "weak", "expired", "wrongname", "bare", "v4only", "garbage", "dead")
+KINDS = ("good", "weak", "expired", "wrongname", "bare", "v4only", "v6only", "noaaaa",
+         "garbage", "dead")
 GOOD_TLS = ("ssl_protocols TLSv1.2 TLSv1.3;\n"
             "ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
             "ECDHE-ECDSA-CHACHA20-POLY1305;\nssl_prefer_server_ciphers off;")
@@ -155,9 +158,11 @@ class LabServer:
 
 def _server_block(srv: LabServer, cert: Path, key: Path, ocsp_file: Path | None,
                   prefix: str) -> str:
-    v6 = srv.kind != "v4only"
-    listen = [f"listen 127.0.0.1:{srv.https_port} ssl;"]
-    plain = [f"listen 127.0.0.1:{srv.http_port};"]
+    v4, v6 = srv.kind != "v6only", srv.kind != "v4only"
+    listen, plain = [], []
+    if v4:
+        listen.append(f"listen 127.0.0.1:{srv.https_port} ssl;")
+        plain.append(f"listen 127.0.0.1:{srv.http_port};")
     if v6:
         listen.append(f"listen [::1]:{srv.https_port} ssl;")
         plain.append(f"listen [::1]:{srv.http_port};")
@@ -218,7 +223,8 @@ class WebLab:
             name = f"{label}.{domain}"
             srv = LabServer(name, kind, free_port(self._ports), free_port(self._ports))
             self.servers[label] = srv
-            records.append(f"--host-record={name},127.0.0.1,::1")
+            addresses = {"v6only": "::1", "noaaaa": "127.0.0.1"}.get(kind, "127.0.0.1,::1")
+            records.append(f"--host-record={name},{addresses}")
             if kind == "dead":
                 continue
             names = [f"other.{domain}"] if kind == "wrongname" else [name]
@@ -281,7 +287,8 @@ http {{
 
     def _wait_listening(self) -> None:
         """Until every live server's https port and the DNS port accept (or a daemon died)."""
-        ports = [s.https_port for s in self.servers.values() if s.kind != "dead"]
+        ports = [("::1" if s.kind == "v6only" else "127.0.0.1", s.https_port)
+                 for s in self.servers.values() if s.kind != "dead"]
         deadline = time.monotonic() + 30
         while True:
             for proc in self._procs:
@@ -289,7 +296,7 @@ http {{
                     log = (self.root / "logs/error.log")
                     detail = log.read_text()[-500:] if log.exists() else ""
                     raise RuntimeError(f"{proc.args[0]} exited ({proc.returncode}): {detail}")
-            pending = [p for p in ports if not _accepts(p)]
+            pending = [p for p in ports if not _accepts(*p)]
             if not pending and _dns_answers(self.dns_port):
                 return
             if time.monotonic() > deadline:
@@ -316,9 +323,9 @@ http {{
         self.close()
 
 
-def _accepts(port: int) -> bool:
+def _accepts(address: str, port: int) -> bool:
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+        with socket.create_connection((address, port), timeout=0.5):
             return True
     except OSError:
         return False

@@ -25,7 +25,8 @@ from tests.conftest import need
 
 pytestmark = pytest.mark.integration
 
-KINDS = ("good", "weak", "expired", "wrongname", "bare", "v4only", "garbage", "dead")
+KINDS = ("good", "weak", "expired", "wrongname", "bare", "v4only", "v6only", "noaaaa",
+         "garbage", "dead")
 TLS_DOWN = {c.id for c in checks.CHECKS if c.needs_tls} - {"web.reachable"}
 #: check -> status, for everything that is not a pass (the rest must pass)
 EXPECTED: dict[str, dict[str, str]] = {
@@ -38,6 +39,9 @@ EXPECTED: dict[str, dict[str, str]] = {
              "web.frame_options": "fail", "web.referrer_policy": "fail",
              "web.server_version": "fail", "web.cookies": "fail", "web.ocsp_stapling": "fail"},
     "v4only": {"web.ipv6_reachable": "fail", "web.ipv6_same_cert": "unknown"},
+    "v6only": {"web.ipv6_same_cert": "not_applicable"},
+    "noaaaa": {"web.ipv6_aaaa": "fail", "web.ipv6_reachable": "fail",
+               "web.ipv6_same_cert": "unknown"},
     "garbage": {"web.reachable": "fail", **{c: "unknown" for c in TLS_DOWN}},
     "dead": {"web.reachable": "fail", **{c: "unknown" for c in TLS_DOWN}},
 }
@@ -86,6 +90,9 @@ def test_tls_facts_of_the_good_and_the_weak_server(lab: dict[str, Any]) -> None:
     assert good["ipv6"]["fingerprint"] == good["tls"]["fingerprint"]
     assert good["dns"] == {"v4": ["127.0.0.1"], "v6": ["::1"], "error": None}
     assert good["http"]["redirect"]["status"] == 301
+    v6only = lab["records"]["v6only"]
+    assert v6only["address"] == "::1" and v6only["dns"]["v4"] == []
+    assert v6only["tls"]["protocols"] == ["TLSv1.2", "TLSv1.3"]
     assert {"TLSv1.0", "TLSv1.1"} <= set(weak["tls"]["protocols"])
     assert any(not c["fs"] for c in weak["tls"]["ciphers"])  # AES128-SHA: RSA key exchange
     assert (weak["tls"]["key_type"], weak["tls"]["key_bits"]) == ("RSA", 1024)
