@@ -11,7 +11,10 @@ Senders: ``tcpreplay`` (``--pps``, then ``--topspeed``; tops out at ~260-430k pa
 here) and ``trafgen`` (a TX_RING packet generator bypassing the qdisc; its config holds
 the first 4,096 packets of the file, or of its packets up to 128 bytes with ``--small``,
 sent round-robin; ``--sender-cpus 0,1`` forks one sender per CPU, so the sensor then
-shares its CPU with one of them).
+shares its CPU with one of them).  One sender core cannot outrun the sensor's core (the
+kernel's veth and capture copies run on the sender's core); to find where the sensor
+itself drops, send from both cores with the sensor at real-time priority (``--rt``): its
+sender neighbour then only gets the CPU the sensor leaves idle.
 
     python bench/sensor_live_bench.py [--pcap /tmp/sensor-1m.pcap] [--packets 300000]
     python bench/sensor_live_bench.py --sender trafgen [--small] [--sender-cpus 0,1]
@@ -102,7 +105,8 @@ def child_sensor(interface: str, blocklist: str, ring_mb: str = "64") -> None:
 def live_sweep(pcap: Path, blocklist: str, packets: int = 300_000,
                rates: tuple[int, ...] = (50_000, 100_000, 200_000, 300_000, 0),
                ring_mb: int = 64, nice: int = 5, sender: str = "tcpreplay",
-               small: bool = False, sender_cpus: str = "0") -> list[dict]:
+               small: bool = False, sender_cpus: str = "0", realtime: bool = False
+               ) -> list[dict]:
     tag = "gs" + secrets.token_hex(2)
     ns_a, ns_b, if_a, if_b = f"{tag}a", f"{tag}b", f"{tag}x", f"{tag}y"
     sample = Path(f"/tmp/{tag}-live.pcap")
@@ -121,8 +125,9 @@ def live_sweep(pcap: Path, blocklist: str, packets: int = 300_000,
         for ns, ifname in ((ns_a, if_a), (ns_b, if_b)):
             sh("ip", "-n", ns, "link", "set", ifname, "up")
         for rate in rates:
+            prio = ["chrt", "-f", "1"] if realtime else ["nice", "-n", str(nice)]
             proc = subprocess.Popen(
-                ["ip", "netns", "exec", ns_b, "nice", "-n", str(nice), "taskset", "-c", "1",
+                ["ip", "netns", "exec", ns_b, *prio, "taskset", "-c", "1",
                  sys.executable, __file__, "--child", if_b, blocklist, str(ring_mb)],
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             assert proc.stdout is not None
@@ -144,7 +149,7 @@ def live_sweep(pcap: Path, blocklist: str, packets: int = 300_000,
             got = json.loads(out.strip().splitlines()[-1])
             results.append({"sender": sender + (" small" if small else ""),
                             "sender_cpus": sender_cpus if sender == "trafgen" else "0",
-                            "ring_mb": ring_mb, "nice": nice,
+                            "ring_mb": ring_mb, "nice": "rt" if realtime else nice,
                             "target_pps": rate or "topspeed", **offered, **got})
     finally:
         sh("ip", "netns", "del", ns_a, check=False)
@@ -165,6 +170,9 @@ def main() -> None:
     ap.add_argument("--small", action="store_true",
                     help="trafgen: only packets up to 128 bytes (more packets/s)")
     ap.add_argument("--sender-cpus", default="0", help="trafgen: CPUs to send from, e.g. 0,1")
+    ap.add_argument("--rt", action="store_true",
+                    help="run the sensor SCHED_FIFO, so other load on the machine does not "
+                         "starve it: drops then come from the sensor's own speed")
     ap.add_argument("--rates", default="50000,100000,200000,300000,0",
                     help="packets/s to offer, comma-separated; 0 = as fast as possible")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
@@ -175,7 +183,7 @@ def main() -> None:
     rates = tuple(int(r) for r in args.rates.split(","))
     for row in live_sweep(args.pcap, args.blocklist, args.packets, rates, ring_mb=args.ring_mb,
                           nice=args.nice, sender=args.sender, small=args.small,
-                          sender_cpus=args.sender_cpus):
+                          sender_cpus=args.sender_cpus, realtime=args.rt):
         print(json.dumps(row))
 
 
