@@ -21,7 +21,11 @@ def d(tmp_path: Path) -> store.Directory:
     return directory
 
 
-def test_add_list_remove_with_change_log(d: store.Directory) -> None:
+def test_add_list_remove_with_change_log(db_url: str) -> None:
+    """On SQLite and on PostgreSQL (migration 0003, JSON host list)."""
+    d = store.Directory(db_url, actor="svc-test")
+    with d.transaction() as s:
+        store.add_agency(s, code="MOF", name_en="Ministry of Finance")
     with d.transaction() as s:
         sv = store.add_service(s, "mof", "WWW", "HTTPS://WWW.Mof.go.th:8443/e-service?x=1#top",
                                hosts=["mof.go.th", "www.mof.go.th", "กรมบัญชีกลาง.ไทย"])
@@ -42,6 +46,7 @@ def test_add_list_remove_with_change_log(d: store.Directory) -> None:
         assert store.list_services(s) == []
     with d.transaction() as s, pytest.raises(NotFound):
         store.remove_service(s, "MOF", "www")
+    d.close()
 
 
 @pytest.mark.parametrize("url, message", [
