@@ -11,7 +11,9 @@ Per tunnel, side ``b`` (the responder) is applied first, then side ``a`` (the in
   interface per tunnel (kernel WireGuard if the gateway has it, else ``wireguard-go``), with
   routes to the peer's subnets; verified by a handshake.
 - Routers (Cisco, Juniper) get their side through the configured transport (Netmiko or
-  Ansible, :mod:`gin.transport`), as links do.
+  Ansible, :mod:`gin.transport`), as links do: only the lines their running config lacks
+  are sent (:mod:`gin.links.configtree`), and restoring is the remediation back to the
+  running config read before the push.
 
 A side whose file is identical and whose config is loaded is left alone: re-deploying with
 no change changes nothing and says so.  When a side fails to apply or the tunnel does not
@@ -92,6 +94,7 @@ class Side:
     text: str
     target: Any = None  # gin.transport.Target for routers
     creds: Any = None  # vpn.pki.Credentials of a certificate tunnel's Linux gateway
+    previous: str | None = None  # a router's running config before the push
 
 
 def conn_name(tunnel: str) -> str:
@@ -316,20 +319,46 @@ def wg_handshake(gw: Gateway, tunnel: str, wait: float = HANDSHAKE_WAIT) -> bool
         time.sleep(0.2)
 
 
-# --- routers ------------------------------------------------------------------------------
+# --- routers ---------------------------------------------------------------------------
 
 def router_apply(side: Side, transport: str) -> bool:
-    """Push a router's side through the shared transport (Netmiko or Ansible)."""
+    """Push the lines a router's running config lacks, through the shared transport (Netmiko
+    or Ansible), as links do; the running config before is kept for :func:`router_restore`."""
+    from gin import platforms
     from gin import transport as transports
+    from gin.links import configtree
 
+    platform = platforms.get(side.platform)
     conn = transports.get(transport).connect(side.target)
     try:
-        lines = [ln for ln in side.text.splitlines() if ln.strip() and not ln.startswith("!")]
+        running = conn.show(platform.show_running)
+        side.previous = running
+        lines = configtree.missing(platform, running, side.text)
+        if not lines:
+            return False
         conn.configure(lines)
         conn.save()
     finally:
         conn.close()
     return True
+
+
+def router_restore(side: Side, transport: str) -> None:
+    """Bring a router back to the running config it had before (hier_config remediation)."""
+    from gin import platforms
+    from gin import transport as transports
+    from gin.links import configtree
+
+    platform = platforms.get(side.platform)
+    conn = transports.get(transport).connect(side.target)
+    try:
+        now = conn.show(platform.show_running)
+        undo = configtree.remediation(platform, now, side.previous or "")
+        if undo:
+            conn.configure(undo, tolerate_errors=True)
+            conn.save()
+    finally:
+        conn.close()
 
 
 # --- one tunnel ---------------------------------------------------------------------------
@@ -383,10 +412,10 @@ def _apply(p: Plan, side: Side, transport: str, verify: bool = True) -> bool:
     return wg_apply(side.gateway, p.spec.name, side.text, peer.subnets)
 
 
-def _restore(p: Plan, side: Side, old: str | None) -> None:
+def _restore(p: Plan, side: Side, old: str | None, transport: str = "netmiko") -> None:
     if side.gateway is None:
-        raise TransportError(f"{side.hostname}: router side not restored automatically; "
-                             "remove the tunnel's lines by hand")
+        router_restore(side, transport)
+        return
     if p.spec.type == "ikev2":
         ike_restore(side.gateway, p.spec.name, old, side.text)
     else:
@@ -428,15 +457,16 @@ def deploy_plan(p: Plan, verify: bool = True, transport: str = "netmiko") -> Dep
         res.message = f"did not come up: {reason}"
     except (GinError, OSError) as exc:
         res.result, res.message = "failed", str(exc)
-    res.restored = _undo(p, done, res)
+    res.restored = _undo(p, done, res, transport)
     return res
 
 
-def _undo(p: Plan, done: list[tuple[Side, str | None]], res: DeployResult) -> bool:
+def _undo(p: Plan, done: list[tuple[Side, str | None]], res: DeployResult,
+          transport: str) -> bool:
     ok = True
     for side, old in reversed(done):
         try:
-            _restore(p, side, old)
+            _restore(p, side, old, transport)
             res.sides[side.hostname] = "restored"
         except (GinError, OSError) as exc:
             ok = False
