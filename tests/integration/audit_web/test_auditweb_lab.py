@@ -133,17 +133,29 @@ def test_report_of_web_findings(lab: dict[str, Any], tmp_path: Path) -> None:
     assert "weak.web.test" in html and "web.tls_protocols" in html
 
 
-def test_cert_expiry_metric(lab: dict[str, Any]) -> None:
-    registry = CollectorRegistry()
-    registry.register(CertExpiryCollector(lab["evidence"]))
-    text = generate_latest(registry).decode()
-    samples = {line.split("{")[1].split("}")[0]: float(line.rsplit(" ", 1)[1])
-               for line in text.splitlines() if line.startswith("gin_web_cert_expiry_seconds{")}
+def _expiry_samples(text: str) -> dict[str, float]:
+    return {line.split("{")[1].split("}")[0]: float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines() if line.startswith("gin_web_cert_expiry_seconds{")}
+
+
+def test_cert_expiry_metric_served_by_the_monitor_agent(
+        lab: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    from audit.web.metrics import collector
+    from monitor.agent import Agent
+
+    monkeypatch.setenv("GIN_WEB_EVIDENCE_DIR", str(lab["evidence"]))
+    agent = Agent(target_source=list, extra_collectors=[collector])
+    text = (agent.metrics_text({"devices": "none"}) or b"").decode()
+    samples = _expiry_samples(text)
     assert samples['agency="DGA",host="good.web.test"'] > 80 * 86400
     assert samples['agency="MOF",host="expired.web.test"'] < 0
-    assert not any("dead.web.test" in k for k in samples)
+    assert not any("dead.web.test" in k or "garbage" in k for k in samples)
+    registry = CollectorRegistry()
+    registry.register(CertExpiryCollector(lab["evidence"]))
+    alone = generate_latest(registry).decode()
+    assert set(_expiry_samples(alone)) == set(samples)
     if shutil.which("promtool"):
-        check = subprocess.run(["promtool", "check", "metrics"], input=text, text=True,
+        check = subprocess.run(["promtool", "check", "metrics"], input=alone, text=True,
                                capture_output=True)
         assert check.returncode == 0, check.stderr
 
