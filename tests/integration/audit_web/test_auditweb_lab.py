@@ -170,3 +170,19 @@ def test_one_agency_rescan_keeps_the_others(lab: dict[str, Any],
     out = json.loads(capsys.readouterr().out)
     assert {d["device"] for d in out["devices"]} == {"good.web.test"}
     assert len(WebEvidence(lab["evidence"]).latest()) == len(KINDS)
+
+
+def test_gin_audit_report_carries_the_web_findings(lab: dict[str, Any], tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """`gin audit report` reads the newest web scan beside the devices' configs."""
+    monkeypatch.setenv("GIN_WEB_EVIDENCE_DIR", str(lab["evidence"]))
+    monkeypatch.setenv("GIN_BACKUP_DIR", str(tmp_path / "backups"))
+    out = tmp_path / "report.json"
+    assert main([*lab["base"], "audit", "report", "--agency", "MOF", "--format", "json",
+                 "-o", str(out), "--no-history"]) == 0
+    data = json.loads(out.read_text(encoding="utf-8"))
+    hosts = {f["device"] for f in data["findings"] if f["check"].startswith("web.")}
+    assert hosts == {f"{k}.web.test" for k in KINDS if k != "good"}  # good is DGA's
+    weak = [f for f in data["findings"] if f["device"] == "weak.web.test"
+            and f["check"] == "web.tls_protocols"]
+    assert weak[0]["status"] == "fail" and "12.3.1" in weak[0]["controls"]
