@@ -126,6 +126,12 @@ def write_config(node: NodeState, kernel_ipsec: bool) -> dict[str, Path]:
 
 def start_charon(node: NodeState, kernel_ipsec: bool = False, timeout: float = 15) -> int:
     """Start the gateway's charon and wait until it answers on VICI; returns its PID."""
+    missing = [exe for exe in (CHARON, SWANCTL) if not Path(exe).exists()]
+    if missing:
+        raise LabError(f"gw nodes need strongSwan ({', '.join(missing)} missing): apt-get "
+                       "install -y --no-install-recommends strongswan-charon "
+                       "strongswan-swanctl libstrongswan-standard-plugins "
+                       "libcharon-extra-plugins (see deps/apt-vpn.txt)")
     p = write_config(node, kernel_ipsec)
     p["vici"].unlink(missing_ok=True)  # a stale socket would look ready
     p["pid"].unlink(missing_ok=True)

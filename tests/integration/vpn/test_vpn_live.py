@@ -121,6 +121,12 @@ def test_psk_tunnel_carries_ipv6_and_ipv4_encrypted_and_redeploy_is_no_change(vp
         (again,) = deploy.deploy(d, [name])
         assert again.result == "no change" and set(again.sides.values()) == {"no change"}
         assert one_status(d, name).up
+        from directory.store import history
+
+        with d.transaction() as s:
+            log = [(c.action, (c.after or {}).get("status"), (c.after or {}).get("result"))
+                   for c in history(s, "tunnel", name)]
+        assert ("update", "up", None) in log and ("vpn-deploy", None, "changed") in log
     finally:
         deploy.withdraw(d, [name])
     assert one_status(d, name).reason == "not deployed on this gateway"
@@ -195,6 +201,15 @@ def test_ike_failure_is_named_and_rolled_back(vpn_lab, case):
     assert (res.result, res.reason, res.restored) == ("rolled back", want, True)
     st = one_status(d, name)
     assert not st.up and set(st.sides.values()) == {reasons.NOT_LOADED}
+    # loaded without verification, charon starts it itself: status reads the reason
+    assert deploy.deploy_plan(_broken(d, name, side_b), verify=False).result == "changed"
+    try:
+        deadline = time.monotonic() + 15
+        while (st := one_status(d, name)).reason != want and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not st.up and st.reason == want
+    finally:
+        deploy.withdraw(d, [name])
 
 
 def test_dead_peer_is_named_and_a_working_tunnel_is_restored(vpn_lab):
