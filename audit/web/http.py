@@ -60,6 +60,15 @@ class _TlsConnection(http.client.HTTPSConnection):
         self.sock = self._ctx.wrap_socket(sock, server_hostname=self._server_name)
 
 
+def cookie_without_value(header: str) -> str:
+    """``Set-Cookie`` as evidence: the name and attributes, never the value (a session
+    token in a report or an evidence file would be a secret leaked)."""
+    pair, _, rest = header[:1024].partition(";")
+    name = pair.split("=", 1)[0].strip() if "=" in pair else ""  # no "=": all of it is value
+    attrs = [a.strip() for a in rest.split(";") if a.strip()]
+    return "; ".join([f"{name}=<redacted>", *attrs])
+
+
 def fetch(address: str, port: int, host: str, path: str = "/", tls: bool = True,
           timeout: float = TIMEOUT) -> Answer:
     """GET ``path`` from ``address:port`` as ``host``; never follows redirects."""
@@ -77,7 +86,8 @@ def fetch(address: str, port: int, host: str, path: str = "/", tls: bool = True,
             values = resp.headers.get_all(name) or []
             if values:
                 kept[name] = ", ".join(v.strip() for v in values)[:1024]
-        cookies = [c[:1024] for c in (resp.headers.get_all("set-cookie") or [])][:50]
+        cookies = [cookie_without_value(c) for c in (resp.headers.get_all("set-cookie") or [])]
+        cookies = cookies[:50]
         return Answer(resp.status, kept, cookies)
     except (OSError, http.client.HTTPException, ValueError) as exc:
         detail = str(exc).splitlines()[0][:200] if str(exc) else ""

@@ -79,7 +79,7 @@ def test_kept_headers_and_cookies(server: dict[str, int]) -> None:
     answer = http.fetch("127.0.0.1", server["ok"], "www.example.go.th", tls=False)
     assert answer.status == 200
     assert answer.headers["server"] == "nginx/1.2"
-    assert answer.cookies == ["a=1; Secure", "b=2"]
+    assert answer.cookies == ["a=<redacted>; Secure", "b=<redacted>"]
     assert set(answer.headers) <= set(http.KEPT)
 
 
@@ -99,3 +99,10 @@ def test_refused_port_is_an_error() -> None:
         port = s.getsockname()[1]  # bound, never listening: connections are refused
         answer = http.fetch("127.0.0.1", port, "www.example.go.th", tls=False)
     assert answer.status is None and "Refused" in (answer.error or "")
+
+
+def test_cookie_values_never_kept() -> None:
+    assert http.cookie_without_value("SESSION=s3cr3t-token; Path=/; Secure; HttpOnly") == \
+        "SESSION=<redacted>; Path=/; Secure; HttpOnly"
+    assert "tok" not in http.cookie_without_value("tok")
+    assert http.cookie_without_value("x=" + "y" * 5000).startswith("x=<redacted>")
