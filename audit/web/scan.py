@@ -52,17 +52,29 @@ def _ports(url: str) -> tuple[str, int | None, int | None, str]:
     return "http", parts.port or 80, None, path
 
 
-def _probe_http(target: Target, address: str) -> dict[str, Any]:
+def _probe_http(rec: dict[str, Any]) -> dict[str, Any]:
     """http first (its redirect names the https port of an http URL), then https."""
-    scheme, http_port, https_port, path = _ports(target.url)
-    redirect = http.fetch(address, http_port, target.host, path, tls=False) \
-        if http_port else None
+    host, address = rec["host"], rec["address"]
+    _scheme, http_port, https_port, path = _ports(rec["url"])
+    redirect = http.fetch(address, http_port, host, path, tls=False) if http_port else None
     if https_port is None:
         location = redirect.headers.get("location", "") if redirect else ""
-        https_port = http.https_port_of(location, target.host) or 443
-    https = http.fetch(address, https_port, target.host, path, tls=True)
-    return http.HttpFacts(target.host, address, http_port, https_port,
+        https_port = http.https_port_of(location, host) or 443
+    https = http.fetch(address, https_port, host, path, tls=True)
+    return http.HttpFacts(host, address, http_port, https_port,
                           redirect.as_dict() if redirect else None, https.as_dict()).as_dict()
+
+
+def _probe_ipv6(rec: dict[str, Any]) -> dict[str, Any] | None:
+    """The certificate over IPv6: one handshake when IPv4 was scanned, the scan's own
+    result when IPv6 was (an IPv6-only host); None without AAAA record."""
+    port = rec["http"]["https_port"]
+    if ":" in rec["address"]:
+        return ipv6.V6Facts(rec["address"], port, rec["tls"]["fingerprint"],
+                            rec["error"]).as_dict()
+    if not rec["dns"]["v6"]:
+        return None
+    return ipv6.leaf_over(rec["dns"]["v6"][0], port, rec["host"]).as_dict()
 
 
 def scan(targets: Sequence[Target], nameserver: str | None = None,
@@ -72,47 +84,31 @@ def scan(targets: Sequence[Target], nameserver: str | None = None,
     """Scan every target concurrently; returns one evidence record per target, in order.
 
     A host that does not resolve, refuses, or does not speak TLS gets ``error`` (reported
-    as unreachable, never as passing).
+    as unreachable, never as passing).  ``advance`` is called once per target.
     """
     now = now or dt.datetime.now(dt.UTC)
+    tick = advance or (lambda: None)
     res = resolve.resolver(nameserver)
-    workers = max(1, min(workers, len(targets) or 1))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(targets) or 1))) as pool:
         names = sorted({t.host for t in targets})
-        addresses = dict(zip(names, pool.map(lambda n: resolve.resolve(n, res), names),
-                             strict=True))
-        records: list[dict[str, Any]] = []
-        for t in targets:
-            addr = addresses[t.host]
-            primary = (addr.v4 or addr.v6 or [None])[0]
-            records.append({"agency": t.agency, "service": t.service, "host": t.host,
-                            "url": t.url, "scanned_at": now.isoformat(),
-                            "dns": addr.as_dict(), "address": primary, "error": None,
-                            "http": None, "tls": None, "ipv6": None})
-        live = [(r, t) for r, t in zip(records, targets, strict=True) if r["address"]]
+        found = dict(zip(names, pool.map(lambda n: resolve.resolve(n, res), names),
+                         strict=True))
+        records = [{"agency": t.agency, "service": t.service, "host": t.host, "url": t.url,
+                    "scanned_at": now.isoformat(), "dns": found[t.host].as_dict(),
+                    "address": (found[t.host].v4 or found[t.host].v6 or [None])[0],
+                    "error": None, "http": None, "tls": None, "ipv6": None} for t in targets]
+        live = [r for r in records if r["address"]]
         for rec in records:
             if not rec["address"]:
                 rec["error"] = rec["dns"]["error"] or f"{rec['host']} has no A or AAAA record"
-                if advance:
-                    advance()
-        https = list(pool.map(lambda rt: _probe_http(rt[1], rt[0]["address"]), live))
-        endpoints = []
-        for (rec, _), facts in zip(live, https, strict=True):
+                tick()
+        for rec, facts in zip(live, pool.map(_probe_http, live), strict=True):
             rec["http"] = facts
-            endpoints.append(tls.Endpoint(rec["host"], rec["address"], facts["https_port"]))
-        found = tls.scan(endpoints, ca_file, done=lambda _f: advance and advance(),
-                         concurrency=workers)
-        for (rec, _), ep in zip(live, endpoints, strict=True):
-            rec["tls"] = found[ep].as_dict()
-            rec["error"] = found[ep].error
-        v6_jobs = [(rec, ep) for (rec, _), ep in zip(live, endpoints, strict=True)
-                   if rec["dns"]["v6"] and ":" not in rec["address"]]
-        for (rec, _ep), facts in zip(v6_jobs, pool.map(
-                lambda j: ipv6.leaf_over(j[0]["dns"]["v6"][0], j[1].port, j[1].host),
-                v6_jobs), strict=True):
-            rec["ipv6"] = facts.as_dict()
-        for rec, ep in zip([r for r, _ in live], endpoints, strict=True):
-            if ":" in rec["address"]:  # IPv6 is the scanned family itself
-                rec["ipv6"] = ipv6.V6Facts(rec["address"], ep.port,
-                                           rec["tls"]["fingerprint"], rec["error"]).as_dict()
+        endpoints = [tls.Endpoint(r["host"], r["address"], r["http"]["https_port"])
+                     for r in live]
+        scanned = tls.scan(endpoints, ca_file, done=lambda _f: tick(), concurrency=workers)
+        for rec, ep in zip(live, endpoints, strict=True):
+            rec["tls"], rec["error"] = scanned[ep].as_dict(), scanned[ep].error
+        for rec, facts in zip(live, pool.map(_probe_ipv6, live), strict=True):
+            rec["ipv6"] = facts
     return records
