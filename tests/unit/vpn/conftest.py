@@ -55,3 +55,12 @@ def vdir(vdir_url):
     d = Directory(vdir_url, actor="tester")
     yield d
     d.close()
+
+
+@pytest.fixture
+def vdir_any(db_url, vpn_key):
+    """The same populated directory on SQLite and on PostgreSQL."""
+    d = Directory(db_url, actor="tester")
+    populate(d)
+    yield d
+    d.close()

@@ -188,3 +188,18 @@ def test_hostile_reason_refused(reason):
     with pytest.raises(Invalid, match="revocation reason") as info:
         pki.revoke(None, "ab", reason)  # type: ignore[arg-type]
     assert "\n" not in str(info.value)
+
+
+def test_lifecycle_on_sqlite_and_postgresql(vdir_any):
+    """Times come back timezone-aware (or are made so) on both databases."""
+    with vdir_any.transaction() as s:
+        pki.init_ca(s, now=NOW)
+        tunnels.create_tunnel(s, "gw-dopa", "gw-moph", "ikev2", "cert", name="c1")
+        cert = pki.issue(s, "gw-dopa", now=NOW)
+    with vdir_any.transaction() as s:
+        assert pki.row(pki.get_certificate(s, cert.serial), NOW)["days_left"] == pki.CERT_DAYS
+        tunnels.rotate(s, "c1", now=NOW)
+        tunnels.complete_rotation(s, "c1", now=NOW)
+        assert pki.get_certificate(s, cert.serial).revocation_reason == "superseded"
+        assert pki.crl(s, now=NOW).get_revoked_certificate_by_serial_number(
+            int(cert.serial, 16)) is not None
