@@ -133,3 +133,22 @@ def test_audit_web_without_services_is_one_line(tmp_path: Path,
     assert not (tmp_path / "ev").exists()
     assert main([*base, "audit", "web", "--nameserver", "not-an-ip"]) == 2
     assert "not an IP address" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("agency", ["MOF\nrm -rf /", "'; DROP TABLE agency; --", "\x1b[2J",
+                                    "A" * 5000, "NOPE"])
+def test_audit_web_hostile_agency_is_one_line(tmp_path: Path, agency: str,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    base = ["--db", f"sqlite:///{tmp_path / 'h.sqlite'}"]
+    assert main([*base, "audit", "web", "--agency", agency, "--evidence-dir",
+                 str(tmp_path / "ev")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("gin: error:")
+    assert not (tmp_path / "ev").exists()
+
+
+def test_help_of_the_new_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["audit", "web", "--help"], ["directory", "service", "--help"],
+                 ["directory", "service", "add", "--help"]):
+        assert main(argv) == 0
+        assert "Usage:" in capsys.readouterr().out
