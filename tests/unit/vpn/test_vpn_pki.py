@@ -20,6 +20,7 @@ from directory import models as m
 from directory.errors import Conflict, Invalid, NotFound
 from gin.errors import ConfigError
 from gin.secrets import Secret
+from tests.conftest import need
 from vpn import pki, tunnels
 
 NOW = dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
@@ -127,6 +128,28 @@ def test_revoke_crl_and_openssl_verify(ca, tmp_path):
     assert verify("good.pem").returncode == 0
     out = verify("bad.pem")
     assert out.returncode != 0 and "revoked" in out.stdout + out.stderr
+
+
+def test_strongswan_pki_trusts_ours_and_sees_the_revocation(ca, tmp_path):
+    """strongSwan's own verifier (``pki --verify``, as charon checks a peer) on our files."""
+    need(shutil.which("pki") is not None, "needs strongSwan's pki tool (strongswan-pki)")
+    with ca.transaction() as s:
+        good, bad = pki.issue(s, "gw-dopa"), pki.issue(s, "gw-moph")
+        pki.revoke(s, bad.serial, "key-compromise")
+        (tmp_path / "ca.pem").write_text(pki.get_ca(s).pem)
+        (tmp_path / "crl.der").write_bytes(pki.crl_bytes(s, "der"))
+        (tmp_path / "good.pem").write_text(good.pem)
+        (tmp_path / "bad.pem").write_text(bad.pem)
+
+    def verify(name: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["pki", "--verify", "--in", name, "--cacert", "ca.pem",
+                               "--crl", "crl.der"], cwd=tmp_path, text=True,
+                              capture_output=True)
+
+    out = verify("good.pem")
+    assert out.returncode == 0 and "certificate not revoked" in out.stdout + out.stderr
+    out = verify("bad.pem")
+    assert out.returncode == 1 and "key compromise" in out.stdout + out.stderr
 
 
 def test_credentials_for_deploy_and_supersede(ca):
