@@ -2,8 +2,9 @@
 catalogue and report as the network checks (:class:`audit.runner.Finding`).
 
 Each check is a pure function of the record, so a report can be rebuilt from stored
-evidence at any time.  Controls come from the framework file (``web.*`` check IDs in
-``audit/data/iso17799.yaml``); the remediation text (nginx and Apache lines) is data in
+evidence at any time.  Each names its controls among the catalogue's (``audit/data/
+iso17799.yaml``, where 10.9.1-10.9.3 were added for them); :func:`with_web_checks` lays
+that mapping over the framework.  The remediation text (nginx and Apache lines) is data in
 :mod:`audit.web.remediation`.  A host that did not answer TLS makes every check "unknown"
 (with the reason) and ``web.reachable`` fail: silence is never a pass.
 """
