@@ -130,10 +130,11 @@ def test_revoke_crl_and_openssl_verify(ca, tmp_path):
     assert out.returncode != 0 and "revoked" in out.stdout + out.stderr
 
 
-def test_strongswan_pki_trusts_ours_and_sees_the_revocation(ca, tmp_path):
+def test_strongswan_pki_trusts_ours_and_sees_the_revocation(vdir, tmp_path):
     """strongSwan's own verifier (``pki --verify``, as charon checks a peer) on our files."""
     need(shutil.which("pki") is not None, "needs strongSwan's pki tool (strongswan-pki)")
-    with ca.transaction() as s:
+    with vdir.transaction() as s:
+        pki.init_ca(s)  # valid from now: pki --verify checks against the clock
         good, bad = pki.issue(s, "gw-dopa"), pki.issue(s, "gw-moph")
         pki.revoke(s, bad.serial, "key-compromise")
         (tmp_path / "ca.pem").write_text(pki.get_ca(s).pem)
