@@ -91,10 +91,10 @@ class Side:
     hostname: str
     platform: str
     gateway: Gateway | None
-    text: str
+    text: str = field(repr=False)  # holds the unsealed secrets: never in a repr or a log
     target: Any = None  # gin.transport.Target for routers
-    creds: Any = None  # vpn.pki.Credentials of a certificate tunnel's Linux gateway
-    previous: str | None = None  # a router's running config before the push
+    creds: Any = field(default=None, repr=False)  # vpn.pki.Credentials (cert tunnels)
+    previous: str | None = field(default=None, repr=False)  # router config before the push
 
 
 def conn_name(tunnel: str) -> str:
@@ -124,7 +124,7 @@ def _write(path: Path, text: str | None) -> None:
         path.unlink(missing_ok=True)
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(text)
@@ -478,21 +478,21 @@ def deploy(directory: Directory, names: Sequence[str], verify: bool = True,
            transport: str = "netmiko", workers: int = WORKERS,
            gateway_of: Callable[[m.Device], Gateway] = Gateway.of) -> list[DeployResult]:
     """Deploy tunnels by name (concurrently) and record each outcome in the directory."""
-    plans: dict[str, Plan | DeployResult] = {}
+    plans: dict[str, Plan] = {}
+    results: dict[str, DeployResult] = {}
     with directory.transaction() as s:
         for name in dict.fromkeys(names):
             tunnel = get_tunnel(s, name)
             try:
                 plans[name] = plan_tunnel(s, tunnel, gateway_of)
-            except GinError as exc:
-                plans[name] = DeployResult(name, "failed", str(exc))
-    todo = [p for p in plans.values() if isinstance(p, Plan)]
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(todo) or 1))) as pool:
-        done = {r.tunnel: r for r in pool.map(lambda p: deploy_plan(p, verify, transport),
-                                              todo)}
-    results = [done.get(n) or plans[n] for n in plans]  # type: ignore[misc]
-    record(directory, results, verify)  # type: ignore[arg-type]
-    return results  # type: ignore[return-value]
+            except GinError as exc:  # this tunnel cannot be rendered or reached: the others go on
+                results[name] = DeployResult(name, "failed", str(exc))
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(plans) or 1))) as pool:
+        for res in pool.map(lambda p: deploy_plan(p, verify, transport), plans.values()):
+            results[res.tunnel] = res
+    ordered = [results[n] for n in dict.fromkeys(names)]
+    record(directory, ordered, verify)
+    return ordered
 
 
 def record(directory: Directory, results: Sequence[DeployResult], verify: bool) -> None:

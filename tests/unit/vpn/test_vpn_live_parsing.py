@@ -219,3 +219,17 @@ def test_deploy_of_a_gateway_without_access_is_one_line_and_changes_nothing(vdir
         from vpn.tunnels import get_tunnel
 
         assert get_tunnel(s, "t9").status == "planned"
+
+
+def test_a_rendered_side_never_shows_its_secrets(vdir):
+    from vpn import deploy
+
+    with vdir.transaction() as s:
+        from vpn.tunnels import get_tunnel
+
+        _tunnel(vdir, name="t5")
+        t = get_tunnel(s, "t5")
+        psk = deploy._secrets(t)["psk"].reveal()
+        text = render_side(spec(t), "a", deploy._secrets(t))
+    side = deploy.Side("a", "gw-dopa", "linux", None, text)
+    assert psk in side.text and psk not in repr(side) and psk not in str(side)
