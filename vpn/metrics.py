@@ -65,6 +65,8 @@ class VpnCollector(Collector):
             return self._cached
 
     def collect(self) -> Iterator[Metric]:
+        if not self.directory_url:  # an agent without a directory has no tunnels to show
+            return
         states, certs, ok = self._reading()
         up = GaugeMetricFamily("gin_vpn_tunnel_up",
                                "1 when the tunnel carries traffic (IKEv2: CHILD_SA installed; "

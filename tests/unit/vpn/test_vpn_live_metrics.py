@@ -23,6 +23,7 @@ def test_entry_point_registers_the_collector():
         directory_url = "sqlite:///nowhere.sqlite"
 
     assert collector(Agent()).directory_url == "sqlite:///nowhere.sqlite"
+    assert "gin_vpn" not in _scrape(collector(object()))  # no directory: nothing, no default DB
 
 
 def test_planned_tunnels_are_not_scraped(vdir):
