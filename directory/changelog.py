@@ -67,6 +67,13 @@ def object_key(obj: Any) -> str:
             return obj.cidr
         case m.Link() | m.Tunnel() | m.Contact():
             return obj.name
+        case m.Service():
+            agency = obj.agency.code if obj.agency is not None else obj.agency_id
+            return f"{agency}/{obj.name}"
+        case m.Certificate():
+            return obj.serial
+        case m.TunnelRotation():
+            return obj.tunnel.name if obj.tunnel is not None else str(obj.tunnel_id)
     return str(getattr(obj, "id", "?"))
 
 

@@ -360,7 +360,8 @@ def contact_list(ctx: Context, agency: str | None, as_json: bool) -> None:
 @directory.command("history")
 @click.option("--type", "object_type",
               type=click.Choice(["agency", "site", "device", "interface", "prefix", "link",
-                                 "tunnel", "contact"]))
+                                 "tunnel", "tunnel_rotation", "certificate", "contact",
+                                 "service"]))
 @click.option("--key", help="Object key: agency code, AGENCY/SITE, hostname, prefix, link name.")
 @click.option("--limit", type=click.IntRange(1, 100000), default=50, show_default=True)
 @click.option("--full", is_flag=True, help="Show before/after values.")
