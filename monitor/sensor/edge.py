@@ -29,12 +29,13 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import jinja2
 from sqlalchemy import select
 
 from directory import models as m
 from directory.store import Directory
 from gin import platforms
-from gin.errors import GinError, TransportError
+from gin.errors import ConfigError, GinError, TransportError
 from gin.links import configtree
 from gin.links.provision import Sessions, _restore, target_of
 from gin.links.render import environment
@@ -51,7 +52,12 @@ TEMPLATE = "gsi_block.j2"
 def render(platform_name: str, nets: Iterable[Net], interfaces: Iterable[str] = ()) -> str:
     """The block configuration of one router: what it carries for ``nets``."""
     nets = sorted({ipaddress.ip_network(n) for n in nets}, key=lambda n: (n.version, n))
-    template = environment(platforms.get(platform_name).name).get_template(TEMPLATE)
+    platform = platforms.get(platform_name)
+    try:
+        template = environment(platform.name).get_template(TEMPLATE)
+    except jinja2.TemplateNotFound:
+        raise ConfigError(f"platform {platform.name!r} has no {TEMPLATE} in "
+                          f"{platform.template_dir}: it cannot carry GSI blocks") from None
     return template.render(name=ACL_NAME, interfaces=sorted(interfaces),
                            blocks4=[n for n in nets if n.version == 4],
                            blocks6=[n for n in nets if n.version == 6])
