@@ -429,6 +429,8 @@ def _references(session: Session, obj: m.Base) -> str:
                                                       m.Link.b_interface_id.in_(ifaces)))),
                 ("tunnels", select(m.Tunnel.id).where(or_(m.Tunnel.a_device_id == obj.id,
                                                           m.Tunnel.b_device_id == obj.id))),
+                ("certificates", select(m.Certificate.id).where(
+                    m.Certificate.device_id == obj.id)),
             ]
         case m.Prefix():
             checks = [("child prefixes", select(m.Prefix.id).where(m.Prefix.parent_id == obj.id))]

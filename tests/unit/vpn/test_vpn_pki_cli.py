@@ -220,3 +220,18 @@ def test_renew_expiring_within(run):
 def test_no_ca_one_line(run):
     one_line_error(run("crl"), "gin vpn ca init")
     one_line_error(run("ca", "show"), "gin vpn ca init")
+
+
+def test_device_rm_names_its_certificates(run, vdir_url, capsysbinary):
+    """A gateway holding certificates is not removed: one line says what uses it (not the
+    database's "FOREIGN KEY constraint failed")."""
+    assert run("ca", "init")[0] == 0 and run("cert", "issue", "gw-dopa")[0] == 0
+    code = main(["--db", vdir_url, "directory", "device", "rm", "gw-dopa"])
+    err = capsysbinary.readouterr().err.decode()
+    assert code == 1 and len(err.strip().splitlines()) == 1, err
+    assert "still used by certificates" in err and "FOREIGN KEY" not in err
+    d = Directory(vdir_url)
+    with d.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(m.Device)
+                        .where(m.Device.hostname == "gw-dopa")) == 1
+    d.close()
