@@ -29,14 +29,14 @@ from sqlalchemy.orm import Session, SessionTransaction
 from . import models as m
 from . import store
 from .errors import Conflict, DirectoryError, Invalid, NotFound
-from .import_rules import LABEL, Checked, key_label
+from .import_rules import LABEL, Checked, key_label, service_hosts
 from .import_writers import KNOWN_IDS
 
 if TYPE_CHECKING:
     from .importer import _Run
 
 BATCH = 1000
-FAST_KINDS = ("agencies", "sites", "devices", "interfaces", "links", "contacts")
+FAST_KINDS = ("agencies", "sites", "devices", "interfaces", "links", "contacts", "services")
 Key = tuple[Any, ...]
 
 
@@ -79,6 +79,9 @@ class BulkLoader:
             case "contacts":
                 rows = s.execute(select(m.Agency.code, m.Contact.name, m.Contact.id)
                                  .join(m.Agency, m.Contact.agency_id == m.Agency.id))
+            case "services":
+                rows = s.execute(select(m.Agency.code, m.Service.name, m.Service.id)
+                                 .join(m.Agency, m.Service.agency_id == m.Agency.id))
         self.ids[kind] = {tuple(r[:-1]): r[-1] for r in rows}
 
     # --- deciding ---------------------------------------------------------------------------
@@ -219,5 +222,13 @@ class BulkLoader:
     def _make_contacts(self, v: dict[str, Any], made: list[tuple[str, Key]]) -> list[Any]:
         obj = m.Contact(name=v["name"], role=v.get("role"), email=v.get("email"),
                         phone=v.get("phone"))
+        self._fk(obj, "agency_id", "agency", self._ref("agencies", (v["agency"],)))
+        return [obj]
+
+    def _make_services(self, v: dict[str, Any], made: list[tuple[str, Key]]) -> list[Any]:
+        """Values were checked as ``store.add_service`` checks them (:mod:`.import_rules`)."""
+        hosts = v.get("hosts") or service_hosts(v["url"], [])
+        obj = m.Service(name=v["name"], url=v["url"], hosts=hosts,
+                        description=v.get("description"))
         self._fk(obj, "agency_id", "agency", self._ref("agencies", (v["agency"],)))
         return [obj]

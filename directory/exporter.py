@@ -12,7 +12,9 @@ Layouts:
   "sites": [...], ...}``; empty fields are left out;
 - CSV: one file per kind in a folder (``agencies.csv``, ``sites.csv``, ...), a header row of
   field names, as NetBox's bulk import expects one object type per table; every column is
-  present, an empty cell is an empty field.
+  present, an empty cell is an empty field.  A list field (a service's ``hosts``) is one
+  cell, its items separated by a space (:data:`~directory.readers.LIST_SEPARATOR`: host names
+  hold none).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from sqlalchemy.orm import Session
 from . import models as m
 from .errors import DirectoryError, Invalid
 from .importer import FIELDS, KEYS
-from .readers import FORMAT_TAG, FORMAT_VERSION, KINDS
+from .readers import FORMAT_TAG, FORMAT_VERSION, KINDS, LIST_SEPARATOR
 
 _Dumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
@@ -97,6 +99,9 @@ def export_data(session: Session) -> dict[str, list[dict[str, Any]]]:
     for c in session.scalars(select(m.Contact)).unique():
         out["contacts"].append({"agency": code(c.agency_id), "name": c.name, "role": c.role,
                                 "email": c.email, "phone": c.phone})
+    for sv in session.scalars(select(m.Service)).unique():
+        out["services"].append({"agency": code(sv.agency_id), "name": sv.name, "url": sv.url,
+                                "hosts": list(sv.hosts), "description": sv.description})
     return sort_rows(out)
 
 
@@ -137,6 +142,8 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list):
+        return LIST_SEPARATOR.join(value)
     return str(value)
 
 

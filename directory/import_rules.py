@@ -13,11 +13,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from . import models as m
 from .errors import Invalid
 from .names import clean_code, clean_hostname, clean_ifname, clean_text
 from .readers import Row, shown
+from .store import MAX_SERVICE_HOSTS, SERVICE_NAME_RE, clean_fqdn, clean_url
 
 MODES = ("create", "upsert", "skip")
 Check = Callable[[Any, str], Any]
@@ -134,6 +136,49 @@ def _email(v: Any, f: str) -> str | None:
     return text
 
 
+def _service_name(v: Any, f: str) -> str:
+    text = clean_text(v, f, 64)
+    assert text is not None
+    if not SERVICE_NAME_RE.fullmatch(text.lower()):
+        raise Invalid(f"{f}: {text!r} is not a valid service name (a-z, 0-9, _ . -, max 64)")
+    return text.lower()
+
+
+def _url(v: Any, f: str) -> str:
+    """``store.clean_url``: http(s) only, no user:password, host in IDNA form."""
+    return clean_url(v)[0]
+
+
+def _hosts(v: Any, f: str) -> list[str] | None:
+    """Host names in IDNA (xn--) form, each once; the URL's host is put first by
+    :func:`service_hosts` once the row's URL is known."""
+    if v is None:
+        return None
+    if not isinstance(v, list):
+        raise Invalid(f"{f}: expected a list of host names, got {type(v).__name__}")
+    if len(v) > MAX_SERVICE_HOSTS + 1:  # + 1: an export lists the URL's host too
+        raise Invalid(f"{f}: more than {MAX_SERVICE_HOSTS} host names besides the URL's")
+    names: list[str] = []
+    for item in v:
+        name = clean_fqdn(item, f)
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def service_hosts(url: str, hosts: list[str]) -> list[str]:
+    """The host list the store keeps for ``url``: its host first, then ``hosts`` once each.
+
+    Counted like :func:`directory.store.add_service` counts the names it is given besides
+    the URL's, so every list the store can hold (and so every export) imports again.
+    """
+    first = urlsplit(url).hostname or ""
+    others = [h for h in dict.fromkeys(hosts) if h != first]
+    if len(others) > MAX_SERVICE_HOSTS:
+        raise Invalid(f"hosts: more than {MAX_SERVICE_HOSTS} host names besides the URL's")
+    return [first, *others]
+
+
 ASN = _int(1, 4294967294)
 BANDWIDTH = _int(1, 10**7)
 
@@ -162,12 +207,14 @@ FIELDS: dict[str, dict[str, Check]] = {
                  "description": _text(255)},
     "contacts": {"agency": _code(True), "name": _text(255, True), "role": _text(64),
                  "email": _email, "phone": _text(64)},
+    "services": {"agency": _code(True), "name": _service_name, "url": _url, "hosts": _hosts,
+                 "description": _text(255)},
 }
 #: The natural key of each kind: how a row finds "the same object" in the directory.
 KEYS: dict[str, tuple[str, ...]] = {
     "agencies": ("code",), "sites": ("agency", "code"), "devices": ("hostname",),
     "interfaces": ("device", "name"), "links": ("name",), "prefixes": ("prefix",),
-    "contacts": ("agency", "name"),
+    "contacts": ("agency", "name"), "services": ("agency", "name"),
 }
 #: What each kind refers to: (kind, fields making that kind's key).
 REFS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
@@ -180,9 +227,10 @@ REFS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "prefixes": (("agencies", ("agency",)), ("sites", ("agency", "site")),
                  ("devices", ("device",)), ("links", ("link",))),
     "contacts": (("agencies", ("agency",)),),
+    "services": (("agencies", ("agency",)),),
 }
 LABEL = {"agencies": "agency", "sites": "site", "devices": "device", "interfaces": "interface",
-          "links": "link", "prefixes": "prefix", "contacts": "contact"}
+          "links": "link", "prefixes": "prefix", "contacts": "contact", "services": "service"}
 
 
 @dataclass
@@ -218,6 +266,11 @@ def check_row(row: Row) -> tuple[Checked | None, list[str]]:
     if row.kind != "sites" and values.get("site") is not None and values.get("agency") is None:
         errors.append(f"{row.where}: site: needs the agency column too (site codes are per "
                       "agency)")
+    if row.kind == "services" and "hosts" in values and not errors:
+        try:
+            values["hosts"] = service_hosts(values["url"], values["hosts"] or [])
+        except Invalid as exc:
+            errors.append(f"{row.where}: {exc}")
     if errors:
         return None, errors
     return Checked(row, values, tuple(values[k] for k in KEYS[row.kind])), []
@@ -237,6 +290,7 @@ def required(kind: str, name: str) -> bool:
         ("agencies", "name_en"), ("devices", "agency"), ("devices", "site"),
         ("devices", "role"), ("devices", "platform"), ("links", "a_device"),
         ("links", "a_interface"), ("links", "b_device"), ("links", "b_interface"),
+        ("services", "url"),
     }
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from . import models as m
 from . import store
 from .errors import DirectoryError, Invalid, NotFound
-from .import_rules import KEYS, LABEL, key_label
+from .import_rules import KEYS, LABEL, key_label, service_hosts
 from .readers import KINDS
 
 
@@ -45,6 +45,8 @@ def _existing(session: Session, kind: str, v: dict[str, Any]) -> Any:
                 stmt = select(m.Contact).where(m.Contact.agency_id == ag.id,
                                                m.Contact.name == v["name"])
                 return session.scalars(stmt).first()
+            case "services":
+                return store.get_service(session, v["agency"], v["name"])
     except NotFound:
         return None
     return None
@@ -152,6 +154,11 @@ def _create_contact(s: Session, v: dict[str, Any]) -> None:
     store.add_contact(s, v["agency"], v["name"], v.get("role"), v.get("email"), v.get("phone"))
 
 
+def _create_service(s: Session, v: dict[str, Any]) -> None:
+    others = (v.get("hosts") or [])[1:]  # [0] is the URL's host: add_service puts it first
+    store.add_service(s, v["agency"], v["name"], v["url"], others, v.get("description"))
+
+
 def _set(obj: Any, values: dict[str, Any]) -> bool:
     changed = False
     for key, value in values.items():
@@ -243,14 +250,23 @@ def _update_contact(s: Session, obj: m.Contact, v: dict[str, Any]) -> bool:
     return changed
 
 
+def _update_service(s: Session, obj: m.Service, v: dict[str, Any]) -> bool:
+    fields = {k: x for k, x in v.items() if k in ("url", "hosts", "description")}
+    if "hosts" not in fields:  # the other names stay; a new URL's host goes first
+        fields["hosts"] = service_hosts(v["url"], list(obj.hosts[1:]))
+    changed = _set(obj, fields)
+    s.flush()
+    return changed
+
+
 CREATE: dict[str, Callable[[Session, dict[str, Any]], None]] = {
     "agencies": _create_agency, "sites": _create_site, "devices": _create_device,
     "interfaces": _create_interface, "links": _create_link, "prefixes": _create_prefix,
-    "contacts": _create_contact,
+    "contacts": _create_contact, "services": _create_service,
 }
 UPDATE: dict[str, Callable[[Session, Any, dict[str, Any]], bool]] = {
     "agencies": _update_agency, "sites": _update_site, "devices": _update_device,
     "interfaces": _update_interface, "links": _update_link, "prefixes": _update_prefix,
-    "contacts": _update_contact,
+    "contacts": _update_contact, "services": _update_service,
 }
 WRITERS = {kind: _write(kind) for kind in KINDS}

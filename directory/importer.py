@@ -8,7 +8,7 @@ With ``partial=True`` the good rows are committed and the bad ones reported.
 
 Modes, for importing into a directory that already holds data (objects are matched by
 their natural key: agency code, agency+site code, hostname, hostname+interface, link
-name, prefix, agency+contact name):
+name, prefix, agency+contact name, agency+service name):
 
 ``create`` (default)
     an object that already exists is an error: the safe choice for a first load;
@@ -19,7 +19,7 @@ name, prefix, agency+contact name):
     existing objects are left as they are, new ones are created (idempotent re-runs).
 
 Rows are written in dependency order whatever the order of files and rows: agencies
-(parents before children), sites, devices, interfaces, links, prefixes, contacts.
+(parents before children), sites, devices, interfaces, links, prefixes, contacts, services.
 """
 
 

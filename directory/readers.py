@@ -35,7 +35,12 @@ DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 MAX_DEPTH = 16
 FORMATS = ("csv", "json", "yaml")
 #: The kinds of object a file may hold, in the order they must be written.
-KINDS = ("agencies", "sites", "devices", "interfaces", "links", "prefixes", "contacts")
+KINDS = ("agencies", "sites", "devices", "interfaces", "links", "prefixes", "contacts",
+         "services")
+#: Fields holding a list (a JSON/YAML list); in CSV one cell, items joined by
+#: :data:`LIST_SEPARATOR`, a character no item may contain (host names have no spaces).
+LIST_FIELDS = {("services", "hosts")}
+LIST_SEPARATOR = " "
 _SINGULAR = {k[:-1] if k != "agencies" else "agency": k for k in KINDS}
 _SINGULAR["prefix"] = "prefixes"
 META_KEYS = {"format", "version", "exported_at"}
@@ -187,7 +192,7 @@ def read_csv(text: str, source: str, kind: str | None) -> Parsed:
                 out.errors.append(f"{source}:{line}: row: has {len(record)} columns, the header "
                                   f"has {len(header)}")
                 continue
-            data = {h: (v if v.strip() else None) for h, v in zip(header, record, strict=True)
+            data = {h: _csv_value(kind, h, v) for h, v in zip(header, record, strict=True)
                     if h}
             out.rows.append(Row(kind, source, line, data))
     except csv.Error as exc:
@@ -197,6 +202,19 @@ def read_csv(text: str, source: str, kind: str | None) -> Parsed:
     if header is None:
         out.errors.append(f"{source}:1: header: the file is empty")
     return out
+
+
+def _csv_value(kind: str, name: str, cell: str) -> str | list[str] | None:
+    """A cell as the importer takes it: empty is None; a list field is split into its items.
+
+    Only the separator splits (not every kind of white space), so a newline or other control
+    character stays inside its item and is refused there by name.
+    """
+    if not cell.strip():
+        return None
+    if (kind, name) in LIST_FIELDS:
+        return [item for item in cell.split(LIST_SEPARATOR) if item]
+    return cell
 
 
 # --- JSON ---------------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from directory import models as m
 from directory.store import Directory
 
-TABLES = (m.Agency, m.Site, m.Device, m.Interface, m.Prefix, m.Link, m.Contact, m.Change)
+TABLES = (m.Agency, m.Site, m.Device, m.Interface, m.Prefix, m.Link, m.Contact, m.Service,
+          m.Change)
 
 SAMPLE_YAML = """\
 format: gin-directory
@@ -44,6 +45,10 @@ links:
      b_interface: eth0, agency: DOPA, site: CMI, status: active, bandwidth_mbps: 100}
 contacts:
   - {agency: DOPA, name: สมชาย ใจดี, role: noc, email: noc@dopa.go.th, phone: "+66 2 000 0000"}
+services:
+  - {agency: DOPA, name: portal, url: "https://www.dopa.example.go.th/e-service?lang=th",
+     hosts: [dopa.example.go.th, บริการ.example.go.th], description: e-Service portal}
+  - {agency: MOI, name: www, url: "http://moi.example.go.th/"}
 """
 
 

@@ -46,7 +46,7 @@ def sample(tmp_path) -> str:
 def test_round_trip_through_every_format(directory, sample, tmp_path, fmt):
     report = import_files(directory, [sample])
     assert report.created == {"agencies": 3, "sites": 2, "devices": 2, "interfaces": 2,
-                              "links": 1, "contacts": 1}
+                              "links": 1, "contacts": 1, "services": 2}
     dest = tmp_path / ("out" if fmt == "csv" else f"out.{fmt}")
     export_directory(directory, fmt, dest)
     with directory.transaction() as s:
@@ -101,7 +101,7 @@ def test_csv_folder_is_one_file_per_kind(directory, sample, tmp_path):
     files = export_directory(directory, "csv", tmp_path / "csv")
     names = sorted(os.path.basename(f) for f in files)
     assert names == sorted(["agencies.csv", "sites.csv", "devices.csv", "interfaces.csv",
-                            "links.csv", "prefixes.csv", "contacts.csv"])
+                            "links.csv", "prefixes.csv", "contacts.csv", "services.csv"])
     header = (tmp_path / "csv" / "agencies.csv").read_text().splitlines()[0]
     assert header == "code,name_en,name_th,kind,parent,asn,description"
 
@@ -762,7 +762,7 @@ def test_fuzz_mutated_real_directory(fuzz_dir, tmp_path, mutations, mode, partia
             row["code"] = row["code"] + "2"
             if row.get("parent"):
                 row["parent"] += "2"
-        for kind in ("sites", "contacts", "links"):
+        for kind in ("sites", "contacts", "links", "services"):
             for row in doc.get(kind, []):
                 if row.get("agency"):
                     row["agency"] += "2"
