@@ -34,7 +34,9 @@ from vpn.policy import PolicyError, get_policy
 
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 AUTH = {"ikev2": ("cert", "psk"), "wireguard": ("key",)}
+#: WireGuard's port; a gateway's further WireGuard tunnels take the next free ones
 WIREGUARD_PORT = 51820
+WIREGUARD_PORTS = range(WIREGUARD_PORT, 65536)
 # WireGuard's crypto is fixed by its protocol (Noise IK): nothing to negotiate or weaken.
 WIREGUARD_POLICY = {"name": "wireguard", "ike": None, "esp": None,
                     "cipher": "ChaCha20-Poly1305, Curve25519, BLAKE2s", "weak": []}
@@ -53,6 +55,8 @@ class End:
     public_key: str | None = None
     #: The outer interface (Junos ``external-interface``), when one was given.
     interface: str | None = None
+    #: The UDP port this end's WireGuard interface listens on (its own per gateway).
+    listen_port: int = WIREGUARD_PORT
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,6 @@ class TunnelSpec:
     policy: dict[str, Any]
     a: End
     b: End
-    listen_port: int = WIREGUARD_PORT
     #: The tunnel's id in the directory: numbers router tunnel interfaces (Tunnel N, st0.N).
     number: int = 0
 
@@ -158,7 +161,8 @@ def create_tunnel(session: Session, a_hostname: str, b_hostname: str, type: str,
             secret_ref = keys.seal({"psk": keys.generate_psk()}, f"tunnel {name}")
     else:
         data["crypto"] = dict(WIREGUARD_POLICY)
-        data["listen_port"] = WIREGUARD_PORT
+        sides["a"]["listen_port"] = free_wireguard_port(session, a_dev)
+        sides["b"]["listen_port"] = free_wireguard_port(session, b_dev)
         a_priv, b_priv = keys.generate_private_key(), keys.generate_private_key()
         sides["a"]["public_key"] = keys.public_key(a_priv)
         sides["b"]["public_key"] = keys.public_key(b_priv)
@@ -169,6 +173,39 @@ def create_tunnel(session: Session, a_hostname: str, b_hostname: str, type: str,
     session.add(tunnel)
     session.flush()
     return tunnel
+
+
+def wireguard_ports(session: Session, device: m.Device) -> set[int]:
+    """The UDP ports the device's WireGuard tunnel ends listen on (each end has its own:
+    a WireGuard interface owns its port, so a second tunnel on 51820 could not start)."""
+    used = set()
+    for t in session.scalars(select(m.Tunnel).where(
+            m.Tunnel.type == "wireguard",
+            (m.Tunnel.a_device_id == device.id) | (m.Tunnel.b_device_id == device.id))):
+        data = t.policy or {}
+        for key in ("a", "b"):
+            if getattr(t, f"{key}_device_id") == device.id:
+                used.add(_listen_port(data, key))
+    return used
+
+
+def free_wireguard_port(session: Session, device: m.Device) -> int:
+    """The lowest port from 51820 up that none of the device's WireGuard tunnels uses.
+
+    The device's row is locked first (``FOR UPDATE`` on PostgreSQL; SQLite serialises
+    writers anyway), so two engineers creating tunnels on one hub never get the same port."""
+    session.execute(select(m.Device.id).where(m.Device.id == device.id).with_for_update())
+    used = wireguard_ports(session, device)
+    port = next((p for p in WIREGUARD_PORTS if p not in used), None)
+    if port is None:
+        raise Conflict(f"{device.hostname} has no free WireGuard port left")
+    return port
+
+
+def _listen_port(data: dict[str, Any], key: str) -> int:
+    """An end's port; tunnels recorded before ports were per end kept one for both."""
+    return int(data.get(key, {}).get("listen_port") or data.get("listen_port")
+               or WIREGUARD_PORT)
 
 
 def _refuse_overlap(a: list[str], b: list[str]) -> None:
@@ -314,12 +351,11 @@ def spec(tunnel: m.Tunnel, rotation: m.TunnelRotation | None = None) -> TunnelSp
                    agency_name=ag.name_en, address=side["address"],
                    subnets=tuple(side["subnets"]),
                    public_key=new.get(f"{key}_public_key", side.get("public_key")),
-                   interface=side.get("interface"))
+                   interface=side.get("interface"), listen_port=_listen_port(data, key))
 
     return TunnelSpec(name=tunnel.name, type=tunnel.type, auth=tunnel.auth or "",
                       status=tunnel.status, policy=data.get("crypto", {}), number=tunnel.id,
-                      a=end(tunnel.a_device, "a"), b=end(tunnel.b_device, "b"),
-                      listen_port=int(data.get("listen_port", WIREGUARD_PORT)))
+                      a=end(tunnel.a_device, "a"), b=end(tunnel.b_device, "b"))
 
 
 def row(tunnel: m.Tunnel) -> dict[str, Any]:
@@ -333,6 +369,8 @@ def row(tunnel: m.Tunnel) -> dict[str, Any]:
             "policy": s.policy.get("name"), "ike": s.policy.get("ike"),
             "esp": s.policy.get("esp"), "weak": list(s.policy.get("weak", [])),
             "a_public_key": s.a.public_key, "b_public_key": s.b.public_key,
+            **({"a_listen_port": s.a.listen_port, "b_listen_port": s.b.listen_port}
+               if s.type == "wireguard" else {}),
             "secret": "sealed" if tunnel.secret_ref else None,
             "rotation": "pending" if session is not None and pending_rotation(
                 session, tunnel) is not None else None}
