@@ -226,6 +226,9 @@ class _Dupes(dict):  # type: ignore[type-arg]
     dupes: list[str]
 
 
+_Dupes.__name__ = _Dupes.__qualname__ = "dict"  # messages say "expected text, got dict"
+
+
 def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     obj = _Dupes()
     obj.dupes = []

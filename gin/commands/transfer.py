@@ -39,11 +39,15 @@ def _summary(report: Any, as_json: bool, title: str, **extra: Any) -> None:
 def _columns_help() -> str:
     """The epilog of ``import --help``: every kind's columns, required ones starred."""
     from directory.import_rules import FIELDS, required
+    from directory.readers import LIST_FIELDS
 
     lines = ["\b", "Columns / fields per kind (* required):"]
     for kind, fields in FIELDS.items():
         names = [f"{f}*" if required(kind, f) else f for f in fields]
         lines.append(f"  {kind + ':':12} {', '.join(names)}")
+    lists = ", ".join(f"{kind} {name}" for kind, name in sorted(LIST_FIELDS))
+    lines.append(f"Lists ({lists}): a JSON/YAML list; in CSV one cell, items separated by "
+                 "spaces.")
     return "\n".join(lines)
 
 
@@ -69,7 +73,7 @@ def _columns_help() -> str:
 def import_(ctx: Context, files: tuple[str, ...], fmt: str | None, kind: str | None, mode: str,
             partial: bool, dry_run: bool, encoding: str, max_size: float,
             as_json: bool) -> None:
-    """Import agencies, sites, devices, interfaces, links, prefixes and contacts.
+    """Import agencies, sites, devices, interfaces, links, prefixes, contacts and services.
 
     FILE is CSV (one kind per file, header row of field names, NetBox style: agencies.csv,
     sites.csv, ...), JSON or YAML (one document with a list per kind, as `gin directory
