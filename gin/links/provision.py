@@ -28,7 +28,7 @@ from gin.links.build import build_intent
 from gin.links.intent import Baseline, LinkIntent
 from gin.links.render import render
 from gin.links.verify import Verification, verify_link
-from gin.transport import Connection, Target, Transport
+from gin.transport import Connection, Target, Transport, show_all
 
 #: Result states, and the exit code each one implies for the CLI.
 EXIT = {"changed": 0, "no change": 0, "dry-run": 0, "rolled back": 4, "failed": 3}
@@ -64,6 +64,10 @@ class LockedConnection:
     def show(self, command: str) -> str:
         with self._io:
             return self._conn.show(command)
+
+    def show_many(self, commands: list[str]) -> list[str]:
+        with self._io:
+            return show_all(self._conn, commands)
 
     def configure(self, lines: list[str], tolerate_errors: bool = False) -> str:
         with self._io:

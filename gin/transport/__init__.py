@@ -54,6 +54,15 @@ class Transport(Protocol):
         """Open a session; raise TransportError when the device cannot be reached."""
 
 
+def show_all(conn: Connection, commands: list[str]) -> list[str]:
+    """Several show commands, in one round trip where the connection can batch them
+    (an optional ``show_many``: the Ansible transport runs one playbook for all)."""
+    many = getattr(conn, "show_many", None)
+    if many is not None:
+        return list(many(commands))
+    return [conn.show(command) for command in commands]
+
+
 BUILTIN = {"netmiko": "gin.transport.netmiko:NetmikoTransport",
            "ansible": "gin.transport.ansible:AnsibleTransport"}
 

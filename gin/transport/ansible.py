@@ -48,8 +48,19 @@ class AnsibleConnection:
         return self.transport.run(self.target, self.hostvars, playbook, extravars)
 
     def show(self, command: str) -> str:
-        res = self._run("gin_command.yml", {"gin_command": command})
-        return str(res.get("stdout", ""))
+        return self.show_many([command])[0]
+
+    def show_many(self, commands: list[str]) -> list[str]:
+        """All commands in one playbook run (one SSH session): a run costs seconds."""
+        if not commands:
+            return []
+        res = self._run("gin_commands.yml", {"gin_commands": list(commands)})
+        items = res.get("results")
+        if not isinstance(items, list) or len(items) != len(commands):
+            raise TransportError(f"{self.target.hostname}: Ansible returned "
+                                 f"{len(items) if isinstance(items, list) else 'no'} results "
+                                 f"for {len(commands)} commands")
+        return [str(item.get("stdout", "")) for item in items]
 
     def configure(self, lines: list[str], tolerate_errors: bool = False) -> str:
         try:
