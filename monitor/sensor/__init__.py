@@ -5,6 +5,7 @@ Pipeline, one batch of packets at a time so per-packet Python work stays near ze
     pcapfile / live  ->  parse (compiled field extraction)  ->  detectors (numpy, 1 s
     buckets, sliding windows)  ->  events (dedup, JSON lines)  +  metrics (Prometheus)
 
-``respond`` turns an event's source into a GSI cut-off (nftables on a Linux gateway, ACL
-text for edge routers), recorded in the directory's change log.
+``respond`` turns an event's source into a GSI cut-off (nftables on a Linux gateway; on
+the edge routers through ``edge``: FRR blackhole routes, IOS ACLs, Junos filters pushed,
+read back and rolled back like link provisioning), recorded in the directory's change log.
 """
