@@ -79,11 +79,14 @@ def diff_cmd(device: str, older: str | None, newer: str | None, backup_dir: str 
     sys.stdout.write("".join(ln + "\n" for ln in lines))
 
 
+def _has_directory(ctx: Context) -> bool:
+    """Is there a directory to consult (given, or the default one exists)?"""
+    return ctx.db is not None or bool(os.environ.get("GIN_DB")) or default_db_path().exists()
+
+
 def _facts(ctx: Context) -> dict[str, sources.DeviceFacts] | None:
     """The directory's facts, without creating a directory that does not exist yet."""
-    if ctx.db is None and not os.environ.get("GIN_DB") and not default_db_path().exists():
-        return None
-    return sources.directory_facts(ctx.directory)
+    return sources.directory_facts(ctx.directory) if _has_directory(ctx) else None
 
 
 def _scope(ctx: Context, agency: str | None, ministry: str | None) -> tuple[str, set[str] | None]:
@@ -93,7 +96,7 @@ def _scope(ctx: Context, agency: str | None, ministry: str | None) -> tuple[str,
     if agency:
         return agency.upper(), {agency.upper()}
     if ministry:
-        if _facts(ctx) is None:
+        if not _has_directory(ctx):
             raise ConfigError("--ministry needs the directory (which agencies are under it); "
                               "give --db or GIN_DB")
         return f"{ministry.upper()}/*", {c.upper() for c in
