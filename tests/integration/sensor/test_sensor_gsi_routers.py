@@ -9,15 +9,17 @@ Netmiko so the hosts reach each other across the GIN.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import secrets
 import subprocess
 import sys
-import time
 
 import pytest
+from sqlalchemy import select
 
 from directory import allocator, store
+from directory import models as m
 from directory.plan import apply_plan, load_plan
 from directory.store import Directory, history
 from gin import transport
@@ -138,13 +140,25 @@ def test_block_cuts_the_source_off_across_the_gin_and_lift_restores(lab, gin_dir
         assert [c.action for c in history(s, "sensor_block")] == ["delete", "create"]
 
 
+def _age(d: Directory, *sources: str) -> None:
+    """Let the blocks' time run out: their expiry in the change log moves to the past
+    (deterministic on a loaded machine, where a 1 s TTL may pass mid-push)."""
+    past = (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)).isoformat()
+    with d.transaction() as s:
+        for ch in s.scalars(select(m.Change).where(m.Change.object_type == "sensor_block",
+                                                   m.Change.object_key.in_(sources))):
+            ch.after = {**ch.after, "expires": past}
+
+
 def test_expired_block_is_taken_off_the_routers(lab, gin_dir):
     before = _configs(lab)
     responder = Responder(gin_dir, None, EdgeRouters(gin_dir, transport.get("netmiko")))
-    responder.block(HOST["h2"], ttl=1, reason="expiry test")
+    responder.block("203.0.113.9", ttl=3600, reason="expiry test")  # IPv4 reads back too
+    responder.block(HOST["h2"], ttl=3600, reason="expiry test")
     assert {r.status for r in responder.routers} == {"changed"}
+    assert "ip route 203.0.113.9/32 blackhole" in lab.vtysh("pe2", "show running-config")
     assert _cut(lab, "h3", "h2")
-    time.sleep(1.5)  # let the block's TTL pass (no assertion on time)
+    _age(gin_dir, "203.0.113.9/32", f"{HOST['h2']}/128")
     assert responder.list() == []
     assert {r.router: r.status for r in responder.expire()} == {"pe1": "changed",
                                                                 "pe2": "changed"}
