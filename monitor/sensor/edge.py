@@ -49,7 +49,8 @@ PUSH_TYPE = "sensor_block_push"
 TEMPLATE = "gsi_block.j2"
 
 
-def render(platform_name: str, nets: Iterable[Net], interfaces: Iterable[str] = ()) -> str:
+def render(platform_name: str, nets: Iterable[Net | str], interfaces: Iterable[str] = ()
+           ) -> str:
     """The block configuration of one router: what it carries for ``nets``."""
     nets = sorted({ipaddress.ip_network(n) for n in nets}, key=lambda n: (n.version, n))
     platform = platforms.get(platform_name)
