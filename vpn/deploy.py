@@ -17,10 +17,23 @@ Per tunnel, side ``b`` (the responder) is applied first, then side ``a`` (the in
 
 A side whose file is identical and whose config is loaded is left alone: re-deploying with
 no change changes nothing and says so.  When a side fails to apply or the tunnel does not
-come up, every side applied so far gets back exactly what it had (the previous file and
-its conn/keys, or nothing: unloaded, interface removed), and the directory keeps its state.
-The directory records the outcome through the store (status ``deployed`` or ``up``), so it
-is in the change log, with a ``vpn-deploy`` event carrying the reason.
+come up, every side applied so far (the failing one too) gets back exactly what it had: the
+previous file and its conn/keys, or nothing (unloaded, interface removed); a certificate
+tunnel's certificate, key, CA and CRL files too (a key charon did not hold before is
+unloaded).  The directory keeps its state.  The directory records the outcome through the
+store (status ``deployed`` or ``up``), so it is in the change log, with a ``vpn-deploy``
+event carrying the reason.
+
+Rotation (``gin vpn rotate``): a deploy loads the tunnel's *pending* secrets
+(:func:`vpn.tunnels.for_deploy`); once both sides hold them (the tunnel came up, or was
+loaded with ``--no-verify``, or already held them) the rotation is completed in the same
+transaction that records the result (:func:`vpn.tunnels.complete_rotation`).  A deploy
+that fails was rolled back, so the old secrets are still what both gateways hold: the
+rotation stays pending.
+
+``withdraw`` removes a tunnel from both ends: Linux gateways lose its conn, keys, files and
+interface; routers, through the same transport, lose the lines only this tunnel needs
+(:func:`gin.links.configtree.removal`, keeping what the router's other tunnels share).
 """
 
 from __future__ import annotations
@@ -43,10 +56,18 @@ from directory.changelog import log_event
 from directory.store import Directory
 from gin.errors import GinError, TransportError
 from gin.secrets import Secret
-from vpn import keys, reasons, swanctl
+from vpn import reasons, swanctl
 from vpn.gateway import Gateway
 from vpn.render import LINUX_PLATFORMS, render_side
-from vpn.tunnels import TunnelSpec, get_tunnel, spec
+from vpn.tunnels import (
+    TunnelSpec,
+    complete_rotation,
+    for_deploy,
+    get_tunnel,
+    list_tunnels,
+    spec,
+    tunnel_secrets,
+)
 
 #: result -> CLI exit code (as links: 3 device failure, 4 verification failed, rolled back)
 EXIT = {"changed": 0, "no change": 0, "rolled back": 4, "failed": 3}
@@ -77,10 +98,34 @@ class DeployResult:
     sides: dict[str, str] = field(default_factory=dict)
     restored: bool | None = None
     certificates: list[str] = field(default_factory=list)  # serials now on the gateways
+    #: the pending rotation's secrets are what both sides now hold: complete it
+    rotated: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {"tunnel": self.tunnel, "result": self.result, "message": self.message,
-                "reason": self.reason, "sides": self.sides, "restored": self.restored}
+                "reason": self.reason, "sides": self.sides, "restored": self.restored,
+                "rotated": self.rotated}
+
+
+@dataclass
+class CredsPut:
+    """What writing a gateway's credentials replaced, so a failed deploy can put it back."""
+
+    #: each file changed -> its previous content (None: it was not there); may hold a key
+    before: dict[Path, str | None] = field(default_factory=dict, repr=False)
+    #: each file changed -> digest of what was written (restore only what is still ours)
+    written: dict[Path, str] = field(default_factory=dict, repr=False)
+    #: the identifier charon gave the private key loaded (to unload it again)
+    key_id: str | None = None
+
+    @property
+    def changed(self) -> bool:
+        """The certificate, key or CA changed (the CRL is re-signed at every deploy)."""
+        return any(path.parent.name != "x509crl" for path in self.before)
+
+    @property
+    def key_changed(self) -> bool:
+        return any(path.parent.name == "private" for path in self.before)
 
 
 @dataclass
@@ -95,6 +140,7 @@ class Side:
     target: Any = None  # gin.transport.Target for routers
     creds: Any = field(default=None, repr=False)  # vpn.pki.Credentials (cert tunnels)
     previous: str | None = field(default=None, repr=False)  # router config before the push
+    put: CredsPut | None = None  # what writing ``creds`` replaced on the gateway
 
 
 def conn_name(tunnel: str) -> str:
@@ -146,50 +192,82 @@ def _names(values: Any) -> set[str]:
     return {v.decode() if isinstance(v, bytes) else str(v) for v in values or []}
 
 
-def _put_creds(gw: Gateway, creds: Any) -> bool:
-    """Write a gateway's certificate, key, CA and CRL (:mod:`vpn.pki`) into its swanctl dir;
-    True when the certificate, key or CA differ from what is there (the CRL is always new)."""
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _put_creds(gw: Gateway, creds: Any, put: CredsPut) -> None:
+    """Write a gateway's certificate, key, CA and CRL (:mod:`vpn.pki`) into its swanctl dir,
+    noting in ``put`` what each changed file held before."""
     if gw.swanctl_dir is None:
         raise TransportError(f"gateway {gw.hostname}: no swanctl_dir to put certificates in")
-    changed = False
     for rel, content in creds.files().items():
         text = content.reveal() if isinstance(content, Secret) else content
         path = gw.swanctl_dir / rel
-        if _read(path) != text:
-            changed = changed or not rel.startswith("x509crl/")
+        old = _read(path)
+        if old != text:
+            put.before.setdefault(path, old)
+            put.written[path] = _digest(text)
             _write(path, text)
-    return changed
 
 
-def _load_creds(s: Any, creds: Any) -> None:
-    """CA certificate, CRL and private key over VICI (what ``swanctl --load-creds`` sends)."""
+def _restore_creds(gw: Gateway, put: CredsPut, s: Any) -> None:
+    """Put back the credential files a failed deploy replaced (removing those that were not
+    there), unless a later deploy wrote them since; a key charon did not hold is unloaded
+    and the previous one loaded again."""
+    for path, old in put.before.items():
+        if (now := _read(path)) is not None and _digest(now) != put.written[path]:
+            continue  # written since by another deploy: theirs now
+        _write(path, old)
+        if path.parent.name != "private":
+            continue
+        if old is not None:
+            s.load_key({"type": "any", "data": old.encode()})
+        if put.key_id:
+            with contextlib.suppress(CommandException):
+                s.unload_key({"id": put.key_id})
+
+
+def _load_creds(s: Any, creds: Any) -> str | None:
+    """CA certificate, CRL and private key over VICI (what ``swanctl --load-creds`` sends);
+    returns the key's identifier."""
     s.load_cert({"type": "X509", "flag": "CA", "data": creds.ca_pem.encode()})
     s.load_cert({"type": "X509_CRL", "data": creds.crl_pem.encode()})
-    s.load_key({"type": "any", "data": creds.key_pem.reveal().encode()})
+    reply = s.load_key({"type": "any", "data": creds.key_pem.reveal().encode()}) or {}
+    key_id = reply.get("id")
+    return _text(key_id) if key_id is not None else None
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def ike_apply(gw: Gateway, tunnel: str, text: str, initiator: bool,
-              creds: Any = None, initiate_later: bool = True) -> bool:
+              creds: Any = None, initiate_later: bool = True,
+              put: CredsPut | None = None) -> bool:
     """Write and load one side; False when it was already exactly this (nothing done).
 
     ``initiator``: side a.  Its old SAs are closed when its config changes, and with
     ``initiate_later`` deploy initiates it itself (to read the control log), so it is
     loaded without its start action.  ``creds`` (:class:`vpn.pki.Credentials`) are a
-    certificate tunnel's gateway credentials.
+    certificate tunnel's gateway credentials; ``put`` records what writing them replaced
+    (filled even when loading then fails, for :func:`ike_restore`).
     """
     path = gw.conf_file(tunnel)
-    new_creds = _put_creds(gw, creds) if creds is not None else False
+    put = put if put is not None else CredsPut()
+    if creds is not None:
+        _put_creds(gw, creds, put)
     cfg = swanctl.parse(text, gw.swanctl_dir, source=str(path))
     old = _read(path)
 
     def load(s: Any) -> bool:
         loaded = _names(s.get_conns().get("conns"))
         shared = _names(s.get_shared().get("keys"))
-        if (old == text and not new_creds and set(cfg.conns) <= loaded
+        if (old == text and not put.changed and set(cfg.conns) <= loaded
                 and {x["id"] for x in cfg.shared} <= shared):
             return False
         if creds is not None:
-            _load_creds(s, creds)
+            put.key_id = _load_creds(s, creds)
         for sh in cfg.shared:
             s.load_shared(sh)
         for name, body in cfg.conns.items():
@@ -214,9 +292,13 @@ def _terminate(s: Any, name: str) -> None:
             pass
 
 
-def ike_restore(gw: Gateway, tunnel: str, old: str | None, new: str) -> None:
-    """Put back the previous file and its conn/keys, or unload what ``new`` loaded."""
+def ike_restore(gw: Gateway, tunnel: str, old: str | None, new: str,
+                put: CredsPut | None = None) -> None:
+    """Put back the previous file and its conn/keys, or unload what ``new`` loaded; with
+    ``put``, the credential files first (the restored conn reads its certificate there)."""
     path = gw.conf_file(tunnel)
+    if put is not None and put.before:
+        _vici(gw, "restoring the previous credentials", lambda s: _restore_creds(gw, put, s))
     if old is not None:
         cfg = swanctl.parse(old, gw.swanctl_dir, source=str(path))
 
@@ -361,6 +443,26 @@ def router_restore(side: Side, transport: str) -> None:
         conn.close()
 
 
+def router_withdraw(side: Side, transport: str, shared: Sequence[str] = ()) -> list[str]:
+    """Remove from a router the lines only this tunnel needs (not what ``shared``, its other
+    tunnels' configs, needs too: the CA trustpoint), through the shared transport."""
+    from gin import platforms
+    from gin import transport as transports
+    from gin.links import configtree
+
+    platform = platforms.get(side.platform)
+    conn = transports.get(transport).connect(side.target)
+    try:
+        lines = configtree.removal(platform, conn.show(platform.show_running), side.text,
+                                   shared)
+        if lines:
+            conn.configure(lines, tolerate_errors=True)
+            conn.save()
+    finally:
+        conn.close()
+    return lines
+
+
 # --- one tunnel ---------------------------------------------------------------------------
 
 @dataclass
@@ -369,30 +471,36 @@ class Plan:
 
     spec: TunnelSpec
     sides: list[Side]  # b first, then a
-
-
-def _secrets(tunnel: m.Tunnel) -> dict[str, Secret]:
-    return keys.unseal(tunnel.secret_ref, f"tunnel {tunnel.name}") if tunnel.secret_ref else {}
+    #: rendered with a pending rotation's secrets (complete it once they are deployed)
+    pending: bool = False
 
 
 def plan_tunnel(session: Any, tunnel: m.Tunnel,
-                gateway_of: Callable[[m.Device], Gateway] = Gateway.of) -> Plan:
-    """Render both sides with their secrets and find how to reach each gateway."""
+                gateway_of: Callable[[m.Device], Gateway] = Gateway.of,
+                deploying: bool = True) -> Plan:
+    """Render both sides with their secrets and find how to reach each gateway.
+
+    A deploy loads a pending rotation's secrets and the gateways' certificates; a withdraw
+    (``deploying=False``) renders the secrets in force on the devices, so a router's lines
+    match what it holds, and needs no certificate.
+    """
     from gin.links.provision import target_of
     from vpn import pki
 
-    s = spec(tunnel)
-    sealed = _secrets(tunnel)
+    if deploying:
+        s, sealed, pending = for_deploy(session, tunnel)
+    else:
+        s, sealed, pending = spec(tunnel), tunnel_secrets(session, tunnel), False
     sides = []
     for key, device in (("b", tunnel.b_device), ("a", tunnel.a_device)):
         text = render_side(s, key, sealed)
         linux = device.platform in LINUX_PLATFORMS
-        creds = (pki.credentials_for(session, device)
-                 if linux and s.type == "ikev2" and s.auth == "cert" else None)
+        creds = (pki.credentials_for(session, device) if deploying and linux
+                 and s.type == "ikev2" and s.auth == "cert" else None)
         sides.append(Side(key=key, hostname=device.hostname, platform=device.platform,
                           gateway=gateway_of(device) if linux else None, text=text,
                           target=None if linux else target_of(device), creds=creds))
-    return Plan(spec=s, sides=sides)
+    return Plan(spec=s, sides=sides, pending=pending)
 
 
 def _snapshot(p: Plan, side: Side) -> str | None:
@@ -406,8 +514,9 @@ def _apply(p: Plan, side: Side, transport: str, verify: bool = True) -> bool:
     if side.gateway is None:
         return router_apply(side, transport)
     if p.spec.type == "ikev2":
+        side.put = CredsPut() if side.creds is not None else None
         return ike_apply(side.gateway, p.spec.name, side.text, initiator=side.key == "a",
-                         creds=side.creds, initiate_later=verify)
+                         creds=side.creds, initiate_later=verify, put=side.put)
     peer = p.spec.b if side.key == "a" else p.spec.a
     return wg_apply(side.gateway, p.spec.name, side.text, peer.subnets)
 
@@ -417,7 +526,7 @@ def _restore(p: Plan, side: Side, old: str | None, transport: str = "netmiko") -
         router_restore(side, transport)
         return
     if p.spec.type == "ikev2":
-        ike_restore(side.gateway, p.spec.name, old, side.text)
+        ike_restore(side.gateway, p.spec.name, old, side.text, side.put)
     else:
         wg_restore(side.gateway, p.spec.name, old)
 
@@ -440,16 +549,23 @@ def deploy_plan(p: Plan, verify: bool = True, transport: str = "netmiko") -> Dep
     try:
         for side in p.sides:
             old = _snapshot(p, side) if side.gateway else None
-            changed = _apply(p, side, transport, verify)
+            try:
+                changed = _apply(p, side, transport, verify)
+            except (GinError, OSError):
+                if side.gateway is not None or side.previous is not None:
+                    done.append((side, old))  # partly applied (files, creds): undo it too
+                raise
             res.sides[side.hostname] = "changed" if changed else "no change"
             if changed:
                 done.append((side, old))
         if not done:
             res.result, res.message = "no change", "already deployed as rendered"
+            res.rotated = p.pending  # the gateways hold the pending secrets already
             return res
         reason = _verify(p) if verify else None
         if reason is None:
             res.certificates = [sd.creds.serial for sd in p.sides if sd.creds is not None]
+            res.rotated = p.pending
             res.result = "changed"
             res.message = "up" if verify else "loaded (not verified)"
             return res
@@ -504,6 +620,8 @@ def record(directory: Directory, results: Sequence[DeployResult], verify: bool) 
             tunnel = get_tunnel(s, res.tunnel)
             for serial in res.certificates:
                 pki.mark_deployed(s, serial)
+            if res.rotated:
+                complete_rotation(s, res.tunnel)
             if res.result == "changed":
                 tunnel.status = "up" if verify else "deployed"
             elif res.result == "no change" and tunnel.status == "planned":
@@ -516,16 +634,40 @@ def record(directory: Directory, results: Sequence[DeployResult], verify: bool) 
 
 
 
-def withdraw(directory: Directory, names: Sequence[str],
+def _router_shared(session: Any, tunnel: m.Tunnel, device: m.Device) -> list[str]:
+    """What the device's other live tunnels render on it (placeholders for secrets): the
+    lines a withdraw must keep."""
+    out = []
+    for other in list_tunnels(session):
+        if other.id == tunnel.id or other.status == "planned":
+            continue
+        for key in ("a", "b"):
+            if getattr(other, f"{key}_device_id") == device.id:
+                with contextlib.suppress(GinError):  # a tunnel that no longer renders
+                    out.append(render_side(spec(other), key))
+    return out
+
+
+def withdraw(directory: Directory, names: Sequence[str], transport: str = "netmiko",
              gateway_of: Callable[[m.Device], Gateway] = Gateway.of) -> list[str]:
-    """Remove tunnels from their Linux gateways (conn, keys, files, interfaces); the records
-    go back to ``planned``.  Returns the names withdrawn."""
+    """Remove tunnels from both ends: Linux gateways (conn, keys, files, interfaces) and
+    routers (through ``transport``, the lines only this tunnel needs); the records go back
+    to ``planned``.  Returns the names withdrawn."""
+    shared: dict[tuple[str, str], list[str]] = {}
     with directory.transaction() as s:
-        plans = [plan_tunnel(s, get_tunnel(s, n), gateway_of) for n in dict.fromkeys(names)]
+        plans = []
+        for n in dict.fromkeys(names):
+            tunnel = get_tunnel(s, n)
+            plans.append(plan_tunnel(s, tunnel, gateway_of, deploying=False))
+            for dev in (tunnel.a_device, tunnel.b_device):
+                if dev.platform not in LINUX_PLATFORMS:
+                    shared[(n, dev.hostname)] = _router_shared(s, tunnel, dev)
     for p in plans:
         for side in p.sides:
             if side.gateway is not None:
                 _restore(p, side, None)
+            else:
+                router_withdraw(side, transport, shared[(p.spec.name, side.hostname)])
     with directory.transaction() as s:
         for p in plans:
             get_tunnel(s, p.spec.name).status = "planned"

@@ -78,6 +78,17 @@ def proposal(value: object, kind: str) -> str:
     return parse_proposal(str(value), kind).text
 
 
+def swan_secret(value: object) -> str:
+    """A PSK as swanctl reads it back byte for byte: ``0x`` and the hex of its text.
+
+    swanctl takes a secret starting ``0x``/``0s`` as hex/base64, so a base64 PSK that
+    happens to start so (1 in 2,048) would be read as other bytes; hex of the text is what a
+    router peer's ``pre-shared-key <text>`` uses, whatever the text.  A placeholder stays
+    readable."""
+    text = str(value)
+    return text if text.startswith("<sealed:") else "0x" + text.encode().hex()
+
+
 def wgkey(value: object) -> str:
     """A WireGuard public key: 32 bytes of base64."""
     return keys.check_key(str(value))
@@ -91,7 +102,8 @@ def environment() -> jinja2.Environment:
         autoescape=False,  # config files, not HTML: safety comes from the filters
     )
     env.filters.update(cfg_text=cfg_text, ident=ident, addr=addr, nets=nets, ifname=ifname,
-                       endpoint=endpoint, proposal=proposal, wgkey=wgkey)
+                       endpoint=endpoint, proposal=proposal, wgkey=wgkey,
+                       swan_secret=swan_secret)
     return env
 
 

@@ -77,8 +77,11 @@ def status_cmd(ctx: Context, names: tuple[str, ...], as_json: bool) -> None:
 
 @vpn.command("withdraw")
 @click.argument("names", nargs=-1, required=True, metavar="TUNNEL...")
+@click.option("--transport", type=click.Choice(["netmiko", "ansible"]), default="netmiko",
+              show_default=True, help="How router sides (Cisco, Juniper) are changed.")
 @pass_ctx
-def withdraw_cmd(ctx: Context, names: tuple[str, ...]) -> None:
-    """Remove tunnels from their Linux gateways; their records go back to planned."""
-    for name in deploying.withdraw(ctx.directory, names):
+def withdraw_cmd(ctx: Context, names: tuple[str, ...], transport: str) -> None:
+    """Remove tunnels from both ends (Linux gateways: conn, keys, files, interface; routers:
+    the lines only the tunnel needs); their records go back to planned."""
+    for name in deploying.withdraw(ctx.directory, names, transport=transport):
         click.echo(f"withdrew tunnel {name}")

@@ -169,14 +169,12 @@ def test_wireguard_tunnel_up_with_handshake_and_counters(vpn_lab):
 
 def _broken(d, name, side_b_text):
     """A plan of ``name`` whose side b is rendered by ``side_b_text(spec, secrets)``."""
-    from vpn import deploy
+    from vpn import deploy, tunnels
 
     with d.transaction() as s:
-        from vpn.tunnels import get_tunnel
-
-        t = get_tunnel(s, name)
+        t = tunnels.get_tunnel(s, name)
         plan = deploy.plan_tunnel(s, t)
-        secrets_ = deploy._secrets(t)
+        secrets_ = tunnels.for_deploy(s, t)[1]
     b = next(x for x in plan.sides if x.key == "b")
     b.text = side_b_text(plan.spec, secrets_)
     return plan

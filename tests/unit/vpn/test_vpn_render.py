@@ -123,3 +123,15 @@ def test_hostile_names_cannot_add_lines(name, agency, agency_name, host):
             text = render_side(evil, side)
             assert len(text.splitlines()) == len(base[side].splitlines())
             assert _skeleton(text) == _skeleton(base[side])
+
+
+@pytest.mark.parametrize("psk", ["0s" + "A" * 41 + "=", "0x" + "b" * 40 + "A=",
+                                 base64.b64encode(bytes(range(32))).decode()])
+def test_psk_reaches_charon_as_its_own_text_whatever_it_starts_with(psk):
+    """swanctl reads ``0x``/``0s`` secrets as hex/base64: the text is written as hex of
+    itself, so charon gets the bytes a router peer's ``pre-shared-key`` line uses."""
+    from vpn import swanctl
+
+    text = render_side(spec("ikev2"), "a", {"psk": psk})
+    (shared,) = swanctl.parse(text).shared
+    assert shared["data"] == psk.encode()

@@ -30,7 +30,7 @@ def test_psk_rotation_pending_then_complete(vdir):
         with pytest.raises(Conflict, match="pending already"):
             tunnels.rotate(s, "p1")
         text = render_side(tunnels.spec(t), "a", tunnels.tunnel_secrets(s, t, pending=True))
-        assert f"secret = {new}" in text
+        assert f"secret = 0x{new.encode().hex()}" in text
         tunnels.complete_rotation(s, "p1")
         assert tunnels.tunnel_secrets(s, t)["psk"].reveal() == new
         assert tunnels.pending_rotation(s, t) is None
@@ -84,3 +84,34 @@ def test_remove_tunnel_with_pending_rotation(vdir):
         tunnels.rotate(s, "p2")
         tunnels.remove_tunnel(s, "p2")
         assert s.scalar(select(m.TunnelRotation)) is None
+
+
+def test_a_deploy_loads_the_pending_secrets_and_completes_the_rotation_only_on_success(vdir):
+    from vpn import deploy
+    from vpn.gateway import Gateway
+
+    def gateway_of(dev):
+        return Gateway(dev.hostname)
+
+    with vdir.transaction() as s:
+        t = tunnels.create_tunnel(s, "gw-dopa", "gw-moph", "ikev2", "psk", name="p3")
+        old = tunnels.tunnel_secrets(s, t)["psk"].reveal()
+        tunnels.rotate(s, "p3")
+        new = tunnels.tunnel_secrets(s, t, pending=True)["psk"].reveal()
+        plan = deploy.plan_tunnel(s, t, gateway_of)
+        held = deploy.plan_tunnel(s, t, gateway_of, deploying=False)  # what a withdraw sees
+    assert plan.pending and all(f"0x{new.encode().hex()}" in side.text for side in plan.sides)
+    assert not held.pending and all(f"0x{old.encode().hex()}" in side.text
+                                    for side in held.sides)
+    deploy.record(vdir, [deploy.DeployResult("p3", "rolled back", reason="x")], True)
+    with vdir.transaction() as s:  # failed: rolled back, the old PSK still in force
+        t = tunnels.get_tunnel(s, "p3")
+        assert tunnels.pending_rotation(s, t) is not None
+        assert tunnels.tunnel_secrets(s, t)["psk"].reveal() == old
+    deploy.record(vdir, [deploy.DeployResult("p3", "changed", "up", rotated=True)], True)
+    with vdir.transaction() as s:
+        t = tunnels.get_tunnel(s, "p3")
+        assert tunnels.pending_rotation(s, t) is None and t.status == "up"
+        assert tunnels.tunnel_secrets(s, t)["psk"].reveal() == new
+        log = str(_log(s, "p3"))
+    assert old not in log and new not in log
