@@ -150,7 +150,7 @@ def _check_taken(conn: Connection, target: Target, intended: str) -> str:
     return running
 
 
-def _restore(conn: Connection, platform_name: str, before: str, passes: int = 3) -> bool:
+def restore(conn: Connection, platform_name: str, before: str, passes: int = 3) -> bool:
     """Put the exact pre-change config back; True when the running text matches again.
 
     Remediation lines may be refused once an earlier line removed their parent (FRR
@@ -198,7 +198,7 @@ def _undo(job: _Job, conn: Connection, host: str, platform: platforms.Platform, 
     """Undo one device (its configuration lock held): exact restore, or our lines only."""
     now = conn.show(platform.show_running)
     if now == after.get(host):
-        return _restore(conn, platform.name, before)
+        return restore(conn, platform.name, before)
     mine = "\n".join(diff[host]) + "\n"
     keep = [before, *others.get(host, [])]
     for _ in range(3):

@@ -37,7 +37,7 @@ from directory.store import Directory
 from gin import platforms
 from gin.errors import ConfigError, GinError, TransportError
 from gin.links import configtree
-from gin.links.provision import Sessions, _restore, target_of
+from gin.links.provision import Sessions, restore, target_of
 from gin.links.render import environment
 from gin.transport import Target, Transport
 
@@ -200,7 +200,7 @@ def _converge_one(router: EdgeRouter, active: list[str], sessions: Sessions) -> 
                 conn.save()
             except TransportError as exc:
                 result.message = str(exc)
-                result.restored = _restore(conn, platform.name, before)
+                result.restored = restore(conn, platform.name, before)
                 if not result.restored:
                     result.message += "; ROLLBACK INCOMPLETE: check the device"
                 return result
