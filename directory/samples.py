@@ -12,6 +12,9 @@ without anyone typing it in.  The data lives as YAML beside this module
 - ``provinces.yaml``: the 77 provinces with ISO 3166-2:TH codes, Thai and English names and
   the approximate provincial-hall position.  Each becomes a site whose code is the ISO code
   (``TH-50`` is Chiang Mai): a DOPA provincial hall, and Bangkok City Hall under BMA.
+- a few agencies' public services (``agencies.yaml``, section ``services``), so that
+  ``gin directory service list`` and ``gin audit web`` have something to show; their host
+  names are documentation names under ``example.go.th``, never an agency's real hosts.
 
 :func:`load_samples` goes through the importer in ``skip`` mode, so it validates like any
 import and is idempotent: running it twice, or on a directory that already has some of
@@ -68,7 +71,7 @@ def provinces() -> tuple[Province, ...]:
 
 
 def sample_rows() -> list[Row]:
-    """The sample directory as importer rows (agencies, then one site per province)."""
+    """The sample directory as importer rows (agencies, services, one site per province)."""
     path = SAMPLES / "agencies.yaml"
     parsed = read_yaml(path.read_text(encoding="utf-8"), str(path))
     if parsed.errors:  # a broken file in the package is a bug, say where

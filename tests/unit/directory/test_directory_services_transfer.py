@@ -283,3 +283,49 @@ def test_fuzz_services(tmp_path_factory, url, hosts, name, fmt, partial):
         assert all(h.isascii() and h == h.lower() and " " not in h for h in hosts_out)
     assert report.created.get("services", 0) + len(report.errors) >= 1
     d.close()
+
+
+def test_many_services_take_the_bulk_path_like_the_careful_one(tmp_path, monkeypatch):
+    """More rows than one batch; the result and the change log match the careful path."""
+    from directory import bulkload
+    from directory.importer import import_rows, read_files
+
+    monkeypatch.setattr(bulkload, "BATCH", 50)
+    lines = [HEADER.strip()] + [f"DGA,s{i},https://s{i}.dga.example.go.th/,"
+                                f"a{i}.example.go.th b{i}.example.go.th,Service {i}"
+                                for i in range(120)]
+    ag = write(tmp_path / "agencies.csv", AGENCIES)
+    sv = write(tmp_path / "services.csv", "\n".join(lines) + "\n")
+    results = []
+    for fast in (True, False):
+        d = Directory(f"sqlite:///{tmp_path / f'{fast}.sqlite'}", actor="t")
+        with d.transaction() as s:
+            report = import_rows(s, read_files([ag, sv]).rows, fast=fast)
+        assert not report.errors and report.created["services"] == 120
+        results.append((_services(d), counts(d)))
+        d.close()
+    assert results[0] == results[1]
+    assert results[0][1]["change_log"] == 2 + 120
+
+
+def test_a_service_the_database_already_has_lands_on_its_row(directory, tmp_path,
+                                                             monkeypatch):
+    """Another writer added DGA/www after the key maps were read: the batch is redone."""
+    from directory import bulkload
+
+    import_files(directory, [write(tmp_path / "agencies.csv", AGENCIES)])
+    with directory.transaction() as s:
+        store.add_service(s, "DGA", "www", "https://www.dga.example.go.th/")
+    real_load = bulkload.BulkLoader._load
+
+    def stale(self, kind):
+        real_load(self, kind)
+        if kind == "services":
+            self.ids[kind].pop(("DGA", "www"), None)
+
+    monkeypatch.setattr(bulkload.BulkLoader, "_load", stale)
+    sv = write(tmp_path / "services.csv", HEADER + "DGA,new,https://n.example.go.th/,,\n"
+                                                   "DGA,www,https://w.example.go.th/,,\n")
+    _rejects(directory, [sv], f"{sv}:3: name: service 'DGA/www' already exists")
+    report = import_files(directory, [sv], partial=True)
+    assert report.created == {"services": 1} and len(report.errors) == 1

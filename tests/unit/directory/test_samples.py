@@ -95,3 +95,16 @@ def test_samples_command(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["created"]["sites"] == 77
     assert main(["--db", db, "directory", "samples", "load", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["created"] == {}
+
+
+def test_sample_services_use_documentation_names(directory):
+    with directory.transaction() as s:
+        load_samples(s)
+        services = store.list_services(s)
+        assert {(sv.agency.code, sv.name) for sv in services} >= {("DGA", "portal"),
+                                                                  ("DOPA", "e-service")}
+        for sv in services:  # never a real agency host that a scan would contact
+            assert all(h.endswith(".example.go.th") for h in sv.hosts), sv.hosts
+        dopa = store.get_service(s, "DOPA", "e-service")
+        assert dopa.hosts[0] == "eservice.dopa.example.go.th"
+        assert dopa.hosts[1].startswith("xn--")  # the Thai name, stored as IDNA
