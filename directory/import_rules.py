@@ -145,8 +145,17 @@ def _service_name(v: Any, f: str) -> str:
 
 
 def _url(v: Any, f: str) -> str:
-    """``store.clean_url``: http(s) only, no user:password, host in IDNA form."""
-    return clean_url(v)[0]
+    """``store.clean_url``: http(s) only, no user:password, host in IDNA form.
+
+    Its messages about the host say ``url host:``; the column is ``url``, so the line reads
+    ``file:line: url: host ...`` like every other field's.
+    """
+    try:
+        return clean_url(v)[0]
+    except Invalid as exc:
+        text = str(exc)
+        raise Invalid(f"{f}: host{text[len('url host:'):]}" if text.startswith("url host:")
+                      else text) from None
 
 
 def _hosts(v: Any, f: str) -> list[str] | None:

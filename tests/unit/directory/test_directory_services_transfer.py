@@ -122,6 +122,8 @@ def test_hostile_rows_are_each_refused_on_their_line(directory, tmp_path):
         ["DGA", "Dup", "https://a.example.go.th/", "", ""],                         # 15
         ["DGA", "dup", "https://b.example.go.th/", "", ""],                         # 16
         ["DGA", "long", "https://a.example.go.th/" + "x" * 3000, "", ""],          # 17
+        ["DGA", "nohost", "https:///path", "", ""],                                 # 18
+        ["DGA", "badhost", "https://-x-.example.go.th/", "", ""],                   # 19
     ]
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
@@ -143,9 +145,11 @@ def test_hostile_rows_are_each_refused_on_their_line(directory, tmp_path):
         f"{sv}:13: agency: 'NOPE' not found in the file or the directory",
         f"{sv}:14: url: must not be empty",
         f"{sv}:16: name: duplicate service 'DGA/dup', first given at {sv}:15",
-        f"{sv}:17: url: longer than 2048 characters")
+        f"{sv}:17: url: longer than 2048 characters",
+        f"{sv}:18: url: host must not be empty",
+        f"{sv}:19: url: host '-x-.example.go.th' is not a valid DNS name")
     assert not any("s3cret" in line for line in errors)  # a password is never echoed
-    assert len(errors) == 14
+    assert len(errors) == 16
 
 
 def test_json_and_yaml_hosts_are_a_list(directory, tmp_path):
