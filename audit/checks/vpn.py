@@ -243,7 +243,7 @@ def audit_gateways(facts: Mapping[str, VpnFacts], framework: Framework | None = 
                    now: dt.datetime | None = None) -> list[DeviceAudit]:
     """Run :data:`CHECKS` over each gateway's facts: one ``DeviceAudit`` per gateway."""
     from audit import catalogue
-    from audit.runner import DeviceAudit, Finding
+    from audit.runner import DeviceAudit, finding
 
     framework = framework or catalogue.load()
     when = now or dt.datetime.now(dt.UTC)
@@ -254,12 +254,10 @@ def audit_gateways(facts: Mapping[str, VpnFacts], framework: Framework | None = 
         audit = DeviceAudit(name, f.agency, f.platform)
         for check in CHECKS:
             verdict = check.run(None, f.platform, ctx)
-            fix = tuple(check.remediation["*"]) if verdict.status is Status.FAIL else ()
-            audit.findings.append(Finding(
-                device=name, agency=f.agency, platform=f.platform, check=check.id,
-                title=check.title, controls=tuple(c.id for c in framework.controls_of(check.id)),
-                status=verdict.status, severity=check.severity, reason=verdict.reason,
-                evidence=verdict.evidence, remediation=fix, origin="directory"))
+            audit.findings.append(finding(
+                name, check.id, check.title, verdict.status, check.severity, verdict.reason,
+                agency=f.agency, platform=f.platform, evidence=verdict.evidence,
+                remediation=check.remediation["*"], origin="directory", framework=framework))
         out.append(audit)
     return out
 

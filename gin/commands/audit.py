@@ -129,12 +129,19 @@ def _audits(ctx: Context, configs: str | None, backup_dir: str | None,
                           backup_max_age_days=max_age_days)
 
 
-def _stored_findings(agencies: set[str] | None) -> list[runner.Finding]:
-    """Findings other evidence sources keep on disk, in scope: the newest web/TLS scan of
-    each public service (``gin audit web``, issue 9).  Nothing stored: nothing added."""
+def _other_findings(ctx: Context, agencies: set[str] | None) -> list[runner.Finding]:
+    """Findings from evidence other than device configs, in scope: the newest web/TLS scan
+    of each public service (``gin audit web``) and the VPN gateways' tunnels and
+    certificates as the directory records them.  Nothing stored: nothing added."""
+    from audit.checks.vpn import audit_directory
     from audit.web.checks import stored_findings
 
-    return stored_findings(agencies=agencies)
+    found = stored_findings(agencies=agencies)
+    if _has_directory(ctx):
+        with ctx.directory.transaction() as s:
+            vpn = runner.findings_of(audit_directory(s))
+        found += [f for f in vpn if agencies is None or (f.agency or "").upper() in agencies]
+    return found
 
 
 configs_option = click.option("--configs", type=click.Path(file_okay=False, exists=True),
@@ -180,6 +187,7 @@ def check_cmd(ctx: Context, configs: str | None, host_dir: str | None,
     scope, agencies = _scope(ctx, agency, ministry)
     audits = _audits(ctx, configs, backup_dir, agencies, max_age_days, as_json, workers,
                      host_dir, prometheus)
+    audits = runner.combine(audits, _other_findings(ctx, agencies))
     if as_json:
         print_json(reports.to_data(audits, scope=scope))
         return
@@ -225,7 +233,7 @@ def report_cmd(ctx: Context, configs: str | None, host_dir: str | None,
     scope, agencies = _scope(ctx, agency, ministry)
     audits = _audits(ctx, configs, backup_dir, agencies, max_age_days, False, workers,
                      host_dir, prometheus)
-    audits = runner.combine(audits, _stored_findings(agencies))
+    audits = runner.combine(audits, _other_findings(ctx, agencies))
     data = reports.to_data(audits, scope=scope, lang=lang)
     prior = history.previous(scope, data["generated_at"]) if keep_history else None
     reports.write(Path(output), audits, fmt, scope=scope, lang=lang, prior=prior,
