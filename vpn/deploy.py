@@ -295,7 +295,8 @@ def _terminate(s: Any, name: str) -> None:
 def ike_restore(gw: Gateway, tunnel: str, old: str | None, new: str,
                 put: CredsPut | None = None) -> None:
     """Put back the previous file and its conn/keys, or unload what ``new`` loaded; with
-    ``put``, the credential files first (the restored conn reads its certificate there)."""
+    ``put``, the credential files too (first: the restored conn reads its certificate
+    there)."""
     path = gw.conf_file(tunnel)
     if put is not None and put.before:
         _vici(gw, "restoring the previous credentials", lambda s: _restore_creds(gw, put, s))
@@ -311,16 +312,16 @@ def ike_restore(gw: Gateway, tunnel: str, old: str | None, new: str,
 
         _vici(gw, "restoring the previous connection", reload)
     else:
-        cfg = swanctl.parse(new, gw.swanctl_dir, source=str(path))
+        tree = swanctl.parse_tree(new, source=str(path))  # names only: no file is read
 
         def unload(s: Any) -> None:
-            for name in cfg.conns:
+            for name in tree.get("connections", {}):
                 _terminate(s, name)
                 with contextlib.suppress(CommandException):
                     s.unload_conn({"name": name})
-            for sh in cfg.shared:
+            for sid in tree.get("secrets", {}):
                 with contextlib.suppress(CommandException):
-                    s.unload_shared({"id": sh["id"]})
+                    s.unload_shared({"id": sid})
 
         _vici(gw, "unloading the connection", unload)
     _write(path, old)
@@ -608,7 +609,33 @@ def deploy(directory: Directory, names: Sequence[str], verify: bool = True,
             results[res.tunnel] = res
     ordered = [results[n] for n in dict.fromkeys(names)]
     record(directory, ordered, verify)
+    revoke_replaced(directory, [(plans[r.tunnel], r) for r in ordered
+                                if r.rotated and r.certificates])
     return ordered
+
+
+def revoke_replaced(directory: Directory, done: Sequence[tuple[Plan, DeployResult]]) -> None:
+    """After certificate rotations completed (:func:`record` revoked the old certificates as
+    superseded), load the CRL that lists them on the tunnels' gateways: the old certificates
+    stop being accepted now, not at some later deploy.  A gateway that cannot take it is
+    named in the result's message."""
+    from vpn import pki
+
+    if not done:
+        return
+    with directory.transaction() as s:
+        crl = pki.crl_bytes(s, "pem").decode("ascii")
+    for p, res in done:
+        for side in p.sides:
+            gw = side.gateway
+            if gw is None or side.creds is None or gw.swanctl_dir is None:
+                continue
+            try:
+                _write(gw.swanctl_dir / "x509crl" / f"{pki.CA_FILE}.crl", crl)
+                _vici(gw, "loading the CRL", lambda s: s.load_cert(
+                    {"type": "X509_CRL", "data": crl.encode()}))
+            except (GinError, OSError) as exc:
+                res.message += f"; old certificates not yet revoked on {gw.hostname}: {exc}"
 
 
 def record(directory: Directory, results: Sequence[DeployResult], verify: bool) -> None:

@@ -333,13 +333,17 @@ def crl(session: Session, *, days: int = CRL_DAYS,
         now: dt.datetime | None = None) -> x509.CertificateRevocationList:
     """A CRL signed by the CA listing every revoked certificate, valid ``days`` days.
 
-    The CRL number is the issue time in seconds, so it only grows."""
+    The CRL number is the issue time in microseconds, so it only grows, and a CRL issued in
+    the same second as the one a gateway holds still replaces it (charon keeps the one with
+    the higher number: a rotation's deploy is followed at once by the CRL revoking the
+    certificates it replaced)."""
     ca_row = get_ca(session)
     ca_cert = load(ca_row)
     when = _now(now)
+    number = int((utc(now) or m.utcnow()).timestamp() * 1_000_000)
     builder = (x509.CertificateRevocationListBuilder().issuer_name(ca_cert.subject)
                .last_update(when).next_update(when + _days(days, "CRL"))
-               .add_extension(x509.CRLNumber(int(when.timestamp())), critical=False)
+               .add_extension(x509.CRLNumber(number), critical=False)
                .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
                    ca_cert.public_key()), critical=False))  # type: ignore[arg-type]
     for cert in session.scalars(select(m.Certificate).where(

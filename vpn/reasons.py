@@ -12,6 +12,8 @@ from collections.abc import Iterable
 
 PROPOSAL = "proposal mismatch (no common IKE or ESP proposal)"
 AUTH = "authentication failed (wrong PSK, wrong ID or untrusted CA)"
+UNTRUSTED = ("authentication failed: the peer's certificate is not trusted (not issued by the "
+             "GIN VPN CA, or revoked)")
 INSTALL = ("gateway could not install the tunnel's policies or routes (it needs an address in "
            "each protected subnet family)")
 TS = "traffic selectors unacceptable (protected subnets differ)"
@@ -23,8 +25,11 @@ NOT_LOADED = "not deployed on this gateway"
 SIGNALS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(p, re.I), reason) for p, reason in (
         (r"NO_PROPOSAL_CHOSEN|no acceptable proposal|no matching proposal", PROPOSAL),
+        # the side that checked the certificate says why; its peer only hears AUTH_FAILED
+        (r"no trusted .* public key found|no issuer certificate found|certificate .* "
+         r"revoked", UNTRUSTED),
         (r"AUTHENTICATION_FAILED|authentication of .* failed|constraint check failed|"
-         r"no trusted .* public key found|tried \d+ shared key", AUTH),
+         r"tried \d+ shared key", AUTH),
         (r"unable to install IPsec policies|error installing route", INSTALL),
         (r"TS_UNACCEPTABLE|no acceptable traffic selectors|traffic selectors .* "
          r"unacceptable", TS),

@@ -1,9 +1,9 @@
 """Real tunnels: charon (kernel-libipsec) and wireguard-go between two lab gateways.
 
-One lab per module (``topology.yaml``: gateways gwa/gwb joined by an IPv6 WAN, a host behind
-each), registered in a fresh directory with both agencies' IPv6 and IPv4 LAN prefixes and
-gateway certificates from the GIN VPN CA (:mod:`vpn.pki`).  Each test deploys its tunnel and
-withdraws it at the end, so they share the two protected LANs one at a time.
+One lab per module (``topology.yaml``: gateway gwa joined to gwb and to gwc by IPv6 WANs, a
+host behind each), registered in a fresh directory with the agencies' IPv6 and IPv4 LAN
+prefixes and gateway certificates from the GIN VPN CA (:mod:`vpn.pki`).  Each test deploys its
+tunnels and withdraws them at the end, so they share the protected LANs one at a time.
 """
 
 from __future__ import annotations
@@ -25,8 +25,11 @@ pytestmark = pytest.mark.integration
 
 TOPOLOGY = Path(__file__).with_name("topology.yaml")
 LAN = {"gwa": ("ha", "MOF", "2001:db8:a::/64", "10.1.0.0/24"),
-       "gwb": ("hb", "MOPH", "2001:db8:b::/64", "10.2.0.0/24")}
+       "gwb": ("hb", "MOPH", "2001:db8:b::/64", "10.2.0.0/24"),
+       "gwc": ("hc", "MOI", "2001:db8:c::/64", "10.3.0.0/24")}
 HB6, HB4 = "2001:db8:b::10", "10.2.0.10"
+HC6, HC4 = "2001:db8:c::10", "10.3.0.10"
+GWA_TO_GWC = "2001:db8:fffe::1"  # gwa's outer address on its WAN to gwc
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +67,8 @@ def vpn_lab(tmp_path_factory, request):
                 add_prefix(s, v6, role="agency", agency=agency)
                 add_prefix(s, v4, role="agency", agency=agency)
             pki.init_ca(s)
-            pki.issue(s, "gwa")
-            pki.issue(s, "gwb")
+            for gw in LAN:
+                pki.issue(s, gw)
         yield state, d
         d.close()
     finally:
@@ -73,11 +76,13 @@ def vpn_lab(tmp_path_factory, request):
         mp.undo()
 
 
-def create(d, type_, auth=None, name=None):
+def create(d, type_, auth=None, name=None, peer="gwb"):
+    """A tunnel gwa -> ``peer`` (gwa's outer address is the one on the WAN to the peer)."""
     from vpn import tunnels
 
     with d.transaction() as s:
-        return tunnels.create_tunnel(s, "gwa", "gwb", type_, auth, name=name).name
+        return tunnels.create_tunnel(s, "gwa", peer, type_, auth, name=name, a_address=(
+            GWA_TO_GWC if peer == "gwc" else None)).name
 
 
 def ping(state, dest, count=2):
@@ -101,17 +106,23 @@ def test_psk_tunnel_carries_ipv6_and_ipv4_encrypted_and_redeploy_is_no_change(vp
     try:
         wan = next(i.name for i in state.node("gwa").interfaces if i.peer_node == "gwb")
         cap = subprocess.Popen(["ip", "netns", "exec", state.node("gwa").netns, "tshark",
-                                "-i", wan, "-c", "6", "-T", "fields", "-e", "_ws.col.Protocol"],
+                                "-i", wan, "-c", "12", "-T", "fields", "-E", "separator=,",
+                                "-e", "_ws.col.Protocol", "-e", "icmp.type",
+                                "-e", "icmpv6.type"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             assert any("Capturing on" in line for line in cap.stderr)  # the capture is open
             assert ping(state, HB6, 3).returncode == 0
             assert ping(state, HB4, 3).returncode == 0
-            protocols = set(cap.communicate(timeout=20)[0].split())
+            seen = [line.split(",") for line in cap.communicate(timeout=20)[0].splitlines()]
         finally:
             cap.kill()
             cap.wait()
-        assert protocols and not protocols & {"ICMP", "ICMPv6"}, protocols  # ESP in UDP only
+        # the pings crossed the WAN as ESP in UDP; no echo request/reply in clear. The WAN
+        # itself speaks ICMPv6 neighbour discovery (135/136) now and then: that is allowed.
+        assert any(proto == "ESP" for proto, *_ in seen), seen
+        echo = [f for f in seen if f[1] in ("0", "8") or f[2] in ("128", "129")]
+        assert not echo, seen
         first = one_status(d, name)
         assert first.up and first.child_state == "INSTALLED" and first.ike_state == "ESTABLISHED"
         assert first.packets_out >= 6 and first.ike_rekey_seconds and first.child_rekey_seconds
@@ -143,7 +154,8 @@ def test_certificate_tunnel_from_the_gin_ca(vpn_lab):
         assert ping(state, HB6).returncode == 0 and ping(state, HB4).returncode == 0
         assert one_status(d, name).up
         with d.transaction() as s:
-            assert all(c.deployed_at for c in pki.list_certificates(s) if c.device)
+            assert all(c.deployed_at for c in pki.list_certificates(s)
+                       if c.device and c.device.hostname in ("gwa", "gwb"))
     finally:
         deploy.withdraw(d, [name])
 
@@ -325,3 +337,230 @@ def test_lab_down_kills_charon_and_wireguard_go(fresh_lab_name):
     assert not lab.leftovers(fresh_lab_name)
     assert not any(pid_alive(p) for p in pids)
     assert not any(pid_alive(p) for p in pids_mentioning(state.dir + "/"))
+
+
+# --- rotation, untrusted CA, several WireGuard tunnels on one gateway -----------------------
+
+def gateway(d, host):
+    from directory import store
+    from vpn.gateway import Gateway
+
+    with d.transaction() as s:
+        return Gateway.of(store.get_device(s, host))
+
+
+def cli(d, capsys, *args):
+    """``gin --db URL vpn ARGS --json`` -> (exit code, parsed JSON)."""
+    from gin.cli import main
+
+    code = main(["--db", d.engine.url.render_as_string(hide_password=False), "vpn", *args,
+                 "--json"])
+    out = capsys.readouterr().out
+    return code, json.loads(out) if out.strip() else None
+
+
+def serials_on(gw, host):
+    """Serials of ``host``'s certificates charon holds (VICI list-certs)."""
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    with gw.session() as s:
+        certs = [x509.load_der_x509_certificate(bytes(c["data"]))
+                 for c in s.list_certs({"type": "X509"})]
+    return {f"{c.serial_number:x}" for c in certs
+            if c.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == host}
+
+
+def revoked_on(gw):
+    """Serial numbers on the CRLs charon holds (VICI list-certs)."""
+    from cryptography import x509
+
+    with gw.session() as s:
+        crls = [x509.load_der_x509_crl(bytes(c["data"]))
+                for c in s.list_certs({"type": "X509_CRL"})]
+    return {r.serial_number for crl in crls for r in crl}
+
+
+def test_rotated_psk_cert_and_wireguard_tunnels_come_back_up_with_the_new_secrets(
+        vpn_lab, capsys):
+    """`gin vpn rotate` then `gin vpn deploy`: each tunnel is up again on its new secret,
+    and the gateways no longer hold the old one; a failed deploy of a rotation keeps it
+    pending with the old secret in force; the change log holds no secret."""
+    from directory import models as m
+    from vpn import deploy, keys, pki, reasons, tunnels
+    from vpn.render import render_side
+
+    _state, d = vpn_lab
+    gwa, gwb = gateway(d, "gwa"), gateway(d, "gwb")
+    seen_secrets: list[str] = []
+
+    def rotate_and_deploy(name):
+        assert cli(d, capsys, "deploy", name)[0] == 0
+        assert cli(d, capsys, "rotate", name)[1]["rotation"] == "pending"
+        code, (res,) = cli(d, capsys, "deploy", name)
+        assert code == 0 and res["result"] == "changed" and res["rotated"], res
+        with d.transaction() as s:
+            t = tunnels.get_tunnel(s, name)
+            assert tunnels.pending_rotation(s, t) is None
+            return tunnels.tunnel_secrets(s, t)
+
+    # PSK: a rotation whose deploy fails is rolled back and stays pending
+    psk = create(d, "ikev2", "psk", "rot-psk")
+    try:
+        assert cli(d, capsys, "deploy", psk)[0] == 0
+        with d.transaction() as s:
+            old = tunnels.tunnel_secrets(s, tunnels.get_tunnel(s, psk))["psk"]
+        assert cli(d, capsys, "rotate", psk)[0] == 0
+        bad = deploy.deploy_plan(_broken(d, psk, lambda spec, sealed: render_side(
+            spec, "b", {**sealed, "psk": keys.generate_psk()})))
+        assert (bad.result, bad.reason, bad.rotated) == ("rolled back", reasons.AUTH, False)
+        deploy.record(d, [bad], True)
+        with d.transaction() as s:
+            t = tunnels.get_tunnel(s, psk)
+            assert tunnels.pending_rotation(s, t) is not None
+            assert tunnels.tunnel_secrets(s, t)["psk"].reveal() == old.reveal()
+        code, (res,) = cli(d, capsys, "deploy", psk)
+        assert code == 0 and res["rotated"] and one_status(d, psk).up, res
+        with d.transaction() as s:
+            new = tunnels.tunnel_secrets(s, tunnels.get_tunnel(s, psk))["psk"]
+        assert new.reveal() != old.reveal()
+        seen_secrets += [old.reveal(), new.reveal()]
+        # gwa holds the new PSK: with the old one back on gwb, a re-initiate fails
+        conn = deploy.conn_name(psk)
+        with gwb.session() as s:
+            s.load_shared({"id": f"ike-{conn}", "type": "IKE", "data": old.reveal().encode(),
+                           "owners": ["gwb", "gwa"]})
+        with gwa.session() as s:
+            deploy._terminate(s, conn)
+        assert deploy.ike_initiate(gwa, psk) == (False, reasons.AUTH)
+        with gwb.session() as s:
+            s.load_shared({"id": f"ike-{conn}", "type": "IKE", "data": new.reveal().encode(),
+                           "owners": ["gwb", "gwa"]})
+        assert deploy.ike_initiate(gwa, psk) == (True, None)
+    finally:
+        deploy.withdraw(d, [psk])
+
+    # certificates: both gateways renewed; charon holds the new one, the old is revoked
+    cert = create(d, "ikev2", "cert", "rot-cert")
+    try:
+        assert cli(d, capsys, "deploy", cert)[0] == 0
+        with d.transaction() as s:
+            before = pki.current(s, "gwa").serial
+        rotate_and_deploy(cert)
+        assert one_status(d, cert).up
+        with d.transaction() as s:
+            after = pki.current(s, "gwa").serial
+            assert pki.get_certificate(s, before).revocation_reason == "superseded"
+        assert after != before and after in serials_on(gwa, "gwa")
+        # charon keeps every certificate it was given; what proves gwa authenticates with the
+        # new one: gwb holds the CRL revoking the old one, and a fresh IKE SA comes up
+        assert int(before, 16) in revoked_on(gwb)
+        with gwa.session() as s:
+            deploy._terminate(s, deploy.conn_name(cert))
+        assert deploy.ike_initiate(gwa, cert) == (True, None)
+    finally:
+        deploy.withdraw(d, [cert])
+
+    # WireGuard: new key pairs on both ends; wg shows the new public key
+    wg = create(d, "wireguard", name="rot-wg")
+    ifname = deploy.wg_ifname(wg)
+    try:
+        assert cli(d, capsys, "deploy", wg)[0] == 0
+        before = gwa.run(["wg", "show", ifname, "public-key"]).stdout.strip()
+        sealed = rotate_and_deploy(wg)
+        after = gwa.run(["wg", "show", ifname, "public-key"]).stdout.strip()
+        assert after == keys.public_key(sealed["a_private"]) != before
+        assert one_status(d, wg).up and ping(_state, HB6).returncode == 0
+        seen_secrets += [v.reveal() for v in sealed.values()]
+    finally:
+        deploy.withdraw(d, [wg])
+
+    with d.transaction() as s:
+        from sqlalchemy import select
+
+        log = json.dumps([[c.before, c.after] for c in s.scalars(select(m.Change))],
+                         default=str)
+    assert seen_secrets and not any(x in log for x in seen_secrets)
+    assert not any(x.encode().hex() in log for x in seen_secrets) and "PRIVATE KEY" not in log
+
+
+def _forged_credentials(tmp_path, host, ca_pem, crl_pem):
+    """Credentials for ``host`` from a CA of its own (a second directory's), carrying the
+    real CA and CRL so the forging gateway still trusts its peer."""
+    from directory import store
+    from directory.store import Directory
+    from vpn import pki
+
+    other = Directory(f"sqlite:///{tmp_path / 'rogue.sqlite'}", actor="rogue")
+    with other.transaction() as s:
+        store.add_agency(s, code="ROGUE", name_en="Not GIN")
+        store.add_site(s, "ROGUE", code="x")
+        store.add_device(s, "ROGUE", "x", hostname=host, role="vpn-gateway", platform="linux")
+        pki.init_ca(s)
+        pki.issue(s, host, addresses=[])
+        creds = pki.credentials_for(s, host)
+    other.close()
+    return dataclasses.replace(creds, ca_pem=ca_pem, crl_pem=crl_pem)
+
+
+def test_untrusted_ca_is_named_and_the_certificate_files_are_cleaned(vpn_lab, tmp_path):
+    """gwc presents a certificate from another CA: deploy and status say it is untrusted, and
+    the failed deploy leaves no certificate or key file behind (gwa keeps what it had)."""
+    from vpn import deploy, reasons
+
+    _state, d = vpn_lab
+    name = create(d, "ikev2", "cert", "rogue", peer="gwc")
+    dirs = {h: gateway(d, h).swanctl_dir for h in ("gwa", "gwc")}
+
+    def files(host):
+        return {str(p.relative_to(dirs[host])): p.read_text()
+                for sub in ("x509", "private", "x509ca", "x509crl")
+                for p in sorted((dirs[host] / sub).iterdir())}
+
+    forged = {}
+
+    def plan():
+        p = _broken(d, name, lambda spec, sealed: deploy.render_side(spec, "b", sealed))
+        b = next(x for x in p.sides if x.key == "b")
+        if not forged:
+            forged["gwc"] = _forged_credentials(tmp_path, "gwc", b.creds.ca_pem,
+                                                b.creds.crl_pem)
+        b.creds = forged["gwc"]
+        return p
+
+    on_gwa, on_gwc = files("gwa"), files("gwc")
+    res = deploy.deploy_plan(plan())
+    assert (res.result, res.reason, res.restored) == ("rolled back", reasons.UNTRUSTED,
+                                                      True), res.sides
+    assert files("gwa") == on_gwa and files("gwc") == on_gwc == {}
+    with gateway(d, "gwc").session() as s:
+        assert not s.get_keys().get("keys")  # the forged key was unloaded again
+    assert deploy.deploy_plan(plan(), verify=False).result == "changed"
+    try:
+        deadline = time.monotonic() + 15
+        while (st := one_status(d, name)).reason != reasons.UNTRUSTED \
+                and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not st.up and st.reason == reasons.UNTRUSTED
+    finally:
+        deploy.withdraw(d, [name])
+
+
+def test_two_wireguard_tunnels_on_one_gateway(vpn_lab):
+    """gwa holds a WireGuard tunnel to gwb and one to gwc at once, each on its own port."""
+    from vpn import deploy
+
+    state, d = vpn_lab
+    names = [create(d, "wireguard", name="wg-ab"), create(d, "wireguard", name="wg-ac",
+                                                            peer="gwc")]
+    try:
+        assert [r.result for r in deploy.deploy(d, names)] == ["changed", "changed"]
+        for dest in (HB6, HB4, HC6, HC4):
+            assert ping(state, dest).returncode == 0, dest
+        assert all(one_status(d, n).up for n in names)
+        gwa = gateway(d, "gwa")
+        ports = {gwa.run(["wg", "show", deploy.wg_ifname(n), "listen-port"]).stdout.strip()
+                 for n in names}
+        assert len(ports) == 2
+    finally:
+        deploy.withdraw(d, names)

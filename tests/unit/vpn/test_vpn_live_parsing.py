@@ -145,6 +145,10 @@ def test_ike_up_only_with_an_installed_child(sas, up, reason):
 def test_reasons_from_control_log_and_file_log(tmp_path):
     assert reasons.from_lines(["received NO_PROPOSAL_CHOSEN notify error"]) == reasons.PROPOSAL
     assert reasons.from_lines(["received AUTHENTICATION_FAILED notify error"]) == reasons.AUTH
+    # the side that checked a certificate from another CA says so, before its AUTH_FAILED
+    assert reasons.from_lines(["no issuer certificate found for \"CN=gwc, OU=ROGUE, O=GIN\"",
+                               "no trusted ECDSA public key found for 'gwc'",
+                               "sending AUTHENTICATION_FAILED notify"]) == reasons.UNTRUSTED
     assert reasons.from_lines(["giving up after 3 retransmits"]) == reasons.UNREACHABLE
     assert reasons.from_lines(["received TS_UNACCEPTABLE notify"]) == reasons.TS
     assert reasons.from_lines(["all good"]) is None
