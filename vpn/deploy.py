@@ -71,6 +71,7 @@ from vpn.tunnels import (
 
 #: result -> CLI exit code (as links: 3 device failure, 4 verification failed, rolled back)
 EXIT = {"changed": 0, "no change": 0, "rolled back": 4, "failed": 3}
+ROTATED = "; rotation complete: the new secrets are in force"
 INITIATE_TIMEOUT_MS = 15000
 HANDSHAKE_WAIT = 6.0  # WireGuard retries a handshake after 5 s (REKEY_TIMEOUT)
 WORKERS = 8
@@ -562,13 +563,15 @@ def deploy_plan(p: Plan, verify: bool = True, transport: str = "netmiko") -> Dep
         if not done:
             res.result, res.message = "no change", "already deployed as rendered"
             res.rotated = p.pending  # the gateways hold the pending secrets already
+            res.message += ROTATED if p.pending else ""
             return res
         reason = _verify(p) if verify else None
         if reason is None:
             res.certificates = [sd.creds.serial for sd in p.sides if sd.creds is not None]
             res.rotated = p.pending
             res.result = "changed"
-            res.message = "up" if verify else "loaded (not verified)"
+            res.message = ("up" if verify else "loaded (not verified)") + (
+                ROTATED if p.pending else "")
             return res
         res.result, res.reason = "rolled back", reason
         res.message = f"did not come up: {reason}"

@@ -120,7 +120,8 @@ def show_cmd(ctx: Context, name: str, show_secret: bool, as_json: bool) -> None:
 @pass_ctx
 def rotate_cmd(ctx: Context, name: str, abort: bool, as_json: bool) -> None:
     """New PSK, WireGuard keys or certificates for a tunnel; the current ones stay in force
-    until a deploy of the new ones succeeds (gin vpn deploy)."""
+    until a deploy of the new ones succeeds (gin vpn deploy NAME completes the rotation; a
+    deploy that fails is rolled back and the rotation stays pending)."""
     with ctx.directory.transaction() as s:
         if abort:
             tunnels.abort_rotation(s, name)
