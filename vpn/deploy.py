@@ -124,10 +124,6 @@ class CredsPut:
         """The certificate, key or CA changed (the CRL is re-signed at every deploy)."""
         return any(path.parent.name != "x509crl" for path in self.before)
 
-    @property
-    def key_changed(self) -> bool:
-        return any(path.parent.name == "private" for path in self.before)
-
 
 @dataclass
 class Side:
