@@ -18,30 +18,59 @@ from pathlib import Path
 from gin.lab.errors import LabError
 from gin.lab.proc import run, wait_pidfile
 from gin.lab.render import render
+from gin.lab.snmpd import frr_snmp_available, subagent_env
 from gin.lab.state import FRR_DAEMONS, LabState, NodeState
 
 FRR_BIN = Path("/usr/lib/frr")
 LIMIT_FDS = "1024"  # FRR sizes per-fd tables by `ulimit -n`; 1024 keeps RSS small
 
 
+CORE_V4 = ipaddress.IPv4Network("10.254.0.0/16")  # one /31 per PE-PE core link
+
+
+def core_v4(state: LabState) -> dict[tuple[str, str], ipaddress.IPv4Interface]:
+    """(node, ifname) -> IPv4 /31 of each end of a core link.
+
+    Why IPv4 in an IPv6 core: FRR 8.4's BGP4-MIB (the only BGP MIB it serves over
+    AgentX; BGP4V2-MIB came in 8.5) lists IPv4 peers only, so an IPv4 iBGP session
+    beside the IPv6 one lets the SOC's SNMP poller see a PE session's real state.
+    """
+    links = sorted({tuple(sorted(((n.name, i.name), (i.peer_node, i.peer_ifname))))
+                    for n in state.routers for i in n.interfaces if i.core})
+    out = {}
+    for k, (a, b) in enumerate(links):
+        base = CORE_V4.network_address + 2 * k
+        out[a] = ipaddress.IPv4Interface(f"{base}/31")
+        out[b] = ipaddress.IPv4Interface(f"{base + 1}/31")
+    return out
+
+
 def render_node(state: LabState, node: NodeState) -> dict[str, str]:
     """File name -> text of every FRR config file of a router (pure, no I/O)."""
+    v4 = core_v4(state)
     interfaces = []
     if node.mgmt_ifname:
-        interfaces.append({"name": node.mgmt_ifname, "address": None,
+        interfaces.append({"name": node.mgmt_ifname, "address": None, "address_v4": None,
                            "description": "oob-management (gin lab)"})
     for iface in node.interfaces:
+        v4_addr = v4.get((node.name, iface.name))
         interfaces.append({"name": iface.name, "address": iface.address,
+                           "address_v4": str(v4_addr) if v4_addr else None,
                            "description": f"to {iface.peer_node} {iface.peer_ifname}"})
     core = [i for i in node.interfaces if i.core]
-    peers = []
+    peers, peers_v4 = [], []
     if node.role == "pe":
+        asn = {n.name: n.asn for n in state.routers if n.role == "pe"}
         for other in state.routers:
             if other.role == "pe" and other.name != node.name and other.asn == node.asn:
                 addr = str(ipaddress.IPv6Interface(other.loopback).ip)
                 peers.append({"name": other.name, "address": addr})
+        for iface in core:
+            far = v4.get((iface.peer_node, iface.peer_ifname))
+            if far and asn.get(iface.peer_node) == node.asn:
+                peers_v4.append({"name": iface.peer_node, "address": str(far.ip)})
     ctx = {"node": node, "interfaces": interfaces, "core_interfaces": core,
-           "ibgp_peers": peers}
+           "ibgp_peers": peers, "ibgp_peers_v4": peers_v4, "agentx": frr_snmp_available()}
     files = {f"{d}.conf": render(f"{d}.conf.j2", **ctx) for d in FRR_DAEMONS}
     files["vtysh.conf"] = render("vtysh.conf.j2", **ctx)
     return files
@@ -74,10 +103,12 @@ def in_namespace(node: NodeState, argv: list[str]) -> list[str]:
 def daemon_argv(node: NodeState, daemon: str) -> list[str]:
     """Command line of one FRR daemon of a router (daemonizes; pidfile in run/)."""
     run_dir, etc, log = node.run_dir, node.etc_dir, Path(node.dir) / "log"
+    # bgpd serves BGP4-MIB over AgentX to the router's snmpd (see gin.lab.snmpd)
+    module = ["-M", "snmp"] if daemon == "bgpd" and frr_snmp_available() else []
     return [str(FRR_BIN / daemon), "-d", "-f", str(etc / f"{daemon}.conf"),
             "-i", str(run_dir / f"{daemon}.pid"), "-z", str(run_dir / "zserv.api"),
             "--vty_socket", str(run_dir), "-P", "0", "-u", "frr", "-g", "frr",
-            "--limit-fds", LIMIT_FDS, "--log", f"file:{log / daemon}.log"]
+            "--limit-fds", LIMIT_FDS, "--log", f"file:{log / daemon}.log", *module]
 
 
 def router_script(node: NodeState, extra: Sequence[list[str]] = ()) -> str:
@@ -109,8 +140,8 @@ STEP_EXIT = {9: "hostname", 10: "zebra", 11: "zebra socket", 12: "staticd", 13: 
 
 def start_router(node: NodeState, extra: Sequence[list[str]] = ()) -> None:
     """Start a router's FRR daemons (and `extra` commands) in its namespace; wait for pidfiles."""
-    argv = ["ip", "netns", "exec", node.netns, "unshare", "--uts", "sh", "-c",
-            router_script(node, extra), node.name]
+    argv = ["ip", "netns", "exec", node.netns, "env", *subagent_env(node), "unshare", "--uts",
+            "sh", "-c", router_script(node, extra), node.name]
     proc = run(argv, timeout=60, check=False)
     if proc.returncode != 0:
         step = STEP_EXIT.get(proc.returncode, f"exit {proc.returncode}")
