@@ -21,11 +21,20 @@ from collections.abc import Iterator
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from monitor.exposition import IF_COUNTER_METRICS, IP6_METRICS, render, render_target, unique_names
+from monitor.exposition import (
+    BGP_FAMILIES,
+    IF_COUNTER_METRICS,
+    IP6_METRICS,
+    render,
+    render_target,
+    unique_names,
+)
+from monitor.snmp.oids import BGP_ESTABLISHED
 from monitor.snmp.poller import PollResult
 
 DEVICE_LABELS = ["agency", "site", "device"]
 IF_LABELS = [*DEVICE_LABELS, "ifname"]
+BGP_LABELS = [*DEVICE_LABELS, "peer"]
 
 class SnmpCollector(Collector):
     """Holds the latest PollResult per device; thread-safe against the HTTP server."""
@@ -115,6 +124,7 @@ class SnmpCollector(Collector):
         yield from self._self_metrics(latest, errors, polls)
         ok = [r for r in latest if r.ok]
         yield from self._device_metrics(ok)
+        yield from self._bgp_metrics(ok)
         yield from self._interface_metrics(ok)
 
     @staticmethod
@@ -193,6 +203,20 @@ class SnmpCollector(Collector):
             for key, value in r.ip6.items():
                 ip6[key].add_metric(lv, value)
         yield from (uptime, cpu, mem_total, mem_used, *ip6.values())
+
+    @staticmethod
+    def _bgp_metrics(ok: list[PollResult]) -> Iterator[Metric]:
+        up, state, remote_as = (GaugeMetricFamily(name, help_, labels=BGP_LABELS)
+                                for name, _, help_ in BGP_FAMILIES)
+        for r in ok:
+            t = r.target
+            for peer, (st, ras) in r.bgp.items():
+                lv = [t.agency, t.site, t.name, peer]
+                up.add_metric(lv, 1.0 if st == BGP_ESTABLISHED else 0.0)
+                state.add_metric(lv, st)
+                if ras is not None:
+                    remote_as.add_metric(lv, ras)
+        yield from (up, state, remote_as)
 
     @staticmethod
     def _interface_metrics(ok: list[PollResult]) -> Iterator[Metric]:

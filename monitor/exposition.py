@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from monitor.snmp.oids import BGP_ESTABLISHED
 from monitor.snmp.poller import PollResult
 
 # PollResult.counters key -> (metric name, help)
@@ -65,6 +66,15 @@ DEVICE_FAMILIES = [
      "Physical memory in use (HOST-RESOURCES hrStorageRam)."),
 ]
 
+# labels agency, site, device, peer (the peer's address: a router has few peers)
+BGP_FAMILIES = [
+    ("gin_bgp_peer_up", "gauge",
+     "1 if the BGP session with the peer is Established (FSM state 6), else 0."),
+    ("gin_bgp_peer_state", "gauge", "BGP FSM state of the session: 1 idle, 2 connect, "
+     "3 active, 4 opensent, 5 openconfirm, 6 established."),
+    ("gin_bgp_peer_remote_as", "gauge", "Autonomous system number of the BGP peer."),
+]
+
 
 def escape(value: str) -> str:
     """Label value escaping of the text format (backslash, double quote, newline)."""
@@ -84,7 +94,7 @@ def _num(value: float | int) -> str:
 
 
 def all_families() -> list[tuple[str, str, str]]:
-    return [*SELF_FAMILIES, *DEVICE_FAMILIES,
+    return [*SELF_FAMILIES, *DEVICE_FAMILIES, *BGP_FAMILIES,
             *((name, "counter", help_) for name, help_ in IP6_METRICS.values()),
             *((name, "counter", help_) for name, help_ in IF_COUNTER_METRICS.values()),
             ("gin_if_oper_up", "gauge", "1 if ifOperStatus is up(1)."),
@@ -124,6 +134,12 @@ def render_target(r: PollResult, errors: dict[str, int], polls: int) -> dict[str
         add("gin_device_memory_used_bytes", r.mem_used)
     for key, value in r.ip6.items():
         add(IP6_METRICS[key][0], value)
+    for peer, (state, remote_as) in r.bgp.items():
+        lv = f'{dev},peer="{escape(peer)}"'
+        add("gin_bgp_peer_up", 1 if state == BGP_ESTABLISHED else 0, lv)
+        add("gin_bgp_peer_state", state, lv)
+        if remote_as is not None:
+            add("gin_bgp_peer_remote_as", remote_as, lv)
     labels = {i: f'{dev},ifname="{escape(n)}"' for i, n in unique_names(r).items()}
     for key, (name, _) in IF_COUNTER_METRICS.items():
         col = r.counters.get(key)

@@ -58,6 +58,31 @@ HR_STORAGE: dict[str, str] = {
 }
 HR_STORAGE_RAM = oid_content("1.3.6.1.2.1.25.2.1.2")
 
+# BGP peer tables: MIB name -> {column key: column OID}.  Each table is indexed by the
+# peer's address; the state column is the BGP FSM state (1 idle, 2 connect, 3 active,
+# 4 opensent, 5 openconfirm, 6 established) in all three.
+BGP4_PEER = "1.3.6.1.2.1.15.3.1"  # BGP4-MIB bgpPeerEntry, index = IPv4 address (4 sub-ids)
+# FRR >= 8.5 BGP4V2-MIB bgp4V2PeerEntry (FRR's enterprise copy of the IETF draft);
+# index ends in the InetAddress (4 or 16 sub-ids), after its type (and length or instance)
+BGP4V2_PEER = "1.3.6.1.4.1.7336.4.2.1.1.2.1"
+# CISCO-BGP4-MIB cbgpPeer2Entry (IPv4 and IPv6 peers), index = type.length.address
+CBGP_PEER2 = "1.3.6.1.4.1.9.9.187.1.2.5.1"
+BGP_TABLES: dict[str, dict[str, str]] = {
+    "bgp4": {"state": f"{BGP4_PEER}.2", "remote_as": f"{BGP4_PEER}.9"},
+    "bgp4v2": {"state": f"{BGP4V2_PEER}.13", "remote_as": f"{BGP4V2_PEER}.10"},
+    "cisco": {"state": f"{CBGP_PEER2}.3", "remote_as": f"{CBGP_PEER2}.11"},
+}
+BGP_ESTABLISHED = 6
+# device platform (directory) -> the BGP MIBs it may serve; a profile's `bgp:` overrides.
+# FRR 8.4 serves BGP4-MIB only (IPv4 peers: checked by walking bgpd -M snmp in the lab);
+# 8.5+ adds BGP4V2 (IPv6 peers too).  Cisco lists IPv6 peers in cbgpPeer2Table only.
+BGP_BY_PLATFORM: dict[str, tuple[str, ...]] = {
+    "frr": ("bgp4", "bgp4v2"),
+    "cisco_ios": ("bgp4", "cisco"),
+    "cisco_xe": ("bgp4", "cisco"),
+    "juniper_junos": ("bgp4",),
+}
+
 # trap OIDs (snmpTrapOID.0 values)
 SNMP_TRAP_OID = "1.3.6.1.6.3.1.1.4.1.0"
 TRAPS: dict[str, str] = {

@@ -8,6 +8,12 @@ those requests go out concurrently.  Static columns (ifName, ifAlias, ifHighSpee
 refreshed every ``static_interval``, after a reboot (sysUpTime went back) or when an
 unknown ifIndex appears — the rest of the time they cost nothing.
 
+BGP peer tables (BGP4-MIB, FRR's BGP4V2-MIB, Cisco's cbgpPeer2Table: whichever the
+target's ``bgp_mibs`` name, from its platform or profile) are walked with the counters,
+every poll, because a session going down is exactly what the SOC must see at once.  They
+cost one more GETBULK per poll and only on routers; a device without the MIB answers
+"end of subtree" and simply has no BGP samples.
+
 A target that is dead, slow, lies about its keys or answers garbage yields a
 :class:`PollResult` with ``ok=False`` and a bounded ``reason``; it never delays or stops
 the others (each has its own deadline).
@@ -16,6 +22,7 @@ the others (each has its own deadline).
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -34,7 +41,9 @@ _IP6 = oids.encoded(oids.IP6_STATS)
 _HR_STORAGE = oids.encoded(oids.HR_STORAGE)
 _HR_CPU = ber.oid_content(oids.HR_PROCESSOR_LOAD)
 _UPTIME = ber.oid_content(oids.SYS_UPTIME)
+_BGP = {mib: oids.encoded(cols) for mib, cols in oids.BGP_TABLES.items()}
 MAX_ROWS = 100_000
+MAX_BGP_PEERS = 4096  # keeps the `peer` label bounded even against a hostile agent
 
 
 @dataclass
@@ -57,6 +66,8 @@ class PollResult:
     cpu_load: float | None = None
     mem_total: int | None = None
     mem_used: int | None = None
+    #: BGP peer address -> (FSM state 1-6, remote AS or None)
+    bgp: dict[str, tuple[int, int | None]] = field(default_factory=dict)
     varbinds: int = 0
 
 
@@ -68,6 +79,7 @@ class _State:
     rows_hint: int = 32
     cpu_hint: int = 4
     storage_hint: int = 16
+    bgp_hint: int = 4
     static_at: float = -1e18
     uptime: float | None = None
     ifnames: dict[int, str] = field(default_factory=dict)
@@ -149,6 +161,46 @@ async def _walk_group(session: Session, columns: list[bytes], group: list[int],
                 raise SnmpError("malformed", "table larger than 100000 rows (agent loop?)")
         active = [c for c in active if c not in done]
     return seen
+
+
+def _peer_address(suffix: bytes, mib: str) -> str:
+    """The peer address a BGP table row is indexed by (BGP4-MIB: 4 sub-ids; BGP4V2 and
+    cbgpPeer2: the InetAddress at the end of the index, after its type and length)."""
+    try:
+        subs = ber.subids(suffix)
+    except ber.BerError:
+        subs = ()
+    if mib == "bgp4":
+        raw = subs if len(subs) == 4 else None
+    else:
+        raw = subs[-16:] if len(subs) >= 17 else subs[-4:] if len(subs) >= 5 else None
+    if raw is None or any(x > 255 for x in raw):
+        raise SnmpError("malformed", f"{mib} peer table index is not an IP address")
+    return ipaddress.ip_address(bytes(raw)).compressed
+
+
+def _bgp_peers(mibs: tuple[str, ...], tables: list[dict[bytes, object]]
+               ) -> dict[str, tuple[int, int | None]]:
+    """Peer address -> (state, remote AS) from the walked columns of ``mibs`` (in order;
+    a peer listed by two MIBs, e.g. BGP4 and BGP4V2 for an IPv4 peer, is one peer).
+    Hostile values (a state outside 1-6, an AS that is no 32-bit number, a non-address
+    index) raise ``malformed``: the poll is then counted as an error with that reason."""
+    peers: dict[str, tuple[int, int | None]] = {}
+    pos = 0
+    for mib in mibs:
+        state_col, as_col = tables[pos], tables[pos + 1]
+        pos += 2
+        for suffix, state in state_col.items():
+            if type(state) is not int or not 1 <= state <= 6:
+                raise SnmpError("malformed", f"{mib} peer state is not a BGP FSM state 1-6")
+            remote_as = as_col.get(suffix)
+            if remote_as is not None and (type(remote_as) is not int
+                                          or not 0 <= remote_as < 2**32):
+                raise SnmpError("malformed", f"{mib} peer remote AS is not a 32-bit number")
+            peers[_peer_address(suffix, mib)] = (state, remote_as)
+            if len(peers) > MAX_BGP_PEERS:
+                raise SnmpError("malformed", f"more than {MAX_BGP_PEERS} BGP peers")
+    return peers
 
 
 def _text(value: object, limit: int = 128) -> str:
@@ -254,14 +306,22 @@ class Poller:
         # table walked with the interface table's repetitions would drag in junk rows
         jobs = [session.get(scalar_oids, stats),
                 walk(session, cols, stats, st.rows_hint, t.max_varbinds)]
+        bgp_cols = [col for mib in t.bgp_mibs for col in _BGP[mib].values()]
+        if bgp_cols:  # all the MIBs' columns in one walk: usually one round trip
+            jobs.append(walk(session, bgp_cols, stats, st.bgp_hint, t.max_varbinds))
         if st.has_hr:
             jobs.append(walk(session, [_HR_CPU], stats, st.cpu_hint, t.max_varbinds))
             jobs.append(walk(session, list(_HR_STORAGE.values()), stats, st.storage_hint,
                              t.max_varbinds))
         done = await asyncio.gather(*jobs)
         scalars, (tables, nvb) = done[0], done[1]
+        if bgp_cols:
+            bgp_tables, n = done[2]
+            nvb += n
+            res.bgp = _bgp_peers(t.bgp_mibs, bgp_tables)
+            st.bgp_hint = max(1, *(len(col) for col in bgp_tables))
         hr_tables: list[dict[bytes, object]] = []
-        for more, n in done[2:]:
+        for more, n in done[3 if bgp_cols else 2:]:
             hr_tables.extend(more)
             nvb += n
         res.varbinds = len(scalars) + nvb

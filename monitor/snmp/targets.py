@@ -22,6 +22,8 @@ itself, only references::
         port: 161
         max_varbinds: 100           # agent's maxGetbulkResponses (net-snmp default 100)
         static_interval: 600        # seconds between ifName/ifAlias/speed refreshes
+        bgp: [bgp4, cisco]          # BGP peer MIBs to walk (false: none); default: by the
+                                    # device's platform (monitor.snmp.oids.BGP_BY_PLATFORM)
       legacy-v2c:
         version: v2c                # allowed, flagged by the audit
         community_ref: env:GIN_SNMP_COMMUNITY
@@ -44,12 +46,12 @@ import yaml
 
 from gin.errors import ConfigError
 from gin.secrets import resolve
-from monitor.snmp import usm
+from monitor.snmp import oids, usm
 
 DEFAULT_PROFILE = "v3-authpriv-sha-aes"
 PROFILE_KEYS = {"version", "user", "auth_protocol", "priv_protocol", "auth_key_ref",
                 "priv_key_ref", "community_ref", "timeout", "retries", "port",
-                "max_varbinds", "static_interval", "context"}
+                "max_varbinds", "static_interval", "context", "bgp"}
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,14 @@ class Profile:
     port: int = 161
     max_varbinds: int = 100
     static_interval: float = 600.0
+    bgp: tuple[str, ...] | None = None  # None: by platform
+
+
+def bgp_mibs(profile: Profile, platform: str | None) -> tuple[str, ...]:
+    """The BGP MIBs to walk on a device: the profile's choice, else its platform's."""
+    if profile.bgp is not None:
+        return profile.bgp
+    return oids.BGP_BY_PLATFORM.get(platform or "", ())
 
 
 @dataclass(frozen=True)
@@ -87,6 +97,7 @@ class Target:
     static_interval: float = 600.0
     profile: str = DEFAULT_PROFILE
     config_error: str | None = None
+    bgp_mibs: tuple[str, ...] = ()  # BGP peer tables polled with the counters
 
     @property
     def labels(self) -> dict[str, str]:
@@ -114,6 +125,8 @@ def load_profiles(path: str | os.PathLike[str] | None) -> dict[str, Profile]:
     defaults = data.get("defaults") or {}
     for name, body in (data.get("profiles") or {}).items():
         merged = {**defaults, **(body or {})}
+        if "bgp" in merged:
+            merged["bgp"] = _bgp_setting(merged["bgp"])
         unknown = set(merged) - PROFILE_KEYS
         if unknown:
             raise ConfigError(f"SNMP profile {name!r} in {p}: unknown keys "
@@ -125,6 +138,20 @@ def load_profiles(path: str | os.PathLike[str] | None) -> dict[str, Profile]:
             raise ConfigError(f"SNMP profile {name!r} in {p}: {exc}") from None
         profiles[str(name)] = prof
     return profiles
+
+
+def _bgp_setting(value: Any) -> tuple[str, ...] | None:
+    """``bgp:`` of a profile: false (none), true (by platform) or a list of MIB names."""
+    if value is True or value is None:
+        return None
+    if value is False:
+        return ()
+    names = (value,) if isinstance(value, str) else tuple(value)
+    unknown = [n for n in names if n not in oids.BGP_TABLES]
+    if unknown:
+        raise ValueError(f"bgp: unknown MIB {', '.join(map(str, unknown))} (known: "
+                         f"{', '.join(oids.BGP_TABLES)})")
+    return names
 
 
 def _check_profile(prof: Profile) -> None:
@@ -171,13 +198,15 @@ def _snmp_section(ref: str | None) -> dict[str, Any]:
 
 
 def build_target(name: str, address: str, profile: Profile, *, agency: str = "",
-                 site: str = "", credential_ref: str | None = None) -> Target:
+                 site: str = "", credential_ref: str | None = None,
+                 platform: str | None = None) -> Target:
     """A Target with credentials resolved; a credential problem becomes ``config_error``."""
     host, port = split_address(address, profile.port)
     base = Target(name=name, host=host, port=port, agency=agency, site=site,
                   version=profile.version, timeout=float(profile.timeout),
                   retries=int(profile.retries), max_varbinds=int(profile.max_varbinds),
-                  static_interval=float(profile.static_interval), profile=profile.name)
+                  static_interval=float(profile.static_interval), profile=profile.name,
+                  bgp_mibs=bgp_mibs(profile, platform))
     try:
         snmp = _snmp_section(credential_ref)
         if profile.version == "v2c":
@@ -231,7 +260,8 @@ def targets_from_directory(directory: Any, profiles: dict[str, Profile],
             try:
                 targets.append(build_target(
                     dev.hostname, address, profile, agency=dev.site.agency.code,
-                    site=dev.site.code, credential_ref=dev.credential_ref))
+                    site=dev.site.code, credential_ref=dev.credential_ref,
+                    platform=dev.platform))
             except ValueError as exc:
                 skipped.append(f"{dev.hostname}: {exc}")
     return targets, skipped
