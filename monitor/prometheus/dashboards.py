@@ -129,7 +129,8 @@ def agency() -> Dashboard:
 
 
 def vpn() -> Dashboard:
-    """Site-to-site VPN and BGP: tunnel state, sessions, certificate expiry."""
+    """Site-to-site VPN and BGP: tunnel state, sessions, certificate expiry (VPN gateway
+    and agency web certificates; both metrics count seconds left)."""
     return _dashboard("gin-vpn", "GIN VPN", [
         Stat(title="Tunnels up", gridPos=_pos(0, 0, 6, 4), reduceCalc="lastNotNull",
              targets=[_t("sum(gin_vpn_tunnel_up) or vector(0)")]),
@@ -140,13 +141,14 @@ def vpn() -> Dashboard:
              targets=[_t("count(gin_bgp_peer_up == 0) or vector(0)")]),
         Stat(title="Certificates expiring < 14 days", gridPos=_pos(18, 0, 6, 4),
              reduceCalc="lastNotNull",
-             targets=[_t("count(gin_vpn_cert_expiry_seconds - time() < 14 * 86400) "
-                         "or vector(0)")]),
+             targets=[_t("count(gin_vpn_certificate_expiry_seconds < 14 * 86400 "
+                         "or gin_web_cert_expiry_seconds < 14 * 86400) or vector(0)")]),
         TimeSeries(title="Tunnel state", gridPos=_pos(0, 4, 12, 8),
                    targets=[_t("gin_vpn_tunnel_up", "{{agency}} {{tunnel}}")]),
-        Table(title="Certificate expiry (days)", gridPos=_pos(12, 4, 12, 8),
-              targets=[_t("sort((gin_vpn_cert_expiry_seconds - time()) / 86400)",
-                          instant=True)]),
+        Table(title="Certificate expiry (days left; negative: expired)",
+              gridPos=_pos(12, 4, 12, 8),
+              targets=[_t("sort(gin_vpn_certificate_expiry_seconds / 86400)", instant=True),
+                       _t("sort(gin_web_cert_expiry_seconds / 86400)", instant=True)]),
         TimeSeries(title="BGP sessions", gridPos=_pos(0, 12, 24, 8),
                    targets=[_t("gin_bgp_peer_up", "{{device}} -> {{peer}}")]),
     ])

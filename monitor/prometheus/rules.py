@@ -5,13 +5,19 @@ every rule has a ``promtool test rules`` case in the test suite
 (tests/integration/monitor/test_monitor_rules.py); generating both from one place keeps
 them in step.
 
-Metrics other gin collectors export, which these rules rely on (the contract):
+Metrics these rules rely on beyond the SNMP collector's own (the contract; a unit test,
+tests/unit/monitor/test_monitor_contract.py, checks every name and annotation label here
+and in the dashboards against what the collectors really export):
 
-* ``gin_vpn_tunnel_up{agency,site,device,tunnel}`` 1/0 — VPN tunnel (IKE + CHILD SA) state
-* ``gin_bgp_peer_up{agency,site,device,peer}`` 1/0 — BGP session Established or not
-* ``gin_vpn_cert_expiry_seconds{agency,device,subject}`` — certificate notAfter as a Unix
-  timestamp (like blackbox_exporter's ``probe_ssl_earliest_cert_expiry``)
+* ``gin_bgp_peer_up{agency,site,device,peer}`` 1/0 — BGP session Established or not (the
+  SNMP poller, from BGP4-MIB / BGP4V2-MIB / CISCO-BGP4-MIB; ``peer`` is the address)
+* ``gin_vpn_tunnel_up{tunnel,type,agency}`` 1/0 — tunnel carries traffic (vpn.metrics)
+* ``gin_vpn_certificate_expiry_seconds{device}`` — seconds LEFT until a deployed gateway
+  certificate expires (vpn.metrics)
+* ``gin_web_cert_expiry_seconds{agency,host}`` — seconds left until an agency web
+  service's TLS certificate expires, negative once expired (audit.web.metrics)
 * ``gin_threat_events_total{type,severity,agency}`` — threat sensor events
+  (monitor.sensor.metrics)
 """
 
 from __future__ import annotations
@@ -66,8 +72,9 @@ ALERTS: list[dict[str, Any]] = [
            "{{ $labels.agency }}: BGP peer {{ $labels.peer }} of {{ $labels.device }} is not "
            "Established."),
     _alert("GinVpnTunnelDown", "gin_vpn_tunnel_up == 0", "3m", "critical",
-           "VPN tunnel {{ $labels.tunnel }} on {{ $labels.device }} is down",
-           "{{ $labels.agency }}: tunnel {{ $labels.tunnel }} has no established SA."),
+           "VPN tunnel {{ $labels.tunnel }} ({{ $labels.type }}) is down",
+           "{{ $labels.agency }}: tunnel {{ $labels.tunnel }} carries no traffic (IKEv2: no "
+           "CHILD_SA installed; WireGuard: no handshake for 180 s)."),
     _alert("GinInterfaceErrors", "gin:if_errors:rate5m > 1", "10m", "warning",
            "Errors on {{ $labels.device }} {{ $labels.ifname }}",
            "{{ $value | humanize }} errored packets/s over 5 minutes."),
@@ -86,19 +93,32 @@ ALERTS: list[dict[str, Any]] = [
            "Critical threat event at {{ $labels.agency }}: {{ $labels.type }}",
            "The threat sensor reported critical {{ $labels.type }} events."),
     _alert("GinCertificateExpiringSoon",
-           "gin_vpn_cert_expiry_seconds - time() < 14 * 86400", "1h", "warning",
-           "Certificate of {{ $labels.device }} expires within 14 days",
-           "{{ $labels.subject }} expires in {{ $value | humanizeDuration }}."),
+           "gin_vpn_certificate_expiry_seconds < 14 * 86400", "1h", "warning",
+           "VPN certificate of {{ $labels.device }} expires within 14 days",
+           "The gateway certificate deployed on {{ $labels.device }} expires in "
+           "{{ $value | humanizeDuration }}: renew it (gin vpn cert renew)."),
     _alert("GinCertificateExpiryImminent",
-           "gin_vpn_cert_expiry_seconds - time() < 3 * 86400", "10m", "critical",
-           "Certificate of {{ $labels.device }} expires within 3 days",
-           "{{ $labels.subject }} expires in {{ $value | humanizeDuration }}."),
+           "gin_vpn_certificate_expiry_seconds < 3 * 86400", "10m", "critical",
+           "VPN certificate of {{ $labels.device }} expires within 3 days",
+           "The gateway certificate deployed on {{ $labels.device }} expires in "
+           "{{ $value | humanizeDuration }}: renew it (gin vpn cert renew)."),
+    _alert("GinWebCertificateExpiringSoon",
+           "(gin_web_cert_expiry_seconds < 14 * 86400) >= 0", "1h", "warning",
+           "TLS certificate of {{ $labels.host }} expires within 14 days",
+           "{{ $labels.agency }}: the certificate of {{ $labels.host }} expires in "
+           "{{ $value | humanizeDuration }}."),
+    _alert("GinWebCertificateExpired", "gin_web_cert_expiry_seconds < 0", "5m", "critical",
+           "TLS certificate of {{ $labels.host }} has expired",
+           "{{ $labels.agency }}: the certificate of {{ $labels.host }} expired; browsers "
+           "refuse the service."),
 ]
 
 
 def recording_rules(interval: str = "30s") -> dict[str, Any]:
+    """The recording-rule file's content."""
     return {"groups": [{"name": "gin-recording", "interval": interval, "rules": RECORDING}]}
 
 
 def alert_rules() -> dict[str, Any]:
+    """The alerting-rule file's content."""
     return {"groups": [{"name": "gin-alerts", "rules": ALERTS}]}

@@ -62,7 +62,10 @@ TRAFFIC = [(sel("gin_if_speed_bits_per_second", **IF), "1000000000x40"),
 HOT = [(sel("gin_if_speed_bits_per_second", **IF), "1000000000x40"),
        (sel("gin_if_in_octets_total", **IF), "0+7125000000x40"),  # 95%
        (sel("gin_if_out_octets_total", **IF), "0x40")]
-CERT = {"agency": "MOF", "device": "vpn1", "subject": "CN=vpn1.mof"}
+# the label sets the collectors really export (vpn.metrics, audit.web.metrics)
+TUNNEL = {"tunnel": "mof-moi", "type": "ikev2", "agency": "MOF"}
+VPN_CERT = {"device": "gw-mof"}
+WEB_CERT = {"agency": "MOF", "host": "www.mof.go.th"}
 
 ALERT_CASES = {
     "GinLinkDown": [alert("GinLinkDown", LINK_DOWN, "6m", IF, {
@@ -84,15 +87,16 @@ ALERT_CASES = {
         "description": "Prometheus cannot scrape the agent: none of its devices are being "
                        "watched."})],
     "GinBgpSessionDown": [alert("GinBgpSessionDown", [
-        (sel("gin_bgp_peer_up", **DEV, peer="2001:db8::2"), "0x10")], "4m",
-        {**DEV, "peer": "2001:db8::2"}, {
-        "summary": "BGP session r1 -> 2001:db8::2 is down",
-        "description": "MOF: BGP peer 2001:db8::2 of r1 is not Established."})],
+        (sel("gin_bgp_peer_up", **DEV, peer="10.254.0.1"), "0x10"),
+        (sel("gin_bgp_peer_up", **DEV, peer="2001:db8::2"), "1x10")], "4m",
+        {**DEV, "peer": "10.254.0.1"}, {
+        "summary": "BGP session r1 -> 10.254.0.1 is down",
+        "description": "MOF: BGP peer 10.254.0.1 of r1 is not Established."})],
     "GinVpnTunnelDown": [alert("GinVpnTunnelDown", [
-        (sel("gin_vpn_tunnel_up", **DEV, tunnel="mof-moi"), "0x10")], "4m",
-        {**DEV, "tunnel": "mof-moi"}, {
-        "summary": "VPN tunnel mof-moi on r1 is down",
-        "description": "MOF: tunnel mof-moi has no established SA."})],
+        (sel("gin_vpn_tunnel_up", **TUNNEL), "0x10")], "4m", TUNNEL, {
+        "summary": "VPN tunnel mof-moi (ikev2) is down",
+        "description": "MOF: tunnel mof-moi carries no traffic (IKEv2: no CHILD_SA "
+                       "installed; WireGuard: no handshake for 180 s)."})],
     "GinInterfaceErrors": [alert("GinInterfaceErrors", TRAFFIC, "20m", IF, {
         "summary": "Errors on r1 eth0",
         "description": "3 errored packets/s over 5 minutes."})],
@@ -113,14 +117,36 @@ ALERT_CASES = {
          "0 0 0 1 1 1 1")], "5m", {"agency": "MOI", "type": "rogue_ra"}, {
         "summary": "Critical threat event at MOI: rogue_ra",
         "description": "The threat sensor reported critical rogue_ra events."})],
+    # seconds left count down by 60 per 1m step, as the collectors' values do
     "GinCertificateExpiringSoon": [alert("GinCertificateExpiringSoon", [
-        (sel("gin_vpn_cert_expiry_seconds", **CERT), "868200x80")], "70m", CERT, {
-        "summary": "Certificate of vpn1 expires within 14 days",
-        "description": "CN=vpn1.mof expires in 10d 0h 0m 0s."})],
+        (sel("gin_vpn_certificate_expiry_seconds", **VPN_CERT), "868200-60x80")], "70m",
+        VPN_CERT, {
+        "summary": "VPN certificate of gw-mof expires within 14 days",
+        "description": "The gateway certificate deployed on gw-mof expires in 10d 0h 0m 0s: "
+                       "renew it (gin vpn cert renew)."}),
+        alert("GinCertificateExpiringSoon", [
+            (sel("gin_vpn_certificate_expiry_seconds", **VPN_CERT), "31536000-60x80")],
+            "70m", None)],
     "GinCertificateExpiryImminent": [alert("GinCertificateExpiryImminent", [
-        (sel("gin_vpn_cert_expiry_seconds", **CERT), "174000x30")], "20m", CERT, {
-        "summary": "Certificate of vpn1 expires within 3 days",
-        "description": "CN=vpn1.mof expires in 2d 0h 0m 0s."})],
+        (sel("gin_vpn_certificate_expiry_seconds", **VPN_CERT), "174000-60x30")], "20m",
+        VPN_CERT, {
+        "summary": "VPN certificate of gw-mof expires within 3 days",
+        "description": "The gateway certificate deployed on gw-mof expires in 2d 0h 0m 0s: "
+                       "renew it (gin vpn cert renew)."})],
+    "GinWebCertificateExpiringSoon": [alert("GinWebCertificateExpiringSoon", [
+        (sel("gin_web_cert_expiry_seconds", **WEB_CERT), "868200-60x80")], "70m", WEB_CERT, {
+        "summary": "TLS certificate of www.mof.go.th expires within 14 days",
+        "description": "MOF: the certificate of www.mof.go.th expires in 10d 0h 0m 0s."}),
+        # already expired: GinWebCertificateExpired speaks, not this one
+        alert("GinWebCertificateExpiringSoon", [
+            (sel("gin_web_cert_expiry_seconds", **WEB_CERT), "-3600-60x80")], "70m", None)],
+    "GinWebCertificateExpired": [alert("GinWebCertificateExpired", [
+        (sel("gin_web_cert_expiry_seconds", **WEB_CERT), "300-60x20")], "15m", WEB_CERT, {
+        "summary": "TLS certificate of www.mof.go.th has expired",
+        "description": "MOF: the certificate of www.mof.go.th expired; browsers refuse the "
+                       "service."}),
+        alert("GinWebCertificateExpired", [
+            (sel("gin_web_cert_expiry_seconds", **WEB_CERT), "86400-60x20")], "15m", None)],
 }
 
 RECORD_CASES = {

@@ -58,10 +58,20 @@ def test_rules_are_complete() -> None:
     names = {a["alert"] for a in rules.ALERTS}
     assert {"GinLinkDown", "GinDeviceUnreachable", "GinBgpSessionDown", "GinVpnTunnelDown",
             "GinInterfaceErrors", "GinLinkUtilisationHigh", "GinThreatEventSpike",
-            "GinCertificateExpiringSoon"} <= names
+            "GinCertificateExpiringSoon", "GinCertificateExpiryImminent",
+            "GinWebCertificateExpiringSoon", "GinWebCertificateExpired"} <= names
     for a in rules.ALERTS:
         assert a["labels"]["severity"] in ("critical", "warning")
         assert a["annotations"]["summary"] and a["annotations"]["description"]
+
+
+def test_certificate_rules_read_seconds_left() -> None:
+    """vpn.metrics and audit.web.metrics export seconds LEFT, not a notAfter timestamp."""
+    exprs = {a["alert"]: a["expr"] for a in rules.ALERTS}
+    assert exprs["GinCertificateExpiringSoon"] == (
+        "gin_vpn_certificate_expiry_seconds < 14 * 86400")
+    assert exprs["GinWebCertificateExpired"] == "gin_web_cert_expiry_seconds < 0"
+    assert not any("time()" in e for e in exprs.values())
 
 
 def test_alertmanager_routes() -> None:
