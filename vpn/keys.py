@@ -3,7 +3,8 @@
 WireGuard keys are X25519 in pure Python (``cryptography``): the private key is base64 of the
 32 raw bytes and the public key is derived exactly as ``wg pubkey`` does, so no ``wg`` binary
 is needed to plan a tunnel.  PSKs come from :mod:`secrets`.  Secrets are stored only sealed
-with AES-256-GCM under a key from ``GIN_VPN_KEY_FILE`` (mode 0600 enforced) or ``GIN_VPN_KEY``;
+with AES-256-GCM under a key from ``GIN_VPN_KEY_FILE`` (mode 0600 enforced), ``GIN_VPN_KEY``,
+or the per-user default file that ``gin vpn key init`` creates (:func:`default_key_file`);
 the tunnel name is the associated data, so a sealed value copied onto another tunnel does not
 open.  Everything secret is returned as :class:`gin.secrets.Secret`, which never prints.
 """
@@ -69,37 +70,54 @@ def generate_psk() -> Secret:
     return Secret(base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode("ascii"))
 
 
-def init_key_file(path: str | os.PathLike[str]) -> Path:
-    """Create a new sealing key file with mode 0600; refuses to overwrite an existing one."""
-    target = Path(path).expanduser()
+def default_key_file() -> Path:
+    """Per-user default sealing key, beside the default directory:
+    ``$XDG_DATA_HOME/gin/vpn.key`` (``~/.local/share/gin/vpn.key``)."""
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
+    return Path(base) / "gin" / "vpn.key"
+
+
+def key_file() -> Path:
+    """Where the sealing key file is: ``GIN_VPN_KEY_FILE``, else the default."""
+    path = os.environ.get("GIN_VPN_KEY_FILE")
+    return Path(path).expanduser() if path else default_key_file()
+
+
+def init_key_file(path: str | os.PathLike[str] | None = None) -> Path:
+    """Create a new sealing key file with mode 0600 (default: :func:`key_file`); refuses to
+    overwrite an existing one, whose loss would make every sealed secret unreadable."""
+    target = Path(path).expanduser() if path is not None else key_file()
+    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         raise ConfigError(f"VPN key file {target} exists: not overwriting it (the secrets "
                           "sealed with it would be lost)") from None
+    except OSError as exc:
+        raise ConfigError(f"VPN key file {target}: {exc.strerror}") from None
     with os.fdopen(fd, "w") as fh:
         fh.write(base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode() + "\n")
     return target
 
 
 def load_master_key() -> bytes:
-    """The sealing key from ``GIN_VPN_KEY_FILE`` (must be mode 0600) or ``GIN_VPN_KEY``."""
-    path = os.environ.get("GIN_VPN_KEY_FILE")
-    if path:
-        file = Path(path).expanduser()
-        try:
-            info = file.stat()
-        except OSError as exc:
-            raise ConfigError(f"GIN_VPN_KEY_FILE {file}: {exc.strerror}") from None
-        if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise ConfigError(f"GIN_VPN_KEY_FILE {file}: readable by others (chmod 600 {file})")
-        return _decode_key(file.read_text(encoding="ascii", errors="replace").strip(),
-                           f"GIN_VPN_KEY_FILE {file}")
+    """The sealing key from ``GIN_VPN_KEY_FILE`` (must be mode 0600), ``GIN_VPN_KEY``, or
+    the default key file when neither is set and it exists."""
     env = os.environ.get("GIN_VPN_KEY")
-    if env:
+    if env and not os.environ.get("GIN_VPN_KEY_FILE"):
         return _decode_key(env.strip(), "GIN_VPN_KEY")
-    raise ConfigError("no VPN sealing key: set GIN_VPN_KEY_FILE to a 0600 file holding 32 "
-                      "base64 bytes (create one with vpn.keys.init_key_file)")
+    file = key_file()
+    if not os.environ.get("GIN_VPN_KEY_FILE") and not file.exists():
+        raise ConfigError(f"no VPN sealing key: create one with `gin vpn key init` ({file}), "
+                          "or set GIN_VPN_KEY_FILE to a 0600 file holding 32 base64 bytes")
+    try:
+        info = file.stat()
+    except OSError as exc:
+        raise ConfigError(f"GIN_VPN_KEY_FILE {file}: {exc.strerror}") from None
+    if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(f"GIN_VPN_KEY_FILE {file}: readable by others (chmod 600 {file})")
+    return _decode_key(file.read_text(encoding="ascii", errors="replace").strip(),
+                       f"GIN_VPN_KEY_FILE {file}")
 
 
 def seal(values: dict[str, str], context: str, key: bytes | None = None) -> str:

@@ -13,6 +13,5 @@ def COMMANDS() -> list[click.Command]:  # noqa: N802 - a constant-like registry
     from gin.commands.link import link
     from gin.commands.monitor import monitor
     from gin.commands.vpn import vpn
-    from gin.commands.vpn_live import vpn as _live  # noqa: F401 - adds deploy/status/withdraw
 
     return [directory, lab, link, vpn, monitor, audit]

@@ -13,6 +13,7 @@ from audit import report as reports
 from audit.evidence import BackupStore, backup
 from directory.db import default_db_path
 from gin import transport as transports
+from gin.commands import audit_web
 from gin.context import Context, json_option, pass_ctx
 from gin.errors import ConfigError
 from gin.output import console, emit_rows, print_json, progress
@@ -241,4 +242,4 @@ def report_cmd(ctx: Context, configs: str | None, host_dir: str | None,
     if keep_history:
         history.save(data)
     console.print(f"{fmt} report of {len(audits)} devices written to {output}")
-from gin.commands import audit_web as _web  # noqa: E402,F401 - adds "gin audit web" (issue 9)
+audit.add_command(audit_web.web)

@@ -1,6 +1,6 @@
 """``gin audit web``: scan the agencies' public services (TLS, HTTP headers, IPv6) and keep
-the results as evidence for the posture report.  Registered on the ``audit`` group by one
-import at the end of :mod:`gin.commands.audit`."""
+the results as evidence for the posture report.  Added to the ``audit`` group by
+:mod:`gin.commands.audit`."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from audit.checks import Status
 from audit.web import checks, scan
 from audit.web.evidence import WebEvidence
 from audit.web.resolve import parse_nameserver
-from gin.commands.audit import audit
 from gin.context import Context, json_option, pass_ctx
 from gin.errors import ConfigError
 from gin.output import console, emit_rows, print_json, progress
@@ -28,7 +27,7 @@ def _nameserver(_ctx: click.Context, _param: click.Parameter, value: str | None)
     return value
 
 
-@audit.command("web")
+@click.command("web")
 @click.option("--agency", metavar="CODE", help="Only this agency's services.")
 @click.option("--nameserver", metavar="ADDR[:PORT]", callback=_nameserver,
               help="DNS server to ask for A/AAAA records (default: the system's resolvers).")

@@ -1,7 +1,7 @@
 """``gin monitor``: the SNMP agent, one-shot polls, Prometheus/Grafana generation, traps.
 
 Thin: parse, call ``monitor``, print.  The threat sensor's ``sensor`` and ``respond``
-groups (gin.commands.sensor, built separately) are attached here when present.
+groups live in gin.commands.sensor and are added here.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from gin.commands import sensor
 from gin.context import Context, pass_ctx
 from gin.errors import ConfigError
 from gin.output import console, emit_rows, print_json
@@ -283,20 +284,5 @@ def dashboards_cmd(out_dir: str, as_json: bool) -> None:
             console.print(str(p), markup=False)
 
 
-def _attach_sensor_groups() -> None:
-    """Add ``sensor`` and ``respond`` from gin.commands.sensor when that module exists."""
-    import importlib
-
-    try:
-        sensor_mod = importlib.import_module("gin.commands.sensor")
-    except ModuleNotFoundError as exc:
-        if exc.name == "gin.commands.sensor":
-            return  # not built yet
-        raise
-    for name in ("sensor", "respond"):
-        group = getattr(sensor_mod, name, None)
-        if isinstance(group, click.Command):
-            monitor.add_command(group, name)
-
-
-_attach_sensor_groups()
+for _group in (sensor.sensor, sensor.respond):
+    monitor.add_command(_group)

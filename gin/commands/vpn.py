@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from directory.changelog import log_event
+from gin.commands import vpn_live
 from gin.context import Context, json_option, pass_ctx
 from gin.errors import GinError
 from gin.output import emit_object, emit_rows, print_json
@@ -158,7 +159,27 @@ def rm_cmd(ctx: Context, name: str) -> None:
     click.echo(f"removed tunnel {name}")
 
 
-# --- PKI ------------------------------------------------------------------------------------
+# --- sealing key, PKI --------------------------------------------------------------------------
+
+@vpn.group("key")
+def key() -> None:
+    """The sealing key that encrypts PSKs and private keys in the directory."""
+
+
+@key.command("init")
+@click.option("--file", "path", type=click.Path(dir_okay=False),
+              help="Where to create it (default: GIN_VPN_KEY_FILE, else "
+                   "~/.local/share/gin/vpn.key).")
+def key_init_cmd(path: str | None) -> None:
+    """Create the sealing key (32 random bytes, mode 0600); never overwrites one.
+
+    Back it up apart from the directory: without it no sealed secret can be read.
+    """
+    from vpn.keys import init_key_file
+
+    click.echo(f"VPN sealing key created: {init_key_file(path)} (mode 0600; back it up)")
+
+
 
 @vpn.group("ca")
 def ca() -> None:
@@ -314,3 +335,7 @@ def crl_cmd(ctx: Context, fmt: str, days: int, output: str | None) -> None:
         return
     Path(output).write_bytes(data)
     click.echo(f"CRL ({fmt}) written to {output}")
+
+
+for _command in (vpn_live.deploy_cmd, vpn_live.status_cmd, vpn_live.withdraw_cmd):
+    vpn.add_command(_command)

@@ -1,10 +1,9 @@
-"""``gin vpn deploy|status|withdraw``: tunnels on the gateways (added to the ``vpn`` group)."""
+"""``gin vpn deploy|status|withdraw``: tunnels on the gateways (the ``vpn`` group adds them)."""
 
 from __future__ import annotations
 
 import click
 
-from gin.commands.vpn import vpn
 from gin.context import Context, json_option, pass_ctx
 from gin.output import emit_rows, print_json
 from vpn import deploy as deploying
@@ -19,7 +18,7 @@ def _size(n: int) -> str:
     return str(n)
 
 
-@vpn.command("deploy")
+@click.command("deploy")
 @click.argument("names", nargs=-1, required=True, metavar="TUNNEL...")
 @click.option("--no-verify", is_flag=True,
               help="Load only: do not initiate / wait for the handshake (state: deployed).")
@@ -49,7 +48,7 @@ def deploy_cmd(ctx: Context, names: tuple[str, ...], no_verify: bool, transport:
         raise click.exceptions.Exit(code)
 
 
-@vpn.command("status")
+@click.command("status")
 @click.argument("names", nargs=-1, metavar="[TUNNEL...]")
 @json_option
 @pass_ctx
@@ -75,7 +74,7 @@ def status_cmd(ctx: Context, names: tuple[str, ...], as_json: bool) -> None:
               False, title="VPN tunnel status")
 
 
-@vpn.command("withdraw")
+@click.command("withdraw")
 @click.argument("names", nargs=-1, required=True, metavar="TUNNEL...")
 @click.option("--transport", type=click.Choice(["netmiko", "ansible"]), default="netmiko",
               show_default=True, help="How router sides (Cisco, Juniper) are changed.")

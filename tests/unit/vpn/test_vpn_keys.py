@@ -113,3 +113,26 @@ def test_key_from_env(monkeypatch):
     monkeypatch.setenv("GIN_VPN_KEY", base64.b64encode(b"k" * 32).decode())
     token = keys.seal({"psk": keys.generate_psk()}, "t")
     assert set(keys.unseal(token, "t")) == {"psk"}
+
+
+def test_key_init_cli_default_file_then_used_and_never_overwritten(tmp_path, monkeypatch,
+                                                                    capsys):
+    """`gin vpn key init` with no environment: the per-user default file, 0600, found by
+    load_master_key; a second init refuses in one line; without any key the error names
+    the command that makes one."""
+    from gin.cli import main
+
+    monkeypatch.delenv("GIN_VPN_KEY_FILE", raising=False)
+    monkeypatch.delenv("GIN_VPN_KEY", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    with pytest.raises(ConfigError, match="gin vpn key init"):
+        keys.load_master_key()
+    assert main(["vpn", "key", "init"]) == 0
+    path = tmp_path / "data" / "gin" / "vpn.key"
+    assert str(path) in capsys.readouterr().out
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert len(keys.load_master_key()) == 32
+    before = path.read_bytes()
+    assert main(["vpn", "key", "init"]) == 1
+    assert "not overwriting" in capsys.readouterr().err
+    assert path.read_bytes() == before
