@@ -147,6 +147,20 @@ def get_ca(session: Session) -> m.Certificate:
     return ca
 
 
+def _record(session: Session, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey,
+            kind: str, device: m.Device | None) -> m.Certificate:
+    """Store a newly signed certificate with its private key sealed (bound to its serial)."""
+    serial = _serial_hex(cert.serial_number)
+    row = m.Certificate(serial=serial, kind=kind, subject=cert.subject.rfc4514_string(),
+                        device=device, not_before=cert.not_valid_before_utc,
+                        not_after=cert.not_valid_after_utc, status="valid",
+                        pem=cert.public_bytes(serialization.Encoding.PEM).decode("ascii"),
+                        private_key_sealed=_seal_key(key, serial))
+    session.add(row)
+    session.flush()
+    return row
+
+
 def init_ca(session: Session, *, days: int = CA_DAYS,
             now: dt.datetime | None = None) -> m.Certificate:
     """Create the GIN VPN CA (ECDSA P-384); refuses when one exists (its certs would orphan)."""
@@ -169,15 +183,7 @@ def init_ca(session: Session, *, days: int = CA_DAYS,
                 crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
             .add_extension(ski, critical=False)
             .sign(key, _HASH))
-    serial = _serial_hex(number)
-    row = m.Certificate(serial=serial, kind="ca", subject=name.rfc4514_string(),
-                        device=None, not_before=cert.not_valid_before_utc,
-                        not_after=cert.not_valid_after_utc, status="valid",
-                        pem=cert.public_bytes(serialization.Encoding.PEM).decode("ascii"),
-                        private_key_sealed=_seal_key(key, serial))
-    session.add(row)
-    session.flush()
-    return row
+    return _record(session, cert, key, "ca", None)
 
 
 def outer_addresses(session: Session, device: m.Device) -> list[str]:
@@ -256,15 +262,7 @@ def issue(session: Session, hostname: str, *, days: int = CERT_DAYS,
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
                 ca_key.public_key()), critical=False)
             .sign(ca_key, _HASH))
-    serial = _serial_hex(number)
-    row = m.Certificate(serial=serial, kind="gateway", subject=subject.rfc4514_string(),
-                        device=device, not_before=cert.not_valid_before_utc,
-                        not_after=cert.not_valid_after_utc, status="valid",
-                        pem=cert.public_bytes(serialization.Encoding.PEM).decode("ascii"),
-                        private_key_sealed=_seal_key(key, serial))
-    session.add(row)
-    session.flush()
-    return row
+    return _record(session, cert, key, "gateway", device)
 
 
 def renew(session: Session, hostname: str, *, days: int = CERT_DAYS,
