@@ -60,7 +60,42 @@ print([i['name'] for i in node['interfaces'] if i['peer'].split(':')[0]=='$2'][0
     step "Second run: nothing to change"
     gin link provision mof-ce1 moph-ce3
     gin directory history --limit 8
+    step "Auditor: back up the routers' configs, check them against ISO/IEC 17799, write the reports"
+    export GIN_BACKUP_DIR=$ROOT/demo/backups GIN_AUDIT_RUNS=$ROOT/demo/audit-runs
+    export GIN_WEB_EVIDENCE_DIR=$ROOT/demo/web
+    rm -rf "$GIN_BACKUP_DIR" "$GIN_AUDIT_RUNS" "$GIN_WEB_EVIDENCE_DIR"
+    gin audit backup
+    gin audit check
+    gin audit report --agency MOF --format html -o "$ROOT/demo/posture-mof.html"
+    gin audit report --format oscal -o "$ROOT/demo/posture.oscal.json"
     gin lab down --name demo
+    trap - EXIT
+
+    step "VPN: two agency gateways (strongSwan + WireGuard), a certificate tunnel and a WireGuard tunnel"
+    export GIN_DB=$ROOT/demo/vpn.sqlite GIN_VPN_KEY_FILE=$ROOT/demo/vpn.key
+    rm -f "$GIN_DB" "$GIN_DB"-wal "$GIN_DB"-shm "$GIN_VPN_KEY_FILE"
+    trap 'gin lab down --name demovpn >/dev/null 2>&1 || true' EXIT
+    gin lab up "$ROOT/gin/lab/topologies/vpn.yaml" --name demovpn
+    gin directory prefix add 2001:db8:a::/48 --agency MOF --role agency >/dev/null
+    gin directory prefix add 2001:db8:b::/48 --agency MOPH --role agency >/dev/null
+    gin vpn key init
+    gin vpn ca init >/dev/null
+    gin vpn cert issue gwa >/dev/null
+    gin vpn cert issue gwb >/dev/null
+    gin vpn cert list
+    gin vpn create gwa gwb --type ikev2 --auth cert --name mof-moph-ike >/dev/null
+    gin vpn create gwa gwb --type wireguard --name mof-moph-wg >/dev/null
+    gin vpn render mof-moph-ike | head -n 25
+    gin vpn deploy mof-moph-ike mof-moph-wg
+    gin lab exec --name demovpn ha ping -6 -c 3 2001:db8:b::10
+    gin vpn status
+    step "Rotate the WireGuard keys: the new ones go live only when the deploy succeeds"
+    gin vpn rotate mof-moph-wg >/dev/null
+    gin vpn deploy mof-moph-wg
+    gin vpn status mof-moph-wg
+    step "Auditor: the tunnels' crypto and certificates in the posture findings"
+    gin audit check --backup-dir "$ROOT/demo/vpn-backups"   # no backups of the gateways: unknown, never pass
+    gin lab down --name demovpn
     trap - EXIT
 else
     echo "skipped: the lab needs root and FRR (run this script as root on Debian: it installs them)"
