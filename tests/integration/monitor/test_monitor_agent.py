@@ -224,8 +224,8 @@ def test_every_dashboard_expression_runs_on_prometheus(agent_setup: dict) -> Non
             q = (q.replace("$__rate_interval", "1m").replace('"$agency"', '"MOF"')
                  .replace('"$device"', '".*"'))
             assert "$" not in q, q
-            # no VPN/BGP/threat collectors here; hrProcessorLoad needs a minute of samples
-            optional = any(k in q for k in ("threat", "vpn", "bgp", "cpu_load"))
+            # no VPN/BGP/threat/web-certificate data here; hrProcessorLoad needs a minute
+            optional = any(k in q for k in ("threat", "vpn", "bgp", "cert", "cpu_load"))
             result = prom.query(q) if optional else prom.wait_for(q, timeout=30)
             assert optional or result, f"{name}: {expr!r} returned nothing"
             checked += 1
