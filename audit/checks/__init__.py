@@ -11,6 +11,7 @@ from audit.checks import (
     logging,
     management,
     operations,
+    records,
     routing,
     services,
     vpn,
@@ -21,8 +22,8 @@ ALL: tuple[Check, ...] = (*management.CHECKS, *accounts.CHECKS, *logging.CHECKS,
                           *services.CHECKS, *routing.CHECKS, *crypto.CHECKS, *backup.CHECKS,
                           *inventory.CHECKS, *host.CHECKS,
                           *operations.CHECKS)
-#: Every check by id; the VPN checks read the directory, not configs (run by
-#: :func:`audit.checks.vpn.audit_gateways`), so they are not in ALL.
-BY_ID: dict[str, Check] = {c.id: c for c in (*ALL, *vpn.CHECKS)}
+#: Every check by id; the VPN and directory-record checks read the directory, not configs
+#: (run by :func:`audit.checks.records.directory_findings`), so they are not in ALL.
+BY_ID: dict[str, Check] = {c.id: c for c in (*ALL, *vpn.CHECKS, *records.CHECKS)}
 
 __all__ = ["ALL", "BY_ID", "Check", "Context", "Result", "Status"]

@@ -132,16 +132,16 @@ def _audits(ctx: Context, configs: str | None, backup_dir: str | None,
 
 def _other_findings(ctx: Context, agencies: set[str] | None) -> list[runner.Finding]:
     """Findings from evidence other than device configs, in scope: the newest web/TLS scan
-    of each public service (``gin audit web``) and the VPN gateways' tunnels and
-    certificates as the directory records them.  Nothing stored: nothing added."""
-    from audit.checks.vpn import audit_directory
+    of each public service (``gin audit web``) and everything the directory records
+    (inventory completeness, contacts, VPN protection of agency links, the VPN gateways'
+    tunnels and certificates).  Nothing stored: nothing added."""
+    from audit.checks.records import directory_findings
     from audit.web.checks import stored_findings
 
     found = stored_findings(agencies=agencies)
     if _has_directory(ctx):
         with ctx.directory.transaction() as s:
-            vpn = runner.findings_of(audit_directory(s))
-        found += [f for f in vpn if agencies is None or (f.agency or "").upper() in agencies]
+            found += directory_findings(s, agencies)
     return found
 
 

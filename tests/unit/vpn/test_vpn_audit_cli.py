@@ -36,5 +36,6 @@ def test_weak_tunnel_is_a_finding_in_check_and_report(vdir, vdir_url, tmp_path, 
     report = json.loads(out.read_text())
     dumped = json.dumps(report)
     assert "gw-moph" in dumped and "vpn.tunnel_crypto" in dumped
-    devices = {f["device"] for f in report["findings"]}
-    assert devices == {"gw-moph"}  # --agency scopes the VPN findings too
+    devices = {(f["device"], f["agency"]) for f in report["findings"]}
+    # --agency scopes the VPN findings too (MOPH itself: its contacts, a directory fact)
+    assert devices == {("gw-moph", "MOPH"), ("MOPH", "MOPH")}

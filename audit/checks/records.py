@@ -1,0 +1,479 @@
+"""Directory facts (issue 8, "Evidence"): what the directory itself says about the GIN.
+
+Three checks judge the directory's records, not a device's config text:
+
+- ``inv.complete`` (7.1.1), per device: the inventory entry has what the people who run the
+  device need: a platform gin knows, a management address, a credential reference, an SNMP
+  profile, and a site with its province.  A device missing any is an asset gin cannot back
+  up, poll or find on a map.
+- ``org.contacts`` (6.1.3, 13.1.1), per agency that has devices (an agency without one
+  has no network on the GIN and gets no finding): a security contact and a NOC
+  (operations) contact, each with a channel that can be used (an e-mail address or a phone
+  number).  The finding's device column is the agency code, as the web findings use the
+  service.
+- ``vpn.link_protected`` (10.6.1, 11.4.5, 12.3.1), per agency link: whether the agency's
+  traffic over that link is carried in a VPN tunnel (see :func:`link_protected`).
+
+The facts are read once per audit with one query per table (:func:`read`): the cost is
+O(rows), whatever the number of devices.  ``audit`` does not import ``vpn``: tunnels are
+read from their table.  :func:`directory_findings` is the one entry point: it yields every
+finding derived from the directory (these and the VPN gateways' of
+:mod:`audit.checks.vpn`), scoped to a set of agencies.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from audit.checks import vpn
+from audit.checks.base import Check, Context, Result, Status
+from audit.parse import ParsedConfig
+from directory import models as m
+
+if TYPE_CHECKING:
+    from audit.catalogue import Framework
+    from audit.runner import Finding
+
+SHOWN = 10
+#: Link statuses under which the link carries (or is about to carry) agency traffic.
+LIVE_LINKS = ("active", "provisioned")
+#: Tunnel statuses that protect traffic; "down" and "planned" tunnels protect nothing.
+IN_FORCE = ("up", "deployed")
+#: Contact roles are free text (``gin directory contact add --role``): these words make a
+#: contact the agency's security contact or its NOC, whatever the spelling around them.
+SECURITY_ROLE = re.compile(r"secur|ciso|\bsoc\b|csirt|\bcert\b|incident", re.I)
+NOC_ROLE = re.compile(r"\bnoc\b|operation|\bops\b|network", re.I)
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+")  # as the store validates it
+MIN_PHONE_DIGITS = 6
+NO_FACTS = "no directory facts: the directory's tables were not consulted"
+
+
+@dataclass(frozen=True)
+class DeviceRecord:
+    """One device's inventory entry (what ``inv.complete`` judges)."""
+
+    hostname: str
+    agency: str | None
+    platform: str
+    site: str | None
+    province: str | None
+    mgmt_address: str | None
+    credential_ref: str | None
+    snmp_profile: str | None
+    role: str = ""
+    site_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ContactRecord:
+    name: str
+    role: str
+    email: str
+    phone: str
+
+
+@dataclass(frozen=True)
+class AgencyRecord:
+    """One agency, how many devices it has, and its contacts."""
+
+    code: str
+    kind: str
+    devices: int = 0
+    contacts: tuple[ContactRecord, ...] = ()
+
+
+@dataclass(frozen=True)
+class TunnelEnd:
+    """A tunnel seen from one of its ends (the end that belongs to the agency)."""
+
+    name: str
+    status: str
+    weak: tuple[str, ...]
+    device: str
+    peer: str
+    site_id: int | None
+    #: The subnets this end protects, as recorded at creation; None: not recorded.
+    subnets: tuple[str, ...] | None
+
+
+@dataclass(frozen=True)
+class LinkRecord:
+    """One link with what its protection depends on."""
+
+    name: str
+    status: str
+    agency: str | None
+    agency_kind: str | None
+    site: str | None
+    site_id: int | None
+    #: The prefixes recorded for the link's site (LANs), not released.
+    site_prefixes: tuple[str, ...] = ()
+    #: Every tunnel that ends on a device of the link's agency.
+    tunnels: tuple[TunnelEnd, ...] = ()
+    #: The agency's gateway (role vpn-gateway, else its device at the site): the remedy's.
+    gateways: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DirectoryFacts:
+    devices: tuple[DeviceRecord, ...] = ()
+    agencies: tuple[AgencyRecord, ...] = ()
+    links: tuple[LinkRecord, ...] = ()
+
+
+@dataclass(frozen=True)
+class RecordContext(Context):
+    """A check context that carries the one directory record the check judges."""
+
+    record: DeviceRecord | AgencyRecord | LinkRecord | None = None
+
+
+def _text(value: Any) -> str:
+    return str(value).strip() if value is not None else ""
+
+
+def read(session: Session) -> DirectoryFacts:
+    """Every record the three checks need: one query per table (devices with their site
+    and agency, agencies, contacts, links, tunnels, site prefixes), joined in memory."""
+    dev_rows = session.execute(
+        select(m.Device.id, m.Device.hostname, m.Device.platform, m.Device.role,
+               m.Device.mgmt_address, m.Device.credential_ref, m.Device.snmp_profile,
+               m.Device.site_id, m.Site.code, m.Site.province, m.Agency.code)
+        .outerjoin(m.Site, m.Device.site_id == m.Site.id)
+        .outerjoin(m.Agency, m.Site.agency_id == m.Agency.id)
+        .order_by(m.Device.hostname)).all()
+    devices = {r[0]: DeviceRecord(r[1], r[10], _text(r[2]), r[8], r[9], r[4], r[5], r[6],
+                                  _text(r[3]), r[7]) for r in dev_rows}
+    contacts: dict[int, list[ContactRecord]] = defaultdict(list)
+    for aid, name, role, email, phone in session.execute(
+            select(m.Contact.agency_id, m.Contact.name, m.Contact.role, m.Contact.email,
+                   m.Contact.phone).order_by(m.Contact.id)):
+        contacts[aid].append(ContactRecord(_text(name), _text(role), _text(email),
+                                           _text(phone)))
+    per_agency: dict[str | None, list[DeviceRecord]] = defaultdict(list)
+    for d in devices.values():
+        per_agency[d.agency].append(d)
+    agency_rows = session.execute(select(m.Agency.id, m.Agency.code, m.Agency.kind)
+                                  .order_by(m.Agency.code)).all()
+    agencies = tuple(AgencyRecord(code, kind, len(per_agency.get(code, ())),
+                                  tuple(contacts.get(aid, ())))
+                     for aid, code, kind in agency_rows)
+    kinds = {code: kind for _, code, kind in agency_rows}
+
+    ends: dict[str, list[TunnelEnd]] = defaultdict(list)
+    for name, status, policy, a_id, b_id in session.execute(
+            select(m.Tunnel.name, m.Tunnel.status, m.Tunnel.policy, m.Tunnel.a_device_id,
+                   m.Tunnel.b_device_id).order_by(m.Tunnel.name)):
+        data = policy or {}
+        weak = tuple(str(w) for w in ((data.get("crypto") or {}).get("weak") or ()))
+        for key, me, other in (("a", a_id, b_id), ("b", b_id, a_id)):
+            dev, peer = devices.get(me), devices.get(other)
+            if dev is None:
+                continue
+            side = data.get(key) if isinstance(data.get(key), dict) else {}
+            subnets = side.get("subnets")
+            ends[dev.agency or ""].append(TunnelEnd(
+                name, _text(status), weak, dev.hostname, peer.hostname if peer else "?",
+                dev.site_id, tuple(str(s) for s in subnets) if subnets else None))
+    site_prefixes: dict[int, list[str]] = defaultdict(list)
+    for site_id, cidr in session.execute(
+            select(m.Prefix.site_id, m.Prefix.cidr)
+            .where(m.Prefix.site_id.is_not(None), m.Prefix.status != "released")
+            .order_by(m.Prefix.cidr)):
+        site_prefixes[site_id].append(cidr)
+
+    codes = {aid: code for aid, code, _ in agency_rows}
+    links = []
+    for name, status, link_agency, site_id, site_code, site_agency in session.execute(
+            select(m.Link.name, m.Link.status, m.Agency.code, m.Link.site_id, m.Site.code,
+                   m.Site.agency_id)
+            .outerjoin(m.Agency, m.Link.agency_id == m.Agency.id)
+            .outerjoin(m.Site, m.Link.site_id == m.Site.id)
+            .order_by(m.Link.name)):
+        code = link_agency or codes.get(site_agency)
+        mine = per_agency.get(code, []) if code else []
+        gateways = ([d.hostname for d in mine if d.role == "vpn-gateway"]
+                    or [d.hostname for d in mine if d.site_id == site_id])
+        links.append(LinkRecord(name, _text(status), code, kinds.get(code or ""), site_code,
+                                site_id, tuple(site_prefixes.get(site_id or -1, ())),
+                                tuple(ends.get(code or "", ())) if code else (),
+                                tuple(gateways[:1])))
+    return DirectoryFacts(tuple(devices.values()), agencies, tuple(links))
+
+
+def _record(ctx: Context) -> Any:
+    return getattr(ctx, "record", None)
+
+
+# --- inventory completeness (7.1.1) --------------------------------------------------------
+
+
+def _missing(d: DeviceRecord) -> list[str]:
+    out = []
+    if d.platform not in m.PLATFORMS:
+        out.append("platform" if not d.platform else f"platform ({d.platform!r} is not one "
+                                                        "gin knows)")
+    for label, value in (("management address", d.mgmt_address),
+                         ("credential reference", d.credential_ref),
+                         ("SNMP profile", d.snmp_profile)):
+        if not _text(value):
+            out.append(label)
+    if d.site is None:
+        out.append("site")
+    elif not _text(d.province):
+        out.append("site province")
+    return out
+
+
+def inventory_complete(config: ParsedConfig | None, ctx: Context) -> Result:
+    """7.1.1: the device's directory entry says what it is (platform), how to reach it
+    (management address, credential reference, SNMP profile) and where it is (a site with
+    its province): an entry without them is an asset nobody can back up, poll or visit."""
+    d = _record(ctx)
+    if not isinstance(d, DeviceRecord):
+        return Result(Status.UNKNOWN, NO_FACTS)
+    facts = (f"platform={d.platform or '-'} mgmt_address={d.mgmt_address or '-'} "
+             f"credential_ref={'set' if d.credential_ref else '-'} "
+             f"snmp_profile={d.snmp_profile or '-'}",
+             f"site={d.agency or '-'}/{d.site or '-'} province={d.province or '-'}")
+    evidence = tuple((None, line) for line in facts)
+    missing = _missing(d)
+    if missing:
+        return Result(Status.FAIL, "inventory entry incomplete: no " + ", no ".join(missing),
+                      evidence)
+    return Result(Status.PASS, "inventory entry complete", evidence)
+
+
+def _inventory_fix(d: DeviceRecord) -> list[str]:
+    options = {"platform": "--platform <frr|cisco_ios|...>",
+               "management address": "--mgmt-address <ip>",
+               "credential reference": "--credential-ref <vault:...|file:...>",
+               "SNMP profile": "--snmp-profile <profile>"}
+    missing = _missing(d)
+    wanted = [opt for label, opt in options.items()
+              if any(x.startswith(label) for x in missing)]
+    out = []
+    if wanted:
+        out.append(f"gin directory device set {d.hostname} " + " ".join(wanted))
+    if "site" in missing:
+        out.append(f"gin directory device set {d.hostname}  # move it to a site: "
+                   "gin directory site add <agency> <site> --province <province>")
+    if "site province" in missing:
+        out.append(f"gin directory site set {d.agency} {d.site} --province <province>")
+    return out
+
+
+# --- contacts (6.1.3, 13.1.1) ---------------------------------------------------------------
+
+
+def _reachable(c: ContactRecord) -> list[str]:
+    digits = sum(ch.isdigit() for ch in c.phone)
+    out = []
+    if EMAIL.fullmatch(c.email):
+        out.append(f"e-mail {c.email}")
+    if digits >= MIN_PHONE_DIGITS:
+        out.append(f"phone {c.phone}")
+    return out
+
+
+def contacts(config: ParsedConfig | None, ctx: Context) -> Result:
+    """6.1.3 / 13.1.1: someone is responsible for the agency's security and someone runs
+    its network, and the GIN can reach both when an incident needs reporting: a security
+    contact and a NOC contact (by role), each with a usable e-mail address or phone number.
+    An agency with no device has no network on the GIN to answer for: not applicable."""
+    a = _record(ctx)
+    if not isinstance(a, AgencyRecord):
+        return Result(Status.UNKNOWN, NO_FACTS)
+    if not a.devices:
+        return Result(Status.NOT_APPLICABLE, f"agency {a.code} has no device in the directory")
+    evidence = tuple((None, f"contact {c.name} ({c.role or 'no role'}): "
+                            + (", ".join(_reachable(c)) or "no usable e-mail or phone"))
+                     for c in a.contacts[:SHOWN])
+    lacking = []
+    for label, pattern in (("security", SECURITY_ROLE), ("NOC", NOC_ROLE)):
+        holders = [c for c in a.contacts if pattern.search(c.role)]
+        if not holders:
+            lacking.append(f"no {label} contact")
+        elif not any(_reachable(c) for c in holders):
+            lacking.append(f"the {label} contact has no usable e-mail or phone")
+    if lacking:
+        return Result(Status.FAIL, f"agency {a.code} ({a.devices} device(s)): "
+                                   + "; ".join(lacking),
+                      evidence or ((None, "no contact recorded"),))
+    return Result(Status.PASS, "security and NOC contacts recorded and reachable", evidence)
+
+
+def _contacts_fix(a: AgencyRecord) -> list[str]:
+    return [f'gin directory contact add {a.code} "<name>" --role {role} '
+            "--email <address> --phone <number>" for role in ("security", "noc")]
+
+
+# --- VPN protection of agency links (10.6.1, 11.4.5, 12.3.1) ----------------------------------
+
+
+def _net(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    try:
+        return ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return None
+
+
+def _covers(subnets: Sequence[str], prefixes: Sequence[str]) -> bool:
+    nets = [n for n in map(_net, subnets) if n is not None]
+    for p in map(_net, prefixes):
+        if p is None or not any(p.version == n.version and p.subnet_of(n)  # type: ignore[arg-type]
+                                for n in nets):
+            return False
+    return True
+
+
+def link_protected(config: ParsedConfig | None, ctx: Context) -> Result:
+    """10.6.1 / 11.4.5 / 12.3.1: the agency's data does not cross the GIN in clear.
+
+    A GIN link carries an agency's traffic over the shared backbone; it is *protected* when
+    a tunnel in force (status up or deployed, no weak algorithm recorded) ends on a gateway
+    of the link's agency and covers the link's site: the tunnel ends at that site, or every
+    prefix recorded for the site lies inside the subnets the tunnel protects on the agency's
+    side.  Down, planned and weak tunnels protect nothing.  A link that carries no traffic
+    (planned, failed, decommissioned) and the operator's own backbone links are not
+    applicable; an agency whose tunnels are in force but whose site's coverage cannot be
+    told (no site prefix recorded, tunnel subnets not recorded) is unknown."""
+    link = _record(ctx)
+    if not isinstance(link, LinkRecord):
+        return Result(Status.UNKNOWN, NO_FACTS)
+    if link.status not in LIVE_LINKS:
+        return Result(Status.NOT_APPLICABLE, f"link is {link.status}: it carries no traffic")
+    if link.agency is None:
+        return Result(Status.UNKNOWN, "the directory does not say which agency the link "
+                                      "serves (no agency or site on the link)")
+    if link.agency_kind == "gin":
+        return Result(Status.NOT_APPLICABLE, "a backbone link of the GIN operator")
+    where = f"{link.agency}/{link.site}" if link.site else link.agency
+    evidence: list[tuple[int | None, str]] = [
+        (None, f"link {link.name} ({link.status}) serves {where}")]
+    if link.site_prefixes:
+        evidence.append((None, "site prefixes: " + ", ".join(link.site_prefixes[:SHOWN])))
+    good, refused = [], []
+    for t in link.tunnels:
+        if t.status not in IN_FORCE:
+            refused.append(f"tunnel {t.name} ({t.device} -> {t.peer}) is {t.status or '?'}")
+        elif t.weak:
+            refused.append(f"tunnel {t.name} ({t.device} -> {t.peer}) uses weak "
+                           + ", ".join(t.weak))
+        else:
+            good.append(t)
+    evidence += [(None, line) for line in refused[:SHOWN]]
+    if not good:
+        why = ("no tunnel of the agency is in force" if refused
+               else f"agency {link.agency} has no VPN tunnel")
+        return Result(Status.FAIL, f"{why}: its data crosses the GIN in clear",
+                      tuple(evidence))
+    undecided = []
+    for t in good:
+        line = (f"tunnel {t.name} ({t.device} -> {t.peer}, {t.status}) protects "
+                + (", ".join(t.subnets) if t.subnets else "subnets not recorded"))
+        if link.site_id is None or t.site_id == link.site_id or (
+                link.site_prefixes and t.subnets and _covers(t.subnets, link.site_prefixes)):
+            return Result(Status.PASS, f"carried in VPN tunnel {t.name}",
+                          (*evidence, (None, line)))
+        if not link.site_prefixes or not t.subnets:
+            undecided.append(line)
+        else:
+            evidence.append((None, line + ": not the site's prefixes"))
+    if undecided:
+        return Result(Status.UNKNOWN, "the agency has tunnels in force, but whether they "
+                                      "carry this site's traffic is not recorded (no site "
+                                      "prefix or no tunnel subnets in the directory)",
+                      (*evidence, *((None, u) for u in undecided[:SHOWN])))
+    return Result(Status.FAIL, "the agency's tunnels in force do not cover this site's "
+                               "prefixes: its data crosses the GIN in clear", tuple(evidence))
+
+
+def _link_fix(link: LinkRecord) -> list[str]:
+    gateway = link.gateways[0] if link.gateways else "<agency-gateway>"
+    return [f"gin vpn create {gateway} <peer-gateway> --type ikev2 --name <tunnel> "
+            "&& gin vpn deploy <tunnel>",
+            "gin vpn status <tunnel>  # up: the directory records it"]
+
+
+def _check(id_: str, title: str, severity: str, rule: Any, fix: Sequence[str]) -> Check:
+    return Check(id=id_, title=title, severity=severity, rules={"*": rule},
+                 remediation={"*": list(fix)}, context_only=True)
+
+
+INVENTORY = _check("inv.complete", "Device inventory entry complete", "low",
+                   inventory_complete,
+                   ["gin directory device set <hostname> --mgmt-address <ip> "
+                    "--credential-ref <ref> --snmp-profile <profile>",
+                    "gin directory site set <agency> <site> --province <province>"])
+CONTACTS = _check("org.contacts", "Agency security and NOC contacts recorded and reachable",
+                  "medium", contacts,
+                  ['gin directory contact add <agency> "<name>" --role security '
+                   "--email <address>",
+                   'gin directory contact add <agency> "<name>" --role noc --phone <number>'])
+LINK_VPN = _check("vpn.link_protected", "Agency link traffic protected by a VPN tunnel",
+                  "medium", link_protected,
+                  ["gin vpn create <agency-gateway> <peer-gateway> --type ikev2 "
+                   "&& gin vpn deploy <tunnel>"])
+CHECKS: tuple[Check, ...] = (INVENTORY, CONTACTS, LINK_VPN)
+
+
+Fixer = Callable[[Any], list[str]]
+
+
+def _subjects(facts: DirectoryFacts
+              ) -> Iterator[tuple[str, str | None, str, Any, Check, Fixer]]:
+    """(finding's device column, agency, platform, record, check, remedy) per record."""
+    for d in facts.devices:
+        yield d.hostname, d.agency, d.platform or "-", d, INVENTORY, _inventory_fix
+    for a in facts.agencies:
+        if a.devices:  # an agency with no device has nothing on the GIN: no row of n/a
+            yield a.code, a.code, "-", a, CONTACTS, _contacts_fix
+    for link in facts.links:
+        yield link.name, link.agency, "link", link, LINK_VPN, _link_fix
+
+
+def judge(facts: DirectoryFacts, agencies: set[str] | None = None,
+          framework: Framework | None = None, now: dt.datetime | None = None
+          ) -> list[Finding]:
+    """The three checks over ``facts``, for the agencies in scope (None: all)."""
+    from audit import catalogue
+    from audit.runner import finding
+
+    framework = framework or catalogue.load()
+    when = now or dt.datetime.now(dt.UTC)
+    out = []
+    for name, agency, platform, record, check, fix in _subjects(facts):
+        if agencies is not None and (agency or "").upper() not in agencies:
+            continue
+        ctx = RecordContext(device=name, agency=agency, now=when, record=record)
+        verdict = check.run(None, platform, ctx)
+        out.append(finding(name, check.id, check.title, verdict.status, check.severity,
+                           verdict.reason, agency=agency, platform=platform,
+                           evidence=verdict.evidence,
+                           remediation=fix(record) if verdict.status is Status.FAIL else (),
+                           origin="directory", framework=framework))
+    return out
+
+
+def directory_findings(session: Session, agencies: set[str] | None = None,
+                       framework: Framework | None = None, now: dt.datetime | None = None
+                       ) -> list[Finding]:
+    """Every finding the directory gives evidence for, in scope (``agencies``: upper-case
+    codes, None: the whole GIN): inventory, contacts and link protection, then the VPN
+    gateways' tunnels and certificates."""
+    from audit.runner import findings_of
+
+    found = judge(read(session), agencies, framework, now)
+    gateways = findings_of(vpn.audit_directory(session, framework, now))
+    return found + [f for f in gateways
+                    if agencies is None or (f.agency or "").upper() in agencies]
