@@ -120,7 +120,7 @@ class LinkRecord:
     #: Every tunnel that ends on a device of the link's agency.
     tunnels: tuple[TunnelEnd, ...] = ()
     #: The agency's gateway (role vpn-gateway, else its device at the site): the remedy's.
-    gateways: tuple[str, ...] = ()
+    gateway: str | None = None
 
 
 @dataclass(frozen=True)
@@ -141,72 +141,83 @@ def _text(value: Any) -> str:
     return str(value).strip() if value is not None else ""
 
 
-def read(session: Session) -> DirectoryFacts:
-    """Every record the three checks need: one query per table (devices with their site
-    and agency, agencies, contacts, links, tunnels, site prefixes), joined in memory."""
-    dev_rows = session.execute(
+def _devices(session: Session) -> dict[int, DeviceRecord]:
+    rows = session.execute(
         select(m.Device.id, m.Device.hostname, m.Device.platform, m.Device.role,
                m.Device.mgmt_address, m.Device.credential_ref, m.Device.snmp_profile,
-               m.Device.site_id, m.Site.code, m.Site.province, m.Agency.code)
+               m.Device.site_id, m.Site.code.label("site"), m.Site.province,
+               m.Agency.code.label("agency"))
         .outerjoin(m.Site, m.Device.site_id == m.Site.id)
         .outerjoin(m.Agency, m.Site.agency_id == m.Agency.id)
-        .order_by(m.Device.hostname)).all()
-    devices = {r[0]: DeviceRecord(r[1], r[10], _text(r[2]), r[8], r[9], r[4], r[5], r[6],
-                                  _text(r[3]), r[7]) for r in dev_rows}
-    contacts: dict[int, list[ContactRecord]] = defaultdict(list)
-    for aid, name, role, email, phone in session.execute(
-            select(m.Contact.agency_id, m.Contact.name, m.Contact.role, m.Contact.email,
-                   m.Contact.phone).order_by(m.Contact.id)):
-        contacts[aid].append(ContactRecord(_text(name), _text(role), _text(email),
-                                           _text(phone)))
-    per_agency: dict[str | None, list[DeviceRecord]] = defaultdict(list)
-    for d in devices.values():
-        per_agency[d.agency].append(d)
-    agency_rows = session.execute(select(m.Agency.id, m.Agency.code, m.Agency.kind)
-                                  .order_by(m.Agency.code)).all()
-    agencies = tuple(AgencyRecord(code, kind, len(per_agency.get(code, ())),
-                                  tuple(contacts.get(aid, ())))
-                     for aid, code, kind in agency_rows)
-    kinds = {code: kind for _, code, kind in agency_rows}
+        .order_by(m.Device.hostname))
+    return {r.id: DeviceRecord(r.hostname, r.agency, _text(r.platform), r.site, r.province,
+                               r.mgmt_address, r.credential_ref, r.snmp_profile,
+                               _text(r.role), r.site_id) for r in rows}
 
+
+def _tunnel_ends(session: Session, devices: dict[int, DeviceRecord]
+                 ) -> dict[str, list[TunnelEnd]]:
+    """Each tunnel twice, once from each end, under the agency that end belongs to."""
     ends: dict[str, list[TunnelEnd]] = defaultdict(list)
-    for name, status, policy, a_id, b_id in session.execute(
-            select(m.Tunnel.name, m.Tunnel.status, m.Tunnel.policy, m.Tunnel.a_device_id,
-                   m.Tunnel.b_device_id).order_by(m.Tunnel.name)):
-        data = policy or {}
+    for t in session.execute(select(m.Tunnel.name, m.Tunnel.status, m.Tunnel.policy,
+                                    m.Tunnel.a_device_id, m.Tunnel.b_device_id)
+                             .order_by(m.Tunnel.name)):
+        data = t.policy if isinstance(t.policy, dict) else {}
         weak = tuple(str(w) for w in ((data.get("crypto") or {}).get("weak") or ()))
-        for key, me, other in (("a", a_id, b_id), ("b", b_id, a_id)):
+        for key, me, other in (("a", t.a_device_id, t.b_device_id),
+                               ("b", t.b_device_id, t.a_device_id)):
             dev, peer = devices.get(me), devices.get(other)
-            if dev is None:
+            if dev is None or dev.agency is None:
                 continue
             side = data.get(key) if isinstance(data.get(key), dict) else {}
             subnets = side.get("subnets")
-            ends[dev.agency or ""].append(TunnelEnd(
-                name, _text(status), weak, dev.hostname, peer.hostname if peer else "?",
-                dev.site_id, tuple(str(s) for s in subnets) if subnets else None))
-    site_prefixes: dict[int, list[str]] = defaultdict(list)
-    for site_id, cidr in session.execute(
-            select(m.Prefix.site_id, m.Prefix.cidr)
-            .where(m.Prefix.site_id.is_not(None), m.Prefix.status != "released")
-            .order_by(m.Prefix.cidr)):
-        site_prefixes[site_id].append(cidr)
+            ends[dev.agency].append(TunnelEnd(
+                t.name, _text(t.status), weak, dev.hostname, peer.hostname if peer else "?",
+                dev.site_id, tuple(str(n) for n in subnets) if subnets else None))
+    return ends
 
-    codes = {aid: code for aid, code, _ in agency_rows}
+
+def read(session: Session) -> DirectoryFacts:
+    """Every record the three checks need: one query per table (devices with their site
+    and agency, agencies, contacts, tunnels, site prefixes, links), joined in memory."""
+    devices = _devices(session)
+    per_agency: dict[str | None, list[DeviceRecord]] = defaultdict(list)
+    for d in devices.values():
+        per_agency[d.agency].append(d)
+    contacts: dict[int, list[ContactRecord]] = defaultdict(list)
+    for c in session.execute(select(m.Contact.agency_id, m.Contact.name, m.Contact.role,
+                                    m.Contact.email, m.Contact.phone).order_by(m.Contact.id)):
+        contacts[c.agency_id].append(ContactRecord(_text(c.name), _text(c.role),
+                                                   _text(c.email), _text(c.phone)))
+    agency_rows = session.execute(select(m.Agency.id, m.Agency.code, m.Agency.kind)
+                                  .order_by(m.Agency.code)).all()
+    agencies = tuple(AgencyRecord(a.code, a.kind, len(per_agency.get(a.code, ())),
+                                  tuple(contacts.get(a.id, ()))) for a in agency_rows)
+    codes = {a.id: a.code for a in agency_rows}
+    kinds = {a.code: a.kind for a in agency_rows}
+    ends = _tunnel_ends(session, devices)
+    site_prefixes: dict[int, list[str]] = defaultdict(list)
+    for p in session.execute(select(m.Prefix.site_id, m.Prefix.cidr)
+                             .where(m.Prefix.site_id.is_not(None),
+                                    m.Prefix.status != "released")
+                             .order_by(m.Prefix.cidr)):
+        site_prefixes[p.site_id].append(p.cidr)
+
     links = []
-    for name, status, link_agency, site_id, site_code, site_agency in session.execute(
-            select(m.Link.name, m.Link.status, m.Agency.code, m.Link.site_id, m.Site.code,
-                   m.Site.agency_id)
+    for ln in session.execute(
+            select(m.Link.name, m.Link.status, m.Link.site_id, m.Agency.code.label("agency"),
+                   m.Site.code.label("site"), m.Site.agency_id.label("site_agency"))
             .outerjoin(m.Agency, m.Link.agency_id == m.Agency.id)
             .outerjoin(m.Site, m.Link.site_id == m.Site.id)
             .order_by(m.Link.name)):
-        code = link_agency or codes.get(site_agency)
+        code = ln.agency or codes.get(ln.site_agency)  # the link's agency, else its site's
         mine = per_agency.get(code, []) if code else []
-        gateways = ([d.hostname for d in mine if d.role == "vpn-gateway"]
-                    or [d.hostname for d in mine if d.site_id == site_id])
-        links.append(LinkRecord(name, _text(status), code, kinds.get(code or ""), site_code,
-                                site_id, tuple(site_prefixes.get(site_id or -1, ())),
-                                tuple(ends.get(code or "", ())) if code else (),
-                                tuple(gateways[:1])))
+        gateway = next((d.hostname for d in mine if d.role == "vpn-gateway"),
+                       next((d.hostname for d in mine if d.site_id == ln.site_id), None))
+        links.append(LinkRecord(
+            ln.name, _text(ln.status), code, kinds.get(code) if code else None, ln.site,
+            ln.site_id, tuple(site_prefixes.get(ln.site_id, ())) if ln.site_id else (),
+            tuple(ends.get(code, ())) if code else (), gateway))
     return DirectoryFacts(tuple(devices.values()), agencies, tuple(links))
 
 
@@ -227,9 +238,7 @@ def _missing(d: DeviceRecord) -> list[str]:
                          ("SNMP profile", d.snmp_profile)):
         if not _text(value):
             out.append(label)
-    if d.site is None:
-        out.append("site")
-    elif not _text(d.province):
+    if not _text(d.province):  # every device has a site (the column is NOT NULL)
         out.append("site province")
     return out
 
@@ -264,9 +273,6 @@ def _inventory_fix(d: DeviceRecord) -> list[str]:
     out = []
     if wanted:
         out.append(f"gin directory device set {d.hostname} " + " ".join(wanted))
-    if "site" in missing:
-        out.append(f"gin directory device set {d.hostname}  # move it to a site: "
-                   "gin directory site add <agency> <site> --province <province>")
     if "site province" in missing:
         out.append(f"gin directory site set {d.agency} {d.site} --province <province>")
     return out
@@ -399,7 +405,7 @@ def link_protected(config: ParsedConfig | None, ctx: Context) -> Result:
 
 
 def _link_fix(link: LinkRecord) -> list[str]:
-    gateway = link.gateways[0] if link.gateways else "<agency-gateway>"
+    gateway = link.gateway or "<agency-gateway>"
     return [f"gin vpn create {gateway} <peer-gateway> --type ikev2 --name <tunnel> "
             "&& gin vpn deploy <tunnel>",
             "gin vpn status <tunnel>  # up: the directory records it"]

@@ -171,7 +171,7 @@ def test_weak_tunnel_is_no_protection(gin_dir):
 def test_site_outside_the_tunnel_subnets_fails():
     t = records.TunnelEnd("t9", "up", (), "gw-a", "gw-b", 1, ("2001:db8:1::/48",))
     link = records.LinkRecord("L", "active", "A", "department", "br", 2,
-                              ("2001:db8:77::/64",), (t,), ("gw-a",))
+                              ("2001:db8:77::/64",), (t,), "gw-a")
     ctx = records.RecordContext(device="L", now=NOW, record=link)
     assert records.link_protected(None, ctx).status is Status.FAIL
     agencyless = records.LinkRecord("L", "active", None, None, None, None)
