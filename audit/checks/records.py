@@ -443,7 +443,7 @@ def _subjects(facts: DirectoryFacts
         yield d.hostname, d.agency, d.platform or "-", d, INVENTORY, _inventory_fix
     for a in facts.agencies:
         if a.devices:  # an agency with no device has nothing on the GIN: no row of n/a
-            yield a.code, a.code, "-", a, CONTACTS, _contacts_fix
+            yield a.code, a.code, "agency", a, CONTACTS, _contacts_fix
     for link in facts.links:
         yield link.name, link.agency, "link", link, LINK_VPN, _link_fix
 

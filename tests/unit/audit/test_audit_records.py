@@ -239,9 +239,12 @@ def test_check_and_report_show_the_directory_facts(gin_dir, db_url, tmp_path: Pa
     checks = {(f["device"], f["check"]) for f in data["findings"]}
     assert {("gw-moph", "inv.complete"), ("MOPH", "org.contacts"),
             ("GIN-MOPH-hq", "vpn.link_protected")} <= checks
+    set_tunnel(gin_dir, "up")
     out = tmp_path / "r.html"
     assert main([*base, "report", "--configs", str(configs), "--ministry", "MOI",
                  "--format", "html", "--lang", "th", "-o", str(out), "--no-history"]) == 0
     page = out.read_text(encoding="utf-8")
-    assert "GIN-DOPA-br2" in page and "ไม่ทราบ" in page  # the unknown link, in Thai labels
-    assert "MOPH" not in page  # the ministry's scope: MOI and DOPA only
+    # the link whose coverage is not recorded, in the findings table with the Thai label
+    row = next(r for r in page.split("<tr>") if "<td>GIN-DOPA-br2</td>" in r)
+    assert '<td class="unknown">ไม่ทราบ</td>' in row and "vpn.link_protected" in row
+    assert "GIN-MOPH-hq" not in page  # the ministry's scope: MOI and DOPA only
