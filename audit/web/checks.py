@@ -2,9 +2,9 @@
 catalogue and report as the network checks (:class:`audit.runner.Finding`).
 
 Each check is a pure function of the record, so a report can be rebuilt from stored
-evidence at any time.  Each names its controls among the catalogue's (``audit/data/
-iso17799.yaml``, where 10.9.1-10.9.3 were added for them); :func:`with_web_checks` lays
-that mapping over the framework.  The remediation text (nginx and Apache lines) is data in
+evidence at any time.  Which controls each check evidences is data in the one catalogue
+(``audit/data/iso17799.yaml``, 10.6.x, 10.9.x, 12.3.1, 12.6.1), like the network checks'.
+The remediation text (nginx and Apache lines) is data in
 :mod:`audit.web.remediation`.  A host that did not answer TLS makes every check "unknown"
 (with the reason) and ``web.reachable`` fail: silence is never a pass.
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +48,6 @@ class WebCheck:
     title: str
     severity: str
     judge: Judge
-    #: ISO/IEC 17799 controls the check gives evidence for.
-    controls: tuple[str, ...]
     #: True: needs the TLS answer (unknown when the host did not answer TLS).
     needs_tls: bool = True
 
@@ -316,54 +314,36 @@ def _has(value: str) -> bool:
 
 
 CHECKS: tuple[WebCheck, ...] = (
-    WebCheck("web.reachable", "Service answers over TLS", "high", reachable,
-             ("10.9.3",), False),
-    WebCheck("web.tls_protocols", "Only TLS 1.2 or newer", "high", protocols,
-             ("10.6.2", "10.9.2", "12.3.1")),
-    WebCheck("web.tls_ciphers", "No weak cipher suites", "high", ciphers,
-             ("10.9.2", "12.3.1")),
+    WebCheck("web.reachable", "Service answers over TLS", "high", reachable, False),
+    WebCheck("web.tls_protocols", "Only TLS 1.2 or newer", "high", protocols),
+    WebCheck("web.tls_ciphers", "No weak cipher suites", "high", ciphers),
     WebCheck("web.forward_secrecy", "Forward secrecy on every suite", "medium",
-             forward_secrecy, ("10.9.2", "12.3.1")),
-    WebCheck("web.cert_chain", "Certificate chain valid", "high", chain,
-             ("10.9.1", "10.9.2")),
-    WebCheck("web.cert_hostname", "Certificate names the host", "high", hostname,
-             ("10.9.1", "10.9.2")),
+             forward_secrecy),
+    WebCheck("web.cert_chain", "Certificate chain valid", "high", chain),
+    WebCheck("web.cert_hostname", "Certificate names the host", "high", hostname),
     WebCheck("web.cert_expiry", f"Certificate valid for {EXPIRY_WARN_DAYS}+ days", "high",
-             expiry, ("10.9.1", "10.9.2")),
-    WebCheck("web.cert_key", "Certificate key and signature strong", "medium", key,
-             ("12.3.1",)),
-    WebCheck("web.ocsp_stapling", "OCSP response stapled", "low", ocsp,
-             ("10.9.2",)),
-    WebCheck("web.https_redirect", "http redirects to https", "medium", redirect,
-             ("10.6.2", "10.9.1")),
-    WebCheck("web.hsts", "HSTS with max-age of 180 days or more", "medium", hsts,
-             ("10.6.2", "10.9.2")),
+             expiry),
+    WebCheck("web.cert_key", "Certificate key and signature strong", "medium", key),
+    WebCheck("web.ocsp_stapling", "OCSP response stapled", "low", ocsp),
+    WebCheck("web.https_redirect", "http redirects to https", "medium", redirect),
+    WebCheck("web.hsts", "HSTS with max-age of 180 days or more", "medium", hsts),
     WebCheck("web.csp", "Content-Security-Policy set", "medium",
-             _header_check("content-security-policy", _has, "Content-Security-Policy"),
-             ("10.9.3",)),
+             _header_check("content-security-policy", _has, "Content-Security-Policy")),
     WebCheck("web.content_type_options", "X-Content-Type-Options: nosniff", "low",
              _header_check("x-content-type-options", lambda v: v.strip().lower() == "nosniff",
-                           "X-Content-Type-Options"),
-             ("10.9.3",)),
+                           "X-Content-Type-Options")),
     WebCheck("web.frame_options", "Framing restricted (X-Frame-Options or frame-ancestors)",
-             "medium", frame_options,
-             ("10.9.3",)),
+             "medium", frame_options),
     WebCheck("web.referrer_policy", "Referrer-Policy set to a safe value", "low",
              _header_check("referrer-policy",
                            lambda v: v.split(",")[-1].strip().lower() in SAFE_REFERRER,
-                           "Referrer-Policy"),
-             ("10.9.2",)),
+                           "Referrer-Policy")),
     WebCheck("web.server_version", "No software version in Server headers", "low",
-             server_version,
-             ("10.6.2", "12.6.1")),
-    WebCheck("web.cookies", "Cookies Secure, HttpOnly and SameSite", "medium", cookies,
-             ("10.9.2",)),
-    WebCheck("web.ipv6_aaaa", "AAAA record published", "medium", aaaa,
-             ("10.6.1",), False),
-    WebCheck("web.ipv6_reachable", "Service answers over IPv6", "medium", v6_answers,
-             ("10.6.1",)),
-    WebCheck("web.ipv6_same_cert", "Same certificate over IPv4 and IPv6", "medium", same_cert,
-             ("10.6.1", "10.9.2")),
+             server_version),
+    WebCheck("web.cookies", "Cookies Secure, HttpOnly and SameSite", "medium", cookies),
+    WebCheck("web.ipv6_aaaa", "AAAA record published", "medium", aaaa, False),
+    WebCheck("web.ipv6_reachable", "Service answers over IPv6", "medium", v6_answers),
+    WebCheck("web.ipv6_same_cert", "Same certificate over IPv4 and IPv6", "medium", same_cert),
 )
 BY_ID: dict[str, WebCheck] = {c.id: c for c in CHECKS}
 
@@ -378,28 +358,12 @@ def judge(check: WebCheck, rec: dict[str, Any], now: dt.datetime) -> Result:
         return _r(Status.UNKNOWN, f"check error: {type(exc).__name__}: {exc}")
 
 
-def with_web_checks(framework: catalogue.Framework) -> catalogue.Framework:
-    """``framework`` with each web check listed under the controls it evidences.
-
-    The catalogue's ``checks:`` lists name the config checks (the catalogue test holds
-    them to :data:`audit.checks.BY_ID`), so the web checks' mapping is kept with them
-    (:attr:`WebCheck.controls`) and laid over the framework here; controls the framework
-    does not have are left out."""
-    extra: dict[str, list[str]] = {}
-    for check in CHECKS:
-        for cid in check.controls:
-            extra.setdefault(cid, []).append(check.id)
-    controls = {cid: replace(c, checks=tuple(dict.fromkeys((*c.checks, *extra.get(cid, ())))))
-                for cid, c in framework.controls.items()}
-    return catalogue.Framework(framework.name, framework.title, framework.clauses, controls)
-
-
 def findings(rec: dict[str, Any], framework: catalogue.Framework | None = None,
              now: dt.datetime | None = None, checks: Sequence[WebCheck] = CHECKS
              ) -> list[Finding]:
     """Every check on one scanned host (device = host name), made by
     :func:`audit.runner.finding` like any finding outside the config runner."""
-    framework = with_web_checks(framework or catalogue.load())
+    framework = framework or catalogue.load()
     now = now or dt.datetime.now(dt.UTC)
     host = str(rec.get("host") or "?")
     origin = f"web scan {rec.get('scanned_at', '?')} {rec.get('url', '')}".strip()
@@ -420,7 +384,7 @@ def audits(records: Iterable[dict[str, Any]], framework: catalogue.Framework | N
            now: dt.datetime | None = None) -> list[DeviceAudit]:
     """One :class:`DeviceAudit` per scanned host (an unreachable one carries the error), for
     the report functions; :func:`audit.runner.combine` merges them with the devices'."""
-    framework = with_web_checks(framework or catalogue.load())
+    framework = framework or catalogue.load()
     now = now or dt.datetime.now(dt.UTC)
     out = []
     for rec in records:
@@ -443,6 +407,6 @@ def stored_findings(root: Path | str | None = None, agencies: set[str] | None = 
     if agencies is not None:
         wanted = {a.upper() for a in agencies}
         records = [r for r in records if str(r.get("agency") or "").upper() in wanted]
-    framework = with_web_checks(framework or catalogue.load())
+    framework = framework or catalogue.load()
     now = now or dt.datetime.now(dt.UTC)
     return [f for rec in records for f in findings(rec, framework, now)]
