@@ -64,7 +64,11 @@ def up(topology: str | None, name: str, state_dir: str | None, no_clean: bool,
     """Bring a lab up from TOPOLOGY (default: 2 core PEs, 3 agency CEs with LAN hosts)."""
     with _spinner(f"bringing lab {name} up", quiet=as_json):
         state = labapi.up(topology, name=name, state_dir=state_dir, clean=not no_clean)
-    note = None if no_register else _register(state)
+    try:
+        note = None if no_register else _register(state)
+    except Exception:  # e.g. a real device of the same name: leave nothing half-made
+        labapi.down(name, state_dir)
+        raise
     if as_json:
         print_json(labapi.status(name, state_dir, bgp=False))
         return

@@ -11,7 +11,9 @@ Each ``gw`` node becomes a ``vpn-gateway`` device (platform "linux") of its agen
 charon (VICI socket, swanctl dir) and run ``wg`` there (:mod:`gin.lab.gateway`).  Its
 ``mgmt_address`` is its first link address, the tunnel's outer address by default.
 
-Idempotent: a re-run after `up` (new ports, new credentials) updates the devices.
+Idempotent: a re-run after `up` (new ports, new credentials) updates the devices.  A device
+of the same host name that this lab did not register (a real router, or another lab's) is
+never overwritten: registration refuses, naming it, and changes nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from directory import store
-from directory.errors import NotFound
+from directory.errors import Conflict, NotFound
 from directory.store import Directory
 from gin.lab.gateway import paths as gateway_paths
 from gin.lab.state import LabState, NodeState
@@ -64,6 +66,12 @@ def _agency_of(node: NodeState) -> str:
     return LAB_AGENCY if node.role == "pe" else node.agency_code
 
 
+def _owned(lab_state: LabState, credential_ref: str | None) -> bool:
+    """Was this device registered by this lab (its credentials live in the lab's dir)?"""
+    return bool(credential_ref) and str(credential_ref).startswith(
+        f"file:{lab_state.dir.rstrip('/')}/")
+
+
 def register(lab_state: LabState, store_: Directory) -> None:
     """Write (or refresh) the lab's agencies, sites, devices, interfaces and core links."""
     routers = lab_state.routers
@@ -81,6 +89,11 @@ def register(lab_state: LabState, store_: Directory) -> None:
                       else gateway_fields(node))
             try:
                 device = store.get_device(session, node.name)
+                if not _owned(lab_state, device.credential_ref):
+                    raise Conflict(
+                        f"device {node.name} is already in the directory and is not lab "
+                        f"{lab_state.name}'s: not overwriting it; give the lab its own "
+                        "directory (gin --db lab.sqlite lab up ...)")
                 store.update(session, device, **fields)
             except NotFound:
                 store.add_device(session, agency, node.site, hostname=node.name, **fields)

@@ -34,3 +34,25 @@ def test_register_lab_devices_and_core_link(tmp_path):
         iface = store.get_interface(s, "ce1", state.node("ce1").interfaces[0].name)
         assert iface.description.startswith("to pe1 ")
     d.close()
+
+
+def test_register_never_overwrites_a_device_the_lab_did_not_make(tmp_path):
+    """A real pe1 (or another lab's) in the directory: refused, named, nothing written."""
+    import pytest
+
+    from directory.errors import Conflict
+
+    d = Directory(f"sqlite:///{tmp_path / 'dir.sqlite'}", actor="test")
+    with d.transaction() as s:
+        store.add_agency(s, code="GIN", name_en="GIN operator", kind="gin")
+        store.add_site(s, "GIN", code="core")
+        store.add_device(s, "GIN", "core", hostname="pe1", role="pe", platform="cisco_xe",
+                         mgmt_address="2001:db8::1", credential_ref="env:PE1_LOGIN")
+    other = plan(load_topology(), "other", tmp_path / "other", tmp_path / "other/s/c.json")
+    with pytest.raises(Conflict, match="pe1 is already in the directory"):
+        register(other, d)
+    with d.transaction() as s:
+        pe1 = store.get_device(s, "pe1")
+        assert (pe1.platform, pe1.credential_ref) == ("cisco_xe", "env:PE1_LOGIN")
+        assert [dev.hostname for dev in store.list_all(s, m.Device)] == ["pe1"]
+    d.close()
