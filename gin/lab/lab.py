@@ -7,14 +7,18 @@ anything, so `down` can always find what to remove, even after a crash or SIGKIL
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import stat
 import subprocess
+import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +127,38 @@ def _check_traversable(directory: Path) -> None:
                 f"(mode {stat.filemode(parent.stat().st_mode)}); use another --state-dir")
 
 
+_held = threading.local()
+
+
+@contextmanager
+def exclusive(name: str, state_dir: str | Path | None = None) -> Iterator[None]:
+    """One `up`/`down` of a lab name at a time across processes (an flock beside the lab
+    dir), so two engineers or two test runs never build and tear down the same lab at
+    once; re-entrant within a thread (`up` calls `down` on a lab left behind)."""
+    path = lab_dir(name, state_dir).parent / f".{name}.lock"
+    held = getattr(_held, "paths", set())
+    if path in held:
+        yield
+        return
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True)
+        os.chmod(path.parent, 0o755)  # frr must traverse it whatever the umask
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LabError(f"lab {name!r} is being brought up or down by another gin "
+                           "process: wait for it to finish") from None
+        _held.paths = held | {path}
+        try:
+            yield
+        finally:
+            _held.paths = held
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
 def up(topology: Topology | str | Path | None = None, name: str = DEFAULT_NAME,
        state_dir: str | Path | None = None, clean: bool = True,
        workers: int = WORKERS) -> LabState:
@@ -133,6 +169,12 @@ def up(topology: Topology | str | Path | None = None, name: str = DEFAULT_NAME,
     """
     preflight.check()
     validate_lab_name(name)
+    with exclusive(name, state_dir):
+        return _up(topology, name, state_dir, clean, workers)
+
+
+def _up(topology: Topology | str | Path | None, name: str, state_dir: str | Path | None,
+        clean: bool, workers: int) -> LabState:
     source = "" if isinstance(topology, Topology) else str(topology or "default")
     topo = topology if isinstance(topology, Topology) else load_topology(topology)
     directory = lab_dir(name, state_dir)
@@ -201,6 +243,11 @@ def down(name: str = DEFAULT_NAME, state_dir: str | Path | None = None) -> list[
     their command line and by namespace membership; namespaces and links by prefix.
     """
     validate_lab_name(name)
+    with exclusive(name, state_dir):
+        return _down(name, state_dir)
+
+
+def _down(name: str, state_dir: str | Path | None) -> list[str]:
     directory = lab_dir(name, state_dir)
     removed = leftovers(name, state_dir)
     marker = str(directory) + "/"
