@@ -8,6 +8,14 @@ the check (time, same hash), so "backed up in the last N days" stays true withou
 Volatile lines (last-change stamps) are dropped first, or every backup would be "new".
 A device that cannot be reached is reported as failed: never silently skipped.
 
+``backup(..., host_files=True)`` (``gin audit backup --host-files``) also collects the host
+files of Linux routers (FRR: sshd, rsyslog, chrony, snmpd, nftables under /etc, see
+:mod:`audit.host`) over the transport's read-only SFTP channel, redacted (no SNMP key or
+community is ever stored), as versions beside the configs: a folder per distinct set under
+``<device>/host/`` laid out like an evidence folder (``etc/...``, so ``diff -r`` compares
+two), listed in ``host.jsonl`` with a hash per file.  A router whose files cannot be read
+is reported as failed, and its host checks stay "unknown".
+
 Plain files plus a JSON-lines index keep this usable without the database (an auditor can
 copy the folder) and keep many writers safe: each device's files are its own.
 """
@@ -25,12 +33,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from audit import host
 from directory import models as m
 from directory import store as dstore
 from directory.store import Directory
 from gin import platforms
 from gin.errors import ConfigError, GinError
-from gin.transport import Transport
+from gin.transport import HostFileReader, Transport
 
 #: Lines that change without a configuration change (RANCID drops them too).
 VOLATILE = re.compile(
@@ -134,6 +143,60 @@ class BackupStore:
             fh.write(json.dumps(record) + "\n")
         return version
 
+    def host_versions(self, device: str) -> list[Version]:
+        """Every host-file collection of ``device``, oldest first (``file``: its folder)."""
+        index = self._dir(device) / "host.jsonl"
+        if not index.is_file():
+            return []
+        recs = [json.loads(ln) for ln in index.read_text(encoding="utf-8").splitlines()
+                if ln.strip()]
+        return [Version(device, dt.datetime.fromisoformat(r["time"]), r["sha256"], r["file"],
+                        r["platform"], r["changed"]) for r in recs]
+
+    def latest_host(self, device: str) -> host.HostFiles | None:
+        """The newest collected host files, read as an evidence folder (None: never)."""
+        try:
+            versions = self.host_versions(device)
+        except ConfigError:  # a name that cannot be a folder was never collected
+            return None
+        if not versions:
+            return None
+        return host.read_device(self._dir(device) / "host" / versions[-1].file)
+
+    def save_host(self, device: str, platform: str, files: dict[str, str],
+                  now: dt.datetime | None = None) -> Version:
+        """Store redacted host files (``{"etc/...": text}``) if they differ from the newest
+        collection; record the collection either way."""
+        now = now or dt.datetime.now(dt.UTC)
+        body = {}
+        for rel, text in files.items():
+            parts = rel.split("/")
+            if rel.startswith("/") or any(p in ("", ".", "..") for p in parts):
+                raise ConfigError(f"{device}: host file name {rel!r} is not a relative path")
+            body[rel] = "".join(host.redact(ln) + "\n" for ln in text.splitlines())
+        sums = {rel: hashlib.sha256(txt.encode("utf-8")).hexdigest()
+                for rel, txt in sorted(body.items())}
+        digest = hashlib.sha256(json.dumps(sums, sort_keys=True).encode()).hexdigest()
+        folder = self._dir(device)
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        previous = self.host_versions(device)
+        changed = not previous or previous[-1].sha256 != digest
+        name = previous[-1].file if not changed else \
+            f"{now.strftime('%Y%m%dT%H%M%S%fZ')}-{digest[:12]}"
+        if changed:
+            for rel, txt in body.items():
+                path = folder / "host" / name / rel
+                path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    fh.write(txt)
+        record = {"time": now.isoformat(), "sha256": digest, "file": name,
+                  "platform": platform, "changed": changed, "files": sums}
+        fd = os.open(folder / "host.jsonl", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record) + "\n")
+        return Version(device, now, digest, name, platform, changed)
+
     def diff(self, device: str, older: str | None = None, newer: str | None = None,
              context: int = 3) -> list[str]:
         """Unified diff between two stored versions (default: the two newest distinct ones).
@@ -175,6 +238,7 @@ class BackupResult:
     sha256: str | None = None
     time: dt.datetime | None = None
     error: str | None = None
+    what: str = "config"
 
 
 def _collect(transport: Transport, target: object, platform: str, store: BackupStore,
@@ -196,12 +260,47 @@ def _collect(transport: Transport, target: object, platform: str, store: BackupS
                         version.time)
 
 
+def _collect_host(transport: Transport, target: object, platform: str, store: BackupStore,
+                  device: str) -> BackupResult:
+    """One router's host files through the transport's SFTP channel (see the module doc)."""
+    try:
+        if not isinstance(transport, HostFileReader):
+            raise ConfigError(f"the {transport.name} transport cannot read host files; "
+                              "use --via netmiko")
+        got = transport.read_host_files(target, ["/" + p for p in host.FILES],  # type: ignore[arg-type]
+                                        host.MAX_FILE)
+        files: dict[str, str] = {}
+        for path, data in got.files.items():
+            if b"\x00" in data:
+                got.unreadable[path] = "binary data, not a configuration file"
+            else:
+                files[path.lstrip("/")] = data.decode("utf-8", errors="replace")
+        if got.unreadable:
+            why = "; ".join(f"{p}: {e}" for p, e in sorted(got.unreadable.items()))
+            return BackupResult(device, "failed", error=f"unreadable host files: {why}",
+                                what="host")
+        if not files:
+            return BackupResult(device, "failed", error="no host file found under /etc",
+                                what="host")
+        version = store.save_host(device, platform, files)
+    except GinError as exc:
+        return BackupResult(device, "failed", error=str(exc), what="host")
+    except Exception as exc:  # one device's surprise must not stop the others
+        return BackupResult(device, "failed", error=f"{type(exc).__name__}: {exc}",
+                            what="host")
+    return BackupResult(device, "new" if version.changed else "unchanged", version.sha256,
+                        version.time, what="host")
+
+
 def backup(directory: Directory, transport: Transport, devices: Sequence[str] = (),
            store: BackupStore | None = None, workers: int = 8,
-           advance: Callable[[], None] | None = None) -> list[BackupResult]:
+           advance: Callable[[], None] | None = None,
+           host_files: bool = False) -> list[BackupResult]:
     """Back up ``devices`` (default: every device in the directory), concurrently.
 
-    Names not in the directory come back as failed results, in the order asked.
+    Names not in the directory come back as failed results, in the order asked.  With
+    ``host_files``, each Linux router (:data:`audit.host.PLATFORMS`) also has its host
+    files collected: a second result (``what="host"``) after its config's.
     """
     from gin.links.provision import target_of
 
@@ -217,15 +316,21 @@ def backup(directory: Directory, transport: Transport, devices: Sequence[str] = 
             results[name] = BackupResult(name, "failed", error="not in the directory")
         else:
             jobs.append(name)
+    hosts: dict[str, BackupResult] = {}
     if jobs:
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(jobs)))) as pool:
             futures = {n: pool.submit(_collect, transport, table[n][0], table[n][1], store, n)
                        for n in jobs}
+            host_jobs = {n: pool.submit(_collect_host, transport, table[n][0], table[n][1],
+                                        store, n)
+                         for n in jobs if host_files and table[n][1] in host.PLATFORMS}
             for name, fut in futures.items():
                 results[name] = fut.result()
+                if name in host_jobs:
+                    hosts[name] = host_jobs[name].result()
                 if advance:
                     advance()
-    return [results[n] for n in names]
+    return [r for n in names for r in (results[n], hosts.get(n)) if r is not None]
 
 
 def read_folder(folder: Path | str, patterns: Iterable[str] = ("*.cfg", "*.conf", "*.txt")

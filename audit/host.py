@@ -14,7 +14,19 @@ sub-folder per device holding a copy of that device's ``/etc`` files::
     <evidence>/<device>/etc/nftables.conf
 
 (e.g. ``tar -C / -czf r1.tgz etc/ssh etc/rsyslog.conf etc/rsyslog.d etc/chrony etc/snmp
-etc/nftables.conf`` on the router, unpacked into ``<evidence>/r1/``).  A file that is not
+etc/nftables.conf`` on the router, unpacked into ``<evidence>/r1/``).
+
+Or gin collects them itself, as it collects running configs: ``gin audit backup
+--host-files`` reads these paths from each router of a platform in :data:`PLATFORMS` over
+SFTP (the netmiko transport's ``read_host_files``, same address and credential as the CLI
+login; the Ansible transport refuses).  An FRR router's management login lands in vtysh,
+which has no shell, so SFTP is the second, read-only channel RANCID/Oxidized users know:
+the sshd's ``sftp`` subsystem (``internal-sftp`` never runs the login shell or vtysh; the
+lab's sshd scopes it, see ``gin/lab/README.md``).  The files are stored redacted (see
+:func:`redact`), versioned and hashed under the backup folder (:mod:`audit.evidence`) in
+this same layout, and ``gin audit check`` audits the newest set when no
+``--host-evidence`` is given.  A router whose files cannot be read is reported as a failed
+backup; with none collected its host checks read "unknown".  A file that is not
 there is missing evidence: its checks read "unknown", never "pass".  Only regular files are
 read (no symlinks: a hostile folder cannot make the audit quote ``/etc/shadow``), each at
 most :data:`MAX_FILE` bytes, and each directive keeps its file and line number as evidence.
@@ -32,6 +44,8 @@ from pathlib import Path
 from gin.errors import ConfigError
 
 MAX_FILE = 1024 * 1024
+#: Platforms that are Linux boxes with these files (``gin audit backup --host-files``).
+PLATFORMS = frozenset({"frr"})
 #: The files read per device, as globs relative to the device folder.
 FILES = ("etc/ssh/sshd_config", "etc/ssh/sshd_config.d/*.conf", "etc/rsyslog.conf",
          "etc/rsyslog.d/*.conf", "etc/chrony/chrony.conf", "etc/chrony/conf.d/*.conf",

@@ -144,7 +144,9 @@ def _last_backup(store: BackupStore | None, device: str) -> dt.datetime | None:
 def from_backups(store: BackupStore, facts: dict[str, DeviceFacts] | None = None,
                  devices: list[str] | None = None) -> list[ConfigSource]:
     """The newest backup of each device (default: every device known to the directory or
-    the store).  A directory device with no backup is audited as "unknown" everywhere,
+    the store), with its newest collected host files (``gin audit backup --host-files``;
+    none collected: its host checks read "unknown"; :func:`with_host_evidence` replaces
+    them).  A directory device with no backup is audited as "unknown" everywhere,
     with "no backup" as the reason, rather than left out."""
     table = facts or {}
     names = devices or sorted(set(table) | set(store.devices()))
@@ -162,5 +164,5 @@ def from_backups(store: BackupStore, facts: dict[str, DeviceFacts] | None = None
         out.append(ConfigSource(device, fact.platform or version.platform, text, fact.role,
                                 fact.agency, version.time,
                                 None if known is None else device in known,
-                                f"backup {version.file}"))
+                                f"backup {version.file}", host=store.latest_host(device)))
     return out

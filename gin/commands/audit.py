@@ -33,11 +33,15 @@ def audit() -> None:
 @click.option("--via", type=click.Choice(["netmiko", "ansible"]), default="netmiko",
               show_default=True, help="Transport.")
 @click.option("--workers", type=click.IntRange(1, 256), default=8, show_default=True)
+@click.option("--host-files", is_flag=True,
+              help="Also collect Linux (FRR) routers' /etc files (sshd, rsyslog, chrony, "
+                   "snmpd, nftables) over SFTP (netmiko transport), redacted; 'gin audit "
+                   "check' then audits the newest ones.")
 @backup_dir_option
 @json_option
 @pass_ctx
 def backup_cmd(ctx: Context, devices: tuple[str, ...], via: str, workers: int,
-               backup_dir: str | None, as_json: bool) -> None:
+               host_files: bool, backup_dir: str | None, as_json: bool) -> None:
     """Collect running configs (default: every device); store new versions (exit 3 if any
     device could not be backed up)."""
     store = BackupStore(backup_dir)
@@ -45,11 +49,13 @@ def backup_cmd(ctx: Context, devices: tuple[str, ...], via: str, workers: int,
     total = len(devices) or _device_count(ctx)
     with progress(total, "backing up", quiet=as_json) as advance:
         results = backup(ctx.directory, transport, list(devices), store, workers,
-                         advance=advance)
+                         advance=advance, host_files=host_files)
     rows = [{"device": r.device, "status": r.status,
              "sha256": r.sha256[:12] if r.sha256 and not as_json else r.sha256,
-             "time": r.time, "error": r.error} for r in results]
-    emit_rows(rows, ["device", "status", "sha256", "time", "error"], as_json, "Backups")
+             "time": r.time, "error": r.error} | ({"what": r.what} if host_files else {})
+            for r in results]
+    columns = ["device", *(["what"] if host_files else []), "status", "sha256", "time", "error"]
+    emit_rows(rows, columns, as_json, "Backups")
     if any(r.status == "failed" for r in results):
         raise click.exceptions.Exit(3)
 

@@ -7,7 +7,8 @@ built-in ones are listed here), so a new transport touches no caller.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from importlib import import_module
 from importlib.metadata import entry_points
 from typing import Protocol, runtime_checkable
@@ -52,6 +53,27 @@ class Transport(Protocol):
 
     def connect(self, target: Target) -> Connection:
         """Open a session; raise TransportError when the device cannot be reached."""
+
+
+@dataclass
+class HostFiles:
+    """Files read off a device's host: ``{path: bytes}`` and ``{path: why not}``."""
+
+    files: dict[str, bytes] = field(default_factory=dict)
+    unreadable: dict[str, str] = field(default_factory=dict)
+
+
+@runtime_checkable
+class HostFileReader(Protocol):
+    """Optional, beside :class:`Transport`: read a Linux router's host files (its /etc)
+    over a second, read-only channel (SFTP), since its login lands in vtysh, not a shell.
+    A transport that cannot refuses with a ConfigError naming the one that can."""
+
+    def read_host_files(self, target: Target, patterns: Sequence[str],
+                        max_bytes: int) -> HostFiles:
+        """Every regular file matching ``patterns`` (absolute paths; ``*`` only in the last
+        part) of at most ``max_bytes``; a path that is not there is left out; raise
+        TransportError when the channel cannot be opened."""
 
 
 def show_all(conn: Connection, commands: list[str]) -> list[str]:

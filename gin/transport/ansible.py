@@ -13,13 +13,14 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from gin import platforms
 from gin.errors import ConfigError, TransportError
 from gin.secrets import resolve
-from gin.transport import Connection, Target
+from gin.transport import Connection, HostFiles, Target
 
 PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
 COLLECTIONS_ENV = "GIN_ANSIBLE_COLLECTIONS"
@@ -114,6 +115,12 @@ class AnsibleTransport:
         if cred.get("password"):
             hostvars["ansible_password"] = cred["password"].reveal()
         return AnsibleConnection(self, target, hostvars)
+
+    def read_host_files(self, target: Target, patterns: Sequence[str],
+                        max_bytes: int) -> HostFiles:
+        """Refused: network_cli sessions land in the device CLI and have no file channel."""
+        raise ConfigError("host files are read over SFTP: use the netmiko transport "
+                          "(--via netmiko); the Ansible transport has no file channel")
 
     def run(self, target: Target, hostvars: dict[str, Any], playbook: str,
             extravars: dict[str, Any]) -> dict[str, Any]:

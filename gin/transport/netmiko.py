@@ -7,14 +7,18 @@ below catch them so a half-applied change is never mistaken for success.
 
 from __future__ import annotations
 
+import fnmatch
 import logging
+import posixpath
 import re
+import stat
+from collections.abc import Sequence
 from pathlib import Path
 
 from gin import platforms
 from gin.errors import ConfigError, TransportError
 from gin.secrets import resolve
-from gin.transport import Connection, Target
+from gin.transport import Connection, HostFiles, Target
 
 log = logging.getLogger(__name__)
 
@@ -107,3 +111,74 @@ class NetmikoTransport:
                                  f"{target.port}: {type(exc).__name__}: "
                                  f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
         return NetmikoConnection(target, handler)
+
+    def read_host_files(self, target: Target, patterns: Sequence[str],
+                        max_bytes: int) -> HostFiles:
+        """The host's files over SFTP, with the credential the CLI login uses: the login
+        lands in vtysh, but the ``sftp`` subsystem of a Linux router's sshd does not (Netmiko
+        itself opens SSH with paramiko, so this is the same library and key)."""
+        import paramiko
+
+        args = self._credentials(target)
+        client = paramiko.SSHClient()
+        client.set_missing_host_key_policy(paramiko.AutoAddPolicy())  # as Netmiko's default
+        try:
+            client.connect(target.host, port=target.port, username=str(args["username"]),
+                           password=args.get("password"),  # type: ignore[arg-type]
+                           key_filename=args.get("key_file"),  # type: ignore[arg-type]
+                           look_for_keys=False, allow_agent=False, timeout=self.timeout,
+                           auth_timeout=self.timeout, banner_timeout=self.timeout)
+            sftp = client.open_sftp()
+        except Exception as exc:
+            client.close()
+            raise TransportError(f"{target.hostname}: no SFTP channel on {target.host}:"
+                                 f"{target.port}: {type(exc).__name__}: "
+                                 f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
+        try:
+            sftp.get_channel().settimeout(self.timeout * 3)
+            out = HostFiles()
+            for pattern in patterns:
+                for path in _expand(sftp, pattern):
+                    _read_one(sftp, path, max_bytes, out)
+            return out
+        finally:
+            sftp.close()
+            client.close()
+
+
+def _expand(sftp: object, pattern: str) -> list[str]:
+    """``pattern`` itself, or the names of its folder that match its last part."""
+    folder, name = posixpath.split(pattern)
+    if not any(c in name for c in "*?["):
+        return [pattern]
+    try:
+        names = sftp.listdir(folder)  # type: ignore[attr-defined]
+    except OSError:  # no such folder: nothing matches
+        return []
+    return [posixpath.join(folder, n) for n in sorted(names) if fnmatch.fnmatchcase(n, name)]
+
+
+def _read_one(sftp: object, path: str, max_bytes: int, out: HostFiles) -> None:
+    try:
+        st = sftp.stat(path)  # type: ignore[attr-defined]
+    except FileNotFoundError:
+        return  # not there: missing evidence, which the checks report as unknown
+    except OSError as exc:
+        out.unreadable[path] = str(exc) or type(exc).__name__
+        return
+    if not stat.S_ISREG(st.st_mode or 0):
+        out.unreadable[path] = "not a regular file"
+        return
+    if (st.st_size or 0) > max_bytes:
+        out.unreadable[path] = f"larger than {max_bytes // 1024} KiB"
+        return
+    try:
+        with sftp.open(path, "rb") as fh:  # type: ignore[attr-defined]
+            data = fh.read(max_bytes + 1)
+    except OSError as exc:
+        out.unreadable[path] = str(exc) or type(exc).__name__
+        return
+    if len(data) > max_bytes:
+        out.unreadable[path] = f"larger than {max_bytes // 1024} KiB"
+    else:
+        out.files[path] = data
