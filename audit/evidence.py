@@ -12,9 +12,10 @@ A device that cannot be reached is reported as failed: never silently skipped.
 files of Linux routers (FRR: sshd, rsyslog, chrony, snmpd, nftables under /etc, see
 :mod:`audit.host`) over the transport's read-only SFTP channel, redacted (no SNMP key or
 community is ever stored), as versions beside the configs: a folder per distinct set under
-``<device>/host/`` laid out like an evidence folder (``etc/...``, so ``diff -r`` compares
-two), listed in ``host.jsonl`` with a hash per file.  A router whose files cannot be read
-is reported as failed, and its host checks stay "unknown".
+``<device>/host/`` laid out like an evidence folder (``etc/...``;
+:meth:`BackupStore.host_diff` compares two), listed in ``host.jsonl`` with a hash per
+file.  A router whose files cannot be read is reported as failed, and its host checks stay
+"unknown".
 
 Plain files plus a JSON-lines index keep this usable without the database (an auditor can
 copy the folder) and keep many writers safe: each device's files are its own.
@@ -196,6 +197,25 @@ class BackupStore:
         with os.fdopen(fd, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(record) + "\n")
         return Version(device, now, digest, name, platform, changed)
+
+    def host_diff(self, device: str, context: int = 3) -> list[str]:
+        """Unified diff of every host file between the two newest distinct collections
+        (empty with one collection only)."""
+        distinct = [v for v in self.host_versions(device) if v.changed]
+        if not distinct:
+            raise ConfigError(f"no host files of {device}; "
+                              f"run 'gin audit backup --host-files {device}'")
+        old, new = (distinct[-2] if len(distinct) > 1 else distinct[-1]), distinct[-1]
+        before = host.read_device(self._dir(device) / "host" / old.file).files
+        after = host.read_device(self._dir(device) / "host" / new.file).files
+        out: list[str] = []
+        for rel in sorted(set(before) | set(after)):
+            out += difflib.unified_diff(
+                before.get(rel, "").splitlines(), after.get(rel, "").splitlines(),
+                f"{device}@{old.time.isoformat(timespec='seconds')}:{rel}",
+                f"{device}@{new.time.isoformat(timespec='seconds')}:{rel}",
+                n=context, lineterm="")
+        return out
 
     def diff(self, device: str, older: str | None = None, newer: str | None = None,
              context: int = 3) -> list[str]:

@@ -62,6 +62,14 @@ def test_store_redacts_versions_and_reads_back(tmp_path: Path) -> None:
     b = runner.audit_one(runner.ConfigSource("r1", "frr", cfg, host=folder), now=NOW)
     assert [(f.check, f.status, f.evidence) for f in a.findings] == \
         [(f.check, f.status, f.evidence) for f in b.findings]
+    assert st.host_diff("r2") == []
+    changed = dict(files, **{"etc/ssh/sshd_config": "PermitRootLogin yes\n"})
+    st.save_host("r1", "frr", changed)
+    diff = st.host_diff("r1")
+    assert "+PermitRootLogin yes" in diff and any(":etc/ssh/sshd_config" in ln for ln in diff)
+    assert "s3cret" not in "".join(diff)
+    with pytest.raises(ConfigError):
+        st.host_diff("never")
     with pytest.raises(ConfigError):
         st.save_host("r1", "frr", {"../escape": "x"})
     assert st.latest_host("never") is None and st.latest_host("../bad") is None
