@@ -165,7 +165,8 @@ host_option = click.option(
     help="Folder of Linux routers' /etc files, one sub-folder per device "
          "(<DIR>/<device>/etc/ssh/sshd_config, etc/snmp/snmpd.conf, etc/rsyslog.conf, "
          "etc/chrony/chrony.conf, etc/nftables.conf): FRR's sshd, syslog, time, SNMP and "
-         "firewall checks read it, and are unknown without it.")
+         "firewall checks read it. Without it they read the newest files collected by "
+         "`gin audit backup --host-files`, and are unknown when there are none.")
 prometheus_option = click.option(
     "--prometheus", metavar="URL", envvar="GIN_PROMETHEUS_URL",
     help="The SOC's Prometheus (http://host:9090): which devices are scraped and up "
