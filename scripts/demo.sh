@@ -64,7 +64,7 @@ print([i['name'] for i in node['interfaces'] if i['peer'].split(':')[0]=='$2'][0
     export GIN_BACKUP_DIR=$ROOT/demo/backups GIN_AUDIT_RUNS=$ROOT/demo/audit-runs
     export GIN_WEB_EVIDENCE_DIR=$ROOT/demo/web
     rm -rf "$GIN_BACKUP_DIR" "$GIN_AUDIT_RUNS" "$GIN_WEB_EVIDENCE_DIR"
-    gin audit backup
+    gin audit backup --host-files   # running configs and the routers' /etc files (sshd, snmpd, ...)
     gin audit check
     gin audit report --agency MOF --format html -o "$ROOT/demo/posture-mof.html"
     gin audit report --format oscal -o "$ROOT/demo/posture.oscal.json"
