@@ -44,19 +44,9 @@ def _gin(*args: str) -> click.testing.Result:
     return CliRunner().invoke(root, list(args), catch_exceptions=False)
 
 
-def _evidence_folder(lab: Any, root_dir: Path) -> Path:
-    """An auditor's folder: each router's /etc files as the lab wrote them."""
-    for node in lab.routers:
-        etc = root_dir / node.name / "etc"
-        (etc / "ssh").mkdir(parents=True)
-        (etc / "snmp").mkdir()
-        shutil.copy(Path(node.dir) / "sshd_config", etc / "ssh" / "sshd_config")
-        shutil.copy(Path(node.dir) / "snmpd.conf", etc / "snmp" / "snmpd.conf")
-    return root_dir
-
-
 def test_host_files_over_sftp_match_the_evidence_folder(gin_lab: Any, gin_lab_directory: Any,
-                                                        tmp_path: Path) -> None:
+                                                        tmp_path: Path,
+                                                        lab_evidence_folder: Path) -> None:
     need(shutil.which("unshare") is not None, "needs util-linux unshare")
     routers = sorted(n.name for n in gin_lab.routers)
     db = gin_lab_directory.engine.url.render_as_string(hide_password=False)
@@ -82,7 +72,7 @@ def test_host_files_over_sftp_match_the_evidence_folder(gin_lab: Any, gin_lab_di
     # the same findings with or without --host-evidence (for the same files)
     collected = _findings(_gin("--db", db, "audit", "check", "--backup-dir", str(backups),
                                "--json"), routers)
-    folder = _evidence_folder(gin_lab, tmp_path / "ev")
+    folder = lab_evidence_folder
     given = _findings(_gin("--db", db, "audit", "check", "--backup-dir", str(backups),
                            "--host-evidence", str(folder), "--json"), routers)
     assert collected == given

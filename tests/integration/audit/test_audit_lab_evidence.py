@@ -6,7 +6,6 @@ real monitor agent scraped by a real Prometheus says which devices are monitored
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -29,19 +28,9 @@ HOST_CHECKS = {"mgmt.ssh_v2_only", "mgmt.login_banner", "mgmt.access_acl", "log.
                "svc.snmp_v3_priv", "host.ssh_root_login", "host.ssh_crypto"}
 
 
-def _evidence_folder(lab: Any, root: Path) -> Path:
-    """An auditor's folder: each router's /etc files as the lab wrote them."""
-    for node in lab.routers:
-        etc = root / node.name / "etc"
-        (etc / "ssh").mkdir(parents=True)
-        (etc / "snmp").mkdir()
-        shutil.copy(Path(node.dir) / "sshd_config", etc / "ssh" / "sshd_config")
-        shutil.copy(Path(node.dir) / "snmpd.conf", etc / "snmp" / "snmpd.conf")
-    return root
-
-
 def test_lab_host_files_changes_and_monitoring(gin_lab: Any, gin_lab_directory: Any,
-                                               tmp_path: Path) -> None:
+                                               tmp_path: Path,
+                                               lab_evidence_folder: Path) -> None:
     need(have_prometheus(), "needs Prometheus (apt-get install -y prometheus)")
     routers = sorted(n.name for n in gin_lab.routers)
     node = routers[0]
@@ -72,7 +61,7 @@ def test_lab_host_files_changes_and_monitoring(gin_lab: Any, gin_lab_directory: 
         prom.wait_for("gin_snmp_up == 1", cond=lambda r: len(r) == len(devices), timeout=90)
         srcs = sources.from_backups(st, sources.directory_facts(gin_lab_directory), routers)
         srcs.append(runner.ConfigSource("unwatched-r9", "frr", None, origin="no backup"))
-        srcs = sources.with_host_evidence(srcs, _evidence_folder(gin_lab, tmp_path / "ev"))
+        srcs = sources.with_host_evidence(srcs, lab_evidence_folder)
         srcs = sources.with_change_log(srcs, st, gin_lab_directory)
         srcs = sources.with_monitoring(srcs, prom.url)
     finally:

@@ -1,0 +1,23 @@
+"""Shared by the audit's lab tests: the auditor's evidence folder made from the lab."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture
+def lab_evidence_folder(gin_lab: Any, tmp_path: Path) -> Path:
+    """An auditor's folder: each router's /etc files as the lab wrote them
+    (``<dir>/<router>/etc/ssh/sshd_config``, ``etc/snmp/snmpd.conf``)."""
+    root = tmp_path / "ev"
+    for node in gin_lab.routers:
+        etc = root / node.name / "etc"
+        (etc / "ssh").mkdir(parents=True)
+        (etc / "snmp").mkdir()
+        shutil.copy(Path(node.dir) / "sshd_config", etc / "ssh" / "sshd_config")
+        shutil.copy(Path(node.dir) / "snmpd.conf", etc / "snmp" / "snmpd.conf")
+    return root
