@@ -72,12 +72,18 @@ def _device_count(ctx: Context) -> int:
 @click.argument("device")
 @click.option("--from", "older", metavar="SHA", help="Older version (SHA-256 prefix).")
 @click.option("--to", "newer", metavar="SHA", help="Newer version (default: the newest).")
+@click.option("--host", "host_files", is_flag=True,
+              help="The host files (sshd, snmpd, ...) of the two newest --host-files "
+                   "collections instead of the config.")
 @backup_dir_option
 @json_option
-def diff_cmd(device: str, older: str | None, newer: str | None, backup_dir: str | None,
-             as_json: bool) -> None:
-    """Show what changed between two backed-up versions of DEVICE's config."""
-    lines = BackupStore(backup_dir).diff(device, older, newer)
+def diff_cmd(device: str, older: str | None, newer: str | None, host_files: bool,
+             backup_dir: str | None, as_json: bool) -> None:
+    """Show what changed between two backed-up versions of DEVICE's config (or host files)."""
+    store = BackupStore(backup_dir)
+    if host_files and (older or newer):
+        raise click.UsageError("--host compares the two newest collections: no --from/--to")
+    lines = store.host_diff(device) if host_files else store.diff(device, older, newer)
     if as_json:
         print_json({"device": device, "diff": lines})
         return

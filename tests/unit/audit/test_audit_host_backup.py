@@ -113,3 +113,20 @@ def test_ansible_transport_refuses_host_files_in_one_line() -> None:
     assert isinstance(ansible, HostFileReader)
     with pytest.raises(ConfigError, match="netmiko"):
         ansible.read_host_files(Target("r1", "frr", "127.0.0.1", 22, None), ["/etc/x"], 10)
+
+
+def test_diff_host_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`gin audit diff DEVICE --host`: what changed in the host files, secrets redacted;
+    --from/--to are for configs and are refused with --host in one line."""
+    from gin.cli import main
+
+    st = BackupStore(tmp_path)
+    files = {p.lstrip("/"): b.decode() for p, b in _golden_files().items()}
+    st.save_host("r1", "frr", files, now=NOW)
+    st.save_host("r1", "frr", dict(files, **{"etc/ssh/sshd_config": "PermitRootLogin yes\n"}))
+    assert main(["audit", "diff", "r1", "--host", "--backup-dir", str(tmp_path)]) == 0
+    assert "+PermitRootLogin yes" in capsys.readouterr().out
+    assert main(["audit", "diff", "r1", "--host", "--from", "ab",
+                 "--backup-dir", str(tmp_path)]) == 2
+    assert main(["audit", "diff", "nope", "--host", "--backup-dir", str(tmp_path)]) == 1
+    assert "gin audit backup --host-files nope" in capsys.readouterr().err
