@@ -37,6 +37,7 @@ from pathlib import Path
 from audit import host
 from directory import models as m
 from directory import store as dstore
+from directory.db import user_data_path
 from directory.store import Directory
 from gin import platforms
 from gin.errors import ConfigError, GinError
@@ -51,10 +52,7 @@ SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 
 def default_root() -> Path:
     """``$GIN_BACKUP_DIR``, else ``$XDG_DATA_HOME/gin/backups`` (beside the directory)."""
-    if os.environ.get("GIN_BACKUP_DIR"):
-        return Path(os.environ["GIN_BACKUP_DIR"])
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
-    return Path(base) / "gin" / "backups"
+    return user_data_path("GIN_BACKUP_DIR", "backups")
 
 
 def normalise(text: str) -> str:

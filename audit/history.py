@@ -10,19 +10,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
+
+from directory.db import user_data_path
 
 SAFE_SCOPE = re.compile(r"[^A-Za-z0-9_-]")
 
 
 def default_root() -> Path:
-    if os.environ.get("GIN_AUDIT_RUNS"):
-        return Path(os.environ["GIN_AUDIT_RUNS"])
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
-    return Path(base) / "gin" / "audit-runs"
+    """``$GIN_AUDIT_RUNS``, else ``$XDG_DATA_HOME/gin/audit-runs``."""
+    return user_data_path("GIN_AUDIT_RUNS", "audit-runs")
 
 
 def summary(data: dict[str, Any]) -> dict[str, Any]:

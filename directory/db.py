@@ -21,10 +21,22 @@ from .errors import DirectoryError
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
+def data_home() -> Path:
+    """Where gin keeps per-user data: ``$XDG_DATA_HOME/gin`` (``~/.local/share/gin``)."""
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
+    return Path(base) / "gin"
+
+
+def user_data_path(env: str, name: str) -> Path:
+    """``$env`` when set, else ``data_home() / name``: every kind of per-user data (backups,
+    audit runs, web evidence, ...) lives beside the directory unless moved on its own."""
+    value = os.environ.get(env)
+    return Path(value) if value else data_home() / name
+
+
 def default_db_path() -> Path:
     """Per-user default: ``$XDG_DATA_HOME/gin/directory.sqlite`` (``~/.local/share/...``)."""
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
-    return Path(base) / "gin" / "directory.sqlite"
+    return data_home() / "directory.sqlite"
 
 
 def resolve_url(db: str | None = None) -> str:

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from directory.db import data_home
 from gin.errors import ConfigError
 from gin.secrets import Secret
 
@@ -73,8 +74,7 @@ def generate_psk() -> Secret:
 def default_key_file() -> Path:
     """Per-user default sealing key, beside the default directory:
     ``$XDG_DATA_HOME/gin/vpn.key`` (``~/.local/share/gin/vpn.key``)."""
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
-    return Path(base) / "gin" / "vpn.key"
+    return data_home() / "vpn.key"
 
 
 def key_file() -> Path:

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from directory.db import user_data_path
 from gin.errors import ConfigError
 
 LATEST = "latest.json"
@@ -23,10 +24,7 @@ LATEST = "latest.json"
 
 def default_root() -> Path:
     """``$GIN_WEB_EVIDENCE_DIR``, else ``$XDG_DATA_HOME/gin/web`` (beside the backups)."""
-    if os.environ.get("GIN_WEB_EVIDENCE_DIR"):
-        return Path(os.environ["GIN_WEB_EVIDENCE_DIR"])
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
-    return Path(base) / "gin" / "web"
+    return user_data_path("GIN_WEB_EVIDENCE_DIR", "web")
 
 
 def _key(rec: dict[str, Any]) -> tuple[str, str, str]:
