@@ -8,6 +8,17 @@ from typing import Any
 
 import pytest
 
+from directory import store
+from directory.store import Directory
+from gin.links.provision import target_of
+from gin.transport import Target
+
+
+def device_target(directory: Directory, hostname: str) -> Target:
+    """How to reach a lab router, as the directory records it (to change it outside gin)."""
+    with directory.transaction() as s:
+        return target_of(store.get_device(s, hostname))
+
 
 @pytest.fixture
 def lab_evidence_folder(gin_lab: Any, tmp_path: Path) -> Path:

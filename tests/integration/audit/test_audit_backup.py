@@ -17,6 +17,7 @@ from directory import store as dstore
 from directory.store import Directory
 from gin import transport
 from gin.lab.register import register
+from tests.integration.audit.conftest import device_target
 
 
 def test_backup_from_the_lab(gin_lab: Any, gin_lab_directory: Any, tmp_path: Path) -> None:
@@ -51,7 +52,7 @@ def test_change_on_a_router_is_a_new_version_with_a_diff(gin_lab: Any, gin_lab_d
     node = sorted(n.name for n in gin_lab.routers)[0]
     st = BackupStore(tmp_path / "backups")
     backup(gin_lab_directory, transport.get("netmiko"), [node], st)
-    conn = transport.get("netmiko").connect(_target(gin_lab_directory, node))
+    conn = transport.get("netmiko").connect(device_target(gin_lab_directory, node))
     try:
         conn.configure(["ipv6 prefix-list GIN-AUDIT-TEST seq 5 permit 2001:db8:ffff::/48"])
         after = backup(gin_lab_directory, transport.get("netmiko"), [node], st)
@@ -61,13 +62,6 @@ def test_change_on_a_router_is_a_new_version_with_a_diff(gin_lab: Any, gin_lab_d
     assert after[0].status == "new"
     diff = st.diff(node)
     assert "+ipv6 prefix-list GIN-AUDIT-TEST seq 5 permit 2001:db8:ffff::/48" in diff
-
-
-def _target(directory: Directory, hostname: str) -> Any:
-    from gin.links.provision import target_of
-
-    with directory.transaction() as s:
-        return target_of(dstore.get_device(s, hostname))
 
 
 def test_unreachable_device_is_reported(gin_lab: Any, tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from audit.evidence import BackupStore, backup
 from gin import transport
 from monitor.prometheus.config import AgentSpec, directory_inventory, write_all
 from tests.conftest import need
+from tests.integration.audit.conftest import device_target
 from tests.integration.monitor.monitor_support import PromServer, free_tcp_port, have_prometheus
 
 pytestmark = pytest.mark.integration
@@ -38,7 +39,7 @@ def test_lab_host_files_changes_and_monitoring(gin_lab: Any, gin_lab_directory: 
     first = backup(gin_lab_directory, transport.get("netmiko"), routers, st, workers=4)
     assert {r.status for r in first} == {"new"}, [r.error for r in first]
     # a change made on the router directly, not through gin: no change-log entry
-    conn = transport.get("netmiko").connect(_target(gin_lab_directory, node))
+    conn = transport.get("netmiko").connect(device_target(gin_lab_directory, node))
     try:
         conn.configure(["ipv6 prefix-list GIN-AUDIT-OOB seq 5 deny ::/0 le 128"])
         after = backup(gin_lab_directory, transport.get("netmiko"), [node], st)
@@ -102,11 +103,3 @@ def test_lab_host_files_changes_and_monitoring(gin_lab: Any, gin_lab_directory: 
     assert ghost["mon.monitored"].status.value == "fail"
     assert "no gin_snmp_up series" in ghost["mon.monitored"].reason
     assert {ghost[c].status.value for c in HOST_CHECKS} == {"unknown"}
-
-
-def _target(directory: Any, hostname: str) -> Any:
-    from directory import store as dstore
-    from gin.links.provision import target_of
-
-    with directory.transaction() as s:
-        return target_of(dstore.get_device(s, hostname))
