@@ -121,6 +121,8 @@ def _audits(ctx: Context, configs: str | None, backup_dir: str | None,
             agencies: set[str] | None, max_age_days: int, quiet: bool,
             workers: int | None, host_dir: str | None = None,
             prometheus: str | None = None) -> list[runner.DeviceAudit]:
+    """Every finding in scope: the devices' configs (and host files) checked, plus the
+    findings of the other evidence sources (:func:`_other_findings`)."""
     store = BackupStore(backup_dir)
     facts = _facts(ctx)
     if configs:
@@ -138,8 +140,9 @@ def _audits(ctx: Context, configs: str | None, backup_dir: str | None,
     if workers is None:  # processes pay off from a few hundred configs on
         workers = min(8, os.cpu_count() or 1) if len(srcs) >= 200 else 1
     with progress(len(srcs), "auditing", quiet=quiet) as advance:
-        return runner.run(srcs, advance=advance, workers=workers,
-                          backup_max_age_days=max_age_days)
+        audits = runner.run(srcs, advance=advance, workers=workers,
+                            backup_max_age_days=max_age_days)
+    return runner.combine(audits, _other_findings(ctx, agencies))
 
 
 def _other_findings(ctx: Context, agencies: set[str] | None) -> list[runner.Finding]:
@@ -201,7 +204,6 @@ def check_cmd(ctx: Context, configs: str | None, host_dir: str | None,
     scope, agencies = _scope(ctx, agency, ministry)
     audits = _audits(ctx, configs, backup_dir, agencies, max_age_days, as_json, workers,
                      host_dir, prometheus)
-    audits = runner.combine(audits, _other_findings(ctx, agencies))
     if as_json:
         print_json(reports.to_data(audits, scope=scope))
         return
@@ -247,7 +249,6 @@ def report_cmd(ctx: Context, configs: str | None, host_dir: str | None,
     scope, agencies = _scope(ctx, agency, ministry)
     audits = _audits(ctx, configs, backup_dir, agencies, max_age_days, False, workers,
                      host_dir, prometheus)
-    audits = runner.combine(audits, _other_findings(ctx, agencies))
     data = reports.to_data(audits, scope=scope, lang=lang)
     prior = history.previous(scope, data["generated_at"]) if keep_history else None
     reports.write(Path(output), audits, fmt, scope=scope, lang=lang, prior=prior,
