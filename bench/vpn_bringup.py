@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import base64
 import os
-import resource
 import secrets
 import shlex
 import subprocess
@@ -33,6 +32,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from lab_bringup import cpu_seconds, own_cpu  # noqa: E402 - one way to count CPU
 
 from directory.allocator import add_prefix  # noqa: E402
 from directory.store import Directory  # noqa: E402
@@ -70,24 +71,6 @@ def build_directory(state, path: Path, n: int) -> tuple[Directory, list[str]]:
                                       a_address=f"2001:db8:ff:{i:x}::1")
             names.append(t.name)
     return d, names
-
-
-def cpu_of(pids: list[int]) -> float:
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(f[11]) + int(f[12])
-        except (OSError, IndexError, ValueError):
-            pass
-    return total / tick
-
-
-def own_cpu() -> float:
-    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
-        resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def installed(d: Directory, names: list[str]) -> int:
@@ -193,12 +176,12 @@ def main() -> int:
             d, names = build_directory(state, Path(tmp) / "dir.sqlite", args.tunnels)
             gin_runs, anchor_runs = [], []
             for _ in range(args.rounds):
-                c = cpu_of(charons)
-                gin_runs.append(run_gin(d, names) | {"charon_cpu": cpu_of(charons) - c})
+                c = cpu_seconds(charons)
+                gin_runs.append(run_gin(d, names) | {"charon_cpu": cpu_seconds(charons) - c})
                 deploy.withdraw(d, names)
-                c = cpu_of(charons)
+                c = cpu_seconds(charons)
                 anchor_runs.append(run_anchor(state, d, names)
-                                   | {"charon_cpu": cpu_of(charons) - c})
+                                   | {"charon_cpu": cpu_seconds(charons) - c})
                 anchor_clean(state, names)
             d.close()
     finally:
