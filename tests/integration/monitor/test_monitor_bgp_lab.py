@@ -48,9 +48,12 @@ def test_bgp_session_down_in_the_lab(gin_lab: Any, gin_lab_directory: Any,
         up = prom.wait_for(f"{here} == 1", timeout=60)
         assert up[0]["metric"]["agency"] and up[0]["metric"]["site"]
         prom.wait_for(f"{there} == 1", timeout=30)
-        state = prom.query(f'gin_bgp_peer_state{{device="{pe.name}",peer="{peer}"}}')
+        # waited for, not read once: on a loaded machine one poll's BGP walk (bgpd answers
+        # through AgentX) can miss, and Prometheus then marks the series stale for a moment
+        state = prom.wait_for(f'gin_bgp_peer_state{{device="{pe.name}",peer="{peer}"}}')
         assert state[0]["value"][1] == "6"  # established
-        remote_as = prom.query(f'gin_bgp_peer_remote_as{{device="{pe.name}",peer="{peer}"}}')
+        remote_as = prom.wait_for(
+            f'gin_bgp_peer_remote_as{{device="{pe.name}",peer="{peer}"}}')
         assert remote_as[0]["value"][1] == str(pe.asn)  # iBGP
         # devices without BGP (the CEs here) export no BGP samples and no error
         ce = next(n for n in gin_lab.routers if n.role == "ce")
