@@ -395,7 +395,10 @@ def read_yaml(text: str, source: str) -> Parsed:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
-        out.errors.append(f"{source}:{line}: yaml: {exc.problem or exc}")
+        problem = str(exc.problem or exc)
+        if "nest" in problem.lower():  # libyaml's own depth limit, met before ours on one line
+            problem = _TOO_DEEP
+        out.errors.append(f"{source}:{line}: yaml: {problem}")
         return out
     except yaml.YAMLError as exc:
         out.errors.append(f"{source}:1: yaml: {exc}")
@@ -440,6 +443,7 @@ def _yaml_document(loader: Any, source: str) -> tuple[Any, int] | None:
     return result
 
 
+_TOO_DEEP = f"nested deeper than {MAX_DEPTH} levels"
 _PLAIN_TAGS = (None, "!", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map")
 
 
@@ -450,7 +454,7 @@ def _yaml_node(loader: Any, source: str, depth: int) -> tuple[Any, int]:
         raise _Stop(f"{source}:{line}: yaml: aliases (*{event.anchor}) are not allowed in "
                     "import files; write the value out")
     if depth >= MAX_DEPTH:
-        raise _Stop(f"{source}:{line}: yaml: nested deeper than {MAX_DEPTH} levels")
+        raise _Stop(f"{source}:{line}: yaml: {_TOO_DEEP}")
     if isinstance(event, yaml.ScalarEvent):
         tag = event.tag
         if tag is None or tag == "!":

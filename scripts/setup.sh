@@ -26,12 +26,14 @@ fi
 
 if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV"
-    "$VENV/bin/pip" install -q --upgrade pip
 fi
+# Every Python dependency comes from the lock (exact versions, hashes checked); refresh it on
+# purpose with scripts/lock.sh.  gin itself is installed editable on top, without dependencies.
 stamp="$VENV/.gin-installed"
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    echo "setup: installing gin into $VENV"
-    if ! "$VENV/bin/pip" install -q -e ".[test,postgres,net]" >"$VENV/pip.log" 2>&1; then
+if [ ! -f "$stamp" ] || [ requirements/gin.lock -nt "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    echo "setup: installing gin into $VENV (from requirements/gin.lock)"
+    if ! { "$VENV/bin/pip" install -q --require-hashes -r requirements/gin.lock \
+           && "$VENV/bin/pip" install -q --no-deps --no-build-isolation -e . ; } >"$VENV/pip.log" 2>&1; then
         grep -v "^WARNING: Location" "$VENV/pip.log" | tail -n 40
         echo "setup: pip install failed (full log: $VENV/pip.log)"
         exit 1
@@ -40,8 +42,10 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
 fi
 collections="$VENV/share/gin/collections"
 if [ ! -d "$collections/ansible_collections/frr/frr" ]; then
+    # frr.frr left the ansible bundle in 11: take it from the locked ansible 10.7.0 wheel.
     tmp=$(mktemp -d)
-    "$VENV/bin/pip" download -q --no-deps -d "$tmp" ansible==10.7.0 >"$tmp/log" 2>&1 \
+    "$VENV/bin/pip" download -q --no-deps --require-hashes -r requirements/frr-collection.lock \
+        -d "$tmp" >"$tmp/log" 2>&1 \
         || { grep -v "^WARNING: Location" "$tmp/log"; echo "setup: cannot fetch frr.frr"; exit 1; }
     "$VENV/bin/python" scripts/frr-collection.py "$tmp"/ansible-10.7.0-*.whl "$collections"
     rm -rf "$tmp"

@@ -323,7 +323,10 @@ def test_yaml_merge_keys_need_aliases_and_are_refused(directory, tmp_path):
 
 def test_deep_nesting(directory, tmp_path):
     y = write(tmp_path / "deep.yaml", "agencies: " + "[" * 100000 + "]" * 100000 + "\n")
-    _rejects(directory, y, "yaml: nested deeper than")
+    _rejects(directory, y, "yaml: nested deeper than 16 levels")
+    y = write(tmp_path / "deep2.yaml", "agencies:\n" + "".join(
+        "  " * i + "- \n" for i in range(1, 20)))
+    _rejects(directory, y, "yaml: nested deeper than 16 levels")
     j = write(tmp_path / "deep.json", '{"agencies": [' + "[" * 200000 + "]" * 200000 + "]}")
     _rejects(directory, j, "json: nested too deeply")
 
