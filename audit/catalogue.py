@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from gin.errors import ConfigError
+from devices.errors import ConfigError
 
 DATA = Path(__file__).with_name("data")
 KEYS = {"id", "title", "title_th", "iso27002_2022", "checks", "mapping"}

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from audit.evidence import BackupStore, Version
+from devices.errors import ConfigError
 from directory import models as m
 from directory import store as dstore
 from directory.store import Directory
-from gin.errors import ConfigError
 
 #: Only changes seen in this many days are judged (older ones were judged by older audits).
 WINDOW_DAYS = 90

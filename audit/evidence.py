@@ -35,13 +35,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from audit import host
+from devices import platforms
+from devices.errors import ConfigError, GinError
+from devices.transport import HostFileReader, Transport
 from directory import models as m
 from directory import store as dstore
 from directory.db import user_data_path
 from directory.store import Directory
-from gin import platforms
-from gin.errors import ConfigError, GinError
-from gin.transport import HostFileReader, Transport
 
 #: Lines that change without a configuration change (RANCID drops them too).
 VOLATILE = re.compile(
@@ -320,7 +320,7 @@ def backup(directory: Directory, transport: Transport, devices: Sequence[str] = 
     ``host_files``, each Linux router (:data:`audit.host.PLATFORMS`) also has its host
     files collected: a second result (``what="host"``) after its config's.
     """
-    from gin.links.provision import target_of
+    from links.provision import target_of
 
     store = store or BackupStore()
     with directory.transaction() as s:

@@ -41,7 +41,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gin.errors import ConfigError
+from devices.errors import ConfigError
 
 MAX_FILE = 1024 * 1024
 #: Platforms that are Linux boxes with these files (``gin audit backup --host-files``).

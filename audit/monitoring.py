@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from gin.errors import ConfigError, GinError
+from devices.errors import ConfigError, GinError
 
 MAX_RESPONSE = 32 * 1024 * 1024
 UP = "max by (device) (gin_snmp_up)"

@@ -3,7 +3,7 @@
 Every check reads the same :class:`ParsedConfig` (the runner parses each config once), and
 every finding cites the config lines it rests on with their line numbers, so an auditor can
 find them in the backup.  The tree comes from hier_config through
-:func:`gin.links.configtree.tree` (the same parser provisioning uses, so what we push and
+:func:`devices.configtree.tree` (the same parser provisioning uses, so what we push and
 what we audit are read alike); line numbers are mapped back from the original text because
 hier_config drops separators, closers and version stamps.
 
@@ -20,10 +20,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 
-from gin import platforms
-from gin.errors import GinError
-from gin.links.configtree import tree
-from gin.platforms import Platform
+from devices import platforms
+from devices.configtree import tree
+from devices.errors import GinError
+from devices.platforms import Platform
 
 #: Largest configuration the audit reads; real running configs are well under 1 MB.
 MAX_BYTES = 8 * 1024 * 1024

@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from gin.errors import ConfigError, GinError
+from devices.errors import ConfigError, GinError
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 

@@ -18,10 +18,10 @@ from audit import changes, host, monitoring
 from audit.evidence import BackupStore, guess_platform, read_folder
 from audit.parse import MAX_BYTES
 from audit.runner import ConfigSource
+from devices.errors import ConfigError
 from directory import models as m
 from directory import store as dstore
 from directory.store import Directory
-from gin.errors import ConfigError
 
 UNKNOWN_PLATFORM = "unknown"
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import yaml
 
-from gin import platforms
-from gin.links.configtree import lines_of, union
-from gin.links.intent import End, LinkIntent
-from gin.links.render import render_parts
+from devices import platforms
+from devices.configtree import lines_of, union
+from links.intent import End, LinkIntent
+from links.render import render_parts
 
 PLATFORMS = ("cisco_ios", "cisco_xe", "juniper_junos", "frr")
 LINKS = {"cisco_ios": 9, "cisco_xe": 9, "juniper_junos": 15, "frr": 10}  # ~300 lines each

@@ -23,17 +23,17 @@ from pathlib import Path
 
 import yaml
 
+from devices.secrets import resolve
+from devices.transport.ansible import collections_path
 from directory import allocator, store
 from directory.plan import apply_plan, load_plan
 from directory.store import Directory
 from gin import lab, transport
 from gin.lab.register import register
-from gin.links.build import build_intent
-from gin.links.plan import Endpoint, plan_link
-from gin.links.provision import provision
-from gin.links.render import render
-from gin.secrets import resolve
-from gin.transport.ansible import collections_path
+from links.build import build_intent
+from links.plan import Endpoint, plan_link
+from links.provision import provision
+from links.render import render
 
 
 def topology(n: int) -> dict:

@@ -21,9 +21,9 @@ from directory import models as m
 from directory.importer import import_files
 from directory.store import Directory
 from directory.synth import synthesize
-from gin.links.build import all_intents
-from gin.links.plan import agency_asn
-from gin.links.render import render
+from links.build import all_intents
+from links.plan import agency_asn
+from links.render import render
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """Errors the directory raises.  Each carries one line a person can act on.
 
 The CLI maps them to exit code 1 (user or input error); ``directory`` imports nothing
-from the rest of gin, so these live here rather than in ``gin.errors``.
+from the rest of gin, so these live here rather than in ``devices.errors``.
 """
 
 from __future__ import annotations

@@ -12,10 +12,10 @@ import traceback
 
 import click
 
+from devices.errors import GinError
 from directory.errors import DirectoryError
 from gin import __version__
 from gin.context import Context
-from gin.errors import GinError
 from gin.output import err_console
 
 

@@ -60,7 +60,7 @@ def _python_with_gin() -> None:
 def network_os_table() -> dict[str, str | None]:
     """``platform -> ansible_network_os`` from gin's platform table (the one source)."""
     try:
-        from gin.platforms import registry
+        from devices.platforms import registry
     except ImportError:  # directory installed without gin: no network_os, still usable
         return {}
     return {name: p.ansible_network_os for name, p in registry().items()}

@@ -11,8 +11,8 @@ Per tunnel, side ``b`` (the responder) is applied first, then side ``a`` (the in
   interface per tunnel (kernel WireGuard if the gateway has it, else ``wireguard-go``), with
   routes to the peer's subnets; verified by a handshake.
 - Routers (Cisco, Juniper) get their side through the configured transport (Netmiko or
-  Ansible, :mod:`gin.transport`), as links do: only the lines their running config lacks
-  are sent (:mod:`gin.links.configtree`), and restoring is the remediation back to the
+  Ansible, :mod:`devices.transport`), as links do: only the lines their running config lacks
+  are sent (:mod:`devices.configtree`), and restoring is the remediation back to the
   running config read before the push.
 
 A side whose file is identical and whose config is loaded is left alone: re-deploying with
@@ -33,7 +33,7 @@ rotation stays pending.
 
 ``withdraw`` removes a tunnel from both ends: Linux gateways lose its conn, keys, files and
 interface; routers, through the same transport, lose the lines only this tunnel needs
-(:func:`gin.links.configtree.removal`, keeping what the router's other tunnels share).
+(:func:`devices.configtree.removal`, keeping what the router's other tunnels share).
 """
 
 from __future__ import annotations
@@ -51,11 +51,11 @@ from typing import Any
 
 from vici.exception import CommandException, SessionException
 
+from devices.errors import GinError, TransportError
+from devices.secrets import Secret
 from directory import models as m
 from directory.changelog import log_event
 from directory.store import Directory
-from gin.errors import GinError, TransportError
-from gin.secrets import Secret
 from vpn import reasons, swanctl
 from vpn.gateway import Gateway
 from vpn.render import LINUX_PLATFORMS, render_side
@@ -134,7 +134,7 @@ class Side:
     platform: str
     gateway: Gateway | None
     text: str = field(repr=False)  # holds the unsealed secrets: never in a repr or a log
-    target: Any = None  # gin.transport.Target for routers
+    target: Any = None  # devices.transport.Target for routers
     creds: Any = field(default=None, repr=False)  # vpn.pki.Credentials (cert tunnels)
     previous: str | None = field(default=None, repr=False)  # router config before the push
     put: CredsPut | None = None  # what writing ``creds`` replaced on the gateway
@@ -404,9 +404,8 @@ def wg_handshake(gw: Gateway, tunnel: str, wait: float = HANDSHAKE_WAIT) -> bool
 def router_apply(side: Side, transport: str) -> bool:
     """Push the lines a router's running config lacks, through the shared transport (Netmiko
     or Ansible), as links do; the running config before is kept for :func:`router_restore`."""
-    from gin import platforms
-    from gin import transport as transports
-    from gin.links import configtree
+    from devices import configtree, platforms
+    from devices import transport as transports
 
     platform = platforms.get(side.platform)
     conn = transports.get(transport).connect(side.target)
@@ -425,9 +424,8 @@ def router_apply(side: Side, transport: str) -> bool:
 
 def router_restore(side: Side, transport: str) -> None:
     """Bring a router back to the running config it had before (hier_config remediation)."""
-    from gin import platforms
-    from gin import transport as transports
-    from gin.links import configtree
+    from devices import configtree, platforms
+    from devices import transport as transports
 
     platform = platforms.get(side.platform)
     conn = transports.get(transport).connect(side.target)
@@ -444,9 +442,8 @@ def router_restore(side: Side, transport: str) -> None:
 def router_withdraw(side: Side, transport: str, shared: Sequence[str] = ()) -> list[str]:
     """Remove from a router the lines only this tunnel needs (not what ``shared``, its other
     tunnels' configs, needs too: the CA trustpoint), through the shared transport."""
-    from gin import platforms
-    from gin import transport as transports
-    from gin.links import configtree
+    from devices import configtree, platforms
+    from devices import transport as transports
 
     platform = platforms.get(side.platform)
     conn = transports.get(transport).connect(side.target)
@@ -482,7 +479,7 @@ def plan_tunnel(session: Any, tunnel: m.Tunnel,
     (``deploying=False``) renders the secrets in force on the devices, so a router's lines
     match what it holds, and needs no certificate.
     """
-    from gin.links.provision import target_of
+    from links.provision import target_of
     from vpn import pki
 
     if deploying:

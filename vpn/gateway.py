@@ -1,7 +1,7 @@
 """How gin reaches a Linux VPN gateway: its strongSwan VICI socket, swanctl dir and shell.
 
 A ``vpn-gateway`` device's ``credential_ref`` (``file:``, ``env:`` or ``vault:``, see
-:mod:`gin.secrets`) names a small mapping, never a secret itself::
+:mod:`devices.secrets`) names a small mapping, never a secret itself::
 
     {"vici": "unix:///run/charon.vici",      # charon's VICI socket
      "swanctl_dir": "/etc/swanctl",          # where swanctl files are written
@@ -27,16 +27,16 @@ from typing import Any
 
 import vici
 
+from devices import secrets
+from devices.errors import ConfigError, TransportError
 from directory import models as m
-from gin import secrets
-from gin.errors import ConfigError, TransportError
 
 VICI_TIMEOUT = 30.0
 COMMAND_TIMEOUT = 30.0
 
 
 def _plain(value: Any) -> Any:
-    """Unwrap :class:`gin.secrets.Secret` strings (paths and argv are not secret)."""
+    """Unwrap :class:`devices.secrets.Secret` strings (paths and argv are not secret)."""
     if isinstance(value, str):
         return value[:]
     if isinstance(value, list):

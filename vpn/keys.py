@@ -6,7 +6,7 @@ is needed to plan a tunnel.  PSKs come from :mod:`secrets`.  Secrets are stored 
 with AES-256-GCM under a key from ``GIN_VPN_KEY_FILE`` (mode 0600 enforced), ``GIN_VPN_KEY``,
 or the per-user default file that ``gin vpn key init`` creates (:func:`default_key_file`);
 the tunnel name is the associated data, so a sealed value copied onto another tunnel does not
-open.  Everything secret is returned as :class:`gin.secrets.Secret`, which never prints.
+open.  Everything secret is returned as :class:`devices.secrets.Secret`, which never prints.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from devices.errors import ConfigError
+from devices.secrets import Secret
 from directory.db import data_home
-from gin.errors import ConfigError
-from gin.secrets import Secret
 
 KEY_BYTES = 32
 SEALED_PREFIX = "sealed:v1:"

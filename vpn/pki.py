@@ -30,11 +30,11 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from devices.errors import GinError
+from devices.secrets import Secret
 from directory import models as m
 from directory import store
 from directory.errors import Conflict, Invalid, NotFound
-from gin.errors import GinError
-from gin.secrets import Secret
 from vpn import keys
 
 CA_NAME = "GIN VPN CA"
@@ -75,7 +75,7 @@ class Credentials:
     def files(self) -> dict[str, str]:
         """The files under a ``swanctl`` directory (``certs = <host>.pem`` in swanctl.conf).
 
-        The key's value is a :class:`~gin.secrets.Secret`: write it with mode 0600.
+        The key's value is a :class:`~devices.secrets.Secret`: write it with mode 0600.
         """
         return {f"x509/{self.hostname}.pem": self.cert_pem,
                 f"private/{self.hostname}.pem": self.key_pem,

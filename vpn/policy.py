@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from gin.errors import GinError
+from devices.errors import GinError
 
 DATA = Path(__file__).parent / "data" / "policies.yaml"
 PSK_MIN_BYTES = 32

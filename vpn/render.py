@@ -24,10 +24,10 @@ from typing import Any
 import jinja2
 import yaml
 
+from devices.errors import GinError
+from devices.secrets import Secret
 from directory.names import IFNAME_RE
-from gin.errors import GinError
-from gin.links.render import cfg_text
-from gin.secrets import Secret
+from links.render import cfg_text
 from vpn import keys
 from vpn.policy import PolicyError, for_platform, parse_proposal, validate
 from vpn.tunnels import End, TunnelSpec

@@ -21,9 +21,9 @@ from typing import Any
 
 from vici.exception import CommandException, SessionException
 
+from devices.errors import GinError
 from directory import models as m
 from directory.store import Directory
-from gin.errors import GinError
 from vpn import reasons
 from vpn.deploy import conn_name, wg_ifname
 from vpn.gateway import Gateway

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gin.errors import ConfigError
+from devices.errors import ConfigError
 
 #: keys swanctl sends as lists (load_conns.c is_list_key)
 LIST_KEYS = {"local_addrs", "remote_addrs", "proposals", "esp_proposals", "ah_proposals",

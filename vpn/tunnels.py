@@ -24,11 +24,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
+from devices.secrets import Secret
 from directory import changelog, store
 from directory import models as m
 from directory.errors import Conflict, Invalid, NotFound
 from directory.names import clean_ifname
-from gin.secrets import Secret
 from vpn import keys, pki
 from vpn.policy import PolicyError, get_policy
 

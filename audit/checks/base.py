@@ -21,8 +21,8 @@ from audit.changes import ChangeFacts
 from audit.host import HostFiles
 from audit.monitoring import MonitorFact
 from audit.parse import Node, ParsedConfig
-from gin import platforms
-from gin.errors import GinError
+from devices import platforms
+from devices.errors import GinError
 
 T = TypeVar("T")
 

@@ -22,7 +22,7 @@ from audit.checks.base import (
     unknown,
 )
 from audit.parse import Node, ParsedConfig
-from gin.links.intent import Baseline
+from links.intent import Baseline
 
 BASE = Baseline()
 

@@ -16,8 +16,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from devices.errors import ConfigError
 from directory.db import user_data_path
-from gin.errors import ConfigError
 
 LATEST = "latest.json"
 

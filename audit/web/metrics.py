@@ -18,7 +18,7 @@ from prometheus_client.registry import Collector
 
 from audit.web.evidence import WebEvidence
 from audit.web.tls import expiry_seconds
-from gin.errors import GinError
+from devices.errors import GinError
 
 log = logging.getLogger("gin.audit.web.metrics")
 

@@ -12,7 +12,7 @@ import ipaddress
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from gin.errors import ConfigError
+from devices.errors import ConfigError
 
 TIMEOUT = 3.0
 

@@ -11,11 +11,11 @@ import click
 from audit import history, runner, sources
 from audit import report as reports
 from audit.evidence import BackupStore, backup
+from devices import transport as transports
+from devices.errors import ConfigError
 from directory.db import default_db_path
-from gin import transport as transports
 from gin.commands import audit_web
 from gin.context import Context, json_option, pass_ctx
-from gin.errors import ConfigError
 from gin.output import console, emit_rows, print_json, progress
 
 backup_dir_option = click.option(

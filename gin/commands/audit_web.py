@@ -13,8 +13,8 @@ from audit.checks import Status
 from audit.web import checks, scan
 from audit.web.evidence import WebEvidence
 from audit.web.resolve import parse_nameserver
+from devices.errors import ConfigError
 from gin.context import Context, json_option, pass_ctx
-from gin.errors import ConfigError
 from gin.output import console, emit_rows, print_json, progress
 
 

@@ -7,18 +7,18 @@ from typing import Any
 
 import click
 
+from devices import transport as transports
+from devices.errors import GinError
 from directory import models as m
 from directory import store
 from directory.errors import Invalid
 from directory.plan import load_plan
-from gin import transport as transports
 from gin.context import Context, json_option, pass_ctx
-from gin.errors import GinError
-from gin.links import provision as prov
-from gin.links.build import build_intent
-from gin.links.plan import Endpoint, link_prefixes, plan_link
-from gin.links.render import render
 from gin.output import console, emit_object, emit_rows, print_json, progress
+from links import provision as prov
+from links.build import build_intent
+from links.plan import Endpoint, link_prefixes, plan_link
+from links.render import render
 
 
 @click.group()
@@ -210,7 +210,7 @@ def provision_cmd(ctx: Context, names: tuple[str, ...], via: str, dry_run: bool,
 @pass_ctx
 def decommission_cmd(ctx: Context, name: str, via: str, yes: bool, as_json: bool) -> None:
     """Remove the link's configuration from both routers and release its addresses."""
-    from gin.links.decommission import decommission
+    from links.decommission import decommission
 
     if not yes and sys.stdin.isatty():
         click.confirm(f"Remove link {name} from its routers and release its addresses?",

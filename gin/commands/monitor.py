@@ -12,9 +12,9 @@ from typing import Any
 
 import click
 
+from devices.errors import ConfigError
 from gin.commands import sensor
 from gin.context import Context, pass_ctx
-from gin.errors import ConfigError
 from gin.output import console, emit_rows, print_json
 
 profiles_option = click.option(

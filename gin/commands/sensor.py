@@ -17,8 +17,8 @@ from typing import Any
 import click
 import yaml
 
+from devices.errors import ConfigError
 from gin.context import Context, json_option, pass_ctx
-from gin.errors import ConfigError
 from gin.output import console, emit_object, emit_rows, print_json
 
 EVENT_COLUMNS = ["time", "type", "severity", "source", "destination", "agency", "count"]
@@ -264,7 +264,7 @@ def respond(click_ctx: click.Context, ctx: Context, block_src: str | None, ttl: 
     gateway = None if no_gateway or do_expire else NftGateway(netns)
     edge = None
     if not no_routers and (block_src or lift_src or do_expire):
-        from gin import transport as transports
+        from devices import transport as transports
 
         edge = EdgeRouters(ctx.directory, transports.get(via))
     responder = Responder(ctx.directory, gateway, edge)
@@ -282,7 +282,7 @@ def respond(click_ctx: click.Context, ctx: Context, block_src: str | None, ttl: 
         return
     blocks = responder.list()
     if acl_platform:
-        from gin import platforms
+        from devices import platforms
 
         text = render(platforms.get(acl_platform).name, [b.source for b in blocks])
         if as_json:

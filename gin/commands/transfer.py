@@ -235,7 +235,7 @@ def synth(ctx: Context, agencies: int, seed: int, prefixes: bool, output: str | 
 
 def network_os_table() -> dict[str, str | None]:
     """``platform -> ansible_network_os``, from the one platform table."""
-    from gin.platforms import registry
+    from devices.platforms import registry
 
     return {name: p.ansible_network_os for name, p in registry().items()}
 

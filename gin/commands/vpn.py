@@ -9,10 +9,10 @@ from typing import Any
 
 import click
 
+from devices.errors import GinError
 from directory.changelog import log_event
 from gin.commands import vpn_live
 from gin.context import Context, json_option, pass_ctx
-from gin.errors import GinError
 from gin.output import emit_object, emit_rows, print_json
 from vpn import pki, tunnels
 from vpn.policy import shipped_policy_names

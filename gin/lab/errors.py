@@ -6,7 +6,7 @@ One exception class so the CLI can print a single clear line and exit with the
 
 from __future__ import annotations
 
-from gin.errors import GinError
+from devices.errors import GinError
 
 
 class LabError(GinError):

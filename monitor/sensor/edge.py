@@ -8,13 +8,13 @@ one agency's LAN never crosses a PE: that is the agency gateway's nftables block
 (:class:`~monitor.sensor.respond.NftGateway`).
 
 What a router carries is rendered from its platform's ``gsi_block.j2`` (the platform
-table, ``gin/platforms/``): FRR a blackhole route per source (RFC 5635 remote-triggered
+table, ``devices/platforms/``): FRR a blackhole route per source (RFC 5635 remote-triggered
 black-holing: traffic to the source is discarded; see the template for what happens to
 traffic from it), IOS/IOS-XE and Junos ACLs / firewall filters dropping both directions.
 
 Every change converges each router to the active set: lines of blocks no longer active
 (lifted, or expired: ``gin monitor respond --expire``) are removed, missing ones added.
-A router is changed the way links are provisioned (``gin.links.provision``): under its
+A router is changed the way links are provisioned (``links.provision``): under its
 configuration lock, running config read, only the difference pushed, read back, saved;
 when the device refuses or does not take a line, its exact previous running config is
 put back and the failure reported, while the other routers go on.  What gin put on a
@@ -32,14 +32,13 @@ from dataclasses import dataclass, field
 import jinja2
 from sqlalchemy import select
 
+from devices import configtree, platforms
+from devices.errors import ConfigError, GinError, TransportError
+from devices.transport import Target, Transport
 from directory import models as m
 from directory.store import Directory
-from gin import platforms
-from gin.errors import ConfigError, GinError, TransportError
-from gin.links import configtree
-from gin.links.provision import Sessions, restore, target_of
-from gin.links.render import environment
-from gin.transport import Target, Transport
+from links.provision import Sessions, restore, target_of
+from links.render import environment
 
 from .addresses import Net
 

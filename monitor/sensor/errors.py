@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gin.errors import GinError
+from devices.errors import GinError
 
 
 class SensorError(GinError):

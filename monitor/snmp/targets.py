@@ -44,8 +44,8 @@ from typing import Any
 
 import yaml
 
-from gin.errors import ConfigError
-from gin.secrets import resolve
+from devices.errors import ConfigError
+from devices.secrets import resolve
 from monitor.snmp import oids, usm
 
 DEFAULT_PROFILE = "v3-authpriv-sha-aes"

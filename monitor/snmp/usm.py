@@ -5,7 +5,7 @@ DES is deliberately not offered (broken; the audit flags it). Keys are derived o
 (user, engine) and cached: the 1 MiB password hash is the expensive step, and 50 agents
 behind one engine (or a restart of the agent) must not repeat it per request.
 
-Secrets: passphrases arrive as :class:`gin.secrets.Secret` and are revealed only here.
+Secrets: passphrases arrive as :class:`devices.secrets.Secret` and are revealed only here.
 """
 
 from __future__ import annotations

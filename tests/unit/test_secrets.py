@@ -6,8 +6,8 @@ import logging
 
 import pytest
 
-from gin.errors import ConfigError
-from gin.secrets import Secret, resolve
+from devices.errors import ConfigError
+from devices.secrets import Secret, resolve
 
 
 def test_env_reference(monkeypatch):

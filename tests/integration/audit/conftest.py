@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from devices.transport import Target
 from directory import store
 from directory.store import Directory
-from gin.links.provision import target_of
-from gin.transport import Target
+from links.provision import target_of
 
 
 def device_target(directory: Directory, hostname: str) -> Target:

@@ -13,9 +13,9 @@ from typing import Any
 
 from audit import report, runner, sources
 from audit.evidence import BackupStore, backup
+from devices import transport
 from directory import store as dstore
 from directory.store import Directory
-from gin import transport
 from gin.lab.register import register
 from tests.integration.audit.conftest import device_target
 

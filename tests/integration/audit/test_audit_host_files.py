@@ -18,13 +18,13 @@ from click.testing import CliRunner
 
 from audit import runner, sources
 from audit.evidence import BackupStore, backup
+from devices import transport
 from directory import store as dstore
 from directory.store import Directory
-from gin import transport
 from gin.commands.audit import audit
 from gin.context import Context
 from gin.lab.register import register
-from gin.links.provision import target_of
+from links.provision import target_of
 from tests.conftest import need
 
 pytestmark = pytest.mark.integration

@@ -15,7 +15,7 @@ import pytest
 
 from audit import report, runner, sources
 from audit.evidence import BackupStore, backup
-from gin import transport
+from devices import transport
 from monitor.prometheus.config import AgentSpec, directory_inventory, write_all
 from tests.conftest import need
 from tests.integration.audit.conftest import device_target

@@ -156,7 +156,7 @@ def test_registered_in_directory(gin_lab, gin_lab_directory):
 
 
 def test_credential_reference_resolves_with_gin_secrets(gin_lab):
-    secrets = pytest.importorskip("gin.secrets")
+    secrets = pytest.importorskip("devices.secrets")
     creds = secrets.resolve(gin_lab.credentials_ref)
     assert creds["username"].reveal() == "root"
     assert Path(creds["key_file"].reveal()).is_file()

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from devices import transport
 from directory import allocator, store
 from directory.plan import apply_plan, load_plan
 from directory.store import Directory
-from gin import transport
 from gin.lab.register import register
-from gin.links.plan import Endpoint, link_prefixes, plan_link
-from gin.links.provision import provision
+from links.plan import Endpoint, link_prefixes, plan_link
+from links.provision import provision
 
 TOPOLOGY = Path(__file__).with_name("topology.yaml")
 #: agency -> (CE, its LAN host, the N of the host's 2001:db8:N::/64)
@@ -147,7 +147,7 @@ def test_device_down_is_reported_and_others_proceed(gin_lab, planned):
 
 
 def test_decommission_removes_only_that_link(gin_lab, planned):
-    from gin.links.decommission import decommission
+    from links.decommission import decommission
 
     with planned.transaction() as s:
         cidrs = {p.cidr for p in link_prefixes(s, store.get_link(s, "moph-ce3")).values()}

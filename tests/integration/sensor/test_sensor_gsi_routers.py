@@ -18,14 +18,14 @@ import sys
 import pytest
 from sqlalchemy import select
 
+from devices import transport
 from directory import allocator, store
 from directory import models as m
 from directory.plan import apply_plan, load_plan
 from directory.store import Directory, history
-from gin import transport
 from gin.lab.register import register
-from gin.links.plan import Endpoint, plan_link
-from gin.links.provision import provision
+from links.plan import Endpoint, plan_link
+from links.provision import provision
 from monitor.sensor.edge import EdgeRouters
 from monitor.sensor.respond import Responder
 

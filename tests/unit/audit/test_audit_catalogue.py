@@ -7,7 +7,7 @@ import pytest
 from audit import catalogue
 from audit.checks import ALL, BY_ID
 from audit.web.checks import BY_ID as WEB
-from gin.errors import ConfigError
+from devices.errors import ConfigError
 
 
 def test_clauses_5_to_15_and_2022_numbers() -> None:

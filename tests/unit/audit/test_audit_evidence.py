@@ -11,10 +11,10 @@ import pytest
 
 from audit import sources
 from audit.evidence import BackupStore, backup, guess_platform, normalise, read_folder
+from devices.errors import ConfigError, TransportError
+from devices.transport import Target
 from directory import store as dstore
 from directory.store import Directory
-from gin.errors import ConfigError, TransportError
-from gin.transport import Target
 from tests.unit.audit.conftest import golden
 
 T0 = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)

@@ -11,9 +11,9 @@ import pytest
 
 from audit import host, runner, sources
 from audit.evidence import BackupStore, backup
-from gin import transport as transports
-from gin.errors import ConfigError, TransportError
-from gin.transport import HostFileReader, HostFiles, Target
+from devices import transport as transports
+from devices.errors import ConfigError, TransportError
+from devices.transport import HostFileReader, HostFiles, Target
 from tests.unit.audit.conftest import NOW, golden
 from tests.unit.audit.test_audit_evidence import ScriptedTransport, lab_like_directory  # noqa: F401
 

@@ -17,9 +17,9 @@ import pytest
 from audit import changes, monitoring, sources
 from audit.evidence import BackupStore
 from audit.runner import ConfigSource, audit_one
+from devices.errors import ConfigError, GinError
 from directory import store as dstore
 from directory.store import Directory
-from gin.errors import ConfigError, GinError
 
 CONFIG = "hostname r1\nline vty\n exec-timeout 5 0\nend\n"
 

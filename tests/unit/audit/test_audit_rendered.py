@@ -1,5 +1,5 @@
 """The baseline gin pushes is the baseline gin audits: the configs rendered by
-``gin.links.render`` pass every applicable check by construction.
+``links.render`` pass every applicable check by construction.
 
 Rendered text is wrapped as the router would show it (``as_running``: FRR's version stamp
 and IOS's final ``end``), since a config without them reads as cut short.  (This test found
@@ -13,7 +13,7 @@ import pytest
 
 from audit.checks import ALL
 from audit.checks.host import NO_HOST
-from gin.links.render import render
+from links.render import render
 from tests.unit.audit.conftest import as_running, audit_text
 from tests.unit.links.conftest import make_intent
 

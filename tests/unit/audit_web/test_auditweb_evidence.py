@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from audit.web.evidence import LATEST, WebEvidence
 from audit.web.metrics import CertExpiryCollector
 from audit.web.resolve import parse_nameserver
-from gin.errors import ConfigError
+from devices.errors import ConfigError
 
 T0 = dt.datetime(2026, 11, 22, 3, 0, tzinfo=dt.UTC)
 

@@ -10,9 +10,9 @@ import pytest
 import yaml
 from _fixtures_transfer import SAMPLE_YAML, write
 
+from devices.platforms import registry
 from directory import exports
 from directory.transfer import import_files
-from gin.platforms import registry
 
 NETWORK_OS = {name: p.ansible_network_os for name, p in registry().items()}
 EXTRA = """\

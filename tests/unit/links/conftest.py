@@ -6,7 +6,7 @@ import ipaddress as ip
 
 import pytest
 
-from gin.links.intent import End, LinkIntent
+from links.intent import End, LinkIntent
 
 
 def make_intent(platform: str = "frr", description_name: str = "pe1-ce1",

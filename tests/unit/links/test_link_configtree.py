@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from gin import platforms
-from gin.links.configtree import clean, missing, removal
+from devices import platforms
+from devices.configtree import clean, missing, removal
 
 FRR = platforms.get("frr")
 

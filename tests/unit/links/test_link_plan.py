@@ -7,9 +7,9 @@ import pytest
 from directory import store
 from directory.errors import Conflict, Invalid
 from directory.plan import apply_plan, load_plan
-from gin.links.build import build_intent
-from gin.links.plan import PRIVATE_ASN, Endpoint, plan_link
-from gin.links.render import render
+from links.build import build_intent
+from links.plan import PRIVATE_ASN, Endpoint, plan_link
+from links.render import render
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gin import platforms
-from gin.links.configtree import tree
-from gin.links.render import cfg_text, render
+from devices import platforms
+from devices.configtree import tree
+from links.render import cfg_text, render
 from tests.unit.links.conftest import make_intent
 
 GOLDEN = Path(__file__).with_name("golden")

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from devices.errors import ConfigError
 from directory import store
 from directory.store import Directory
-from gin.errors import ConfigError
 from monitor.snmp.targets import (
     DEFAULT_PROFILE,
     build_target,

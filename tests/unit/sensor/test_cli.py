@@ -85,7 +85,7 @@ def test_respond_block_list_acl_lift(sqlite_url):
 
 
 def test_user_errors_are_one_line_gin_errors(tmp_path):
-    from gin.errors import GinError
+    from devices.errors import GinError
 
     pcap = tmp_path / "x.pcap"
     wrpcap(str(pcap), timed([IP() / TCP()]))

@@ -12,11 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from audit.parse import parse
+from devices import platforms
+from devices.configtree import tree
 from directory import models as m
 from directory import store
 from directory.store import Directory
-from gin import platforms
-from gin.links.configtree import tree
 from monitor.sensor.edge import PUSH_TYPE, EdgeRouters, plan, render
 from monitor.sensor.errors import RespondError
 from monitor.sensor.respond import parse_source

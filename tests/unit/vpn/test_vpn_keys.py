@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 
-from gin.errors import ConfigError
-from gin.secrets import Secret
+from devices.errors import ConfigError
+from devices.secrets import Secret
 from vpn import keys
 
 # RFC 7748 section 6.1 test vector (Alice): private scalar and its X25519 public key.

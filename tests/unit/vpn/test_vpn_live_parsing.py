@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from devices.errors import ConfigError
 from directory import models as m
-from gin.errors import ConfigError
 from vpn import reasons, swanctl
 from vpn.deploy import conn_name, wg_ifname
 from vpn.gateway import Gateway
@@ -187,7 +187,7 @@ def test_gateway_access_mapping_is_checked(tmp_path, content, msg):
 
 
 def test_gateway_access_read_and_unreachable_charon(tmp_path):
-    from gin.errors import TransportError
+    from devices.errors import TransportError
 
     f = tmp_path / "gw.json"
     f.write_text(json.dumps({"vici": f"unix://{tmp_path}/none.vici", "swanctl_dir": "/x",

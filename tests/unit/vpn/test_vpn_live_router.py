@@ -1,15 +1,15 @@
 """The router side of a deploy goes through the shared transport and the links' config diff.
 
 No Cisco box can run here: the connection below holds an IOS-XE running config in memory
-and implements :class:`gin.transport.Connection` (what Netmiko and Ansible implement).
+and implements :class:`devices.transport.Connection` (what Netmiko and Ansible implement).
 """
 
 from __future__ import annotations
 
 import pytest
 
-from gin import transport as transports
-from gin.transport import Target
+from devices import transport as transports
+from devices.transport import Target
 from vpn import deploy, keys
 from vpn.render import render_side
 from vpn.tunnels import create_tunnel, spec

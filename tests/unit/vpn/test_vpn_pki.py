@@ -16,10 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from devices.errors import ConfigError
+from devices.secrets import Secret
 from directory import models as m
 from directory.errors import Conflict, Invalid, NotFound
-from gin.errors import ConfigError
-from gin.secrets import Secret
 from tests.conftest import need
 from vpn import pki, tunnels
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gin.errors import ConfigError, GinError
+from devices.errors import ConfigError, GinError
 from vpn import keys, tunnels
 from vpn.policy import get_policy
 from vpn.render import render, render_side

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from audit.checks.base import Context, Status
 from audit.checks.crypto import CRYPTO
 from audit.parse import parse
+from devices.errors import GinError
 from directory.names import IFNAME_RE
-from gin.errors import GinError
 from vpn import keys
 from vpn.policy import PolicyError, get_policy, validate
 from vpn.render import render_side

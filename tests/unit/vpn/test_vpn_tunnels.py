@@ -7,9 +7,9 @@ import json
 import pytest
 from sqlalchemy import select
 
+from devices.errors import ConfigError
 from directory import models as m
 from directory.errors import Conflict, Invalid, NotFound
-from gin.errors import ConfigError
 from vpn import keys, tunnels
 from vpn.policy import PolicyError
 

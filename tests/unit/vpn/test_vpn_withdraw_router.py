@@ -2,17 +2,16 @@
 needs are removed (what the router's other tunnels share, the CA trustpoint, stays).
 
 No Cisco box runs here: :class:`Boxes` keeps each router's running config in memory behind
-:class:`gin.transport.Connection` (what Netmiko and Ansible implement)."""
+:class:`devices.transport.Connection` (what Netmiko and Ansible implement)."""
 
 from __future__ import annotations
 
 import pytest
 
+from devices import configtree, platforms
+from devices import transport as transports
+from devices.transport import Target
 from directory import store
-from gin import platforms
-from gin import transport as transports
-from gin.links import configtree
-from gin.transport import Target
 from vpn import deploy, tunnels
 from vpn.render import render_side
 

@@ -17,10 +17,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from gin import platforms
-from gin.errors import ConfigError, TransportError
-from gin.secrets import resolve
-from gin.transport import Connection, HostFiles, Target
+from devices import platforms
+from devices.errors import ConfigError, TransportError
+from devices.secrets import resolve
+from devices.transport import Connection, HostFiles, Target
 
 PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
 COLLECTIONS_ENV = "GIN_ANSIBLE_COLLECTIONS"

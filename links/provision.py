@@ -17,18 +17,17 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
+from devices import configtree, platforms
+from devices.errors import GinError, TransportError
+from devices.transport import Connection, Target, Transport, show_all
 from directory import models as m
 from directory import store
 from directory.changelog import log_event
 from directory.store import Directory
-from gin import platforms
-from gin.errors import GinError, TransportError
-from gin.links import configtree
-from gin.links.build import build_intent
-from gin.links.intent import Baseline, LinkIntent
-from gin.links.render import render
-from gin.links.verify import Verification, verify_link
-from gin.transport import Connection, Target, Transport, show_all
+from links.build import build_intent
+from links.intent import Baseline, LinkIntent
+from links.render import render
+from links.verify import Verification, verify_link
 
 #: Result states, and the exit code each one implies for the CLI.
 EXIT = {"changed": 0, "no change": 0, "dry-run": 0, "rolled back": 4, "failed": 3}

@@ -13,8 +13,8 @@ from functools import cache
 
 import jinja2
 
-from gin import platforms
-from gin.links.intent import LinkIntent
+from devices import platforms
+from links.intent import LinkIntent
 
 SAFE = re.compile(r"[^A-Za-z0-9 _.,:/()@#+=-]")
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from gin.errors import ConfigError
+from devices.errors import ConfigError
 
 MAX_SECRET_FILE = 1 << 20
 

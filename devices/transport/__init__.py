@@ -13,7 +13,7 @@ from importlib import import_module
 from importlib.metadata import entry_points
 from typing import Protocol, runtime_checkable
 
-from gin.errors import ConfigError
+from devices.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -85,8 +85,8 @@ def show_all(conn: Connection, commands: list[str]) -> list[str]:
     return [conn.show(command) for command in commands]
 
 
-BUILTIN = {"netmiko": "gin.transport.netmiko:NetmikoTransport",
-           "ansible": "gin.transport.ansible:AnsibleTransport"}
+BUILTIN = {"netmiko": "devices.transport.netmiko:NetmikoTransport",
+           "ansible": "devices.transport.ansible:AnsibleTransport"}
 
 
 def get(name: str, **options: object) -> Transport:

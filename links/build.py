@@ -1,4 +1,4 @@
-"""Build :class:`~gin.links.intent.LinkIntent` objects from what the directory records.
+"""Build :class:`~links.intent.LinkIntent` objects from what the directory records.
 
 :class:`Facts` loads the prefixes an intent needs (the link's /127 and /31, the agency's
 /48s and IPv4 blocks, the CE's LAN) with a few column queries: for one link when an
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from directory import models as m
 from directory.errors import Invalid
-from gin.links.intent import Baseline, End, LinkIntent
+from links.intent import Baseline, End, LinkIntent
 
 ROUTER_ID_BASE = int(ipaddress.IPv4Address("198.18.0.0"))  # identifiers only, never routed
 P = m.Prefix

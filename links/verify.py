@@ -12,9 +12,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from gin import platforms
-from gin.links.intent import LinkIntent
-from gin.transport import Connection, show_all
+from devices import platforms
+from devices.transport import Connection, show_all
+from links.intent import LinkIntent
 
 ESTABLISHED = re.compile(r"BGP state\s*=\s*Established|Established", re.I)
 PING_OK = re.compile(r"\b([1-9]\d*) (packets )?received|Success rate is [1-9]", re.I)

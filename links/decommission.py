@@ -10,19 +10,18 @@ from __future__ import annotations
 
 from sqlalchemy import or_, select
 
+from devices import configtree, platforms
+from devices.errors import TransportError
+from devices.transport import Transport
 from directory import allocator, store
 from directory import models as m
 from directory.changelog import log_event
 from directory.errors import Invalid
 from directory.store import Directory
-from gin import platforms
-from gin.errors import TransportError
-from gin.links import configtree
-from gin.links.build import build_intent
-from gin.links.plan import link_prefixes
-from gin.links.provision import target_of
-from gin.links.render import render_parts
-from gin.transport import Transport
+from links.build import build_intent
+from links.plan import link_prefixes
+from links.provision import target_of
+from links.render import render_parts
 
 LIVE = ("provisioned", "active")
 

@@ -1,7 +1,7 @@
 """The platform table: what gin knows about each kind of router, as data.
 
 A platform is one small :class:`Platform` definition (in a module of this package, or
-any installed distribution's ``gin.platforms`` entry point) plus a folder of Jinja2
+any installed distribution's ``devices.platforms`` entry point) plus a folder of Jinja2
 templates.  Rendering, diffing, pushing and verifying read this table; adding a platform
 touches no other code (scrapli's idea: behaviour as data, not subclasses).
 """
@@ -34,7 +34,7 @@ class Platform:
     noise_prefixes: tuple[str, ...] = ()
     #: Lines that close a section in running-config output, dropped before diffing.
     section_closers: tuple[str, ...] = ("!", "exit", "exit-address-family")
-    #: Show commands whose JSON/text verify a link (keys used by gin.links.verify).
+    #: Show commands whose JSON/text verify a link (keys used by links.verify).
     verify: dict[str, str] = field(default_factory=dict)
     #: Can this platform be pushed to in this project's tests (a real router exists)?
     lab_pushable: bool = False
@@ -133,9 +133,9 @@ BUILTIN = (FRR, CISCO_IOS, CISCO_XE, JUNIPER_JUNOS)
 
 
 def registry() -> dict[str, Platform]:
-    """Built-in platforms plus those other distributions register as ``gin.platforms``."""
+    """Built-in platforms plus those other distributions register as ``devices.platforms``."""
     table = {p.name: p for p in BUILTIN}
-    for ep in entry_points(group="gin.platforms"):
+    for ep in entry_points(group="devices.platforms"):
         platform = ep.load()
         if isinstance(platform, Platform):
             table[platform.name] = platform
@@ -146,7 +146,7 @@ def get(name: str) -> Platform:
     """The platform called ``name``, or a clear error listing the known ones."""
     table = registry()
     if name not in table:
-        from gin.errors import ConfigError
+        from devices.errors import ConfigError
 
         raise ConfigError(f"unknown platform {name!r}; known: {', '.join(sorted(table))}")
     return table[name]

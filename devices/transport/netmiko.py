@@ -15,10 +15,10 @@ import stat
 from collections.abc import Sequence
 from pathlib import Path
 
-from gin import platforms
-from gin.errors import ConfigError, TransportError
-from gin.secrets import resolve
-from gin.transport import Connection, HostFiles, Target
+from devices import platforms
+from devices.errors import ConfigError, TransportError
+from devices.secrets import resolve
+from devices.transport import Connection, HostFiles, Target
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ CONFIG_ERRORS = re.compile(
 
 
 class NetmikoConnection:
-    """A Netmiko session wrapped in the :class:`~gin.transport.Connection` contract."""
+    """A Netmiko session wrapped in the :class:`~devices.transport.Connection` contract."""
 
     def __init__(self, target: Target, handler: object) -> None:
         self.target = target

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from hier_config import HConfig, WorkflowRemediation, get_hconfig
 from hier_config import Platform as HierPlatform
 
-from gin.errors import GinError
-from gin.platforms import Platform
+from devices.errors import GinError
+from devices.platforms import Platform
 
 
 def clean(platform: Platform, text: str) -> str:

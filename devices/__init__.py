@@ -1,0 +1,1 @@
+"""Talking to devices: platforms, transports, sessions, the config tree and one converge()."""
