@@ -25,7 +25,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from gin import lab  # noqa: E402
-from gin.lab import frr  # noqa: E402
 from gin.lab.proc import read_pid, rss_kib  # noqa: E402
 from gin.lab.state import NodeState  # noqa: E402
 from gin.lab.topology import generate_topology  # noqa: E402
@@ -69,7 +68,7 @@ def wait_established(run_dir: Path, timeout: float = 60) -> None:
                      site="", dir=str(run_dir.parent))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        out = frr.vtysh(node, "show bgp ipv6 unicast summary json")
+        out = node.vtysh("show bgp ipv6 unicast summary json")
         if '"state":"Established"' in out.replace(" ", ""):
             return
         time.sleep(0.2)

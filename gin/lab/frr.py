@@ -152,10 +152,3 @@ def start_router(node: NodeState, extra: Sequence[list[str]] = ()) -> None:
         wait_pidfile(node.run_dir / f"{daemon}.pid", f"{daemon} on {node.name}",
                      f"{node.dir}/log/{daemon}.log")
 
-
-def vtysh(node: NodeState, *commands: str, timeout: float = 30) -> str:
-    """Run vtysh commands against a router (from the root namespace) and return stdout."""
-    argv = node.vtysh_argv()
-    for cmd in commands:
-        argv += ["-c", cmd]
-    return run(argv, timeout=timeout, what=f"vtysh on {node.name}").stdout

@@ -295,7 +295,7 @@ def status(name: str = DEFAULT_NAME, state_dir: str | Path | None = None,
 def bgp_peers(node: NodeState) -> dict[str, str]:
     """Peer address -> BGP state from `show bgp ipv6 unicast summary json`."""
     try:
-        out = frr.vtysh(node, "show bgp ipv6 unicast summary json", timeout=10)
+        out = node.vtysh("show bgp ipv6 unicast summary json", timeout=10)
         data = json.loads(out or "{}")
     except (LabError, ValueError):
         return {}
@@ -315,22 +315,12 @@ def wait_bgp_established(state: LabState, node: str, timeout: float = 30) -> dic
                    f"{peers or 'no peers'}; see {state.node(node).dir}/log/bgpd.log")
 
 
-def exec_argv(state: LabState, node_name: str, argv: list[str]) -> list[str]:
-    """Command line running argv inside a node's namespace (`vtysh` gets the router's paths)."""
-    node = state.node(node_name)
-    if not argv:
-        raise LabError("nothing to run; give a command, e.g. `gin lab exec pe1 vtysh`")
-    if argv[0] == "vtysh" and node.is_router:
-        return node.vtysh_argv() + argv[1:]
-    return ["ip", "netns", "exec", node.netns, *argv]
-
-
 def exec_node(node_name: str, argv: list[str], name: str = DEFAULT_NAME,
               state_dir: str | Path | None = None, capture: bool = False,
               timeout: float | None = None) -> subprocess.CompletedProcess[str]:
     """Run a command in a node's namespace; capture output or pass the terminal through."""
     state = require_state(name, state_dir)
-    full = exec_argv(state, node_name, argv)
+    full = state.exec_argv(node_name, argv)
     try:
         return subprocess.run(full, capture_output=capture, text=True, timeout=timeout,
                               check=False)

@@ -13,7 +13,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gin.lab.errors import LabNotFound
+from gin.lab.errors import LabError, LabNotFound
+from gin.lab.proc import run
 
 DEFAULT_STATE_BASE = Path(os.environ.get("GIN_LAB_STATE_DIR", "/var/lib/gin/lab"))
 STATE_FILE = "state.json"
@@ -81,6 +82,13 @@ class NodeState:
         """vtysh talking to this router's daemons (works from the root namespace)."""
         return ["vtysh", "--vty_socket", str(self.run_dir), "--config_dir", str(self.etc_dir)]
 
+    def vtysh(self, *commands: str, timeout: float = 30) -> str:
+        """Run vtysh commands against this router (from the root namespace); its stdout."""
+        argv = self.vtysh_argv()
+        for cmd in commands:
+            argv += ["-c", cmd]
+        return run(argv, timeout=timeout, what=f"vtysh on {self.name}").stdout
+
 
 @dataclass
 class LabState:
@@ -129,16 +137,22 @@ class LabState:
 
     def vtysh(self, node: str, *commands: str, timeout: float = 30) -> str:
         """Output of vtysh commands on a router of this lab."""
-        from gin.lab.frr import vtysh
+        return self.node(node).vtysh(*commands, timeout=timeout)
 
-        return vtysh(self.node(node), *commands, timeout=timeout)
+    def exec_argv(self, node_name: str, argv: list[str]) -> list[str]:
+        """Command line running argv inside a node's namespace (`vtysh` gets the router's
+        paths)."""
+        node = self.node(node_name)
+        if not argv:
+            raise LabError("nothing to run; give a command, e.g. `gin lab exec pe1 vtysh`")
+        if argv[0] == "vtysh" and node.is_router:
+            return node.vtysh_argv() + argv[1:]
+        return ["ip", "netns", "exec", node.netns, *argv]
 
     def exec(self, node: str, argv: list[str],
              timeout: float = 30) -> subprocess.CompletedProcess[str]:
         """Run argv inside a node's namespace and capture its output (no check)."""
-        from gin.lab.lab import exec_argv
-
-        return subprocess.run(exec_argv(self, node, argv), capture_output=True, text=True,
+        return subprocess.run(self.exec_argv(node, argv), capture_output=True, text=True,
                               timeout=timeout, check=False)
 
     def to_dict(self) -> dict[str, Any]:
