@@ -36,8 +36,11 @@ from pathlib import Path
 
 from audit import host
 from devices import platforms
+from devices.converge import read
 from devices.errors import ConfigError, GinError
-from devices.transport import HostFileReader, Transport
+from devices.sessions import Sessions
+from devices.targets import DeviceTarget, target_of
+from devices.transport import DeviceTransport, HostFileReader
 from directory import models as m
 from directory import store as dstore
 from directory.db import user_data_path
@@ -259,14 +262,10 @@ class BackupResult:
     what: str = "config"
 
 
-def _collect(transport: Transport, target: object, platform: str, store: BackupStore,
-             device: str) -> BackupResult:
+def _collect(sessions: Sessions, target: DeviceTarget, store: BackupStore) -> BackupResult:
+    device, platform = target.hostname, target.platform
     try:
-        conn = transport.connect(target)  # type: ignore[arg-type]
-        try:
-            text = conn.show(platforms.get(platform).show_running)
-        finally:
-            conn.close()
+        text = read(sessions, target, release=True)
         if not text.strip():
             return BackupResult(device, "failed", error="the device returned an empty config")
         version = store.save(device, platform, text)
@@ -278,14 +277,15 @@ def _collect(transport: Transport, target: object, platform: str, store: BackupS
                         version.time)
 
 
-def _collect_host(transport: Transport, target: object, platform: str, store: BackupStore,
-                  device: str) -> BackupResult:
+def _collect_host(transport: DeviceTransport, target: DeviceTarget, store: BackupStore
+                  ) -> BackupResult:
     """One router's host files through the transport's SFTP channel (see the module doc)."""
+    device, platform = target.hostname, target.platform
     try:
         if not isinstance(transport, HostFileReader):
             raise ConfigError(f"the {transport.name} transport cannot read host files; "
                               "use --via netmiko")
-        got = transport.read_host_files(target, ["/" + p for p in host.FILES],  # type: ignore[arg-type]
+        got = transport.read_host_files(target, ["/" + p for p in host.FILES],
                                         host.MAX_FILE)
         files: dict[str, str] = {}
         for path, data in got.files.items():
@@ -310,7 +310,7 @@ def _collect_host(transport: Transport, target: object, platform: str, store: Ba
                         version.time, what="host")
 
 
-def backup(directory: Directory, transport: Transport, devices: Sequence[str] = (),
+def backup(directory: Directory, transport: DeviceTransport, devices: Sequence[str] = (),
            store: BackupStore | None = None, workers: int = 8,
            advance: Callable[[], None] | None = None,
            host_files: bool = False) -> list[BackupResult]:
@@ -320,11 +320,9 @@ def backup(directory: Directory, transport: Transport, devices: Sequence[str] = 
     ``host_files``, each Linux router (:data:`audit.host.PLATFORMS`) also has its host
     files collected: a second result (``what="host"``) after its config's.
     """
-    from links.provision import target_of
-
     store = store or BackupStore()
     with directory.transaction() as s:
-        table = {d.hostname: (target_of(d), d.platform)
+        table = {d.hostname: target_of(d)
                  for d in dstore.list_all(s, m.Device, m.Device.hostname)}
     names = list(devices) or list(table)
     results: dict[str, BackupResult] = {}
@@ -336,12 +334,11 @@ def backup(directory: Directory, transport: Transport, devices: Sequence[str] = 
             jobs.append(name)
     hosts: dict[str, BackupResult] = {}
     if jobs:
-        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(jobs)))) as pool:
-            futures = {n: pool.submit(_collect, transport, table[n][0], table[n][1], store, n)
-                       for n in jobs}
-            host_jobs = {n: pool.submit(_collect_host, transport, table[n][0], table[n][1],
-                                        store, n)
-                         for n in jobs if host_files and table[n][1] in host.PLATFORMS}
+        with Sessions(transport) as sessions, ThreadPoolExecutor(
+                max_workers=max(1, min(workers, len(jobs)))) as pool:
+            futures = {n: pool.submit(_collect, sessions, table[n], store) for n in jobs}
+            host_jobs = {n: pool.submit(_collect_host, transport, table[n], store)
+                         for n in jobs if host_files and table[n].platform in host.PLATFORMS}
             for name, fut in futures.items():
                 results[name] = fut.result()
                 if name in host_jobs:

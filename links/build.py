@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from devices.baseline import Baseline
 from directory import models as m
 from directory.errors import Invalid
-from links.intent import Baseline, End, LinkIntent
+from links.intent import End, LinkIntent
 
 ROUTER_ID_BASE = int(ipaddress.IPv4Address("198.18.0.0"))  # identifiers only, never routed
 P = m.Prefix

@@ -3,16 +3,21 @@
 What a link owns on a router is its rendered link configuration minus the baseline and
 minus whatever other live links on that router also need (a shared prefix list, the PE's
 ``router bgp`` line).  That difference is negated, re-read, and negated again until
-nothing of it is left; then the link's /127 and /31 go back to their pools.
+nothing of it is left (one :func:`devices.converge.converge` over both routers: when a
+router keeps some of it, both are put back exactly and nothing is released); then the
+link's /127 and /31 go back to their pools.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import or_, select
 
-from devices import configtree, platforms
+from devices import platforms
+from devices.converge import DeviceChange, Observer, converge
 from devices.errors import TransportError
-from devices.transport import Transport
+from devices.sessions import Sessions
+from devices.targets import target_of
+from devices.transport import DeviceTransport
 from directory import allocator, store
 from directory import models as m
 from directory.changelog import log_event
@@ -20,7 +25,6 @@ from directory.errors import Invalid
 from directory.store import Directory
 from links.build import build_intent
 from links.plan import link_prefixes
-from links.provision import target_of
 from links.render import render_parts
 
 LIVE = ("provisioned", "active")
@@ -50,37 +54,20 @@ def owned_config(session: object, link: m.Link, hostname: str) -> tuple[str, lis
     return mine, shared
 
 
-def decommission(directory: Directory, name: str, transport: Transport,
-                 passes: int = 3) -> dict[str, list[str]]:
+def decommission(directory: Directory, name: str, transport: DeviceTransport,
+                 passes: int = 3, observer: Observer | None = None) -> dict[str, list[str]]:
     """Remove the link's configuration from both routers, release its addresses."""
     with directory.transaction() as s:
         link = store.get_link(s, name)
-        devices = [link.a_interface.device, link.b_interface.device]
-        owned = {d.hostname: owned_config(s, link, d.hostname) for d in devices}
-        targets = {d.hostname: target_of(d) for d in devices}
-    removed: dict[str, list[str]] = {}
-    for host, target in targets.items():
-        platform = platforms.get(target.platform)
-        conn = transport.connect(target)
-        try:
-            removed[host] = []
-            for _ in range(passes):
-                lines = configtree.removal(platform, conn.show(platform.show_running),
-                                           *owned[host])
-                if not lines:
-                    break
-                removed[host].extend(lines)
-                conn.configure(lines, tolerate_errors=True)
-            else:
-                left = configtree.removal(platform, conn.show(platform.show_running),
-                                          *owned[host])
-                if left:
-                    shown = "; ".join(ln.strip() for ln in left if ln.strip() != "exit")
-                    raise TransportError(f"{host}: could not remove the config of link "
-                                         f"{name}: {shown[:300]}")
-            conn.save()
-        finally:
-            conn.close()
+        devices = sorted([link.a_interface.device, link.b_interface.device],
+                         key=lambda d: d.hostname)
+        changes = [DeviceChange.removing(target_of(d), *owned_config(s, link, d.hostname),
+                                         passes=passes) for d in devices]
+    with Sessions(transport) as sessions:
+        done = converge(sessions, changes, observer=observer)
+    if not done.ok:
+        raise TransportError(f"could not remove the config of link {name}: {done.message}")
+    removed = done.diff
     with directory.transaction() as s:
         link = store.get_link(s, name)
         for prefix in link_prefixes(s, link).values():

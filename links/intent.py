@@ -11,23 +11,10 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
+from devices.baseline import Baseline
+
 IPv6If = ipaddress.IPv6Interface
 IPv4If = ipaddress.IPv4Interface
-
-
-@dataclass(frozen=True)
-class Baseline:
-    """The security baseline every router gets (and the audit checks)."""
-
-    ntp_servers: tuple[str, ...] = ("2001:db8:0:fff0::123",)
-    syslog_servers: tuple[str, ...] = ("2001:db8:0:fff0::514",)
-    banner: str = ("Authorised access only. This is a Government Information Network device. "
-                   "activity is logged and monitored.")
-    exec_timeout_minutes: int = 5
-    snmp_group: str = "GIN-RO"
-    mgmt_acl: tuple[str, ...] = ("2001:db8:0:fff0::/64",)
-    bgp_keepalive: int = 3
-    bgp_hold: int = 9
 
 
 @dataclass(frozen=True)

@@ -10,27 +10,15 @@ import json
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from devices import platforms
+from devices.converge import Verification
 from devices.transport import Connection, show_all
 from links.intent import LinkIntent
 
 ESTABLISHED = re.compile(r"BGP state\s*=\s*Established|Established", re.I)
 PING_OK = re.compile(r"\b([1-9]\d*) (packets )?received|Success rate is [1-9]", re.I)
-
-
-@dataclass
-class Verification:
-    ok: bool = True
-    checks: dict[str, bool] = field(default_factory=dict)
-    reasons: list[str] = field(default_factory=list)
-
-    def add(self, name: str, passed: bool, reason: str) -> None:
-        self.checks[name] = passed
-        if not passed:
-            self.ok = False
-            self.reasons.append(reason)
 
 
 def _json(output: str) -> dict:

@@ -10,10 +10,13 @@ Per tunnel, side ``b`` (the responder) is applied first, then side ``a`` (the in
 - WireGuard: the ``wg`` config is written (0600) and applied with ``wg syncconf`` on an
   interface per tunnel (kernel WireGuard if the gateway has it, else ``wireguard-go``), with
   routes to the peer's subnets; verified by a handshake.
-- Routers (Cisco, Juniper) get their side through the configured transport (Netmiko or
-  Ansible, :mod:`devices.transport`), as links do: only the lines their running config lacks
-  are sent (:mod:`devices.configtree`), and restoring is the remediation back to the
-  running config read before the push.
+- Routers (Cisco, Juniper) get their side as every router change goes, through
+  :func:`devices.converge.converge` over the configured transport (Netmiko or Ansible):
+  under the router's change lock, only the lines its running config lacks are sent, read
+  back and saved; the tunnel check is the converge's verification, and a failure puts the
+  router back exactly to the running config read before the push.  Router sides are
+  converged after the tunnel's gateway sides are loaded (a gateway initiator's IKE
+  retransmissions reach a router responder configured a moment later).
 
 A side whose file is identical and whose config is loaded is left alone: re-deploying with
 no change changes nothing and says so.  When a side fails to apply or the tunnel does not
@@ -32,8 +35,8 @@ that fails was rolled back, so the old secrets are still what both gateways hold
 rotation stays pending.
 
 ``withdraw`` removes a tunnel from both ends: Linux gateways lose its conn, keys, files and
-interface; routers, through the same transport, lose the lines only this tunnel needs
-(:func:`devices.configtree.removal`, keeping what the router's other tunnels share).
+interface; routers, through the same converge, lose the lines only this tunnel needs
+(keeping what the router's other tunnels share).
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,8 +54,12 @@ from typing import Any
 
 from vici.exception import CommandException, SessionException
 
+from devices import transport as transports
+from devices.converge import Convergence, DeviceChange, Step, Verification, converge
 from devices.errors import GinError, TransportError
 from devices.secrets import Secret
+from devices.sessions import Sessions
+from devices.targets import DeviceTarget, target_of
 from directory import models as m
 from directory.changelog import log_event
 from directory.store import Directory
@@ -134,9 +141,8 @@ class Side:
     platform: str
     gateway: Gateway | None
     text: str = field(repr=False)  # holds the unsealed secrets: never in a repr or a log
-    target: Any = None  # devices.transport.Target for routers
+    target: DeviceTarget | None = None  # routers: how to reach them
     creds: Any = field(default=None, repr=False)  # vpn.pki.Credentials (cert tunnels)
-    previous: str | None = field(default=None, repr=False)  # router config before the push
     put: CredsPut | None = None  # what writing ``creds`` replaced on the gateway
 
 
@@ -401,61 +407,24 @@ def wg_handshake(gw: Gateway, tunnel: str, wait: float = HANDSHAKE_WAIT) -> bool
 
 # --- routers ---------------------------------------------------------------------------
 
-def router_apply(side: Side, transport: str) -> bool:
-    """Push the lines a router's running config lacks, through the shared transport (Netmiko
-    or Ansible), as links do; the running config before is kept for :func:`router_restore`."""
-    from devices import configtree, platforms
-    from devices import transport as transports
-
-    platform = platforms.get(side.platform)
-    conn = transports.get(transport).connect(side.target)
-    try:
-        running = conn.show(platform.show_running)
-        side.previous = running
-        lines = configtree.missing(platform, running, side.text)
-        if not lines:
-            return False
-        conn.configure(lines)
-        conn.save()
-    finally:
-        conn.close()
-    return True
+def router_changes(p: Plan, keep: Mapping[str, Sequence[str]] | None = None
+                   ) -> list[DeviceChange]:
+    """The tunnel's router sides as device changes (b first): add what each lacks; a
+    rollback that finds a router changed since keeps ``keep[host]`` (other tunnels')."""
+    keep = keep or {}
+    return [DeviceChange.toward(side.target, side.text, keep.get(side.hostname, ()))
+            for side in p.sides if side.gateway is None and side.target is not None]
 
 
-def router_restore(side: Side, transport: str) -> None:
-    """Bring a router back to the running config it had before (hier_config remediation)."""
-    from devices import configtree, platforms
-    from devices import transport as transports
-
-    platform = platforms.get(side.platform)
-    conn = transports.get(transport).connect(side.target)
-    try:
-        now = conn.show(platform.show_running)
-        undo = configtree.remediation(platform, now, side.previous or "")
-        if undo:
-            conn.configure(undo, tolerate_errors=True)
-            conn.save()
-    finally:
-        conn.close()
-
-
-def router_withdraw(side: Side, transport: str, shared: Sequence[str] = ()) -> list[str]:
+def router_withdraw(sessions: Sessions, side: Side, shared: Sequence[str] = ()) -> list[str]:
     """Remove from a router the lines only this tunnel needs (not what ``shared``, its other
-    tunnels' configs, needs too: the CA trustpoint), through the shared transport."""
-    from devices import configtree, platforms
-    from devices import transport as transports
-
-    platform = platforms.get(side.platform)
-    conn = transports.get(transport).connect(side.target)
-    try:
-        lines = configtree.removal(platform, conn.show(platform.show_running), side.text,
-                                   shared)
-        if lines:
-            conn.configure(lines, tolerate_errors=True)
-            conn.save()
-    finally:
-        conn.close()
-    return lines
+    tunnels' configs, needs too: the CA trustpoint); a router that keeps some of them is
+    put back exactly and the withdraw fails."""
+    assert side.target is not None
+    done = converge(sessions, [DeviceChange.removing(side.target, side.text, shared)])
+    if not done.ok:
+        raise TransportError(f"withdrawing from {side.hostname}: {done.message}")
+    return done.diff.get(side.hostname, [])
 
 
 # --- one tunnel ---------------------------------------------------------------------------
@@ -479,7 +448,6 @@ def plan_tunnel(session: Any, tunnel: m.Tunnel,
     (``deploying=False``) renders the secrets in force on the devices, so a router's lines
     match what it holds, and needs no certificate.
     """
-    from links.provision import target_of
     from vpn import pki
 
     if deploying:
@@ -505,9 +473,9 @@ def _snapshot(p: Plan, side: Side) -> str | None:
     return _read(side.gateway.wg_file(wg_ifname(p.spec.name)))
 
 
-def _apply(p: Plan, side: Side, transport: str, verify: bool = True) -> bool:
-    if side.gateway is None:
-        return router_apply(side, transport)
+def _apply(p: Plan, side: Side, verify: bool = True) -> bool:
+    """Write and load one gateway side."""
+    assert side.gateway is not None
     if p.spec.type == "ikev2":
         side.put = CredsPut() if side.creds is not None else None
         return ike_apply(side.gateway, p.spec.name, side.text, initiator=side.key == "a",
@@ -516,10 +484,9 @@ def _apply(p: Plan, side: Side, transport: str, verify: bool = True) -> bool:
     return wg_apply(side.gateway, p.spec.name, side.text, peer.subnets)
 
 
-def _restore(p: Plan, side: Side, old: str | None, transport: str = "netmiko") -> None:
-    if side.gateway is None:
-        router_restore(side, transport)
-        return
+def _restore(p: Plan, side: Side, old: str | None) -> None:
+    """Put a gateway side back to ``old`` (None: remove it)."""
+    assert side.gateway is not None
     if p.spec.type == "ikev2":
         ike_restore(side.gateway, p.spec.name, old, side.text, side.put)
     else:
@@ -537,28 +504,57 @@ def _verify(p: Plan) -> str | None:
     return None if wg_handshake(a.gateway, p.spec.name) else reasons.NO_HANDSHAKE
 
 
-def deploy_plan(p: Plan, verify: bool = True, transport: str = "netmiko") -> DeployResult:
-    """Apply one planned tunnel; on failure restore every side applied (see module doc)."""
+def _tunnel_check(p: Plan) -> Verification:
+    check = Verification()
+    reason = _verify(p)
+    check.add("tunnel up", reason is None, reason or "")
+    return check
+
+
+def deploy_plan(p: Plan, verify: bool = True, via: str = "netmiko",
+                sessions: Sessions | None = None,
+                keep: Mapping[str, Sequence[str]] | None = None) -> DeployResult:
+    """Apply one planned tunnel; on failure restore every side applied (see module doc).
+
+    Router sides go through ``sessions`` (one per run, so routers are locked per device;
+    a new one over the ``via`` transport when not given)."""
     res = DeployResult(p.spec.name)
     done: list[tuple[Side, str | None]] = []
     try:
         for side in p.sides:
-            old = _snapshot(p, side) if side.gateway else None
+            if side.gateway is None:
+                continue
+            old = _snapshot(p, side)
             try:
-                changed = _apply(p, side, transport, verify)
+                changed = _apply(p, side, verify)
             except (GinError, OSError):
-                if side.gateway is not None or side.previous is not None:
-                    done.append((side, old))  # partly applied (files, creds): undo it too
+                done.append((side, old))  # partly applied (files, creds): undo it too
                 raise
             res.sides[side.hostname] = "changed" if changed else "no change"
             if changed:
                 done.append((side, old))
-        if not done:
+        routers, routers_pushed = router_changes(p, keep), False
+        if routers:
+            if sessions is None:
+                with Sessions(transports.get(via)) as own:
+                    run = _converge_routers(p, own, routers, verify, bool(done))
+            else:
+                run = _converge_routers(p, sessions, routers, verify, bool(done))
+            _router_sides(res, run)
+            res.restored = run.restored
+            if run.status == "rolled back" or run.failed_step == Step.VERIFY:
+                res.result, res.reason = "rolled back", "; ".join(run.reasons)
+                res.message = f"did not come up: {res.reason}"
+                return _undo(p, done, res)
+            if not run.ok:  # a router refused: it was put back by its converge
+                raise TransportError(run.message)
+            routers_pushed = run.pushed
+        if not done and not routers_pushed:
             res.result, res.message = "no change", "already deployed as rendered"
             res.rotated = p.pending  # the gateways hold the pending secrets already
             res.message += ROTATED if p.pending else ""
             return res
-        reason = _verify(p) if verify else None
+        reason = None if (routers or not verify) else _verify(p)
         if reason is None:
             res.certificates = [sd.creds.serial for sd in p.sides if sd.creds is not None]
             res.rotated = p.pending
@@ -570,25 +566,51 @@ def deploy_plan(p: Plan, verify: bool = True, transport: str = "netmiko") -> Dep
         res.message = f"did not come up: {reason}"
     except (GinError, OSError) as exc:
         res.result, res.message = "failed", str(exc)
-    res.restored = _undo(p, done, res, transport)
-    return res
+    return _undo(p, done, res)
 
 
-def _undo(p: Plan, done: list[tuple[Side, str | None]], res: DeployResult,
-          transport: str) -> bool:
-    ok = True
+def _converge_routers(p: Plan, sessions: Sessions, routers: list[DeviceChange],
+                      verify: bool, gateways_changed: bool) -> Convergence:
+    """The router sides, verified with the tunnel (when asked) once they are pushed."""
+    return converge(sessions, routers, verify=(lambda conns: _tunnel_check(p)) if verify
+                    else None, verify_unchanged=gateways_changed)
+
+
+def _router_sides(res: DeployResult, run: Convergence) -> None:
+    for host, out in run.devices.items():
+        if out.restored is not None:
+            res.sides[host] = "restored" if out.restored else "not restored"
+        else:
+            res.sides[host] = "changed" if out.pushed else "no change"
+
+
+def _undo(p: Plan, done: list[tuple[Side, str | None]], res: DeployResult) -> DeployResult:
+    """Restore the gateway sides applied (routers were restored by their converge)."""
+    ok = res.restored is not False
     for side, old in reversed(done):
         try:
-            _restore(p, side, old, transport)
+            _restore(p, side, old)
             res.sides[side.hostname] = "restored"
         except (GinError, OSError) as exc:
             ok = False
             res.sides[side.hostname] = f"not restored: {exc}"
-    return ok
+    res.restored = ok
+    return res
+
+
+def _others_on_routers(p: Plan, plans: Iterable[Plan]) -> dict[str, list[str]]:
+    """What the run's other tunnels put on this tunnel's routers (a rollback keeps it)."""
+    hosts = {sd.hostname for sd in p.sides if sd.gateway is None}
+    out: dict[str, list[str]] = {}
+    for other in plans:
+        for sd in other.sides:
+            if other is not p and sd.gateway is None and sd.hostname in hosts:
+                out.setdefault(sd.hostname, []).append(sd.text)
+    return out
 
 
 def deploy(directory: Directory, names: Sequence[str], verify: bool = True,
-           transport: str = "netmiko", workers: int = WORKERS,
+           via: str = "netmiko", workers: int = WORKERS,
            gateway_of: Callable[[m.Device], Gateway] = Gateway.of) -> list[DeployResult]:
     """Deploy tunnels by name (concurrently) and record each outcome in the directory."""
     plans: dict[str, Plan] = {}
@@ -600,8 +622,11 @@ def deploy(directory: Directory, names: Sequence[str], verify: bool = True,
                 plans[name] = plan_tunnel(s, tunnel, gateway_of)
             except GinError as exc:  # this tunnel cannot be rendered or reached: the others go on
                 results[name] = DeployResult(name, "failed", str(exc))
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(plans) or 1))) as pool:
-        for res in pool.map(lambda p: deploy_plan(p, verify, transport), plans.values()):
+    with Sessions(transports.get(via)) as sessions, ThreadPoolExecutor(
+            max_workers=max(1, min(workers, len(plans) or 1))) as pool:
+        for res in pool.map(lambda p: deploy_plan(p, verify, via, sessions,
+                                                  _others_on_routers(p, plans.values())),
+                            plans.values()):
             results[res.tunnel] = res
     ordered = [results[n] for n in dict.fromkeys(names)]
     record(directory, ordered, verify)
@@ -671,10 +696,10 @@ def _router_shared(session: Any, tunnel: m.Tunnel, device: m.Device) -> list[str
     return out
 
 
-def withdraw(directory: Directory, names: Sequence[str], transport: str = "netmiko",
+def withdraw(directory: Directory, names: Sequence[str], via: str = "netmiko",
              gateway_of: Callable[[m.Device], Gateway] = Gateway.of) -> list[str]:
     """Remove tunnels from both ends: Linux gateways (conn, keys, files, interfaces) and
-    routers (through ``transport``, the lines only this tunnel needs); the records go back
+    routers (through the ``via`` transport, the lines only this tunnel needs); the records go back
     to ``planned``.  Returns the names withdrawn."""
     shared: dict[tuple[str, str], list[str]] = {}
     with directory.transaction() as s:
@@ -685,12 +710,13 @@ def withdraw(directory: Directory, names: Sequence[str], transport: str = "netmi
             for dev in (tunnel.a_device, tunnel.b_device):
                 if dev.platform not in LINUX_PLATFORMS:
                     shared[(n, dev.hostname)] = _router_shared(s, tunnel, dev)
-    for p in plans:
-        for side in p.sides:
-            if side.gateway is not None:
-                _restore(p, side, None)
-            else:
-                router_withdraw(side, transport, shared[(p.spec.name, side.hostname)])
+    with Sessions(transports.get(via)) as sessions:
+        for p in plans:
+            for side in p.sides:
+                if side.gateway is not None:
+                    _restore(p, side, None)
+                else:
+                    router_withdraw(sessions, side, shared[(p.spec.name, side.hostname)])
     with directory.transaction() as s:
         for p in plans:
             get_tunnel(s, p.spec.name).status = "planned"

@@ -25,9 +25,9 @@ import jinja2
 import yaml
 
 from devices.errors import GinError
+from devices.render import cfg_text
 from devices.secrets import Secret
 from directory.names import IFNAME_RE
-from links.render import cfg_text
 from vpn import keys
 from vpn.policy import PolicyError, for_platform, parse_proposal, validate
 from vpn.tunnels import End, TunnelSpec

@@ -15,7 +15,7 @@ from audit import host
 from audit.checks.base import Check, Context, Result, Status, active, bad, cite
 from audit.host import Line, NftNode
 from audit.parse import ParsedConfig
-from links.intent import Baseline
+from devices.baseline import Baseline
 
 BASE = Baseline()
 NO_HOST = "no host evidence for this device (give --host-evidence DIR: <device>/etc/...)"

@@ -13,7 +13,7 @@ import ipaddress
 from audit.checks import host
 from audit.checks.base import Check, Context, Result, active, bad, junos_active, ok, per_ios
 from audit.parse import ParsedConfig
-from links.intent import Baseline
+from devices.baseline import Baseline
 
 BASE = Baseline()
 

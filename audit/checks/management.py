@@ -22,7 +22,7 @@ from audit.checks.base import (
     unknown,
 )
 from audit.parse import Node, ParsedConfig
-from links.intent import Baseline
+from devices.baseline import Baseline
 
 BASE = Baseline()
 

@@ -20,7 +20,7 @@ from audit.checks.base import (
     unknown,
 )
 from audit.parse import Node, ParsedConfig
-from links.intent import Baseline
+from devices.baseline import Baseline
 
 BASE = Baseline()
 DEFAULT_COMMUNITIES = {"public", "private"}

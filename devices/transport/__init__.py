@@ -1,7 +1,7 @@
 """One transport interface, several implementations (Netmiko direct, Ansible via runner).
 
-Provisioning, backups and audits talk to a :class:`Transport`; they do not know which one
-they got.  Implementations register under the ``gin.transports`` entry-point group (the
+Provisioning, backups and audits talk to a :class:`DeviceTransport`; they do not know
+which one they got.  Implementations register under the ``gin.transports`` entry-point group (the
 built-in ones are listed here), so a new transport touches no caller.
 """
 
@@ -14,17 +14,7 @@ from importlib.metadata import entry_points
 from typing import Protocol, runtime_checkable
 
 from devices.errors import ConfigError
-
-
-@dataclass(frozen=True)
-class Target:
-    """What a transport needs to reach one device (no secret: only its reference)."""
-
-    hostname: str
-    platform: str
-    host: str
-    port: int
-    credential_ref: str | None
+from devices.targets import DeviceTarget
 
 
 @runtime_checkable
@@ -46,18 +36,19 @@ class Connection(Protocol):
 
 
 @runtime_checkable
-class Transport(Protocol):
-    """Opens connections to targets."""
+class DeviceTransport(Protocol):
+    """Opens connections to devices (Netmiko, Ansible, or a plugin)."""
 
     name: str
 
-    def connect(self, target: Target) -> Connection:
+    def connect(self, target: DeviceTarget) -> Connection:
         """Open a session; raise TransportError when the device cannot be reached."""
 
 
 @dataclass
-class HostFiles:
-    """Files read off a device's host: ``{path: bytes}`` and ``{path: why not}``."""
+class RawHostFiles:
+    """Files as read off a device's host, before any parsing: ``{path: bytes}`` and
+    ``{path: why not}`` (the audit turns them into its own parsed evidence)."""
 
     files: dict[str, bytes] = field(default_factory=dict)
     unreadable: dict[str, str] = field(default_factory=dict)
@@ -65,12 +56,12 @@ class HostFiles:
 
 @runtime_checkable
 class HostFileReader(Protocol):
-    """Optional, beside :class:`Transport`: read a Linux router's host files (its /etc)
+    """Optional, beside :class:`DeviceTransport`: read a Linux router's host files (its /etc)
     over a second, read-only channel (SFTP), since its login lands in vtysh, not a shell.
     A transport that cannot refuses with a ConfigError naming the one that can."""
 
-    def read_host_files(self, target: Target, patterns: Sequence[str],
-                        max_bytes: int) -> HostFiles:
+    def read_host_files(self, target: DeviceTarget, patterns: Sequence[str],
+                        max_bytes: int) -> RawHostFiles:
         """Every regular file matching ``patterns`` (absolute paths; ``*`` only in the last
         part) of at most ``max_bytes``; a path that is not there is left out; raise
         TransportError when the channel cannot be opened."""
@@ -89,7 +80,7 @@ BUILTIN = {"netmiko": "devices.transport.netmiko:NetmikoTransport",
            "ansible": "devices.transport.ansible:AnsibleTransport"}
 
 
-def get(name: str, **options: object) -> Transport:
+def get(name: str, **options: object) -> DeviceTransport:
     """Instantiate the transport called ``name`` (``netmiko``, ``ansible``, or a plugin)."""
     table = dict(BUILTIN)
     table.update({ep.name: ep.value for ep in entry_points(group="gin.transports")})

@@ -20,7 +20,8 @@ from typing import Any
 from devices import platforms
 from devices.errors import ConfigError, TransportError
 from devices.secrets import resolve
-from devices.transport import Connection, HostFiles, Target
+from devices.targets import DeviceTarget
+from devices.transport import Connection, RawHostFiles
 
 PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
 COLLECTIONS_ENV = "GIN_ANSIBLE_COLLECTIONS"
@@ -39,7 +40,7 @@ def collections_path() -> str | None:
 class AnsibleConnection:
     """One device, reached by running playbooks limited to it."""
 
-    def __init__(self, transport: AnsibleTransport, target: Target,
+    def __init__(self, transport: AnsibleTransport, target: DeviceTarget,
                  hostvars: dict[str, Any]) -> None:
         self.transport = transport
         self.target = target
@@ -88,7 +89,7 @@ class AnsibleTransport:
         self.timeout = timeout
         self.playbooks = Path(playbooks) if playbooks else PLAYBOOKS
 
-    def connect(self, target: Target) -> Connection:
+    def connect(self, target: DeviceTarget) -> Connection:
         try:
             import ansible_runner  # noqa: F401
         except ImportError:
@@ -116,13 +117,13 @@ class AnsibleTransport:
             hostvars["ansible_password"] = cred["password"].reveal()
         return AnsibleConnection(self, target, hostvars)
 
-    def read_host_files(self, target: Target, patterns: Sequence[str],
-                        max_bytes: int) -> HostFiles:
+    def read_host_files(self, target: DeviceTarget, patterns: Sequence[str],
+                        max_bytes: int) -> RawHostFiles:
         """Refused: network_cli sessions land in the device CLI and have no file channel."""
         raise ConfigError("host files are read over SFTP: use the netmiko transport "
                           "(--via netmiko); the Ansible transport has no file channel")
 
-    def run(self, target: Target, hostvars: dict[str, Any], playbook: str,
+    def run(self, target: DeviceTarget, hostvars: dict[str, Any], playbook: str,
             extravars: dict[str, Any]) -> dict[str, Any]:
         """Run ``playbook`` on one host; return the last task result, raise on failure."""
         import ansible_runner

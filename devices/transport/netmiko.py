@@ -18,7 +18,8 @@ from pathlib import Path
 from devices import platforms
 from devices.errors import ConfigError, TransportError
 from devices.secrets import resolve
-from devices.transport import Connection, HostFiles, Target
+from devices.targets import DeviceTarget
+from devices.transport import Connection, RawHostFiles
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ CONFIG_ERRORS = re.compile(
 class NetmikoConnection:
     """A Netmiko session wrapped in the :class:`~devices.transport.Connection` contract."""
 
-    def __init__(self, target: Target, handler: object) -> None:
+    def __init__(self, target: DeviceTarget, handler: object) -> None:
         self.target = target
         self._conn = handler
 
@@ -78,7 +79,7 @@ class NetmikoTransport:
         self.timeout = timeout
         self.session_log_dir = Path(session_log_dir) if session_log_dir else None
 
-    def _credentials(self, target: Target) -> dict[str, object]:
+    def _credentials(self, target: DeviceTarget) -> dict[str, object]:
         cred = resolve(target.credential_ref)
         if not isinstance(cred, dict) or "username" not in cred:
             raise ConfigError(f"{target.hostname}: credential {target.credential_ref} must hold "
@@ -92,7 +93,7 @@ class NetmikoTransport:
             args["secret"] = cred["secret"].reveal()
         return args
 
-    def connect(self, target: Target) -> Connection:
+    def connect(self, target: DeviceTarget) -> Connection:
         from netmiko import ConnectHandler  # heavy import, only when a device is reached
 
         platform = platforms.get(target.platform)
@@ -112,8 +113,8 @@ class NetmikoTransport:
                                  f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
         return NetmikoConnection(target, handler)
 
-    def read_host_files(self, target: Target, patterns: Sequence[str],
-                        max_bytes: int) -> HostFiles:
+    def read_host_files(self, target: DeviceTarget, patterns: Sequence[str],
+                        max_bytes: int) -> RawHostFiles:
         """The host's files over SFTP, with the credential the CLI login uses: the login
         lands in vtysh, but the ``sftp`` subsystem of a Linux router's sshd does not (Netmiko
         itself opens SSH with paramiko, so this is the same library and key)."""
@@ -136,7 +137,7 @@ class NetmikoTransport:
                                  f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
         try:
             sftp.get_channel().settimeout(self.timeout * 3)
-            out = HostFiles()
+            out = RawHostFiles()
             for pattern in patterns:
                 for path in _expand(sftp, pattern):
                     _read_one(sftp, path, max_bytes, out)
@@ -158,7 +159,7 @@ def _expand(sftp: object, pattern: str) -> list[str]:
     return [posixpath.join(folder, n) for n in sorted(names) if fnmatch.fnmatchcase(n, name)]
 
 
-def _read_one(sftp: object, path: str, max_bytes: int, out: HostFiles) -> None:
+def _read_one(sftp: object, path: str, max_bytes: int, out: RawHostFiles) -> None:
     try:
         st = sftp.stat(path)  # type: ignore[attr-defined]
     except FileNotFoundError:

@@ -35,7 +35,7 @@ def deploy_cmd(ctx: Context, names: tuple[str, ...], no_verify: bool, transport:
     not come up, what the gateways had before is restored (exit 3, or 4 after a failed
     verification).
     """
-    results = deploying.deploy(ctx.directory, names, verify=not no_verify, transport=transport)
+    results = deploying.deploy(ctx.directory, names, verify=not no_verify, via=transport)
     rows = [r.as_dict() for r in results]
     if as_json:
         print_json(rows)
@@ -82,5 +82,5 @@ def status_cmd(ctx: Context, names: tuple[str, ...], as_json: bool) -> None:
 def withdraw_cmd(ctx: Context, names: tuple[str, ...], transport: str) -> None:
     """Remove tunnels from both ends (Linux gateways: conn, keys, files, interface; routers:
     the lines only the tunnel needs); their records go back to planned."""
-    for name in deploying.withdraw(ctx.directory, names, transport=transport):
+    for name in deploying.withdraw(ctx.directory, names, via=transport):
         click.echo(f"withdrew tunnel {name}")

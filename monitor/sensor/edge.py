@@ -14,10 +14,10 @@ traffic from it), IOS/IOS-XE and Junos ACLs / firewall filters dropping both dir
 
 Every change converges each router to the active set: lines of blocks no longer active
 (lifted, or expired: ``gin monitor respond --expire``) are removed, missing ones added.
-A router is changed the way links are provisioned (``links.provision``): under its
-configuration lock, running config read, only the difference pushed, read back, saved;
-when the device refuses or does not take a line, its exact previous running config is
-put back and the failure reported, while the other routers go on.  What gin put on a
+A router is changed as every router is (:func:`devices.converge.converge`): under its
+change lock, running config read, only the difference pushed, read back, saved; when the
+device refuses or does not take a line, its exact previous running config is put back
+and the failure reported, while the other routers go on.  What gin put on a
 router is known from the change log (``sensor_block_push`` records, one per router and
 change), so a lift never removes a blackhole route an operator configured by hand.
 """
@@ -33,12 +33,14 @@ import jinja2
 from sqlalchemy import select
 
 from devices import configtree, platforms
-from devices.errors import ConfigError, GinError, TransportError
-from devices.transport import Target, Transport
+from devices.converge import DeviceChange, Observer, converge
+from devices.errors import ConfigError, GinError
+from devices.render import environment
+from devices.sessions import Sessions
+from devices.targets import DeviceTarget, target_of
+from devices.transport import DeviceTransport
 from directory import models as m
 from directory.store import Directory
-from links.provision import Sessions, restore, target_of
-from links.render import environment
 
 from .addresses import Net
 
@@ -105,7 +107,7 @@ class RouterResult:
 
 @dataclass(frozen=True)
 class EdgeRouter:
-    target: Target
+    target: DeviceTarget
     #: Interfaces the directory links (where ACL platforms bind their filter).
     interfaces: tuple[str, ...]
     #: Blocks gin put there and has not removed (from the change log).
@@ -115,12 +117,14 @@ class EdgeRouter:
 class EdgeRouters:
     """The directory's edge routers, reached through one provisioning transport."""
 
-    def __init__(self, directory: Directory, transport: Transport,
-                 roles: Iterable[str] = EDGE_ROLES, workers: int = 8) -> None:
+    def __init__(self, directory: Directory, transport: DeviceTransport,
+                 roles: Iterable[str] = EDGE_ROLES, workers: int = 8,
+                 observer: Observer | None = None) -> None:
         self.directory = directory
         self.transport = transport
         self.roles = tuple(roles)
         self.workers = workers
+        self.observer = observer
 
     def routers(self) -> list[EdgeRouter]:
         """Edge routers with their linked interfaces and what gin last left on them."""
@@ -149,14 +153,10 @@ class EdgeRouters:
         routers = self.routers()
         if not routers:
             return []
-        sessions = Sessions(self.transport)
-        try:
-            with ThreadPoolExecutor(max_workers=max(1, min(self.workers, len(routers)))
-                                    ) as pool:
-                results = list(pool.map(lambda r: _converge_one(r, active, sessions),
-                                        routers))
-        finally:
-            sessions.close()
+        with Sessions(self.transport) as sessions, ThreadPoolExecutor(
+                max_workers=max(1, min(self.workers, len(routers)))) as pool:
+            results = list(pool.map(
+                lambda r: _converge_one(r, active, sessions, self.observer), routers))
         self._record(results, active, action)
         return results
 
@@ -175,35 +175,21 @@ class EdgeRouters:
                                before=None, after=after))
 
 
-def _converge_one(router: EdgeRouter, active: list[str], sessions: Sessions) -> RouterResult:
+def _converge_one(router: EdgeRouter, active: list[str], sessions: Sessions,
+                  observer: Observer | None) -> RouterResult:
     target = router.target
     result = RouterResult(target.hostname)
     try:
         platform = platforms.get(target.platform)
         want = render(platform.name, active, router.interfaces)
         mine = render(platform.name, {*active, *router.owned}, router.interfaces)
-        with sessions.lock(target.hostname):
-            conn = sessions.get(target)
-            before = conn.show(platform.show_running)
-            result.lines = plan(platform, before, want, mine)
-            if not result.lines:
-                result.status, result.message = "no change", "already as intended"
-                return result
-            try:
-                conn.configure(result.lines)
-                left = plan(platform, conn.show(platform.show_running), want, mine)
-                if left:
-                    raise TransportError(f"{target.hostname}: the device did not take "
-                                         f"{len(left)} line(s): "
-                                         f"{'; '.join(x.strip() for x in left[:3])}")
-                conn.save()
-            except TransportError as exc:
-                result.message = str(exc)
-                result.restored = restore(conn, platform.name, before)
-                if not result.restored:
-                    result.message += "; ROLLBACK INCOMPLETE: check the device"
-                return result
-        result.status, result.message = "changed", "pushed and read back"
-    except GinError as exc:  # unreachable, unknown platform, unparsable config
+    except GinError as exc:  # unknown platform, or one that cannot carry blocks
         result.message = str(exc)
+        return result
+    change = DeviceChange(target, lambda running: plan(platform, running, want, mine))
+    done = converge(sessions, [change], observer=observer)
+    result.lines = done.diff.get(target.hostname, [])
+    result.restored = done.restored
+    result.status = "failed" if done.status == "rolled back" else done.status
+    result.message = done.message
     return result

@@ -8,13 +8,12 @@ from typing import Any
 
 import pytest
 
-from devices.transport import Target
+from devices.targets import DeviceTarget, target_of
 from directory import store
 from directory.store import Directory
-from links.provision import target_of
 
 
-def device_target(directory: Directory, hostname: str) -> Target:
+def device_target(directory: Directory, hostname: str) -> DeviceTarget:
     """How to reach a lab router, as the directory records it (to change it outside gin)."""
     with directory.transaction() as s:
         return target_of(store.get_device(s, hostname))

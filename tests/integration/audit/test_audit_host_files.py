@@ -19,12 +19,12 @@ from click.testing import CliRunner
 from audit import runner, sources
 from audit.evidence import BackupStore, backup
 from devices import transport
+from devices.targets import target_of
 from directory import store as dstore
 from directory.store import Directory
 from gin.commands.audit import audit
 from gin.context import Context
 from gin.lab.register import register
-from links.provision import target_of
 from tests.conftest import need
 
 pytestmark = pytest.mark.integration

@@ -12,7 +12,7 @@ import pytest
 from audit import sources
 from audit.evidence import BackupStore, backup, guess_platform, normalise, read_folder
 from devices.errors import ConfigError, TransportError
-from devices.transport import Target
+from devices.targets import DeviceTarget
 from directory import store as dstore
 from directory.store import Directory
 from tests.unit.audit.conftest import golden
@@ -66,7 +66,7 @@ class ScriptedTransport:
     def __init__(self, configs: dict[str, str]) -> None:
         self.configs = configs
 
-    def connect(self, target: Target):  # noqa: ANN201
+    def connect(self, target: DeviceTarget):  # noqa: ANN201
         if target.hostname not in self.configs:
             raise TransportError(f"{target.hostname}: connection refused")
         text = self.configs[target.hostname]

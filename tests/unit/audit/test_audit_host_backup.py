@@ -13,7 +13,8 @@ from audit import host, runner, sources
 from audit.evidence import BackupStore, backup
 from devices import transport as transports
 from devices.errors import ConfigError, TransportError
-from devices.transport import HostFileReader, HostFiles, Target
+from devices.targets import DeviceTarget
+from devices.transport import HostFileReader, RawHostFiles
 from tests.unit.audit.conftest import NOW, golden
 from tests.unit.audit.test_audit_evidence import ScriptedTransport, lab_like_directory  # noqa: F401
 
@@ -34,11 +35,11 @@ class FileTransport(ScriptedTransport):
         super().__init__(configs)
         self.files = files
 
-    def read_host_files(self, target: Target, patterns: Sequence[str],
-                        max_bytes: int) -> HostFiles:
+    def read_host_files(self, target: DeviceTarget, patterns: Sequence[str],
+                        max_bytes: int) -> RawHostFiles:
         if target.hostname not in self.files:
             raise TransportError(f"{target.hostname}: no SFTP channel")
-        return HostFiles(dict(self.files[target.hostname]))
+        return RawHostFiles(dict(self.files[target.hostname]))
 
 
 def test_store_redacts_versions_and_reads_back(tmp_path: Path) -> None:
@@ -112,7 +113,7 @@ def test_ansible_transport_refuses_host_files_in_one_line() -> None:
     ansible = transports.get("ansible")
     assert isinstance(ansible, HostFileReader)
     with pytest.raises(ConfigError, match="netmiko"):
-        ansible.read_host_files(Target("r1", "frr", "127.0.0.1", 22, None), ["/etc/x"], 10)
+        ansible.read_host_files(DeviceTarget("r1", "frr", "127.0.0.1", 22, None), ["/etc/x"], 10)
 
 
 def test_diff_host_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from devices import platforms
 from devices.configtree import tree
-from links.render import cfg_text, render
+from devices.render import cfg_text
+from links.render import render
 from tests.unit.links.conftest import make_intent
 
 GOLDEN = Path(__file__).with_name("golden")
