@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from devices import configtree, platforms
 from devices.errors import GinError, TransportError
@@ -209,7 +209,7 @@ class _Run:
 
     @contextmanager
     def step(self, step: Step, device: str | None, lines: Sequence[str] = ()
-             ) -> Iterator[dict[str, object]]:
+             ) -> Iterator[dict[str, Any]]:
         """Report ``step`` around its work; the block fills ``note`` (lines, config)."""
         try:
             self.tell(StepEvent(step, "start", device, tuple(lines)))
@@ -217,7 +217,7 @@ class _Run:
             self.result.failed_step = step
             raise ObserverRefused(f"{device or 'verify'}: {step} not started: the change "
                                   f"could not be recorded: {exc}") from exc
-        note: dict[str, object] = {}
+        note: dict[str, Any] = {}
         try:
             yield note
         except Exception as exc:
@@ -225,8 +225,8 @@ class _Run:
             with suppress(Exception):  # the failure itself is what the caller gets
                 self.tell(StepEvent(step, "failed", device, tuple(lines), error=str(exc)))
             raise
-        done = StepEvent(step, "done", device, tuple(note.get("lines", lines)),  # type: ignore[arg-type]
-                         note.get("config"), None)  # type: ignore[arg-type]
+        done = StepEvent(step, "done", device, tuple(note.get("lines", lines)),
+                         note.get("config"))
         try:
             self.tell(done)
         except Exception as exc:
@@ -302,11 +302,12 @@ def read(sessions: Sessions, target: DeviceTarget, observer: Observer | None = N
     with sessions.lock(target.hostname):
         try:
             with run.step(Step.READ, target.hostname) as note:
-                text = note["config"] = sessions.get(target).show(platform.show_running)
+                text: str = sessions.get(target).show(platform.show_running)
+                note["config"] = text
         finally:
             if release:
                 sessions.release(target.hostname)
-    return text  # type: ignore[return-value]
+    return text
 
 
 def _apply(run: _Run, change: DeviceChange, out: DeviceOutcome, dry_run: bool) -> None:
