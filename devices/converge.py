@@ -54,8 +54,10 @@ class Step(StrEnum):
 class StepEvent:
     """One step starting or ending on one device (``device`` is None for verify).
 
-    ``config`` is the running config a step read (read: the pre-image; read_back and
-    restore: the image after them); it may hold secrets (a VPN key): never log it.
+    ``config`` is the pre-image at a push's and a restore's start (a journal writes it,
+    with the lines, before the device is touched) and the running config a step read when
+    it is done (read: the pre-image; read_back and restore: the image after them).  It
+    may hold secrets (a VPN key): never log it.
     """
 
     step: Step
@@ -208,11 +210,11 @@ class _Run:
             self.observer(event)
 
     @contextmanager
-    def step(self, step: Step, device: str | None, lines: Sequence[str] = ()
-             ) -> Iterator[dict[str, Any]]:
+    def step(self, step: Step, device: str | None, lines: Sequence[str] = (),
+             config: str | None = None) -> Iterator[dict[str, Any]]:
         """Report ``step`` around its work; the block fills ``note`` (lines, config)."""
         try:
-            self.tell(StepEvent(step, "start", device, tuple(lines)))
+            self.tell(StepEvent(step, "start", device, tuple(lines), config))
         except Exception as exc:
             self.result.failed_step = step
             raise ObserverRefused(f"{device or 'verify'}: {step} not started: the change "
@@ -324,7 +326,7 @@ def _apply(run: _Run, change: DeviceChange, out: DeviceOutcome, dry_run: bool) -
         return
     passes = max(1, change.passes)
     for attempt in range(1, passes + 1):
-        with run.step(Step.PUSH, host, lines):
+        with run.step(Step.PUSH, host, lines, out.before):
             out.pushed = True  # from here on a failure may have left part of it
             conn.configure(lines, change.tolerate_errors)
         with run.step(Step.READ_BACK, host) as note:

@@ -86,6 +86,9 @@ def test_failed_verification_leaves_both_routers_byte_identical(gin_lab, gin_lab
                               ("read_back", "start"), ("read_back", "done"),
                               ("save", "start"), ("save", "done")]
         assert steps[-2:] == [("restore", "start"), ("restore", "done")]
+        push = next(e for e in journal.events if e.device == h and e.step == Step.PUSH)
+        assert push.state == "start" and push.lines == tuple(done.devices[h].lines)
+        assert push.config == done.devices[h].before  # written before the router is touched
         restored = [e for e in journal.events if e.device == h and e.step == Step.RESTORE]
         assert restored[-1].config == done.devices[h].before  # back to gin's pre-image
     assert journal.of(None) == [("verify", "start"), ("verify", "failed")]
