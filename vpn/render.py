@@ -33,6 +33,7 @@ from vpn.policy import PolicyError, for_platform, parse_proposal, validate
 from vpn.tunnels import End, TunnelSpec
 
 TEMPLATES = Path(__file__).with_name("templates")
+PLATFORM_TEMPLATES = Path(__file__).parents[1] / "devices" / "platforms"
 ROUTERS = Path(__file__).parent / "data" / "routers.yaml"
 CA_NAME = "GIN-VPN-CA"
 #: Device platforms that are Linux gateways (strongSwan / WireGuard run there).
@@ -97,7 +98,7 @@ def wgkey(value: object) -> str:
 @cache
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined,
+        loader=jinja2.FileSystemLoader([TEMPLATES, PLATFORM_TEMPLATES]), undefined=jinja2.StrictUndefined,
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
         autoescape=False,  # config files, not HTML: safety comes from the filters
     )

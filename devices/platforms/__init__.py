@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
 
-TEMPLATES = Path(__file__).with_name("templates")
+TEMPLATES = Path(__file__).parent
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class Platform:
     ansible_network_os: str | None
     #: hier_config platform used to diff running and intended configuration.
     hier_platform: str
-    #: Folder (below ``templates/``) holding ``link_pe.j2``, ``link_ce.j2``, ``baseline.j2``...
+    #: Folder (beside this module) holding ``link_pe.j2``, ``link_ce.j2``, ``baseline.j2``...
     templates: str
     #: Command that prints the running configuration.
     show_running: str = "show running-config"
