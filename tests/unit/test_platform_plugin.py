@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-GIN = [sys.executable, "-c", "import sys; from gin.cli import main; sys.exit(main())"]
+GIN = [str(Path(sys.executable).parent / "gin")]  # the installed command, as a user runs it
 
 PLATFORM_YAML = """\
     name: acme_os
