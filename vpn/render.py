@@ -119,6 +119,10 @@ def render_side(t: TunnelSpec, side: str,
         raise GinError(f"no VPN rendering for platform {me.platform} ({me.hostname}): Linux "
                        f"gateways ({', '.join(linux_gateways())}) or routers "
                        f"({', '.join(routers())})")
+    builds = platforms.get(me.platform).tunnel_types
+    if t.type not in builds:
+        raise GinError(f"tunnel {t.name}: {t.type} is not rendered for {me.platform} "
+                       f"({me.hostname}); it builds {', '.join(builds) or 'no'} tunnels")
 
     def secret(name: str) -> str:
         if secrets is None:
@@ -187,9 +191,6 @@ def _render_router(t: TunnelSpec, me: End, peer: End, side: str,
                    secret: Callable[[str], str]) -> str:
     platform = me.platform
     router = routers()[platform]
-    if t.type not in platforms.get(platform).tunnel_types:
-        raise GinError(f"tunnel {t.name}: {t.type} is not rendered for {platform} "
-                       f"({me.hostname}); use IKEv2 with a router end")
     kw = router_keywords(t, platform)
     inner = [ipaddress.ip_network(str(n)) for n in peer.subnets]
     # both ends enable the same families: what either side protects may cross the tunnel

@@ -128,6 +128,8 @@ SECTIONS: dict[str, dict[str, str]] = {
     "audit": {"dialect": "audit_dialect", "host_files": "host_files"},
     "recognise": {"patterns": "recognise", "precedence": "recognise_precedence"},
 }
+#: What a router's ``vpn.router`` must say (vpn/render.py reads these).
+ROUTER_KEYS = {"template", "keywords", "interface", "auth", "ike_lifetime", "esp_lifetime"}
 TOP = {"name", "description", "extends", "verify", "lab_pushable", "interfaces"}
 _FIELDS = {f.name: f for f in fields(Platform)}
 
@@ -213,6 +215,14 @@ def build(name: str, folder: Path, data: Mapping[str, Any], template_dir: Path) 
             re.compile(pattern)
         except re.error as exc:
             raise ConfigError(f"{where}: recognise pattern {pattern!r}: {exc}") from None
+    router = values.get("vpn_router")
+    if router is not None:
+        lacking = sorted(ROUTER_KEYS - set(router))
+        if lacking:
+            raise ConfigError(f"{where}: vpn.router lacks {', '.join(lacking)}")
+        if "ikev2" not in values.get("tunnel_types", ()):
+            raise ConfigError(f"{where}: vpn.router renders IKEv2, but vpn.tunnel_types "
+                              f"does not list ikev2")
     values.setdefault("audit_dialect", name)
     return Platform(folder=folder, template_dir=template_dir, **values)
 

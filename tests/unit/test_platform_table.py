@@ -66,6 +66,8 @@ def _build(tmp_path: Path, text: str) -> platforms.Platform:
     ("name: other\n", "name 'other' differs from its entry point 'acme'"),
     ("name: acme\nconfig: {syntax: xml}\n", "config.syntax must be one of"),
     ("name: acme\nrecognise: {patterns: ['^(oops']}\n", "recognise pattern"),
+    ("name: acme\nvpn: {tunnel_types: [ikev2], router: {template: t.j2}}\n",
+     "vpn.router lacks auth, esp_lifetime, ike_lifetime, interface, keywords"),
 ])
 def test_a_bad_definition_is_one_line_naming_file_and_key(tmp_path, text, message):
     with pytest.raises(ConfigError) as info:
