@@ -32,6 +32,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from audit import host
@@ -317,7 +318,7 @@ def backup(directory: Directory, transport: DeviceTransport, devices: Sequence[s
     """Back up ``devices`` (default: every device in the directory), concurrently.
 
     Names not in the directory come back as failed results, in the order asked.  With
-    ``host_files``, each Linux router (:data:`audit.host.PLATFORMS`) also has its host
+    ``host_files``, each Linux router (:func:`audit.host.collects`) also has its host
     files collected: a second result (``what="host"``) after its config's.
     """
     store = store or BackupStore()
@@ -338,7 +339,7 @@ def backup(directory: Directory, transport: DeviceTransport, devices: Sequence[s
                 max_workers=max(1, min(workers, len(jobs)))) as pool:
             futures = {n: pool.submit(_collect, sessions, table[n], store) for n in jobs}
             host_jobs = {n: pool.submit(_collect_host, transport, table[n], store)
-                         for n in jobs if host_files and table[n].platform in host.PLATFORMS}
+                         for n in jobs if host_files and host.collects(table[n].platform)}
             for name, fut in futures.items():
                 results[name] = fut.result()
                 if name in host_jobs:
@@ -372,12 +373,20 @@ def read_folder(folder: Path | str, patterns: Iterable[str] = ("*.cfg", "*.conf"
 
 
 def guess_platform(text: str) -> str | None:
-    """A best guess from the text itself; None when there is nothing to go on."""
+    """A best guess from the text itself; None when there is nothing to go on.
+
+    Each platform says how to recognise its config (``recognise:`` in its platform.yaml);
+    the more specific ones are tried first (their ``precedence``)."""
     head = text[:4096]
-    if re.search(r"^set (version|system|interfaces) ", head, re.M):
-        return "juniper_junos"
-    if re.search(r"^frr (version|defaults)", head, re.M):
-        return "frr"
-    if re.search(r"^(version 1\d|Current configuration|hostname |interface \S+\d)", head, re.M):
-        return "cisco_ios"
+    for name, patterns in _recognisers():
+        if any(p.search(head) for p in patterns):
+            return name
     return None
+
+
+@cache
+def _recognisers() -> tuple[tuple[str, tuple[re.Pattern[str], ...]], ...]:
+    table = platforms.registry()
+    order = sorted(table, key=lambda n: (table[n].recognise_precedence, n))
+    return tuple((n, tuple(re.compile(p, re.M) for p in table[n].recognise))
+                 for n in order if table[n].recognise)

@@ -17,8 +17,8 @@ sub-folder per device holding a copy of that device's ``/etc`` files::
 etc/nftables.conf`` on the router, unpacked into ``<evidence>/r1/``).
 
 Or gin collects them itself, as it collects running configs: ``gin audit backup
---host-files`` reads these paths from each router of a platform in :data:`PLATFORMS` over
-SFTP (the netmiko transport's ``read_host_files``, same address and credential as the CLI
+--host-files`` reads these paths from each router whose platform says so (:func:`collects`)
+over SFTP (the netmiko transport's ``read_host_files``, same address and credential as the CLI
 login; the Ansible transport refuses).  An FRR router's management login lands in vtysh,
 which has no shell, so SFTP is the second, read-only channel RANCID/Oxidized users know:
 the sshd's ``sftp`` subsystem (``internal-sftp`` never runs the login shell or vtysh; the
@@ -41,17 +41,25 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devices.errors import ConfigError
+from devices import platforms
+from devices.errors import ConfigError, GinError
 
 MAX_FILE = 1024 * 1024
-#: Platforms that are Linux boxes with these files (``gin audit backup --host-files``).
-PLATFORMS = frozenset({"frr"})
 #: The files read per device, as globs relative to the device folder.
 FILES = ("etc/ssh/sshd_config", "etc/ssh/sshd_config.d/*.conf", "etc/rsyslog.conf",
          "etc/rsyslog.d/*.conf", "etc/chrony/chrony.conf", "etc/chrony/conf.d/*.conf",
          "etc/chrony/sources.d/*.sources", "etc/chrony.conf", "etc/ntp.conf",
          "etc/ntpsec/ntp.conf", "etc/snmp/snmpd.conf", "etc/nftables.conf")
 SAFE_DEVICE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+
+
+def collects(platform: str) -> bool:
+    """Is ``platform`` a Linux box with these files (``audit.host_files`` in its
+    platform.yaml), so ``gin audit backup --host-files`` reads them?"""
+    try:
+        return platforms.get(platform).host_files
+    except GinError:
+        return False
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from sqlalchemy import event
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from audit.checks.records import directory_findings  # noqa: E402
+from devices.platforms import interface_names  # noqa: E402
 from directory.exporter import write_export  # noqa: E402
 from directory.store import Directory  # noqa: E402
 from directory.synth import DEFAULT_AGENCIES, synthesize  # noqa: E402
@@ -40,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="gin-audit-dir-bench-") as tmp:
         dest = Path(tmp) / "synth.json"
-        write_export(synthesize(args.agencies), "json", dest)
+        write_export(synthesize(args.agencies, ports=interface_names()), "json", dest)
         directory = Directory(args.db or f"sqlite:///{Path(tmp) / 'gin.sqlite'}",
                               actor="bench")
         import_files(directory, [str(dest)])

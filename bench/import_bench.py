@@ -26,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from devices.platforms import interface_names  # noqa: E402
 from directory.exporter import export_data, write_export  # noqa: E402
 from directory.store import Directory  # noqa: E402
 from directory.synth import DEFAULT_AGENCIES, count_rows, synthesize  # noqa: E402
@@ -48,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="gin-import-bench-") as tmp:
         t0 = time.perf_counter()
-        data = synthesize(args.agencies, seed=args.seed, prefixes=not args.no_prefixes)
+        data = synthesize(args.agencies, seed=args.seed, prefixes=not args.no_prefixes,
+                          ports=interface_names())
         t1 = time.perf_counter()
         dest = Path(tmp) / ("synth" if args.format == "csv" else f"synth.{args.format}")
         write_export(data, args.format, dest)

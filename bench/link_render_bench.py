@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from devices.platforms import interface_names
 from directory import models as m
 from directory.importer import import_files
 from directory.store import Directory
@@ -32,7 +33,8 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "gin.json"
-        src.write_text(json.dumps(synthesize(args.agencies)), encoding="utf-8")
+        data = synthesize(args.agencies, ports=interface_names())
+        src.write_text(json.dumps(data), encoding="utf-8")
         d = Directory(f"sqlite:///{tmp}/bench.sqlite", actor="bench")
         t0 = time.perf_counter()
         import_files(d, [str(src)])

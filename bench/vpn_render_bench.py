@@ -33,6 +33,7 @@ from sqlalchemy import select
 from audit.checks.base import Context, Status
 from audit.checks.crypto import CRYPTO
 from audit.parse import parse
+from devices.platforms import interface_names
 from directory import models as m
 from directory import store
 from directory.allocator import add_prefix
@@ -114,7 +115,8 @@ def main() -> None:
     os.environ["GIN_VPN_KEY"] = base64.b64encode(os.urandom(32)).decode()
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "gin.json"
-        src.write_text(json.dumps(synthesize(args.agencies)), encoding="utf-8")
+        data = synthesize(args.agencies, ports=interface_names())
+        src.write_text(json.dumps(data), encoding="utf-8")
         db = f"sqlite:///{tmp}/bench.sqlite"
         d = Directory(db, actor="bench")
         t0 = time.perf_counter()

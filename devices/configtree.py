@@ -46,6 +46,9 @@ def clean(platform: Platform, text: str) -> str:
 
 def tree(platform: Platform, text: str) -> HConfig:
     """Parse config text; a config gin cannot parse is an error, never a silent guess."""
+    if platform.hier_platform is None:
+        raise GinError(f"gin does not parse {platform.name} configurations (its platform.yaml "
+                       f"has no config.parser)")
     try:
         return get_hconfig(getattr(HierPlatform, platform.hier_platform), clean(platform, text))
     except Exception as exc:

@@ -19,7 +19,7 @@ from . import models as m
 from .errors import Invalid
 from .names import clean_code, clean_hostname, clean_ifname, clean_text
 from .readers import Row, shown
-from .store import MAX_SERVICE_HOSTS, SERVICE_NAME_RE, clean_fqdn, clean_url
+from .store import MAX_SERVICE_HOSTS, SERVICE_NAME_RE, clean_fqdn, clean_platform, clean_url
 
 MODES = ("create", "upsert", "skip")
 Check = Callable[[Any, str], Any]
@@ -200,7 +200,7 @@ FIELDS: dict[str, dict[str, Check]] = {
               "province": _text(64), "address": _text(1000),
               "latitude": _float(-90, 90), "longitude": _float(-180, 180)},
     "devices": {"hostname": _host(True), "agency": _code(True), "site": _code(True),
-                "role": _choice(m.DEVICE_ROLES, True), "platform": _choice(m.PLATFORMS, True),
+                "role": _choice(m.DEVICE_ROLES, True), "platform": clean_platform,
                 "mgmt_address": _address, "mgmt_port": _int(1, 65535),
                 "snmp_address": _address, "snmp_profile": _text(64),
                 "credential_ref": _text(255), "asn": ASN},

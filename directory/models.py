@@ -38,7 +38,7 @@ AGENCY_KINDS = (
     "gin",  # the network operator itself
     "other",
 )
-PLATFORMS = ("frr", "cisco_ios", "cisco_xe", "juniper_junos", "linux", "strongswan")
+# A device's platform is any registered one (directory.platform_names), not a list here.
 DEVICE_ROLES = ("pe", "ce", "firewall", "vpn-gateway", "sensor")
 PREFIX_STATUSES = ("planned", "active", "reserved", "released")
 PREFIX_ROLES = (

@@ -25,6 +25,7 @@ from . import models as m
 from .db import open_engine
 from .errors import Conflict, Invalid, NotFound
 from .names import clean_code, clean_hostname, clean_ifname, clean_text, search_key
+from .platform_names import registered as registered_platforms
 
 T = TypeVar("T", bound=m.Base)
 
@@ -185,6 +186,17 @@ def _choice(value: Any, allowed: tuple[str, ...], field: str) -> str:
     return text.lower()
 
 
+def clean_platform(value: Any, field: str = "platform") -> str:
+    """A registered platform's name (``gin.platforms`` entry points: gin's and plug-ins')."""
+    known = registered_platforms()
+    text = clean_text(value, field, 32)
+    assert text is not None
+    if text.lower() not in known:
+        raise Invalid(f"{field}: {text!r} is not a registered platform (known: "
+                      f"{', '.join(known) or 'none: is gin installed?'})")
+    return text.lower()
+
+
 def _int(value: Any, field: str, lo: int, hi: int) -> int | None:
     if value is None or value == "":
         return None
@@ -280,7 +292,7 @@ def device_values(fields: dict[str, Any]) -> dict[str, Any]:
     if "role" in fields:
         out["role"] = _choice(fields["role"], m.DEVICE_ROLES, "role")
     if "platform" in fields:
-        out["platform"] = _choice(fields["platform"], m.PLATFORMS, "platform")
+        out["platform"] = clean_platform(fields["platform"])
     for key in ("mgmt_address", "snmp_address"):
         if key in fields:
             value = fields[key]

@@ -15,6 +15,10 @@ Shape, for ``agencies=N``:
   0-2 branch sites in provinces (site code = the province's ISO code);
 - per site a CE router (platform drawn from frr, cisco_ios, cisco_xe, juniper_junos) with an
   uplink and a LAN interface, linked to a PE sub-interface in the same province;
+- interfaces named as each platform names them: ``ports`` maps platform -> purpose
+  (``uplink``, ``lan``, ``trunk``) -> name.  That is the platform table's ``interfaces:``
+  (``devices.platforms.interface_names()``), which the caller passes: the directory floor
+  does not import the devices floor;
 - prefixes (unless ``prefixes=False``): the IPv6 supernet, a /48 per agency, a /64 LAN per
   site, and a /127 per link from a point-to-point pool (RFC 6164), all in 2001:db8::/32.
 """
@@ -24,6 +28,7 @@ from __future__ import annotations
 import ipaddress
 import random
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 from .samples import provinces
@@ -42,11 +47,8 @@ _EN_HEAD = ("Department", "Office", "Institute", "Centre", "Authority")
 _EN_TOPIC = ("Agricultural Promotion", "Community Development", "Information", "Public Service",
              "Registration", "Public Health", "Education", "Transport", "Renewable Energy",
              "Water Resources")
-_UPLINK = {"frr": "eth0", "cisco_ios": "GigabitEthernet0/0", "cisco_xe": "GigabitEthernet0/0/0",
-           "juniper_junos": "ge-0/0/0"}
-_LAN = {"frr": "eth1", "cisco_ios": "GigabitEthernet0/1", "cisco_xe": "GigabitEthernet0/0/1",
-        "juniper_junos": "ge-0/0/1"}
-_PE_TRUNK = {"cisco_xe": "TenGigabitEthernet0/1/0", "juniper_junos": "xe-0/1/0"}
+#: platform -> {purpose: interface name}
+Ports = Mapping[str, Mapping[str, str]]
 
 
 def _ministries() -> list[dict[str, Any]]:
@@ -56,11 +58,29 @@ def _ministries() -> list[dict[str, Any]]:
             if r.kind == "agencies" and r.data.get("kind") in ("ministry", "office")]
 
 
+def _port_names(ports: Ports) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """(uplink, lan, trunk) name per platform; a platform the mix needs without a name for
+    a purpose is refused, naming the key its platform.yaml lacks."""
+    def names(platforms: tuple[str, ...], purpose: str) -> dict[str, str]:
+        out = {}
+        for platform in platforms:
+            name = ports.get(platform, {}).get(purpose)
+            if not name:
+                raise ValueError(f"platform {platform}: no {purpose} interface name (interfaces."
+                                 f"{purpose} in its platform.yaml)")
+            out[platform] = name
+        return out
+
+    return (names(CE_PLATFORMS, "uplink"), names(CE_PLATFORMS, "lan"),
+            names(PE_PLATFORMS, "trunk"))
+
+
 def synthesize(agencies: int = DEFAULT_AGENCIES, seed: int = 2013, prefixes: bool = True,
-               branches: int = 2) -> dict[str, list[dict[str, Any]]]:
+               branches: int = 2, *, ports: Ports) -> dict[str, list[dict[str, Any]]]:
     """Build the directory as rows per kind (see the module docstring for the shape)."""
     if not 1 <= agencies <= 65000:  # one /48 each under a /32, the p2p pool at the top
         raise ValueError("agencies: between 1 and 65,000")
+    uplink, lan, trunk = _port_names(ports)
     rng = random.Random(seed)
     provs = provinces()
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -82,7 +102,7 @@ def synthesize(agencies: int = DEFAULT_AGENCIES, seed: int = 2013, prefixes: boo
                   "mgmt_port": 22, "snmp_address": _mgmt(len(out["devices"])),
                   "snmp_profile": "gin-v3", "credential_ref": "vault:gin/pe", "asn": 64512}
             out["devices"].append(pe)
-            out["interfaces"].append({"device": host, "name": _PE_TRUNK[platform],
+            out["interfaces"].append({"device": host, "name": trunk[platform],
                                       "description": "trunk to agencies", "enabled": True,
                                       "speed_mbps": 10000})
             pes[p.iso].append({"host": host, "platform": platform, "vlan": 100})
@@ -124,14 +144,14 @@ def synthesize(agencies: int = DEFAULT_AGENCIES, seed: int = 2013, prefixes: boo
                 "platform": platform, "mgmt_address": _mgmt(len(out["devices"])),
                 "mgmt_port": 22, "snmp_address": _mgmt(len(out["devices"])),
                 "snmp_profile": "gin-v3", "credential_ref": f"vault:agency/{code.lower()}"})
-            out["interfaces"].append({"device": host, "name": _UPLINK[platform],
+            out["interfaces"].append({"device": host, "name": uplink[platform],
                                       "description": "GIN uplink", "enabled": True,
                                       "speed_mbps": 1000})
-            out["interfaces"].append({"device": host, "name": _LAN[platform],
+            out["interfaces"].append({"device": host, "name": lan[platform],
                                       "description": "agency LAN", "enabled": True,
                                       "speed_mbps": 1000})
             pe = pes[prov.iso][site_no % len(pes[prov.iso])]
-            sub = f"{_PE_TRUNK[pe['platform']]}.{pe['vlan']}"
+            sub = f"{trunk[pe['platform']]}.{pe['vlan']}"
             pe["vlan"] += 1
             out["interfaces"].append({"device": pe["host"], "name": sub,
                                       "description": f"{code} {site_code}", "enabled": True})
@@ -139,7 +159,7 @@ def synthesize(agencies: int = DEFAULT_AGENCIES, seed: int = 2013, prefixes: boo
             link = f"GIN-{code}-{site_code}"
             out["links"].append({
                 "name": link, "a_device": pe["host"], "a_interface": sub, "b_device": host,
-                "b_interface": _UPLINK[platform], "agency": code, "site": site_code,
+                "b_interface": uplink[platform], "agency": code, "site": site_code,
                 "status": "active", "bandwidth_mbps": rng.choice((10, 20, 50, 100, 1000))})
             wanted.append(("lan", a_index, len(seen), code, site_code, host))
             wanted.append(("p2p", link_no, link))

@@ -6,6 +6,10 @@ config command) come from :mod:`devices.render`.
 
 from __future__ import annotations
 
+import jinja2
+
+from devices import platforms
+from devices.errors import ConfigError
 from devices.render import environment
 from links.intent import LinkIntent
 
@@ -16,8 +20,13 @@ def render_parts(intent: LinkIntent, side: str) -> tuple[str, str]:
     env = environment(end.platform)
     context = {"link": intent, "pe": intent.pe, "ce": intent.ce, "me": end,
                "peer": intent.ce if side == "pe" else intent.pe, "baseline": intent.baseline}
-    return (env.get_template("baseline.j2").render(context),
-            env.get_template(f"link_{side}.j2").render(context))
+    try:
+        baseline, link = env.get_template("baseline.j2"), env.get_template(f"link_{side}.j2")
+    except jinja2.TemplateNotFound as exc:
+        raise ConfigError(f"platform {end.platform} ({end.hostname}) has no {exc.name} in "
+                          f"{platforms.get(end.platform).template_dir}: gin renders no GIN "
+                          f"link end for it") from None
+    return baseline.render(context), link.render(context)
 
 
 def render_end(intent: LinkIntent, side: str) -> str:

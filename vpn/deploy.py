@@ -65,7 +65,7 @@ from directory.changelog import log_event
 from directory.store import Directory
 from vpn import reasons, swanctl
 from vpn.gateway import Gateway
-from vpn.render import LINUX_PLATFORMS, render_side
+from vpn.render import linux_gateway, render_side
 from vpn.tunnels import (
     TunnelSpec,
     complete_rotation,
@@ -457,7 +457,7 @@ def plan_tunnel(session: Any, tunnel: m.Tunnel,
     sides = []
     for key, device in (("b", tunnel.b_device), ("a", tunnel.a_device)):
         text = render_side(s, key, sealed)
-        linux = device.platform in LINUX_PLATFORMS
+        linux = linux_gateway(device.platform)
         creds = (pki.credentials_for(session, device) if deploying and linux
                  and s.type == "ikev2" and s.auth == "cert" else None)
         sides.append(Side(key=key, hostname=device.hostname, platform=device.platform,
@@ -708,7 +708,7 @@ def withdraw(directory: Directory, names: Sequence[str], via: str = "netmiko",
             tunnel = get_tunnel(s, n)
             plans.append(plan_tunnel(s, tunnel, gateway_of, deploying=False))
             for dev in (tunnel.a_device, tunnel.b_device):
-                if dev.platform not in LINUX_PLATFORMS:
+                if not linux_gateway(dev.platform):
                     shared[(n, dev.hostname)] = _router_shared(s, tunnel, dev)
     with Sessions(transports.get(via)) as sessions:
         for p in plans:

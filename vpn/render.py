@@ -1,9 +1,10 @@
 """Render a tunnel's configuration for both gateways: strongSwan ``swanctl.conf`` and WireGuard
 on Linux gateways; Cisco IOS/IOS-XE (IKEv2 sVTI) and Juniper SRX (route-based, ``st0``) on
 routers.  How each router platform spells the policy is data (``data/policies.yaml``
-keywords, ``data/routers.yaml`` limits); what a platform cannot express (an out-of-range
-lifetime, several algorithms where it takes one, IPv4 and IPv6 on one classic-IOS tunnel)
-is refused with one line naming it, never quietly changed.
+keywords; the platform table's ``vpn:`` section: tunnel types, template, limits); what a
+platform cannot express (an out-of-range lifetime, several algorithms where it takes one,
+IPv4 and IPv6 on one classic-IOS tunnel) is refused with one line naming it, never quietly
+changed.
 
 Every value reaches the text through a filter that validates it or makes it safe: addresses
 and subnets are re-parsed, proposals re-parsed as a policy, names pass ``ident`` (identifier
@@ -22,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import yaml
 
+from devices import platforms
 from devices.errors import GinError
 from devices.render import cfg_text
 from devices.secrets import Secret
@@ -33,10 +34,7 @@ from vpn.policy import PolicyError, for_platform, parse_proposal, validate
 from vpn.tunnels import End, TunnelSpec
 
 TEMPLATES = Path(__file__).with_name("templates")
-ROUTERS = Path(__file__).parent / "data" / "routers.yaml"
 CA_NAME = "GIN-VPN-CA"
-#: Device platforms that are Linux gateways (strongSwan / WireGuard run there).
-LINUX_PLATFORMS = ("linux", "strongswan", "frr")
 TEMPLATE = {"ikev2": ("strongswan", "swanctl.conf.j2"), "wireguard": ("wireguard", "wg.conf.j2")}
 _IDENT = re.compile(r"[^A-Za-z0-9_.-]")
 
@@ -117,10 +115,14 @@ def render_side(t: TunnelSpec, side: str,
     if side not in ("a", "b"):
         raise ValueError(f"side must be 'a' or 'b', not {side!r}")
     me, peer = (t.a, t.b) if side == "a" else (t.b, t.a)
-    if me.platform not in LINUX_PLATFORMS and me.platform not in routers():
+    if not linux_gateway(me.platform) and me.platform not in routers():
         raise GinError(f"no VPN rendering for platform {me.platform} ({me.hostname}): Linux "
-                       f"gateways ({', '.join(LINUX_PLATFORMS)}) or routers "
+                       f"gateways ({', '.join(linux_gateways())}) or routers "
                        f"({', '.join(routers())})")
+    builds = platforms.get(me.platform).tunnel_types
+    if t.type not in builds:
+        raise GinError(f"tunnel {t.name}: {t.type} is not rendered for {me.platform} "
+                       f"({me.hostname}); it builds {', '.join(builds) or 'no'} tunnels")
 
     def secret(name: str) -> str:
         if secrets is None:
@@ -139,11 +141,29 @@ def render_side(t: TunnelSpec, side: str,
                            policy=t.policy, secret=secret)
 
 
+def linux_gateways() -> tuple[str, ...]:
+    """Platforms that are Linux hosts running strongSwan / WireGuard (the platform table)."""
+    return tuple(n for n, p in platforms.registry().items() if p.linux_gateway)
+
+
+def linux_gateway(platform: str) -> bool:
+    """Is ``platform`` a Linux gateway (swanctl.conf / wg.conf), not a router?"""
+    return platform in linux_gateways()
+
+
 @cache
 def routers() -> dict[str, dict[str, Any]]:
-    """``data/routers.yaml``: per router platform, its keyword table, template and limits."""
-    with ROUTERS.open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+    """Router platforms that terminate IKEv2 themselves: each one's ``vpn.router`` table
+    (template, keyword table, interface and limits) from the platform table."""
+    return {n: dict(p.vpn_router) for n, p in platforms.registry().items()
+            if p.vpn_router is not None}
+
+
+@cache
+def _router_environment(platform: str) -> jinja2.Environment:
+    """The VPN environment (its filters) loading from the platform's template folder."""
+    return environment().overlay(
+        loader=jinja2.FileSystemLoader(platforms.get(platform).template_dir))
 
 
 def router_keywords(t: TunnelSpec, platform: str) -> dict[str, Any]:
@@ -171,9 +191,6 @@ def _render_router(t: TunnelSpec, me: End, peer: End, side: str,
                    secret: Callable[[str], str]) -> str:
     platform = me.platform
     router = routers()[platform]
-    if t.type != "ikev2":
-        raise GinError(f"tunnel {t.name}: {t.type} is not rendered for {platform} "
-                       f"({me.hostname}); use IKEv2 with a router end")
     kw = router_keywords(t, platform)
     inner = [ipaddress.ip_network(str(n)) for n in peer.subnets]
     # both ends enable the same families: what either side protects may cross the tunnel
@@ -189,7 +206,7 @@ def _render_router(t: TunnelSpec, me: End, peer: End, side: str,
         raise GinError(f"tunnel {t.name}: {platform} needs the outer interface of "
                        f"{me.hostname} (recreate with --{side}-interface, e.g. ge-0/0/0.0)")
     sep = "." if router["interface"] == "st0" else ""
-    template = environment().get_template(router["template"])
+    template = _router_environment(platform).get_template(router["template"])
     return template.render(
         t=t, me=me, peer=peer, side=side, initiator=side == "a", policy=t.policy, kw=kw,
         router=router, secret=secret, name=f"GIN-{ident(t.name)}", ca_name=CA_NAME,

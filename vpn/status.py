@@ -27,7 +27,7 @@ from directory.store import Directory
 from vpn import reasons
 from vpn.deploy import conn_name, wg_ifname
 from vpn.gateway import Gateway
-from vpn.render import LINUX_PLATFORMS
+from vpn.render import linux_gateway
 from vpn.tunnels import get_tunnel, list_tunnels
 
 WG_REJECT_AFTER = 180  # seconds: WireGuard drops a session this long after its handshake
@@ -204,7 +204,7 @@ def _wants(tunnels: Iterable[m.Tunnel],
         sides = []
         for key, dev in (("a", t.a_device), ("b", t.b_device)):
             gw = None
-            if dev.platform in LINUX_PLATFORMS:
+            if linux_gateway(dev.platform):
                 try:
                     gw = gateway_of(dev)
                 except GinError:

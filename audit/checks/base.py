@@ -1,9 +1,9 @@
 """What a check is: a small data-driven definition, and what it returns.
 
 A check names the platforms it has a predicate for, the platforms where it does not apply
-(with the reason), and the remediation lines per platform.  A platform that shares another's
-templates (IOS-XE speaks IOS: ``templates="cisco_ios"`` in the platform table) reads that
-platform's entries unless it has its own, so nothing is written twice.  A platform the check
+(with the reason), and the remediation lines per platform.  Entries are keyed by dialect: a
+platform whose ``audit.dialect`` (platform.yaml) is another's (IOS-XE speaks IOS) reads that
+dialect's entries unless it has its own, so nothing is written twice.  A platform the check
 knows nothing about gives "unknown", never a pass.
 """
 
@@ -114,10 +114,10 @@ class Check:
 
 @cache
 def dialect(platform: str) -> str | None:
-    """The platform whose config language ``platform`` speaks (its templates folder), when
-    that is another platform: ``cisco_xe`` -> ``cisco_ios``.  Data from the platform table."""
+    """The dialect whose rules read ``platform``'s config, when that is another name:
+    ``cisco_xe`` -> ``cisco_ios``.  Data from the platform table (``audit.dialect``)."""
     try:
-        base = platforms.get(platform).templates
+        base = platforms.get(platform).audit_dialect
     except GinError:
         return None
     return base if base != platform else None

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 from audit.checks import vpn
 from audit.checks.base import Check, Context, Result, Status
 from audit.parse import ParsedConfig
+from devices import platforms
 from directory import models as m
 
 if TYPE_CHECKING:
@@ -230,7 +231,7 @@ def _record(ctx: Context) -> Any:
 
 def _missing(d: DeviceRecord) -> list[str]:
     out = []
-    if d.platform not in m.PLATFORMS:
+    if d.platform not in platforms.names():
         out.append("platform" if not d.platform else f"platform ({d.platform!r} is not one "
                                                         "gin knows)")
     for label, value in (("management address", d.mgmt_address),

@@ -80,6 +80,11 @@ BUILTIN = {"netmiko": "devices.transport.netmiko:NetmikoTransport",
            "ansible": "devices.transport.ansible:AnsibleTransport"}
 
 
+def names() -> tuple[str, ...]:
+    """The registered transports' names, sorted (built-in and ``gin.transports`` plug-ins)."""
+    return tuple(sorted(set(BUILTIN) | {ep.name for ep in entry_points(group="gin.transports")}))
+
+
 def get(name: str, **options: object) -> DeviceTransport:
     """Instantiate the transport called ``name`` (``netmiko``, ``ansible``, or a plugin)."""
     table = dict(BUILTIN)

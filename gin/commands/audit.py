@@ -14,6 +14,7 @@ from audit.evidence import BackupStore, backup
 from devices import transport as transports
 from devices.errors import ConfigError
 from directory.db import default_db_path
+from gin.choices import transport_choice
 from gin.commands import audit_web
 from gin.context import Context, json_option, pass_ctx
 from gin.output import console, emit_rows, print_json, progress
@@ -30,7 +31,7 @@ def audit() -> None:
 
 @audit.command("backup")
 @click.argument("devices", nargs=-1)
-@click.option("--via", type=click.Choice(["netmiko", "ansible"]), default="netmiko",
+@click.option("--via", type=transport_choice(), default="netmiko",
               show_default=True, help="Transport.")
 @click.option("--workers", type=click.IntRange(1, 256), default=8, show_default=True)
 @click.option("--host-files", is_flag=True,

@@ -12,6 +12,7 @@ import click
 
 from directory import models as m
 from directory import store
+from gin.choices import platform_choice
 from gin.commands import prefix as prefix_cmds
 from gin.commands import service as service_cmds
 from gin.commands import transfer
@@ -229,7 +230,7 @@ def _device_options(required: bool) -> Any:
     def wrap(fn: Any) -> Any:
         for opt in reversed([
             click.option("--role", type=click.Choice(m.DEVICE_ROLES), required=required),
-            click.option("--platform", type=click.Choice(m.PLATFORMS), required=required),
+            click.option("--platform", type=platform_choice(), required=required),
             click.option("--mgmt-address", help="Management (SSH) address."),
             click.option("--mgmt-port", type=int, help="SSH port (default 22)."),
             click.option("--snmp-profile", help="SNMP profile name (holds the credentials)."),

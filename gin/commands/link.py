@@ -13,6 +13,7 @@ from directory import models as m
 from directory import store
 from directory.errors import Invalid
 from directory.plan import load_plan
+from gin.choices import transport_choice
 from gin.context import Context, json_option, pass_ctx
 from gin.output import console, emit_object, emit_rows, print_json, progress
 from links import provision as prov
@@ -162,7 +163,7 @@ def render_cmd(ctx: Context, name: str, device: str | None, as_json: bool) -> No
 
 @link.command("provision")
 @click.argument("names", nargs=-1, required=True)
-@click.option("--via", type=click.Choice(["netmiko", "ansible"]), default="netmiko",
+@click.option("--via", type=transport_choice(), default="netmiko",
               show_default=True, help="Transport.")
 @click.option("--dry-run", is_flag=True, help="Show what would be pushed; push nothing.")
 @click.option("--workers", type=click.IntRange(1, 256), default=8, show_default=True)
@@ -203,7 +204,7 @@ def provision_cmd(ctx: Context, names: tuple[str, ...], via: str, dry_run: bool,
 
 @link.command("decommission")
 @click.argument("name")
-@click.option("--via", type=click.Choice(["netmiko", "ansible"]), default="netmiko",
+@click.option("--via", type=transport_choice(), default="netmiko",
               show_default=True, help="Transport.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @json_option

@@ -18,6 +18,7 @@ import click
 import yaml
 
 from devices.errors import ConfigError
+from gin.choices import transport_choice
 from gin.context import Context, json_option, pass_ctx
 from gin.output import console, emit_object, emit_rows, print_json
 
@@ -231,11 +232,11 @@ def detectors_cmd(as_json: bool) -> None:
               help="Do not touch nftables on this host.")
 @click.option("--no-routers", is_flag=True,
               help="Do not push to the edge routers (the directory's PEs).")
-@click.option("--via", type=click.Choice(["netmiko", "ansible"]), default="netmiko",
+@click.option("--via", type=transport_choice(), default="netmiko",
               show_default=True, help="Transport to the edge routers.")
 @click.option("--acl", "acl_platform", metavar="PLATFORM",
               help="Print the active blocks as an edge router of this platform carries "
-                   "them (frr, cisco_ios, cisco_xe, juniper_junos).")
+                   "them (any registered platform with a gsi_block.j2 template).")
 @json_option
 @pass_ctx
 @click.pass_context

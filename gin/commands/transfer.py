@@ -212,9 +212,10 @@ def samples_load(ctx: Context, as_json: bool) -> None:
 def synth(ctx: Context, agencies: int, seed: int, prefixes: bool, output: str | None,
           fmt: str | None, as_json: bool) -> None:
     """Make a synthetic GIN directory of any size (agencies, sites, PE/CE, links, prefixes)."""
+    from devices.platforms import interface_names
     from directory.synth import count_rows, synthesize
 
-    data = synthesize(agencies, seed=seed, prefixes=prefixes)
+    data = synthesize(agencies, seed=seed, prefixes=prefixes, ports=interface_names())
     if output:
         fmt = _format_for(fmt, output)
         written = write_export(data, fmt, None if output == "-" else output)

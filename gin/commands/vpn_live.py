@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from gin.choices import transport_choice
 from gin.context import Context, json_option, pass_ctx
 from gin.output import emit_rows, print_json
 from vpn import deploy as deploying
@@ -22,7 +23,7 @@ def _size(n: int) -> str:
 @click.argument("names", nargs=-1, required=True, metavar="TUNNEL...")
 @click.option("--no-verify", is_flag=True,
               help="Load only: do not initiate / wait for the handshake (state: deployed).")
-@click.option("--transport", type=click.Choice(["netmiko", "ansible"]), default="netmiko",
+@click.option("--transport", type=transport_choice(), default="netmiko",
               show_default=True, help="How router sides (Cisco, Juniper) are pushed.")
 @json_option
 @pass_ctx
@@ -76,7 +77,7 @@ def status_cmd(ctx: Context, names: tuple[str, ...], as_json: bool) -> None:
 
 @click.command("withdraw")
 @click.argument("names", nargs=-1, required=True, metavar="TUNNEL...")
-@click.option("--transport", type=click.Choice(["netmiko", "ansible"]), default="netmiko",
+@click.option("--transport", type=transport_choice(), default="netmiko",
               show_default=True, help="How router sides (Cisco, Juniper) are changed.")
 @pass_ctx
 def withdraw_cmd(ctx: Context, names: tuple[str, ...], transport: str) -> None:

@@ -129,9 +129,12 @@ class LabState:
 
     def netmiko_params(self, node: str) -> dict[str, Any]:
         """Keyword arguments for netmiko.ConnectHandler to log in to a router's vtysh."""
+        from devices import platforms
+
         n = self.node(node)
         creds = self.credentials()
-        return {"device_type": "cisco_ios", "host": "127.0.0.1", "port": n.ssh_port,
+        device_type = platforms.get("frr").netmiko_device_type
+        return {"device_type": device_type, "host": "127.0.0.1", "port": n.ssh_port,
                 "username": creds["username"], "key_file": creds["key_file"],
                 "use_keys": True, "allow_agent": False}
 

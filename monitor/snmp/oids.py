@@ -73,15 +73,8 @@ BGP_TABLES: dict[str, dict[str, str]] = {
     "cisco": {"state": f"{CBGP_PEER2}.3", "remote_as": f"{CBGP_PEER2}.11"},
 }
 BGP_ESTABLISHED = 6
-# device platform (directory) -> the BGP MIBs it may serve; a profile's `bgp:` overrides.
-# FRR 8.4 serves BGP4-MIB only (IPv4 peers: checked by walking bgpd -M snmp in the lab);
-# 8.5+ adds BGP4V2 (IPv6 peers too).  Cisco lists IPv6 peers in cbgpPeer2Table only.
-BGP_BY_PLATFORM: dict[str, tuple[str, ...]] = {
-    "frr": ("bgp4", "bgp4v2"),
-    "cisco_ios": ("bgp4", "cisco"),
-    "cisco_xe": ("bgp4", "cisco"),
-    "juniper_junos": ("bgp4",),
-}
+# Which of these MIBs a device serves is its platform's `snmp.bgp_mibs` (the platform table,
+# devices/platforms/<name>/platform.yaml); a profile's `bgp:` overrides.
 
 # trap OIDs (snmpTrapOID.0 values)
 SNMP_TRAP_OID = "1.3.6.1.6.3.1.1.4.1.0"

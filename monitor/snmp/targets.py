@@ -23,7 +23,7 @@ itself, only references::
         max_varbinds: 100           # agent's maxGetbulkResponses (net-snmp default 100)
         static_interval: 600        # seconds between ifName/ifAlias/speed refreshes
         bgp: [bgp4, cisco]          # BGP peer MIBs to walk (false: none); default: by the
-                                    # device's platform (monitor.snmp.oids.BGP_BY_PLATFORM)
+                                    # device's platform (its platform.yaml's snmp.bgp_mibs)
       legacy-v2c:
         version: v2c                # allowed, flagged by the audit
         community_ref: env:GIN_SNMP_COMMUNITY
@@ -44,7 +44,8 @@ from typing import Any
 
 import yaml
 
-from devices.errors import ConfigError
+from devices import platforms
+from devices.errors import ConfigError, GinError
 from devices.secrets import resolve
 from monitor.snmp import oids, usm
 
@@ -76,7 +77,21 @@ def bgp_mibs(profile: Profile, platform: str | None) -> tuple[str, ...]:
     """The BGP MIBs to walk on a device: the profile's choice, else its platform's."""
     if profile.bgp is not None:
         return profile.bgp
-    return oids.BGP_BY_PLATFORM.get(platform or "", ())
+    return platform_bgp_mibs(platform or "")
+
+
+def platform_bgp_mibs(platform: str) -> tuple[str, ...]:
+    """The BGP MIBs ``platform`` may serve, from the platform table (an unregistered
+    platform: none); a MIB name the poller does not know is an error naming the platform."""
+    try:
+        mibs = platforms.get(platform).bgp_mibs
+    except GinError:
+        return ()
+    unknown = [n for n in mibs if n not in oids.BGP_TABLES]
+    if unknown:
+        raise ConfigError(f"platform {platform}: snmp.bgp_mibs names unknown MIB "
+                          f"{', '.join(unknown)} (known: {', '.join(oids.BGP_TABLES)})")
+    return mibs
 
 
 @dataclass(frozen=True)

@@ -129,11 +129,13 @@ scrape_configs:
 
 
 def test_exports_of_the_synthetic_directory(tmp_path):
+    from devices.platforms import interface_names
     from directory.store import Directory
     from directory.synth import synthesize
     from directory.transfer import write_export
 
-    write_export(synthesize(40, seed=1, prefixes=False), "json", tmp_path / "s.json")
+    data = synthesize(40, seed=1, prefixes=False, ports=interface_names())
+    write_export(data, "json", tmp_path / "s.json")
     d = Directory(f"sqlite:///{tmp_path / 'x.sqlite'}", actor="t")
     import_files(d, [str(tmp_path / "s.json")])
     inv = _inventory(d)

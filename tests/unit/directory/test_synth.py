@@ -8,31 +8,34 @@ from collections import Counter
 
 import pytest
 
+from devices.platforms import interface_names
 from directory.synth import DEFAULT_AGENCIES, count_rows, synthesize
 from directory.transfer import export_data, import_files, write_export
 
+PORTS = interface_names()  # the platform table's interface names
+
 
 def test_default_size_is_the_gin_2013_figure():
-    data = synthesize()
+    data = synthesize(ports=PORTS)
     assert DEFAULT_AGENCIES == 2154
     assert len([a for a in data["agencies"] if a["kind"] != "gin"]) == 2154
     assert len(data["sites"]) > 2154 + 77 and len(data["links"]) > 2154
 
 
 def test_deterministic_per_seed():
-    assert synthesize(50, seed=1) == synthesize(50, seed=1)
-    assert synthesize(50, seed=1) != synthesize(50, seed=2)
+    assert synthesize(50, seed=1, ports=PORTS) == synthesize(50, seed=1, ports=PORTS)
+    assert synthesize(50, seed=1, ports=PORTS) != synthesize(50, seed=2, ports=PORTS)
 
 
 def test_small_sizes():
-    one = synthesize(1)
+    one = synthesize(1, ports=PORTS)
     assert [a["code"] for a in one["agencies"]] == ["GIN", "OPM"]
     with pytest.raises(ValueError):
-        synthesize(0)
+        synthesize(0, ports=PORTS)
 
 
 def test_keys_unique_and_references_resolve():
-    data = synthesize(120, seed=3)
+    data = synthesize(120, seed=3, ports=PORTS)
     agencies = {a["code"] for a in data["agencies"]}
     sites = {(s["agency"], s["code"]) for s in data["sites"]}
     devices = {d["hostname"] for d in data["devices"]}
@@ -51,7 +54,7 @@ def test_keys_unique_and_references_resolve():
 
 
 def test_prefixes_follow_the_plan_without_overlap():
-    data = synthesize(60, seed=4)
+    data = synthesize(60, seed=4, ports=PORTS)
     nets = [ipaddress.ip_network(p["prefix"]) for p in data["prefixes"]]
     assert len(set(nets)) == len(nets)
     by_role = Counter(p["role"] for p in data["prefixes"])
@@ -68,7 +71,7 @@ def test_prefixes_follow_the_plan_without_overlap():
 
 
 def test_thai_names_are_present():
-    data = synthesize(30, seed=5)
+    data = synthesize(30, seed=5, ports=PORTS)
     assert all(a.get("name_th") for a in data["agencies"])
     assert any("ที่" in a["name_th"] for a in data["agencies"])
 
@@ -77,7 +80,7 @@ def test_thai_names_are_present():
 def test_written_files_import_back_identically(tmp_path, fmt):
     from directory.store import Directory
 
-    data = synthesize(25, seed=6)
+    data = synthesize(25, seed=6, ports=PORTS)
     dest = tmp_path / ("out" if fmt == "csv" else f"out.{fmt}")
     write_export(data, fmt, dest)
     d = Directory(f"sqlite:///{tmp_path / 'x.sqlite'}", actor="t")

@@ -557,11 +557,12 @@ def test_fuzz_csv_rows(fuzz_dir, tmp_path, rows, header, partial):
 
 
 def _synth_file(tmp_path, agencies: int = 25, fmt: str = "json") -> str:
+    from devices.platforms import interface_names
     from directory.synth import synthesize
     from directory.transfer import write_export
 
     dest = tmp_path / ("synth" if fmt == "csv" else f"synth.{fmt}")
-    write_export(synthesize(agencies, seed=7), fmt, dest)
+    write_export(synthesize(agencies, seed=7, ports=interface_names()), fmt, dest)
     return str(dest)
 
 
@@ -620,6 +621,7 @@ def test_links_cannot_share_an_interface(directory, sample, tmp_path):
 
 @pytest.mark.parametrize("fmt", ["json", "yaml", "csv"])
 def test_synthetic_directory_imports_and_round_trips(tmp_path, fmt):
+    from devices.platforms import interface_names
     from directory.store import Directory
     from directory.synth import synthesize
 
@@ -627,7 +629,7 @@ def test_synthetic_directory_imports_and_round_trips(tmp_path, fmt):
     d = Directory(f"sqlite:///{tmp_path / 's.sqlite'}", actor="t")
     report = import_files(d, [path])
     assert not report.errors
-    data = synthesize(30, seed=7)
+    data = synthesize(30, seed=7, ports=interface_names())
     assert _export(d) == {k: [_full(k, r) for r in v] for k, v in data.items()}
     d.close()
 
