@@ -143,6 +143,7 @@ class Agent:
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
         self._server: Any = None
+        self._unpollable: dict[str, str] = {}  # target -> config error already logged
         self.traps: Any = None
         self._traps_transport: Any = None
         if self.traps_listen:
@@ -171,12 +172,25 @@ class Agent:
                       len(self.poller.targets), exc)
             return False
         self.poller.set_targets(targets)
+        self._log_unpollable(targets)
         self.snmp.retain({t.name for t in targets})
         if self.traps is not None:
             self.traps.set_targets(targets)
         self.reloads_ok += 1
         log.info("polling %d targets", len(targets))
         return True
+
+    def _log_unpollable(self, targets: list[Target]) -> None:
+        """Say in words, once per target (not every poll), why a device shows
+        ``reason="config"``: its SNMP credentials or profile cannot be used.  Logged again
+        only when the problem changes, and forgotten once it is fixed."""
+        now = {t.name: t for t in targets if t.config_error}
+        for name, t in sorted(now.items()):
+            if self._unpollable.get(name) != t.config_error:
+                log.warning("snmp target %s (%s) cannot be polled: %s; fix the device's "
+                            "credential reference or its SNMP profile", name, t.address,
+                            t.config_error)
+        self._unpollable = {name: str(t.config_error) for name, t in now.items()}
 
     def request_reload(self) -> None:
         self._reload.set()
