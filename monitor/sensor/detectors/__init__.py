@@ -7,6 +7,7 @@ settings (YAML or a dict) override them by name, e.g.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -47,7 +48,8 @@ def build(settings: Mapping[str, Mapping[str, Any]] | None = None,
     """All enabled detectors with their settings applied.
 
     ``resolver`` (address -> agency) feeds segregation; ``routers`` (the directory's
-    device addresses) feeds the rogue-RA allow list unless settings name routers.
+    device addresses) feeds the rogue-RA allow list and the gateways whose ARP spoofing
+    is critical, unless settings name routers.
     """
     settings = settings or {}
     unknown = set(settings) - set(CLASSES)
@@ -61,7 +63,7 @@ def build(settings: Mapping[str, Mapping[str, Any]] | None = None,
             continue
         if name == "segregation":
             opts.setdefault("resolver", resolver)
-        if name == "rogue_ra" and routers is not None:
+        if name in ("rogue_ra", "arp_spoof") and routers is not None:
             opts.setdefault("routers", routers)
         try:
             out.append(cls(**opts))
@@ -70,4 +72,14 @@ def build(settings: Mapping[str, Mapping[str, Any]] | None = None,
     return out
 
 
-__all__ = ["CLASSES", "TYPES", "Detector", "Finding", "Slice", "build"]
+def severities() -> dict[str, set[str]]:
+    """Detector type -> every severity it can report with its default settings (its
+    ``severity`` and ``*_severity`` fields): what the alert rules may match on."""
+    out: dict[str, set[str]] = {}
+    for name, cls in CLASSES.items():
+        out[name] = {f.default for f in dataclasses.fields(cls)
+                     if f.name == "severity" or f.name.endswith("_severity")}
+    return out
+
+
+__all__ = ["CLASSES", "TYPES", "Detector", "Finding", "Slice", "build", "severities"]
