@@ -173,51 +173,49 @@ def poll_cmd(ctx: Context, profiles_path: str | None, devices: tuple[str, ...],
 @click.option("--agent", "agents", multiple=True, metavar="NAME=HOST:PORT[@AGENCY,...]",
               help="A monitor agent and (optionally) the agencies it polls; repeatable. "
                    "Default: local=127.0.0.1:9436 for every agency.")
+@click.option("--sensor-port", default=9437, show_default=True, type=click.IntRange(1, 65535),
+              help="Port the threat sensors serve /metrics on (the directory's devices of "
+                   "role sensor are scraped at their mgmt_address and this port).")
 @click.option("--scrape-interval", default="30s", show_default=True,
               help="Prometheus scrape and rule evaluation interval.")
 @click.option("--alertmanager", default="127.0.0.1:9093", show_default=True,
               metavar="HOST:PORT|none", help="Alertmanager to send alerts to.")
+@click.option("--webhook", default="http://127.0.0.1:5001/gin", show_default=True,
+              metavar="URL", help="Alertmanager's SOC webhook (critical alerts go to URL/page).")
 @click.option("--check/--no-check", default=True, show_default=True,
               help="Run promtool check config / amtool check-config when installed.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @pass_ctx
 def prometheus_config_cmd(ctx: Context, out_dir: str, agents: tuple[str, ...],
-                          scrape_interval: str, alertmanager: str, check: bool,
-                          as_json: bool) -> None:
-    """Generate Prometheus scrape config, rules and an Alertmanager example from the
-    directory (rerun after directory changes: Prometheus re-reads file_sd by itself)."""
-    import shutil
-    import subprocess
+                          sensor_port: int, scrape_interval: str, alertmanager: str,
+                          webhook: str, check: bool, as_json: bool) -> None:
+    """Generate Prometheus scrape config (agents and threat sensors), rules and an
+    Alertmanager example from the directory (rerun after directory changes: Prometheus
+    re-reads file_sd by itself)."""
     from pathlib import Path
 
-    from monitor.prometheus.config import directory_inventory, parse_agent, write_all
+    from monitor.prometheus.config import generate, parse_agent
 
     try:
         specs = [parse_agent(a) for a in agents] or [parse_agent("local=127.0.0.1:9436")]
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    devices, contacts = directory_inventory(ctx.directory)
-    out = Path(out_dir)
-    written = write_all(out, devices, contacts, specs, scrape_interval=scrape_interval,
-                        alertmanager=None if alertmanager == "none" else alertmanager)
-    checks = []
-    for tool, args in (("promtool", ["check", "config", str(out / "prometheus.yml")]),
-                       ("amtool", ["check-config", str(out / "alertmanager.yml")])):
-        if not check or not shutil.which(tool):
-            continue
-        proc = subprocess.run([tool, *args], capture_output=True, text=True)
-        checks.append({"tool": tool, "ok": proc.returncode == 0,
-                       "output": (proc.stdout + proc.stderr).strip()})
+    done = generate(ctx.directory, Path(out_dir), specs, scrape_interval=scrape_interval,
+                    alertmanager=None if alertmanager == "none" else alertmanager,
+                    sensor_port=sensor_port, webhook=webhook, check=check)
     if as_json:
-        print_json({"written": [str(p) for p in written], "devices": len(devices),
-                    "checks": checks})
+        print_json({"written": [str(p) for p in done.written], "devices": done.devices,
+                    "sensors": done.sensors, "skipped": done.skipped, "checks": done.checks})
     else:
-        for p in written:
+        for p in done.written:
             console.print(str(p), markup=False)
-        console.print(f"{len(devices)} devices over {len(specs)} agent(s)")
-        for c in checks:
+        console.print(f"{done.devices} devices over {len(specs)} agent(s), "
+                      f"{len(done.sensors)} threat sensor(s)")
+        for why in done.skipped:
+            console.print(f"skipped {why}", markup=False)
+        for c in done.checks:
             console.print(f"{c['tool']}: {'ok' if c['ok'] else 'FAILED'}", markup=False)
-    failed = [c for c in checks if not c["ok"]]
+    failed = [c for c in done.checks if not c["ok"]]
     if failed:
         raise ConfigError(f"{failed[0]['tool']} rejected the generated file: "
                           f"{failed[0]['output'].splitlines()[-1:]}")
