@@ -82,4 +82,21 @@ def severities() -> dict[str, set[str]]:
     return out
 
 
-__all__ = ["CLASSES", "TYPES", "Detector", "Finding", "Slice", "build", "severities"]
+def describe() -> list[dict[str, Any]]:
+    """Each detector's type, default severity, settings with defaults, and first doc
+    paragraph (``gin monitor sensor detectors``)."""
+    rows = []
+    for name, cls in CLASSES.items():
+        fields = dataclasses.fields(cls)
+        params = {f.name: f.default for f in fields
+                  if f.init and f.name not in ("type", "severity", "resolver")
+                  and f.default is not dataclasses.MISSING}
+        params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items()}
+        default_sev = next(f.default for f in fields if f.name == "severity")
+        rows.append({"type": name, "severity": default_sev,
+                     "settings": ", ".join(f"{k}={v}" for k, v in params.items()),
+                     "doc": (cls.__doc__ or "").split("\n\n")[0].replace("\n", " ").strip()})
+    return rows
+
+
+__all__ = ["CLASSES", "TYPES", "Detector", "Finding", "Slice", "build", "describe", "severities"]
