@@ -151,8 +151,7 @@ def respond(click_ctx: click.Context, ctx: Context, block_src: str | None, ttl: 
     that refuses the change is rolled back to its exact previous config and reported
     (exit 3); the other routers keep the block.
     """
-    from monitor.sensor.edge import EdgeRouters, render
-    from monitor.sensor.respond import NftGateway, Responder
+    from monitor.sensor.respond import active_blocks, edge_config, respond
 
     if click_ctx.invoked_subcommand:
         return
@@ -161,40 +160,21 @@ def respond(click_ctx: click.Context, ctx: Context, block_src: str | None, ttl: 
     if len(chosen) != 1:
         raise click.UsageError("give one of --block SOURCE, --lift SOURCE, --expire, --list, "
                                "--acl PLATFORM")
-    gateway = None if no_gateway or do_expire else NftGateway(netns)
-    edge = None
-    if not no_routers and (block_src or lift_src or do_expire):
-        from devices import transport as transports
-
-        edge = EdgeRouters(ctx.directory, transports.get(via))
-    responder = Responder(ctx.directory, gateway, edge)
     if block_src or lift_src or do_expire:
-        if block_src:
-            done: dict[str, Any] = responder.block(block_src, ttl, reason).record()
-            line = f"blocked {done['source']} until {done['expires']}"
-        elif lift_src:
-            responder.lift(lift_src)
-            done, line = {"lifted": lift_src}, f"lifted {lift_src}"
-        else:
-            responder.expire()
-            done, line = {"expired": True}, "edge routers brought to the active blocks"
-        _report_routers(responder.routers, done, line, as_json)
-        return
-    blocks = responder.list()
-    if acl_platform:
-        from devices import platforms
-
-        text = render(platforms.get(acl_platform).name, [b.source for b in blocks])
+        done = respond(ctx.directory, block=block_src, lift=lift_src, expire=do_expire,
+                       ttl=ttl, reason=reason, netns=netns, gateway=not no_gateway,
+                       routers_via=None if no_routers else via)
+        _report_routers(done.routers, done.done, done.line, as_json)
+    elif acl_platform:
+        text = edge_config(ctx.directory, acl_platform)
         if as_json:
             print_json({"platform": acl_platform, "config": text})
         else:
             click.echo(text, nl=False)
-        return
-    enforced = gateway.list() if gateway is not None else {}
-    rows = [{**b.record(), "enforced": (b.source in enforced) if gateway else None}
-            for b in blocks]
-    emit_rows(rows, ["source", "expires", "reason", "actor", "enforced"], as_json,
-              title="active blocks")
+    else:
+        rows = active_blocks(ctx.directory, netns=netns, gateway=not no_gateway)
+        emit_rows(rows, ["source", "expires", "reason", "actor", "enforced"], as_json,
+                  title="active blocks")
 
 
 def _report_routers(results: list[Any], done: dict[str, Any], line: str,
