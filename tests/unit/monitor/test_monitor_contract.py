@@ -2,9 +2,13 @@
 label it matches, groups by or names in an annotation, is one a gin collector really exports.
 
 What is exported is not declared by hand: each collector (SNMP, BGP included; the agent's
-own and process metrics; traps; threat sensor; VPN; web certificates) is run in a fixture
-state and its real exposition is parsed.  The contract written in rules.py's docstring is
-checked the same way, so the documentation cannot drift either.
+own and process metrics; traps; threat sensor, fed real packets; VPN; web certificates) is
+run in a fixture state, its real exposition is parsed, and the job, instance and target
+labels come from the scrape config gin generates (exporters.py).  Label VALUES are held to
+the same rule: a rule matching ``severity="critical"`` or ``job="gin-sensor"`` must match
+a value some producer emits (for threat events: what the detectors declare).  The contract
+written in rules.py's docstring is checked the same way, so the documentation cannot drift
+either.
 """
 
 from __future__ import annotations
