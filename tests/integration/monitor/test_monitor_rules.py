@@ -27,7 +27,8 @@ from tests.unit.monitor.exporters import Series, find, stored_series
 pytestmark = pytest.mark.integration
 
 #: every series Prometheus stores from the real collectors via the generated config
-STORED = stored_series(Path(tempfile.mkdtemp(prefix="gin-rules-")))
+with tempfile.TemporaryDirectory(prefix="gin-rules-") as _tmp:
+    STORED = stored_series(Path(_tmp))
 
 
 def real(name: str, **labels: str) -> Series:
