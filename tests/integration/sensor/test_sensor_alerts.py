@@ -6,7 +6,8 @@ names it (a device of role sensor) and owns the attacked prefix (MOF).  Promethe
 on the configuration ``gin monitor prometheus-config`` generates from that directory
 (no hand-written scrape job), and sends to a real Alertmanager with the generated routes,
 whose webhook is this test.  One SSH brute force (high) and one ARP spoof of MOF's gateway
-(critical) must each arrive at the webhook, once, with the agency named.
+(critical) must each arrive at the webhook, once, with the agency named; when the sensor
+stops, the sensor-down rule takes hold on the real ``up`` series.
 """
 
 from __future__ import annotations
@@ -180,10 +181,16 @@ def test_one_threat_event_reaches_the_webhook_with_the_agency(attacker, tmp_path
         # the high event goes to the SOC queue after its group wait (30 s): be generous
         _wait(lambda: {"GinHighThreatEvent", "GinCriticalThreatEvent"} <= arrived(),
               "both threat alerts at the webhook", 180, lambda: hook.posts)
-    finally:
-        prom.stop()
         sensor.send_signal(signal.SIGTERM)
         out, err = sensor.communicate(timeout=30)
+        # the sensor is gone: its job's up turns 0 and GinSensorDown is on its way
+        down = prom.wait_for('ALERTS{alertname="GinSensorDown"}', timeout=60)
+        assert down[0]["metric"]["sensor"] == "ids-mof"
+    finally:
+        prom.stop()
+        if sensor.poll() is None:
+            sensor.send_signal(signal.SIGTERM)
+            out, err = sensor.communicate(timeout=30)
         am.terminate()
         am.wait(10)
         hook.close()
