@@ -56,6 +56,9 @@ def sensor() -> None:
               help="Do not read agencies/routers from the directory: no agency labels, no "
                    "segregation, and every IPv6 RA is rogue unless --settings lists "
                    "rogue_ra routers.")
+@click.option("--agency", "home_agency", metavar="CODE",
+              help="The agency whose LAN this sensor watches: labels events whose addresses "
+                   "belong to no agency (link-local RAs, ARP), so alerts name it.")
 @click.option("--auto-block", "auto_types", multiple=True, metavar="TYPE",
               help="Opt-in GSI cut-off: block the source of events of this type "
                    "(repeatable, e.g. port_scan, brute_force, blocklist) on the gateway; "
@@ -68,8 +71,8 @@ def sensor() -> None:
 def run(ctx: Context, pcaps: tuple[str, ...], interface: str | None, bpf: str | None,
         events_path: str | None, settings_path: str | None, blocklist: str | None,
         listen: str | None, duration: float | None, ring_mb: int, no_directory: bool,
-        auto_types: tuple[str, ...], block_netns: str | None, block_ttl: int,
-        as_json: bool) -> None:
+        home_agency: str | None, auto_types: tuple[str, ...], block_netns: str | None,
+        block_ttl: int, as_json: bool) -> None:
     """Inspect packets from pcap files (--pcap) or an interface (--interface).
 
     Live capture runs until Ctrl-C, SIGTERM or --duration; open events are written
@@ -91,7 +94,8 @@ def run(ctx: Context, pcaps: tuple[str, ...], interface: str | None, bpf: str | 
                          settings_path=settings_path, blocklist=blocklist,
                          listen=_host_port(listen) if listen else None, duration=duration,
                          ring_mb=ring_mb, auto_types=auto_types, block_netns=block_netns,
-                         block_ttl=block_ttl, agencies_from_directory=not no_directory)
+                         block_ttl=block_ttl, agencies_from_directory=not no_directory,
+                         home_agency=home_agency)
     wanted = not no_directory or auto_types  # the directory is opened only when needed
     report = run_sensor(opts, ctx.directory if wanted else None)
     if as_json:

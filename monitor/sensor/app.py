@@ -52,6 +52,7 @@ class SensorOptions:
     block_netns: str | None = None
     block_ttl: int = 3600
     agencies_from_directory: bool = True  # False: no agency labels, no segregation
+    home_agency: str | None = None  # the agency whose LAN this sensor watches
 
 
 @dataclass
@@ -85,6 +86,8 @@ def run(opts: SensorOptions, directory: Any | None) -> SensorReport:
     if opts.agencies_from_directory and directory is not None:
         resolver = directory_resolver(directory)
         routers = directory_routers(directory)
+        if opts.home_agency:
+            _check_agency(directory, opts.home_agency)
     auto = None
     if opts.auto_types:
         from .respond import AutoBlock, NftGateway, Responder
@@ -96,7 +99,8 @@ def run(opts: SensorOptions, directory: Any | None) -> SensorReport:
                         events_path=opts.events_path,
                         quiet_s=float(ev_opts.get("quiet_s", 10)),
                         max_age_s=float(ev_opts.get("max_age_s", 300)),
-                        live=bool(opts.interface), on_event=auto)
+                        live=bool(opts.interface), on_event=auto,
+                        home_agency=opts.home_agency)
     cap = None
     if opts.interface:  # open the socket first: once /metrics answers, nothing is missed
         from .live import LiveCapture
@@ -120,6 +124,18 @@ def run(opts: SensorOptions, directory: Any | None) -> SensorReport:
         snsr.finish()
         snsr.events.close()
     return _report(snsr, time.perf_counter() - started, auto)
+
+
+def _check_agency(directory: Any, code: str) -> None:
+    from directory.errors import DirectoryError
+    from directory.store import get_agency
+
+    try:
+        with directory.transaction() as s:
+            get_agency(s, code)
+    except DirectoryError:
+        raise SensorError(f"--agency {code!r}: no such agency in the directory (see: gin "
+                          "directory agency list)") from None
 
 
 def serve_metrics(stats: Any, interface: str, listen: tuple[str, int]) -> None:

@@ -76,3 +76,24 @@ def test_gratuitous_arp_storm(run_pcap):
 def test_a_few_gratuitous_arps_at_failover_are_fine(run_pcap):
     few = [_arp("10.0.0.7", ROUTER_MAC, target="10.0.0.7") for _ in range(5)]
     assert run_pcap(timed(few, rate=10)).types() == set()
+
+
+def test_events_of_no_agency_take_the_sensors_home_agency(tmp_path):
+    """A rogue RA comes from a link-local address: no prefix owns it, the LAN does."""
+    from scapy.all import wrpcap
+
+    from monitor.sensor.agency import PrefixResolver
+    from monitor.sensor.metrics import SensorCollector
+    from monitor.sensor.pcapfile import read_batches
+    from monitor.sensor.sensor import build_sensor
+
+    pcap = tmp_path / "ra.pcap"
+    wrpcap(str(pcap), timed([_ra("fe80::666", ROGUE_MAC)]), linktype=1)
+    sensor = build_sensor(resolver=PrefixResolver({"10.1.0.0/16": "MOI"}), routers=[],
+                          home_agency="MOF")
+    [ev] = sensor.run(read_batches(pcap))
+    assert (ev.type, ev.severity, ev.agency) == ("rogue_ra", "critical", "MOF")
+    [fam] = [f for f in SensorCollector(sensor.stats).collect()
+             if f.name == "gin_threat_events"]
+    assert fam.samples[0].labels == {"type": "rogue_ra", "severity": "critical",
+                                     "agency": "MOF"}
