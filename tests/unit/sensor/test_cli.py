@@ -111,3 +111,13 @@ def test_bpf_filters_compile_or_fail_with_one_line():
     assert len(code) % 8 == 0 and len(code) >= 16
     with pytest.raises(SensorError, match="BPF filter"):
         compile_bpf("tcp port", 1)
+
+
+def test_home_agency_must_be_in_the_directory(tmp_path, sqlite_url):
+    from devices.errors import GinError
+
+    pcap = tmp_path / "x.pcap"
+    wrpcap(str(pcap), timed([IP() / TCP()]))
+    res = CliRunner().invoke(root, ["--db", sqlite_url, "sensor", "run", "--pcap", str(pcap),
+                                    "--agency", "NOPE"])
+    assert isinstance(res.exception, GinError) and "--agency 'NOPE'" in str(res.exception)
