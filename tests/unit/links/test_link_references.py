@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import ipaddress as ip
 import itertools
+import shutil
+import subprocess
 
 import pytest
 
@@ -20,6 +22,7 @@ from audit.references import references
 from links.intent import End, LinkIntent
 from links.render import render
 from monitor.sensor.edge import render as render_gsi
+from tests.conftest import need
 from tests.unit.audit.conftest import as_running
 
 PLATFORMS = ["frr", "cisco_ios", "cisco_xe", "juniper_junos"]
@@ -75,3 +78,21 @@ def test_the_shapes_cover_the_cases_that_broke() -> None:
     prefix yet, a link without LAN: each is one of the shapes rendered above."""
     assert (True, 1, 0, "dual") in SHAPES and (True, 0, 0, "none") in SHAPES
     assert (False, 1, 1, "v6") in SHAPES
+
+
+def test_frr_parses_every_shape_it_is_given(tmp_path) -> None:
+    """FRR's own parser (``vtysh --dryrun``) takes every FRR config rendered above, the lists
+    that match nothing included: the checker's view and the router's agree on the syntax."""
+    vtysh = shutil.which("vtysh")
+    need(vtysh is not None, "needs FRR's vtysh (Debian package frr)")
+    (tmp_path / "vtysh.conf").write_text("")
+    bad = {}
+    for shape in SHAPES:
+        for host, text in render(shaped("frr", *shape)).items():
+            path = tmp_path / f"{host}.conf"
+            path.write_text(text)
+            run = subprocess.run([vtysh, "--dryrun", "-f", str(path), "--config_dir",
+                                  str(tmp_path)], capture_output=True, text=True, timeout=60)
+            if run.returncode != 0:
+                bad[(shape, host)] = run.stdout + run.stderr
+    assert not bad, bad
