@@ -29,6 +29,17 @@ BUILTIN: dict[str, frozenset[str]] = {
 #: keeps SNMPv3 users (who join a group) out of the running config, and both IOS and Junos
 #: users come with their keys, provisioned apart from the group they join.
 NEVER_UNUSED = frozenset({"snmp group"})
+#: ``crypto <what> <kind> NAME`` definitions of IOS (IKEv2 policies are matched by address,
+#: never named, so they are not tracked).
+IOS_CRYPTO = {("ikev2", "proposal"): "ikev2 proposal", ("ikev2", "keyring"): "ikev2 keyring",
+              ("ikev2", "profile"): "ikev2 profile",
+              ("ipsec", "transform-set"): "ipsec transform-set",
+              ("ipsec", "profile"): "ipsec profile", ("pki", "trustpoint"): "pki trustpoint"}
+#: ``security <what> <kind> NAME`` definitions of Junos (an IPsec VPN is never referred to,
+#: a CA profile is used by certificate validation without a name: neither is tracked).
+JUNOS_CRYPTO = {("ike", "proposal"): "ike proposal", ("ike", "policy"): "ike policy",
+                ("ike", "gateway"): "ike gateway", ("ipsec", "proposal"): "ipsec proposal",
+                ("ipsec", "policy"): "ipsec policy"}
 #: Words after which IOS/FRR name a route-map, wherever they appear.
 ROUTE_MAP_WORDS = frozenset({"route-map", "unsuppress-map", "advertise-map", "suppress-map",
                              "attribute-map", "exist-map", "non-exist-map", "table-map",
@@ -149,6 +160,10 @@ def _ios_defines(w: list[str], path: tuple[str, ...]) -> Iterator[tuple[str, str
             yield "class-map", w[-1]
         elif w[0] == "policy-map" and len(w) >= 2:
             yield "policy-map", w[-1]
+        elif w[0] == "crypto" and len(w) >= 4 and (w[1], w[2]) in IOS_CRYPTO:
+            yield IOS_CRYPTO[(w[1], w[2])], w[3]
+        elif w[:2] == ["crypto", "map"] and len(w) >= 3:
+            yield "crypto map", w[2]
     elif path[0].startswith("router bgp") and w[0] == "neighbor" and len(w) == 3 \
             and w[2] == "peer-group":
         yield "peer-group", w[1]
@@ -214,6 +229,25 @@ def _ios_uses(w: list[str], path: tuple[str, ...]) -> Iterator[tuple[str, str]]:
         yield from _snmp_community(w)
     elif w[:2] == ["snmp-server", "user"] and len(w) >= 4:
         yield "snmp group", w[3]
+    elif top.startswith("crypto "):
+        yield from _ios_crypto(w, top)
+    elif w[:4] == ["tunnel", "protection", "ipsec", "profile"] and len(w) >= 5:
+        yield "ipsec profile", w[4]
+    elif w[:2] == ["crypto", "map"] and len(w) >= 3 and path:
+        yield "crypto map", w[2]
+
+
+def _ios_crypto(w: list[str], top: str) -> Iterator[tuple[str, str]]:
+    if top.startswith("crypto ikev2 policy") and w[0] == "proposal":
+        yield from (("ikev2 proposal", n) for n in w[1:])
+    elif w[:2] == ["keyring", "local"] and len(w) >= 3:
+        yield "ikev2 keyring", w[2]
+    elif w[:2] == ["pki", "trustpoint"] and len(w) >= 3:
+        yield "pki trustpoint", w[2]
+    elif w[:2] == ["set", "transform-set"]:
+        yield from (("ipsec transform-set", n) for n in w[2:])
+    elif w[:2] == ["set", "ikev2-profile"] and len(w) >= 3:
+        yield "ikev2 profile", w[2]
 
 
 def _route_map_entry(w: list[str]) -> Iterator[tuple[str, str]]:
@@ -321,6 +355,8 @@ def _junos_defines(w: list[str]) -> Iterator[tuple[str, str]]:
         yield "snmp group", w[5]
     elif w[0] == "groups" and len(w) >= 2:
         yield "configuration group", w[1]
+    elif w[0] == "security" and len(w) >= 4 and (w[1], w[2]) in JUNOS_CRYPTO:
+        yield JUNOS_CRYPTO[(w[1], w[2])], w[3]
 
 
 def _junos_uses(w: list[str]) -> Iterator[tuple[str, str]]:
@@ -357,3 +393,14 @@ def _junos_uses(w: list[str]) -> Iterator[tuple[str, str]]:
         yield "snmp group", w[w.index("group") + 1] if "group" in w[:-1] else ""
     elif w[:2] == ["snmp", "community"] and "view" in w[:-1]:
         yield "snmp view", w[w.index("view") + 1]
+    elif w[0] == "security" and len(w) >= 6:
+        what = (w[1], w[2], w[4])
+        if what in (("ike", "policy", "proposals"), ("ipsec", "policy", "proposals")):
+            yield from ((f"{w[1]} proposal", n) for n in _names(w, 5))
+        elif what == ("ike", "gateway", "ike-policy"):
+            yield "ike policy", w[5]
+        elif w[1:3] == ["ipsec", "vpn"] and w[4] == "ike" and len(w) >= 7:
+            if w[5] == "gateway":
+                yield "ike gateway", w[6]
+            elif w[5] == "ipsec-policy":
+                yield "ipsec policy", w[6]

@@ -1,6 +1,7 @@
 """Configs that stand on their own (15.2.2, 11.4.7, 11.4.6): every prefix-list, route-map,
-ACL, policy-statement, community list, peer-group, SNMP group and view a config names is
-defined in it, and every one it defines is used.
+ACL, policy-statement, community list, peer-group, SNMP group and view, IKE/IPsec proposal,
+policy, profile and gateway a config names is defined in it, and every one it defines is
+used.
 
 A reference to nothing fails open where it matters most: an IOS BGP neighbour whose
 prefix-list does not exist announces or accepts every route, a route-map ``match`` on a

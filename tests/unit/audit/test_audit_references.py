@@ -224,3 +224,21 @@ def test_the_audit_check_names_an_unused_definition(platform: str, text: str,
     assert findings["cfg.unused_definition"].status.value == "fail"
     assert stale in findings["cfg.unused_definition"].reason
     assert findings["cfg.undefined_reference"].status.value == "pass"
+
+
+def test_crypto_chains_are_followed() -> None:
+    ios = ("crypto ikev2 proposal P\n encryption aes-gcm-256\ncrypto ikev2 policy POL\n"
+           " proposal P2\ncrypto ipsec transform-set TS esp-gcm 256\n mode tunnel\n"
+           "crypto ipsec profile IP\n set transform-set TS\n set ikev2-profile PROF\n"
+           "interface Tunnel1\n tunnel protection ipsec profile IP-TYPO\nexit\n")
+    assert undefined("cisco_xe", ios) == {"ikev2 proposal P2", "ikev2 profile PROF",
+                                          "ipsec profile IP-TYPO"}
+    assert unused("cisco_xe", ios) == {"ikev2 proposal P", "ipsec profile IP"}
+    junos = ("set security ike proposal P dh-group group20\n"
+             "set security ike policy POL proposals [ P P2 ]\n"
+             "set security ike gateway G ike-policy POL-TYPO\n"
+             "set security ipsec vpn V ike gateway G\n"
+             "set security ipsec vpn V ike ipsec-policy IPOL\n")
+    assert undefined("juniper_junos", junos) == {"ike proposal P2", "ike policy POL-TYPO",
+                                                 "ipsec policy IPOL"}
+    assert unused("juniper_junos", junos) == {"ike policy POL"}
