@@ -40,6 +40,9 @@ IOS_CRYPTO = {("ikev2", "proposal"): "ikev2 proposal", ("ikev2", "keyring"): "ik
 JUNOS_CRYPTO = {("ike", "proposal"): "ike proposal", ("ike", "policy"): "ike policy",
                 ("ike", "gateway"): "ike gateway", ("ipsec", "proposal"): "ipsec proposal",
                 ("ipsec", "policy"): "ipsec policy"}
+#: A reference that does not say its family (an IOS class-map's ``match access-group``)
+#: is satisfied by a definition of either family, and uses both.
+EITHER = {"access-list": ("ipv4 access-list", "ipv6 access-list")}
 #: Words after which IOS/FRR name a route-map, wherever they appear.
 ROUTE_MAP_WORDS = frozenset({"route-map", "unsuppress-map", "advertise-map", "suppress-map",
                              "attribute-map", "exist-map", "non-exist-map", "table-map",
@@ -73,11 +76,13 @@ class References:
         """References to names the configuration never defines (built-in names aside)."""
         names = {r.key for r in self.defined}
         return [r for r in self.used if r.key not in names
+                and not any((k, r.name) in names for k in EITHER.get(r.kind, ()))
                 and r.name not in BUILTIN.get(r.kind, ())]
 
     def unused(self) -> list[Ref]:
         """Definitions nothing refers to (first defining line of each name)."""
         names = {r.key for r in self.used}
+        names |= {(k, n) for kind, n in list(names) for k in EITHER.get(kind, ())}
         seen: set[tuple[str, str]] = set()
         out = []
         for r in self.defined:
@@ -223,6 +228,14 @@ def _ios_uses(w: list[str], path: tuple[str, ...]) -> Iterator[tuple[str, str]]:
         yield "policy-map", w[-1]
     elif top.startswith("policy-map ") and w[0] == "class" and len(w) >= 2:
         yield "class-map", w[1]
+    elif top.startswith("class-map ") and w[:2] == ["match", "access-group"] and len(w) >= 3:
+        yield "access-list", w[-1]
+    elif top.startswith("crypto map ") and w[:2] == ["match", "address"] and len(w) >= 3:
+        yield "ipv4 access-list", w[2]
+    elif w[:2] == ["ip", "nat"] and "list" in w[:-1]:
+        yield "ipv4 access-list", w[w.index("list") + 1]
+    elif w[:3] == ["ip", "http", "access-class"] and len(w) >= 4:
+        yield "ipv4 access-list", w[-1]
     elif w[:2] == ["snmp-server", "group"] and len(w) >= 3:
         yield from _snmp_group(w)
     elif w[:2] == ["snmp-server", "community"] and len(w) >= 3:

@@ -242,3 +242,16 @@ def test_crypto_chains_are_followed() -> None:
     assert undefined("juniper_junos", junos) == {"ike proposal P2", "ike policy POL-TYPO",
                                                  "ipsec policy IPOL"}
     assert unused("juniper_junos", junos) == {"ike policy POL"}
+
+
+def test_a_reference_that_does_not_say_its_family() -> None:
+    text = ("ipv6 access-list WEB6\n permit tcp any any eq 443\nexit\n"
+            "ip access-list extended NAT-IN\n permit ip 10.0.0.0 0.255.255.255 any\nexit\n"
+            "class-map match-any WEB\n match access-group name WEB6\nexit\n"
+            "policy-map EDGE\n class WEB\nexit\ninterface Gi0/0\n service-policy input EDGE\n"
+            "exit\nip nat inside source list NAT-IN interface Gi0/0 overload\n"
+            "class-map match-any GHOST\n match access-group name NOWHERE\nexit\n"
+            "policy-map EDGE2\n class GHOST\nexit\ninterface Gi0/1\n service-policy input EDGE2\n"
+            "exit\n")
+    assert undefined("cisco_ios", text) == {"access-list NOWHERE"}
+    assert unused("cisco_ios", text) == set()
