@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -42,6 +43,16 @@ def emit_rows(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], as_json
     console.print(table)
     if not rows:
         console.print("(none)")
+
+
+def note_page(what: str, shown: int, more: int | None, how: str) -> None:
+    """Say on stderr that a list stops before its end, in table and JSON mode alike: a
+    script reading a JSON array must never take the first page for the whole.  ``more``
+    is how many rows follow (None: some, not counted); ``how`` says how to see them."""
+    if more == 0:
+        return
+    count = f"{more} more" if more is not None else "more"
+    click.echo(f"gin: {count} {what} after these {shown} ({how})", err=True)
 
 
 def emit_object(data: Mapping[str, Any], as_json: bool) -> None:

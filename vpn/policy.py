@@ -325,3 +325,50 @@ def for_platform(policy: Policy, platform: str) -> dict[str, Any]:
                 "integrity": tr("esp_integrity", policy.esp.integrity),
                 "pfs": tr("dh", policy.esp.dh), "lifetime": policy.esp_life_time},
     }
+
+
+ROUTERS = Path(__file__).parent / "data" / "routers.yaml"
+#: Device platforms that are Linux gateways: strongSwan and WireGuard run there.
+LINUX_GATEWAYS = ("linux", "strongswan", "frr")
+LINUX_TYPES = {"ikev2": ("cert", "psk"), "wireguard": ("key",)}
+
+
+@dataclass(frozen=True)
+class GatewayCapability:
+    """What tunnels a gateway platform can be given: checked when a tunnel is created, so
+    ``gin vpn create`` never records a tunnel that ``render`` would then refuse."""
+
+    platform: str
+    #: tunnel type -> the authentications it can use there
+    types: dict[str, tuple[str, ...]]
+    #: True when the platform needs the outer interface named (Junos ``st0`` tunnels)
+    needs_interface: bool = False
+    #: inner-family mixes one tunnel interface carries ("4", "6", "46"); None: any
+    families: tuple[str, ...] | None = None
+
+
+@cache
+def _routers() -> dict[str, Any]:
+    with ROUTERS.open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def gateway_capability(platform: str) -> GatewayCapability | None:
+    """What a gateway of ``platform`` can build (None: no VPN rendering at all).
+
+    The one place tunnel creation reads platform limits from: today Linux gateways and
+    ``data/routers.yaml`` (the router table ``vpn.render`` renders from)."""
+    if platform in LINUX_GATEWAYS:
+        return GatewayCapability(platform, dict(LINUX_TYPES))
+    router = _routers().get(platform)
+    if router is None:
+        return None
+    modes = router.get("tunnel_mode")
+    return GatewayCapability(platform, {"ikev2": tuple(router["auth"])},
+                             needs_interface=router["interface"] == "st0",
+                             families=tuple(modes) if modes is not None else None)
+
+
+def gateway_platforms() -> list[str]:
+    """Every platform a tunnel end can be rendered for."""
+    return [*LINUX_GATEWAYS, *_routers()]

@@ -12,6 +12,7 @@ from audit.checks import (
     management,
     operations,
     records,
+    references,
     routing,
     services,
     vpn,
@@ -21,7 +22,7 @@ from audit.checks.base import Check, Context, Result, Status
 ALL: tuple[Check, ...] = (*management.CHECKS, *accounts.CHECKS, *logging.CHECKS,
                           *services.CHECKS, *routing.CHECKS, *crypto.CHECKS, *backup.CHECKS,
                           *inventory.CHECKS, *host.CHECKS,
-                          *operations.CHECKS)
+                          *operations.CHECKS, *references.CHECKS)
 #: Every check by id; the VPN and directory-record checks read the directory, not configs
 #: (run by :func:`audit.checks.records.directory_findings`), so they are not in ALL.
 BY_ID: dict[str, Check] = {c.id: c for c in (*ALL, *vpn.CHECKS, *records.CHECKS)}

@@ -17,7 +17,7 @@ from gin.commands import prefix as prefix_cmds
 from gin.commands import service as service_cmds
 from gin.commands import transfer
 from gin.context import Context, json_option, pass_ctx
-from gin.output import console, emit_object, emit_rows
+from gin.output import console, emit_object, emit_rows, note_page
 
 
 @click.group()
@@ -364,20 +364,27 @@ def contact_list(ctx: Context, agency: str | None, as_json: bool) -> None:
                                  "tunnel", "tunnel_rotation", "certificate", "contact",
                                  "service"]))
 @click.option("--key", help="Object key: agency code, AGENCY/SITE, hostname, prefix, link name.")
-@click.option("--limit", type=click.IntRange(1, 100000), default=50, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 100000), default=50, show_default=True,
+              help="Entries per page; when older ones follow, stderr says so.")
+@click.option("--offset", type=click.IntRange(0, 10_000_000), default=0, show_default=True,
+              help="Newest entries to skip (the next page starts at offset + limit).")
 @click.option("--full", is_flag=True, help="Show before/after values.")
 @json_option
 @pass_ctx
-def history(ctx: Context, object_type: str | None, key: str | None, limit: int, full: bool,
-            as_json: bool) -> None:
-    """The change log: who changed what, when (newest first)."""
+def history(ctx: Context, object_type: str | None, key: str | None, limit: int, offset: int,
+            full: bool, as_json: bool) -> None:
+    """The change log: who changed what, when (newest first), a page at a time."""
     with ctx.directory.transaction() as s:
-        changes = store.history(s, object_type, key, limit)
+        changes = store.history(s, object_type, key, offset + limit + 1)[offset:]
+        more = len(changes) > limit
+        changes = changes[:limit]
         rows = [{"id": c.id, "time": c.time, "actor": c.actor, "action": c.action,
                  "type": c.object_type, "key": c.object_key, "before": c.before,
                  "after": c.after} for c in changes]
     cols = ["id", "time", "actor", "action", "type", "key"] + (["before", "after"] if full else [])
     emit_rows(rows, cols, as_json, "Change log")
+    note_page("older changes", len(rows), None if more else 0,
+              f"next page: --offset {offset + len(rows)}")
 
 
 # --- sub-commands that live in their own modules ----------------------------------------------

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from audit.evidence import BackupStore
+from directory.store import Directory
 from gin.commands.audit import audit
 from gin.context import Context
 from tests.unit.audit.conftest import GOLDEN
@@ -99,6 +100,7 @@ def test_diff_and_backup_errors(env: Path) -> None:
     result = invoke("audit", "diff", "r1")
     assert "+log syslog" in result.output
     db = env / "d.sqlite"
+    Directory(str(db)).close()  # exists: no 'created a new directory' notice on stderr
     result = CliRunner().invoke(root, ["--db", str(db), "audit", "backup", "ghost", "--json"])
     assert result.exit_code == 3
     assert json.loads(result.output)[0]["error"] == "not in the directory"

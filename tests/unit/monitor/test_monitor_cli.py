@@ -7,6 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from directory.store import Directory
 from gin.cli import cli
 from gin.commands.monitor import monitor
 
@@ -35,6 +36,7 @@ def test_dashboards(tmp_path: Path) -> None:
 
 
 def test_prometheus_config_from_an_empty_directory(tmp_path: Path, sqlite_url: str) -> None:
+    Directory(sqlite_url).close()  # exists: no 'created a new directory' notice on stderr
     code, out = run("--db", sqlite_url, "monitor", "prometheus-config", "--out",
                     str(tmp_path / "p"), "--no-check", "--json")
     assert code == 0, out
