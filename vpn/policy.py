@@ -21,7 +21,8 @@ from typing import Any
 
 import yaml
 
-from devices.errors import GinError
+from devices import platforms
+from devices.errors import ConfigError, GinError
 
 DATA = Path(__file__).parent / "data" / "policies.yaml"
 PSK_MIN_BYTES = 32
@@ -327,9 +328,7 @@ def for_platform(policy: Policy, platform: str) -> dict[str, Any]:
     }
 
 
-ROUTERS = Path(__file__).parent / "data" / "routers.yaml"
-#: Device platforms that are Linux gateways: strongSwan and WireGuard run there.
-LINUX_GATEWAYS = ("linux", "strongswan", "frr")
+#: Authentications a Linux gateway offers per tunnel type (strongSwan, WireGuard).
 LINUX_TYPES = {"ikev2": ("cert", "psk"), "wireguard": ("key",)}
 
 
@@ -347,20 +346,17 @@ class GatewayCapability:
     families: tuple[str, ...] | None = None
 
 
-@cache
-def _routers() -> dict[str, Any]:
-    with ROUTERS.open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
-
-
 def gateway_capability(platform: str) -> GatewayCapability | None:
-    """What a gateway of ``platform`` can build (None: no VPN rendering at all).
-
-    The one place tunnel creation reads platform limits from: today Linux gateways and
-    ``data/routers.yaml`` (the router table ``vpn.render`` renders from)."""
-    if platform in LINUX_GATEWAYS:
-        return GatewayCapability(platform, dict(LINUX_TYPES))
-    router = _routers().get(platform)
+    """What a gateway of ``platform`` can build (None: no VPN rendering at all), from the
+    platform table: the one place tunnel creation and ``vpn.render`` read limits from."""
+    try:
+        p = platforms.get(platform)
+    except ConfigError:
+        return None
+    if p.linux_gateway:
+        return GatewayCapability(platform, {t: LINUX_TYPES[t] for t in p.tunnel_types
+                                            if t in LINUX_TYPES})
+    router = p.vpn_router
     if router is None:
         return None
     modes = router.get("tunnel_mode")
@@ -371,4 +367,4 @@ def gateway_capability(platform: str) -> GatewayCapability | None:
 
 def gateway_platforms() -> list[str]:
     """Every platform a tunnel end can be rendered for."""
-    return [*LINUX_GATEWAYS, *_routers()]
+    return [n for n in platforms.names() if gateway_capability(n) is not None]
