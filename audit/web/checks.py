@@ -1,5 +1,5 @@
 """Web checks: judge a scan record (:mod:`audit.web.scan`) into findings of the same kind,
-catalogue and report as the network checks (:class:`audit.runner.Finding`).
+catalogue and report as the network checks (:class:`audit.findings.Finding`).
 
 Each check is a pure function of the record, so a report can be rebuilt from stored
 evidence at any time.  Which controls each check evidences is data in the one catalogue
@@ -20,7 +20,7 @@ from typing import Any
 
 from audit import catalogue
 from audit.checks.base import Result, Status
-from audit.runner import DeviceAudit, Finding, finding
+from audit.findings import DeviceAudit, Finding, finding
 from audit.web import tls
 from audit.web.remediation import FIXES
 
@@ -362,7 +362,7 @@ def findings(rec: dict[str, Any], framework: catalogue.Framework | None = None,
              now: dt.datetime | None = None, checks: Sequence[WebCheck] = CHECKS
              ) -> list[Finding]:
     """Every check on one scanned host (device = host name), made by
-    :func:`audit.runner.finding` like any finding outside the config runner."""
+    :func:`audit.findings.finding` like any finding outside the config runner."""
     framework = framework or catalogue.load()
     now = now or dt.datetime.now(dt.UTC)
     host = str(rec.get("host") or "?")
@@ -383,7 +383,7 @@ def findings(rec: dict[str, Any], framework: catalogue.Framework | None = None,
 def audits(records: Iterable[dict[str, Any]], framework: catalogue.Framework | None = None,
            now: dt.datetime | None = None) -> list[DeviceAudit]:
     """One :class:`DeviceAudit` per scanned host (an unreachable one carries the error), for
-    the report functions; :func:`audit.runner.combine` merges them with the devices'."""
+    the report functions; :func:`audit.findings.combine` merges them with the devices'."""
     framework = framework or catalogue.load()
     now = now or dt.datetime.now(dt.UTC)
     out = []
@@ -399,7 +399,7 @@ def stored_findings(root: Path | str | None = None, agencies: set[str] | None = 
                     framework: catalogue.Framework | None = None,
                     now: dt.datetime | None = None) -> list[Finding]:
     """Findings of the newest scan of every host (only ``agencies``' codes when given): what
-    ``gin audit report`` adds to the devices' with :func:`audit.runner.combine`.  No scan
+    ``gin audit report`` adds to the devices' with :func:`audit.findings.combine`.  No scan
     yet: no findings."""
     from audit.web.evidence import WebEvidence
 
