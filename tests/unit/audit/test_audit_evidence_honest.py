@@ -1,0 +1,161 @@
+"""Removing evidence can never raise a score: missing evidence is "unknown" and counts
+against it.
+
+The audit is the real one (:func:`audit.assess.assess`: every registered check, the real
+parser) over a real directory on SQLite and real configs: the ones gin renders for a PE and
+a CE on FRR, IOS and Junos, and the golden good/bad configs of devices the directory does
+not know (listed in the folder's ``devices.yaml``).  The evidence is a set of pieces: each
+device's config file, the FRR routers' host files (/etc copies), the role a
+``devices.yaml`` gives, each directory device's inventory details (management address,
+credential reference, SNMP profile) and the agency's security and NOC contacts.  For any
+two sets, one inside the other, the smaller never scores higher.  The devices themselves
+(the directory's rows and the ``devices.yaml`` entries) stay: they are the scope, not
+evidence about it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from audit import assess
+from audit.evidence import BackupStore
+from directory import models as m
+from directory import store
+from directory.store import Directory
+from links.render import render
+from tests.unit.audit.conftest import GOLDEN, NOW, as_running, golden
+from tests.unit.links.conftest import make_intent
+
+#: Devices the directory records: (hostname, platform, role, rendered as).
+REGISTERED = (("pe1", "frr", "pe", "pe1"), ("ce1", "frr", "ce", "ce1"),
+              ("ce2", "cisco_ios", "ce", "ce1"), ("pe2", "juniper_junos", "pe", "pe1"))
+#: Devices only the auditor's devices.yaml lists: (name, platform, role, golden config).
+#: (A CE running uRPF on its uplink: "not applicable" with its role known.)
+LISTED = (("r-good", "cisco_ios", "ce", "cisco_ios_good.conf"),
+          ("r-bad", "cisco_ios", "ce", "cisco_ios_bad.conf"),
+          ("j-good", "juniper_junos", "pe", "juniper_junos_good.conf"),
+          ("j-bad", "juniper_junos", "pe", "juniper_junos_bad.conf"))
+#: FRR routers' /etc copies.
+HOSTS = {"pe1": "host_good", "ce1": "host_bad"}
+INVENTORY = {"mgmt_address": "2001:db8:ff::1", "credential_ref": "env:GIN_PW",
+             "snmp_profile": "gin-v3"}
+CONTACTS = {"security": ("Somchai", "security", "soc@dopa.example"),
+            "noc": ("Malee", "noc", "noc@dopa.example")}
+
+PIECES = sorted({("config", d) for d, *_ in (*REGISTERED, *LISTED)}
+                | {("host", d) for d in HOSTS} | {("role", d) for d, *_ in LISTED}
+                | {("inventory", d) for d, *_ in REGISTERED}
+                | {("contact", c) for c in CONTACTS})
+
+
+@cache
+def configs() -> dict[str, str]:
+    """Each device's config text (rendered once)."""
+    out = {}
+    for host, platform, _role, rendered in REGISTERED:
+        out[host] = as_running(platform, render(make_intent(platform))[rendered])
+    for name, _platform, _role, file in LISTED:
+        out[name] = golden(file)
+    return out
+
+
+@pytest.fixture(scope="module")
+def gin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Directory]:
+    """The directory: one agency, one site, the registered devices."""
+    db = tmp_path_factory.mktemp("honest") / "gin.sqlite"
+    d = Directory(f"sqlite:///{db}", actor="auditor")
+    with d.transaction() as s:
+        store.add_agency(s, code="DOPA", name_en="Provincial Administration")
+        store.add_site(s, "DOPA", code="hq", province="Bangkok")
+        for host, platform, role, _ in REGISTERED:
+            store.add_device(s, "DOPA", "hq", hostname=host, platform=platform, role=role)
+    yield d
+    d.close()
+
+
+def _set_directory(d: Directory, evidence: frozenset[tuple[str, str]]) -> None:
+    """The directory holding exactly the inventory details and contacts in ``evidence``."""
+    with d.transaction() as s:
+        for host, *_ in REGISTERED:
+            wanted = ("inventory", host) in evidence
+            store.update(s, store.get_device(s, host),
+                         **{k: (v if wanted else None) for k, v in INVENTORY.items()})
+        have = {c.role: c for c in store.list_all(s, m.Contact)}
+        for key, (name, role, email) in CONTACTS.items():
+            if ("contact", key) in evidence and role not in have:
+                store.add_contact(s, "DOPA", name, role=role, email=email)
+            elif ("contact", key) not in evidence and role in have:
+                store.remove(s, have[role])
+
+
+def score(d: Directory, evidence: frozenset[tuple[str, str]]) -> float:
+    """The overall score of the GIN audited from exactly ``evidence``."""
+    _set_directory(d, evidence)
+    with tempfile.TemporaryDirectory(prefix="gin-honest-") as tmp:
+        root = Path(tmp)
+        folder, hosts, empty = root / "configs", root / "hosts", root / "none"
+        for path in (folder, hosts, empty):
+            path.mkdir()
+        for device, text in configs().items():
+            if ("config", device) in evidence:
+                (folder / f"{device}.cfg").write_text(text, encoding="utf-8")
+        listed = {}
+        for name, platform, role, _ in LISTED:
+            listed[name] = {"platform": platform, "agency": "DOPA"}
+            if ("role", name) in evidence:
+                listed[name]["role"] = role
+        (folder / "devices.yaml").write_text(yaml.safe_dump(listed), encoding="utf-8")
+        for device, copy in HOSTS.items():
+            if ("host", device) in evidence:
+                shutil.copytree(GOLDEN / copy, hosts / device)
+        result = assess.assess(assess.Scope(), assess.Evidence(
+            directory=d, backups=BackupStore(empty), configs=folder, host_dir=hosts,
+            web_dir=empty), now=NOW)
+    devices = {a.device for a in result.audits}
+    assert {n for n, *_ in (*REGISTERED, *LISTED)} <= devices  # the scope never shrinks
+    value = result.data()["score"]["score"]
+    assert value is not None
+    return value
+
+
+def test_the_full_evidence_is_read(gin: Directory) -> None:
+    everything = score(gin, frozenset(PIECES))
+    nothing = score(gin, frozenset())
+    assert 0 <= nothing < everything <= 100
+
+
+def test_config_files_removed_one_by_one_never_raise_the_score(gin: Directory) -> None:
+    """The reported case: all three configs, one of three, none (with the directory)."""
+    rest = frozenset(p for p in PIECES if p[0] != "config")
+    three = [("config", d) for d, *_ in REGISTERED[1:]]
+    scores = [score(gin, rest | set(three[:n])) for n in (3, 1, 0)]
+    assert scores == sorted(scores, reverse=True), scores
+
+
+def test_each_piece_removed_alone_never_raises_the_score(gin: Directory) -> None:
+    full = frozenset(PIECES)
+    top = score(gin, full)
+    raised = {piece: after for piece in PIECES
+              if (after := score(gin, full - {piece})) > top}
+    assert raised == {}, (top, raised)
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                 HealthCheck.too_slow])
+@given(data=st.data())
+def test_removing_evidence_never_raises_the_score(gin: Directory, data: st.DataObject) -> None:
+    more = data.draw(st.sets(st.sampled_from(PIECES)), label="evidence")
+    less = data.draw(st.sets(st.sampled_from(sorted(more))) if more else st.just(set()),
+                     label="after removing some")
+    high, low = score(gin, frozenset(more)), score(gin, frozenset(less))
+    assert low <= high, (sorted(more - less), low, high)
