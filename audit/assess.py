@@ -30,7 +30,7 @@ from audit.checks import records
 from audit.checks.base import Status
 from audit.evidence import BackupStore, list_folder
 from audit.findings import DeviceAudit, combine, findings_of
-from audit.web.checks import stored_findings
+from audit.web.checks import stored_subjects
 from devices.errors import ConfigError
 from directory.store import Directory
 
@@ -168,11 +168,12 @@ def assess(scope: Scope, evidence: Evidence, *, workers: int | None = None,
         audits = runner.run(srcs, framework=framework, now=now, advance=advance,
                             workers=workers, backup_max_age_days=evidence.max_age_days)
     agencies = set(scope.agencies) if scope.agencies is not None else None
+    subjects = []
     if evidence.directory is not None:
         with evidence.directory.transaction() as s:
             subjects = records.directory_subjects(s, agencies)
-        audits = combine(audits, findings_of(runner.judge(subjects, framework, now)))
-    audits = combine(audits, stored_findings(evidence.web_dir, agencies, framework, now))
+    subjects += stored_subjects(evidence.web_dir, agencies)
+    audits = combine(audits, findings_of(runner.judge(subjects, framework, now)))
     return Assessment(scope, audits, now, framework.name, skipped)
 
 

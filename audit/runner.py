@@ -147,7 +147,8 @@ def _run_parallel(items: list[ConfigSource], framework: str, now: dt.datetime,
 def judge(subjects: Iterable[Subject], framework: catalogue.Framework | None = None,
           now: dt.datetime | None = None) -> list[DeviceAudit]:
     """Every registered check of each subject's kind over that subject (a directory record,
-    a VPN gateway): one :class:`DeviceAudit` per subject name, in first-seen order."""
+    a VPN gateway, a scanned web host): one :class:`DeviceAudit` per subject name, in
+    first-seen order."""
     framework = framework or catalogue.load()
     now = now or dt.datetime.now(dt.UTC)
     out: dict[str, DeviceAudit] = {}
@@ -155,6 +156,7 @@ def judge(subjects: Iterable[Subject], framework: catalogue.Framework | None = N
         ctx = replace(subject.ctx, now=now)
         entry = out.setdefault(subject.name,
                                DeviceAudit(subject.name, subject.agency, subject.platform))
+        entry.error = entry.error or subject.error
         for check in registry.of(subject.kind):
             verdict = check.run(None, subject.platform, ctx)
             entry.findings.append(finding(

@@ -74,9 +74,9 @@ Remedy = Callable[[Context], Sequence[str]]
 
 #: What a check can judge: a device's config with its context ("config"), or a record of
 #: the directory (a device's inventory entry, an agency, an agency link, a VPN gateway's
-#: tunnels and certificates).  The runner gives each subject the checks registered for
-#: its kind.
-SUBJECTS = ("config", "device-record", "agency-record", "link-record", "gateway")
+#: tunnels and certificates), or a public service's stored web/TLS scan ("web").  The
+#: runner gives each subject the checks registered for its kind.
+SUBJECTS = ("config", "device-record", "agency-record", "link-record", "gateway", "web")
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,8 @@ class Subject:
     ctx: Context
     agency: str | None = None
     origin: str = ""
+    #: Why the subject's evidence could not be read (a host that did not answer).
+    error: str | None = None
 
 
 @dataclass(frozen=True)

@@ -44,11 +44,11 @@ def discover() -> None:
 
 
 def of(subject: str) -> tuple[Check, ...]:
-    """The checks judging ``subject`` ("config", "device-record", ...), in a stable order
-    (by id, so a report does not depend on which module was imported first)."""
+    """The checks judging ``subject`` ("config", "device-record", ...), in registration
+    order (modules are discovered by name, so the order never depends on who imported
+    what first)."""
     discover()
-    return tuple(sorted((c for c in _checks.values() if c.subject == subject),
-                        key=lambda c: c.id))
+    return tuple(c for c in _checks.values() if c.subject == subject)
 
 
 def by_id() -> dict[str, Check]:

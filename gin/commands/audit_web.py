@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from audit import report as reports
+from audit import runner
 from audit.checks import Status
 from audit.web import checks, scan
 from audit.web.evidence import WebEvidence
@@ -54,7 +55,7 @@ def web(ctx: Context, agency: str | None, nameserver: str | None, ca_file: str |
         records = scan.scan(targets, nameserver, Path(ca_file) if ca_file else None,
                             workers, advance)
     WebEvidence(evidence_dir).save(records, scope=agency)
-    audits = checks.audits(records)
+    audits = runner.judge(checks.subjects(records))
     if as_json:
         print_json(reports.to_data(audits, scope=agency.upper() if agency else "GIN"))
     else:
