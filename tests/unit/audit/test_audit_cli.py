@@ -79,8 +79,9 @@ def test_report_formats(env: Path, fmt: str) -> None:
         assert "รายงานสถานะความมั่นคงปลอดภัย" in text
 
 
-def test_one_audit_is_one_run_whatever_the_formats(env: Path) -> None:
-    db = str(env / "runs.sqlite")
+def test_one_audit_is_one_run_whatever_the_formats(env: Path, db_url: str) -> None:
+    """On SQLite and on a real PostgreSQL server: runs live in the directory."""
+    db = db_url
 
     def gin(*args: str) -> click.testing.Result:
         result = CliRunner().invoke(root, ["--db", db, "audit", *args],
