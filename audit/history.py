@@ -10,17 +10,22 @@ tables live beside the directory's, on SQLite or PostgreSQL alike.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, select
 
+from audit import catalogue
+from audit.checks import BY_ID
 from audit.checks.base import Status
 from audit.findings import DeviceAudit, Finding
 from devices.errors import ConfigError
 from directory import models as m
+from directory.db import user_data_path
 from directory.store import Directory
 
 LATEST = "latest"
@@ -162,6 +167,55 @@ def runs(directory: Directory, scope: str | None = None, limit: int | None = Non
                  "actor": r.actor, "score": r.score, "pass": r.passed, "fail": r.failed,
                  "unknown": r.unknown, "not_applicable": r.not_applicable,
                  "skipped": len(r.skipped or ())} for r in s.scalars(stmt)]
+
+
+def old_runs_folder() -> Path:
+    """Where runs were kept before they moved into the directory: ``$GIN_AUDIT_RUNS``, else
+    ``$XDG_DATA_HOME/gin/audit-runs``."""
+    return user_data_path("GIN_AUDIT_RUNS", "audit-runs")
+
+
+def import_files(directory: Directory, folder: Path | str | None = None
+                 ) -> tuple[list[int], list[tuple[str, str]]]:
+    """Store the runs of an old runs folder (one summary JSON per run) in the directory, so
+    the trend goes on from them: ``(new run ids, [(file, why not imported)])``.
+
+    Those files kept only each finding's status (no title, reason or evidence), so an
+    imported run gives the overall and per-clause trend and the findings that changed, not a
+    full report; a run already stored (same scope and time) is not imported twice."""
+    root = Path(folder) if folder is not None else old_runs_folder()
+    framework = catalogue.load()
+    done: list[int] = []
+    refused: list[tuple[str, str]] = []
+    for path in sorted(root.glob("*.json")) if root.is_dir() else []:
+        try:
+            old = json.loads(path.read_text(encoding="utf-8"))
+            scope, when = str(old["scope"]), dt.datetime.fromisoformat(old["generated_at"])
+            statuses = {str(k): Status(v) for k, v in old["statuses"].items()}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            refused.append((str(path), f"not a run summary ({type(exc).__name__})"))
+            continue
+        when = _utc(when)
+        with directory.transaction() as s:
+            if s.scalars(select(m.AuditRun.id).where(m.AuditRun.scope == scope[:WIDTH],
+                                                     m.AuditRun.generated_at == when)).first():
+                refused.append((str(path), "already stored"))
+                continue
+        audits: dict[str, DeviceAudit] = {}
+        for key, status in statuses.items():
+            device, _, check_id = key.partition("|")
+            check = BY_ID.get(check_id)
+            entry = audits.setdefault(device, DeviceAudit(device, None, "-"))
+            entry.findings.append(Finding(
+                device=device, agency=None, platform="-", check=check_id,
+                title=check.title if check else check_id,
+                controls=tuple(c.id for c in framework.controls_of(check_id)),
+                status=status, severity=check.severity if check else "medium",
+                reason=f"imported from {path.name}: the old run kept statuses only",
+                origin=str(path)))
+        done.append(record(directory, list(audits.values()), scope=scope, generated_at=when,
+                           framework=framework.name))
+    return done, refused
 
 
 def summary(data: dict[str, Any]) -> dict[str, Any]:

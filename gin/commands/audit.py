@@ -288,4 +288,21 @@ def runs_cmd(ctx: Context, agency: str | None, ministry: str | None, limit: int,
                      "unknown", "not_applicable", "skipped"], as_json, "Audit runs")
 
 
+@audit.command("import-runs")
+@click.argument("folder", required=False, type=click.Path(file_okay=False, exists=True))
+@pass_ctx
+def import_runs_cmd(ctx: Context, folder: str | None) -> None:
+    """Store the runs of an old runs folder (default: $GIN_AUDIT_RUNS, else
+    ~/.local/share/gin/audit-runs) in the directory, so the trend goes on from them.  Those
+    files kept statuses only: an imported run shows in the trend, not as a full report."""
+    directory = _directory(ctx)
+    if directory is None:
+        raise ConfigError("audit runs are stored in the directory; give --db or GIN_DB")
+    done, refused = history.import_files(directory, folder)
+    for path, why in refused:
+        click.echo(f"skipped {path}: {why}", err=True)
+    console.print(f"{len(done)} run(s) imported" + (f": {', '.join(map(str, done))}"
+                                                    if done else ""))
+
+
 audit.add_command(audit_web.web)

@@ -47,7 +47,7 @@ def invoke(*args: str) -> click.testing.Result:
 
 
 def test_every_audit_command_has_help() -> None:
-    for cmd in ("", "backup", "diff", "check", "report", "runs"):
+    for cmd in ("", "backup", "diff", "check", "report", "runs", "import-runs"):
         result = invoke("audit", *([cmd] if cmd else []), "--help")
         assert result.exit_code == 0 and "Usage:" in result.output
 

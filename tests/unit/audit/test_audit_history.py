@@ -87,3 +87,22 @@ def test_html_shows_the_trend() -> None:
                                NOW, True)], now=NOW)
     html = report.to_html(audits, prior=prior, lang="th")
     assert "เทียบกับการตรวจครั้งก่อน" in html and 'id="changes"' in html
+
+
+def test_runs_of_the_old_runs_folder_are_imported_once(directory, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    old = tmp_path / "audit-runs"
+    old.mkdir()
+    before = _assessment(golden("cisco_ios_bad.conf"), T0)
+    (old / "20261001T000000Z-GIN.json").write_text(json.dumps(history.summary(before.data())))
+    (old / "broken.json").write_text("{not json")
+    monkeypatch.setenv("GIN_AUDIT_RUNS", str(old))
+    done, refused = history.import_files(directory)
+    assert len(done) == 1 and [Path(p).name for p, _ in refused] == ["broken.json"]
+    imported = assess.stored(directory, done[0])
+    assert imported.data()["score"] == before.data()["score"]  # the same statuses
+    assert history.import_files(directory, old)[0] == []  # already stored: not twice
+    now = assess.record(directory, _assessment(golden("cisco_ios_good.conf"),
+                                               T0 + dt.timedelta(days=7)))
+    changed = {c["check"]: (c["before"], c["now"]) for c in now.data()["trend"]["changed"]}
+    assert changed["mgmt.ssh_v2_only"] == ("fail", "pass")
