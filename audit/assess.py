@@ -3,9 +3,10 @@
 :func:`assess` gathers the devices' configs (gin's backups or a folder an auditor
 received), attaches the other evidence (host files, the change log, Prometheus), runs every
 registered check (:mod:`audit.runner`) on the configs and on the directory's records, and
-adds the stored web/TLS scans.  :func:`record` stores the result once in the directory
-(:mod:`audit.history`); :func:`stored` gives a stored run back, so every report format
-renders the same run.  The CLI and any service call these; nothing here prints.
+adds the stored web/TLS scans (:func:`scan_web` makes them).  :func:`record` stores the
+result once in the directory (:mod:`audit.history`); :func:`stored` gives a stored run
+back, so every report format renders the same run.  The CLI and any service call these;
+nothing here prints.
 
 Evidence is honest: a device the directory (or ``devices.yaml``) expects but whose config
 is missing is audited with no configuration, so its config checks read "unknown" and count
@@ -30,7 +31,10 @@ from audit.checks import records
 from audit.checks.base import Status
 from audit.evidence import BackupStore, list_folder
 from audit.findings import DeviceAudit, combine, findings_of
+from audit.web import scan as web_scan
 from audit.web.checks import stored_subjects
+from audit.web.checks import subjects as web_subjects
+from audit.web.evidence import WebEvidence
 from devices.errors import ConfigError
 from directory.store import Directory
 
@@ -205,3 +209,36 @@ def stored(directory: Directory, run: int | str = history.LATEST,
     return Assessment(Scope(got.scope), got.audits, got.generated_at, got.framework,
                       got.skipped, got.id,
                       _prior(directory, got.scope, got.generated_at, got.id))
+
+
+@dataclass
+class WebScan:
+    """One ``gin audit web`` run: the hosts' records, their findings, where they are kept."""
+
+    records: list[dict[str, Any]]
+    audits: list[DeviceAudit]
+    stored_in: Path
+
+    @property
+    def unreachable(self) -> list[str]:
+        """Hosts that did not answer."""
+        return [str(r.get("host")) for r in self.records if r.get("error")]
+
+
+def scan_web(directory: Directory, agency: str | None = None, nameserver: str | None = None,
+             ca_file: Path | str | None = None, workers: int = 16,
+             evidence_dir: Path | str | None = None, progress: Progress | None = None
+             ) -> WebScan:
+    """Scan every public service the directory records (or one agency's), keep the records
+    as evidence for later reports, and judge them with the registered web checks."""
+    targets = web_scan.targets_from_directory(directory, agency)
+    if not targets:
+        raise ConfigError("no public services recorded"
+                          f"{' for ' + agency.upper() if agency else ''}; add one with "
+                          "'gin directory service add AGENCY NAME URL'")
+    with (progress or _quiet)(len(targets)) as advance:
+        records = web_scan.scan(targets, nameserver, Path(ca_file) if ca_file else None,
+                                workers, advance)
+    store = WebEvidence(evidence_dir)
+    store.save(records, scope=agency)
+    return WebScan(records, runner.judge(web_subjects(records)), store.root)
