@@ -180,7 +180,8 @@ LABELS: dict[str, dict[str, str]] = {
            "na": "n/a", "under": "and every agency under it",
            "scoring": "Score = pass / (pass + fail + unknown); unknown counts against.",
            "trend": "Since the previous run", "changed": "findings changed status",
-           "before": "before", "now": "now"},
+           "before": "before", "now": "now", "run": "Run",
+           "skipped": "Evidence files not read", "file": "File"},
     "th": {"title": "รายงานสถานะความมั่นคงปลอดภัย", "framework": "มาตรฐาน",
            "scope": "ขอบเขต", "generated": "จัดทำเมื่อ", "overall": "คะแนนรวม",
            "by_agency": "คะแนนรายหน่วยงาน", "by_clause": "คะแนนตามหมวด ISO/IEC 17799",
@@ -197,7 +198,8 @@ LABELS: dict[str, dict[str, str]] = {
            "na": "ไม่มีข้อมูล", "under": "และหน่วยงานในสังกัดทั้งหมด",
            "scoring": "คะแนน = ผ่าน / (ผ่าน + ไม่ผ่าน + ไม่ทราบ) รายการที่ไม่ทราบผลนับเป็นไม่ผ่าน",
            "trend": "เทียบกับการตรวจครั้งก่อน", "changed": "รายการที่สถานะเปลี่ยน",
-           "before": "ก่อน", "now": "ล่าสุด"},
+           "before": "ก่อน", "now": "ล่าสุด", "run": "การตรวจครั้งที่",
+           "skipped": "ไฟล์หลักฐานที่ไม่ได้อ่าน", "file": "ไฟล์"},
 }
 
 

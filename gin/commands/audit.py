@@ -113,7 +113,7 @@ def _assess(ctx: Context, configs: str | None, host_dir: str | None,
             prometheus: str | None, agency: str | None, ministry: str | None,
             max_age_days: int, workers: int | None, backup_dir: str | None,
             quiet: bool) -> assess.Assessment:
-    """Audit once, tell what was not read, and store the run when there is a directory."""
+    """Audit once, and say on stderr which evidence files were not read."""
     evidence = assess.Evidence(directory=_directory(ctx), backups=BackupStore(backup_dir),
                                configs=configs, host_dir=host_dir, prometheus=prometheus,
                                max_age_days=max_age_days)
@@ -133,8 +133,12 @@ def _record(ctx: Context, result: assess.Assessment) -> assess.Assessment:
     return assess.record(directory, result)
 
 
-configs_option = click.option("--configs", type=click.Path(file_okay=False, exists=True),
-                              help="Audit a folder of config files instead of the backups.")
+configs_option = click.option(
+    "--configs", type=click.Path(file_okay=False, exists=True),
+    help="Audit a folder of config files instead of the backups: <device>[.<platform>] with "
+         ".cfg, .conf, .txt or no extension (anything else is named as skipped); a "
+         "devices.yaml there gives platform, role and agency per device. A device the "
+         "directory or devices.yaml lists without a file is audited as unknown.")
 agency_option = click.option("--agency", metavar="CODE", help="Only this agency's devices.")
 ministry_option = click.option("--ministry", metavar="CODE",
                                help="Only the devices of this ministry and of every agency "

@@ -140,6 +140,10 @@ def test_every_file_of_the_folder_is_read_or_named(env: Path) -> None:
     assert "frr_good.conf already gives frr_good's config" in skipped["frr_good.txt"]
     for name in skipped:
         assert f"skipped {folder / name}" in result.stderr
+    page = env / "r.html"
+    invoke("audit", "report", "--configs", str(folder), "--format", "html", "-o", str(page))
+    html = page.read_text(encoding="utf-8")
+    assert 'id="skipped"' in html and "notes.docx" in html
 
 
 def test_diff_and_backup_errors(env: Path) -> None:
