@@ -30,7 +30,7 @@ from audit import report as reports
 from audit.checks import records
 from audit.checks.base import Status
 from audit.evidence import BackupStore, list_folder
-from audit.findings import DeviceAudit, combine, findings_of
+from audit.findings import DeviceAudit, Finding, combine, findings_of
 from audit.web import scan as web_scan
 from audit.web.checks import stored_subjects
 from audit.web.checks import subjects as web_subjects
@@ -105,7 +105,7 @@ class Assessment:
     #: The previous run of the same scope, as a :func:`audit.history.summary` (the trend).
     prior: dict[str, Any] | None = field(default=None, repr=False)
 
-    def failing(self, severity: str) -> list[Any]:
+    def failing(self, severity: str) -> list[Finding]:
         """Failing findings at or above ``severity`` (one of :data:`SEVERITIES`)."""
         if severity not in SEVERITIES:
             raise ConfigError(f"unknown severity {severity!r}; one of {', '.join(SEVERITIES)}")
