@@ -172,10 +172,12 @@ def assess(scope: Scope, evidence: Evidence, *, workers: int | None = None,
         audits = runner.run(srcs, framework=framework, now=now, advance=advance,
                             workers=workers, backup_max_age_days=evidence.max_age_days)
     agencies = set(scope.agencies) if scope.agencies is not None else None
-    subjects = []
     if evidence.directory is not None:
         with evidence.directory.transaction() as s:
             subjects = records.directory_subjects(s, agencies)
+    else:
+        subjects = records.unconsulted_subjects([(c.device, c.agency, c.platform)
+                                                 for c in srcs])
     subjects += stored_subjects(evidence.web_dir, agencies)
     audits = combine(audits, findings_of(runner.judge(subjects, framework, now)))
     return Assessment(scope, audits, now, framework.name, skipped)

@@ -163,6 +163,8 @@ def judge(subjects: Iterable[Subject], framework: catalogue.Framework | None = N
                 subject.name, check.id, check.title, verdict.status, check.severity,
                 verdict.reason, agency=subject.agency, platform=subject.platform,
                 evidence=verdict.evidence,
-                remediation=check.fix(subject.platform, ctx), origin=subject.origin,
+                remediation=(check.fix(subject.platform, ctx)
+                             if verdict.status is Status.FAIL else ()),
+                origin=subject.origin,
                 framework=framework))
     return list(out.values())

@@ -450,6 +450,20 @@ def subjects(facts: DirectoryFacts, agencies: set[str] | None = None) -> list[Su
     return [s for s in out if agencies is None or (s.agency or "").upper() in agencies]
 
 
+def unconsulted_subjects(devices: Sequence[tuple[str, str | None, str]]) -> list[Subject]:
+    """With no directory consulted, the records it would hold are missing evidence, not
+    absent duties: each audited device (``(name, agency, platform)``) still has an inventory
+    entry to judge and each of their agencies its contacts, both "unknown" (no record), so
+    an audit without the directory never scores above one with it for these."""
+    out = [Subject(name, "device-record", platform or "-",
+                   RecordContext(device=name, agency=agency), agency, "no directory")
+           for name, agency, platform in devices]
+    for code in sorted({agency for _, agency, _ in devices if agency}):
+        out.append(Subject(code, "agency-record", "agency",
+                           RecordContext(device=code, agency=code), code, "no directory"))
+    return out
+
+
 def directory_subjects(session: Session, agencies: set[str] | None = None) -> list[Subject]:
     """Everything the directory gives evidence for, in scope: inventory entries, agencies'
     contacts, link protection, then the VPN gateways' tunnels and certificates."""

@@ -57,12 +57,17 @@ def test_check_a_folder(env: Path) -> None:
     assert result.exit_code == 0
     assert "run not recorded: no directory" in result.stderr
     data = json.loads(result.stdout)
+    # no directory: the agencies' contacts and each device's inventory entry are unknown
     assert {d["device"] for d in data["devices"]} == {"cisco_ios_good", "cisco_ios_bad",
-                                                      "juniper_junos_bad", "frr_good"}
+                                                      "juniper_junos_bad", "frr_good",
+                                                      "DOPA", "MOF"}
+    records = {(f["device"], f["check"]): f["status"] for f in data["findings"]
+               if f["check"] in ("inv.complete", "org.contacts")}
+    assert len(records) == 6 and set(records.values()) == {"unknown"}
     assert not (env / "xdg" / "gin" / "directory.sqlite").exists()  # no directory created
     one = invoke("audit", "check", "--configs", str(env / "configs"), "--agency", "mof",
                  "--json")
-    assert [d["device"] for d in json.loads(one.stdout)["devices"]] == ["cisco_ios_bad"]
+    assert [d["device"] for d in json.loads(one.stdout)["devices"]] == ["cisco_ios_bad", "MOF"]
     table = invoke("audit", "check", "--configs", str(env / "configs"))
     assert table.exit_code == 0 and "Audit" in table.output
 
@@ -167,7 +172,8 @@ def test_oscal_report(env: Path) -> None:
     doc = json.loads(out.read_text(encoding="utf-8"))
     observed = {o["title"].split(" on ")[1]
                 for o in doc["assessment-results"]["results"][0]["observations"]}
-    assert observed == {"cisco_ios_good", "cisco_ios_bad", "juniper_junos_bad", "frr_good"}
+    assert observed == {"cisco_ios_good", "cisco_ios_bad", "juniper_junos_bad", "frr_good",
+                        "DOPA", "MOF"}
 
 
 def _ministry_db(env: Path) -> str:
