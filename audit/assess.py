@@ -152,20 +152,23 @@ def _config_sources(scope: Scope, ev: Evidence, store: BackupStore,
     return srcs, skipped
 
 
-def assess(scope: Scope, evidence: Evidence, *, workers: int | None = None,
-           progress: Progress | None = None, now: dt.datetime | None = None,
+def assess(scope: Scope, evidence: Evidence, *, store: bool = False,
+           workers: int | None = None, progress: Progress | None = None,
+           now: dt.datetime | None = None,
            framework: catalogue.Framework | None = None) -> Assessment:
-    """Audit everything in ``scope`` from ``evidence`` (nothing is stored: :func:`record`).
+    """Audit everything in ``scope`` from ``evidence``; with ``store``, the run is recorded
+    once in the evidence's directory (:func:`record`; no directory: not recorded, its
+    ``run_id`` stays None).
 
     ``workers``: processes that parse configs (default: the CPUs from
     :data:`PARALLEL_FROM` configs on); ``progress(total)`` is a context manager yielding a
     callable called once per config audited."""
     framework = framework or catalogue.load()
     now = now or dt.datetime.now(dt.UTC)
-    store = evidence.backups or BackupStore()
+    backups = evidence.backups or BackupStore()
     facts = (sources.directory_facts(evidence.directory)
              if evidence.directory is not None else None)
-    srcs, skipped = _config_sources(scope, evidence, store, facts)
+    srcs, skipped = _config_sources(scope, evidence, backups, facts)
     if workers is None:
         workers = min(8, os.cpu_count() or 1) if len(srcs) >= PARALLEL_FROM else 1
     with (progress or _quiet)(len(srcs)) as advance:
@@ -180,7 +183,10 @@ def assess(scope: Scope, evidence: Evidence, *, workers: int | None = None,
                                                  for c in srcs])
     subjects += stored_subjects(evidence.web_dir, agencies)
     audits = combine(audits, findings_of(runner.judge(subjects, framework, now)))
-    return Assessment(scope, audits, now, framework.name, skipped)
+    result = Assessment(scope, audits, now, framework.name, skipped)
+    if store and evidence.directory is not None:
+        return record(evidence.directory, result)
+    return result
 
 
 def record(directory: Directory, assessment: Assessment) -> Assessment:

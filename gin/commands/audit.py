@@ -112,25 +112,21 @@ def _scope(ctx: Context, agency: str | None, ministry: str | None) -> assess.Sco
 def _assess(ctx: Context, configs: str | None, host_dir: str | None,
             prometheus: str | None, agency: str | None, ministry: str | None,
             max_age_days: int, workers: int | None, backup_dir: str | None,
-            quiet: bool) -> assess.Assessment:
-    """Audit once, and say on stderr which evidence files were not read."""
+            store: bool, quiet: bool) -> assess.Assessment:
+    """Audit once (stored when asked and there is a directory); say on stderr which
+    evidence files were not read and when a run could not be stored."""
     evidence = assess.Evidence(directory=_directory(ctx), backups=BackupStore(backup_dir),
                                configs=configs, host_dir=host_dir, prometheus=prometheus,
                                max_age_days=max_age_days)
-    result = assess.assess(_scope(ctx, agency, ministry), evidence, workers=workers,
+    result = assess.assess(_scope(ctx, agency, ministry), evidence, store=store,
+                           workers=workers,
                            progress=lambda total: progress(total, "auditing", quiet=quiet))
     for path, why in result.skipped:
         click.echo(f"skipped {path}: {why}", err=True)
-    return result
-
-
-def _record(ctx: Context, result: assess.Assessment) -> assess.Assessment:
-    directory = _directory(ctx)
-    if directory is None:
+    if store and result.run_id is None:
         click.echo("run not recorded: no directory to store it in (give --db or GIN_DB); "
                    "no trend", err=True)
-        return result
-    return assess.record(directory, result)
+    return result
 
 
 configs_option = click.option(
@@ -195,9 +191,7 @@ def check_cmd(ctx: Context, configs: str | None, host_dir: str | None,
     run is stored in the directory (its id is printed: 'gin audit report --run ID' renders
     it); --fail-on exits 5 when a failing finding reaches that severity."""
     result = _assess(ctx, configs, host_dir, prometheus, agency, ministry, max_age_days,
-                     workers, backup_dir, as_json)
-    if keep_history:
-        result = _record(ctx, result)
+                     workers, backup_dir, keep_history, as_json)
     if as_json:
         print_json(result.data())
     else:
@@ -266,9 +260,7 @@ def report_cmd(ctx: Context, configs: str | None, host_dir: str | None,
         result = assess.stored(directory, run, scope)
     else:
         result = _assess(ctx, configs, host_dir, prometheus, agency, ministry, max_age_days,
-                         workers, backup_dir, False)
-        if keep_history:
-            result = _record(ctx, result)
+                         workers, backup_dir, keep_history, False)
     result.write(Path(output), fmt, lang=lang, show_all=show_all)
     which = f"run {result.run_id}" if result.run_id is not None else "unrecorded run"
     console.print(f"{fmt} report of {len(result.audits)} devices ({which}) written to {output}")
