@@ -149,7 +149,7 @@ def test_each_piece_removed_alone_never_raises_the_score(gin: Directory) -> None
     assert raised == {}, (top, raised)
 
 
-@settings(max_examples=30, deadline=None,
+@settings(max_examples=20, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture,
                                  HealthCheck.too_slow])
 @given(data=st.data())
