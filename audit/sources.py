@@ -108,7 +108,13 @@ def from_folder(folder: Path | str, facts: dict[str, DeviceFacts] | None = None,
                                     f"no config file for {device} in {root}"))
             continue
         path, named_platform = files[device]
-        data = _read_capped(path)
+        try:
+            data = _read_capped(path)
+        except OSError as exc:  # named in the report as unreadable, never dropped
+            out.append(ConfigSource(device, named_platform or fact.platform or UNKNOWN_PLATFORM,
+                                    None, fact.role, fact.agency, backed, registered,
+                                    f"{path} could not be read: {exc.strerror or exc}"))
+            continue
         platform = (named_platform or fact.platform
                     or guess_platform(data[:4096].decode("utf-8", "replace"))
                     or UNKNOWN_PLATFORM)
