@@ -30,7 +30,7 @@ from audit import report as reports
 from audit.checks import records
 from audit.checks.base import Status
 from audit.evidence import BackupStore, list_folder
-from audit.findings import DeviceAudit, Finding, combine, findings_of
+from audit.findings import DeviceAudit, Finding, findings_of, merge
 from audit.web import scan as web_scan
 from audit.web.checks import stored_subjects
 from audit.web.checks import subjects as web_subjects
@@ -181,8 +181,10 @@ def assess(scope: Scope, evidence: Evidence, *, store: bool = False,
     else:
         subjects = records.unconsulted_subjects([(c.device, c.agency, c.platform)
                                                  for c in srcs])
-    subjects += stored_subjects(evidence.web_dir, agencies)
-    audits = combine(audits, findings_of(runner.judge(subjects, framework, now)))
+    services = ([(t.agency, t.host) for t in web_scan.targets_from_directory(evidence.directory)]
+                if evidence.directory is not None else [])
+    subjects += stored_subjects(evidence.web_dir, agencies, services)
+    audits = merge(audits, runner.judge(subjects, framework, now))
     result = Assessment(scope, audits, now, framework.name, skipped)
     if store and evidence.directory is not None:
         return record(evidence.directory, result)

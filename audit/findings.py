@@ -68,15 +68,28 @@ def finding(device: str, check: str, title: str, status: Status, severity: str, 
                    origin=origin)
 
 
+def merge(*groups: Iterable[DeviceAudit]) -> list[DeviceAudit]:
+    """Audits of several evidence sources as one list: a device seen by two sources gets
+    both's findings (and the first reason its evidence could not be read), in first-seen
+    order."""
+    out: dict[str, DeviceAudit] = {}
+    for group in groups:
+        for a in group:
+            entry = out.get(a.device)
+            if entry is None:
+                out[a.device] = DeviceAudit(a.device, a.agency, a.platform, list(a.findings),
+                                            a.error, list(a.warnings))
+                continue
+            entry.findings.extend(a.findings)
+            entry.error = entry.error or a.error
+            entry.warnings.extend(a.warnings)
+    return list(out.values())
+
+
 def combine(audits: Iterable[DeviceAudit], findings: Iterable[Finding]) -> list[DeviceAudit]:
     """``audits`` with more findings added to their device (a device or service the config
     audit did not see gets an entry of its own), in first-seen order."""
-    out = {a.device: DeviceAudit(a.device, a.agency, a.platform, list(a.findings), a.error,
-                                 list(a.warnings)) for a in audits}
-    for f in findings:
-        entry = out.setdefault(f.device, DeviceAudit(f.device, f.agency, f.platform))
-        entry.findings.append(f)
-    return list(out.values())
+    return merge(audits, [DeviceAudit(f.device, f.agency, f.platform, [f]) for f in findings])
 
 
 def findings_of(audits: Iterable[DeviceAudit]) -> list[Finding]:

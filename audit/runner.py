@@ -21,7 +21,7 @@ from audit import catalogue
 from audit.changes import ChangeFacts
 from audit.checks import registry
 from audit.checks.base import Check, Context, Status, Subject
-from audit.findings import DeviceAudit, Finding, combine, finding, findings_of
+from audit.findings import DeviceAudit, Finding, combine, finding, findings_of, merge
 from audit.host import HostFiles
 from audit.monitoring import MonitorFact
 from audit.parse import AuditParseError, ParsedConfig, parse
@@ -53,7 +53,7 @@ class ConfigSource:
 #: The checks of a device's config, found in the registry.
 ALL: tuple[Check, ...] = registry.of("config")
 __all__ = ["ALL", "ConfigSource", "DeviceAudit", "Finding", "audit_one", "combine", "finding",
-           "findings_of", "judge", "run"]
+           "findings_of", "judge", "merge", "run"]
 
 
 def audit_one(source: ConfigSource, checks: Sequence[Check] = ALL,

@@ -398,14 +398,25 @@ def subjects(records: Iterable[dict[str, Any]]) -> list[Subject]:
     return out
 
 
-def stored_subjects(root: Path | str | None = None, agencies: set[str] | None = None
-                    ) -> list[Subject]:
+def stored_subjects(root: Path | str | None = None, agencies: set[str] | None = None,
+                    expected: Iterable[tuple[str, str]] = ()) -> list[Subject]:
     """The newest scan of every host (only ``agencies``' codes when given), as subjects:
-    what ``gin audit report`` adds to the devices'.  No scan yet: nothing."""
+    what ``gin audit report`` adds to the devices'.  ``expected``: ``(agency, host)`` of the
+    services the directory records; one never scanned is still a subject, with no record,
+    so its checks read "unknown" (missing evidence) instead of the service vanishing."""
     from audit.web.evidence import WebEvidence
 
     records = WebEvidence(root).latest()
-    if agencies is not None:
-        wanted = {a.upper() for a in agencies}
+    wanted = None if agencies is None else {a.upper() for a in agencies}
+    if wanted is not None:
         records = [r for r in records if str(r.get("agency") or "").upper() in wanted]
-    return subjects(records)
+    out = subjects(records)
+    seen = {s.name for s in out}
+    for agency, host in expected:
+        if host in seen or (wanted is not None and agency.upper() not in wanted):
+            continue
+        seen.add(host)
+        out.append(Subject(host, "web", PLATFORM, WebContext(device=host, agency=agency),
+                           agency, "no web scan",
+                           "not scanned yet: run 'gin audit web'"))
+    return out

@@ -159,3 +159,33 @@ def test_removing_evidence_never_raises_the_score(gin: Directory, data: st.DataO
                      label="after removing some")
     high, low = score(gin, frozenset(more)), score(gin, frozenset(less))
     assert low <= high, (sorted(more - less), low, high)
+
+
+def test_a_recorded_service_never_scanned_is_unknown_not_absent(tmp_path: Path) -> None:
+    """The directory records DGA's portal; before any `gin audit web` its checks read
+    "unknown" (and count), after a scan they read what the scan shows: never lower."""
+    from audit.web.evidence import WebEvidence
+    from tests.unit.audit_web.test_auditweb_checks import GOOD
+    from tests.unit.audit_web.test_auditweb_checks import NOW as SCANNED
+
+    d = Directory(f"sqlite:///{tmp_path / 'gin.sqlite'}", actor="auditor")
+    with d.transaction() as s:
+        store.add_agency(s, code="DGA", name_en="Digital Government Agency")
+        store.add_service(s, "DGA", "portal", "https://www.dga.go.th/")
+    evidence = assess.Evidence(directory=d, backups=BackupStore(tmp_path / "b"),
+                               web_dir=tmp_path / "web")
+
+    def audit() -> tuple[float, dict[str, str], str | None]:
+        result = assess.assess(assess.Scope(), evidence, now=SCANNED)
+        [host] = [a for a in result.audits if a.device == "www.dga.go.th"]
+        return (result.data()["score"]["score"], {f.check: f.status.value for f in host.findings},
+                host.error)
+
+    before, statuses, error = audit()
+    assert set(statuses.values()) == {"unknown"} and len(statuses) > 10
+    assert error is not None and "gin audit web" in error
+    WebEvidence(tmp_path / "web").save([GOOD], now=SCANNED)
+    after, statuses, error = audit()
+    assert error is None and statuses["web.tls_protocols"] == "pass"
+    assert before <= after
+    d.close()
