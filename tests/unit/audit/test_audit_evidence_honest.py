@@ -7,8 +7,9 @@ a CE on FRR, IOS and Junos, and the golden good/bad configs of devices the direc
 not know (listed in the folder's ``devices.yaml``).  The evidence is a set of pieces: each
 device's config file, the FRR routers' host files (/etc copies), the role a
 ``devices.yaml`` gives, each directory device's inventory details (management address,
-credential reference, SNMP profile) and the agency's security and NOC contacts.  For any
-two sets, one inside the other, the smaller never scores higher.  The devices themselves
+credential reference, SNMP profile), the agency's security and NOC contacts, and the stored
+web scans of the agency's public services.  For any two sets, one inside the other, the
+smaller never scores higher.  The devices themselves
 (the directory's rows and the ``devices.yaml`` entries) stay: they are the scope, not
 evidence about it.
 """
@@ -28,11 +29,14 @@ from hypothesis import strategies as st
 
 from audit import assess
 from audit.evidence import BackupStore
+from audit.web.evidence import WebEvidence
 from directory import models as m
 from directory import store
 from directory.store import Directory
 from links.render import render
 from tests.unit.audit.conftest import GOLDEN, NOW, as_running, golden
+from tests.unit.audit_web.test_auditweb_checks import GOOD
+from tests.unit.audit_web.test_auditweb_checks import NOW as SCANNED
 from tests.unit.links.conftest import make_intent
 
 #: Devices the directory records: (hostname, platform, role, rendered as).
@@ -51,7 +55,14 @@ INVENTORY = {"mgmt_address": "2001:db8:ff::1", "credential_ref": "env:GIN_PW",
 CONTACTS = {"security": ("Somchai", "security", "soc@dopa.example"),
             "noc": ("Malee", "noc", "noc@dopa.example")}
 
+#: The agency's public services the directory records, and their scans (one good, one
+#: that did not answer).
+SCANS = {"www.dopa.go.th": dict(GOOD, agency="DOPA", host="www.dopa.go.th"),
+         "old.dopa.go.th": dict(GOOD, agency="DOPA", host="old.dopa.go.th",
+                                error="connection refused")}
+
 PIECES = sorted({("config", d) for d, *_ in (*REGISTERED, *LISTED)}
+                | {("web", h) for h in SCANS}
                 | {("host", d) for d in HOSTS} | {("role", d) for d, *_ in LISTED}
                 | {("inventory", d) for d, *_ in REGISTERED}
                 | {("contact", c) for c in CONTACTS})
@@ -78,6 +89,8 @@ def gin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Directory]:
         store.add_site(s, "DOPA", code="hq", province="Bangkok")
         for host, platform, role, _ in REGISTERED:
             store.add_device(s, "DOPA", "hq", hostname=host, platform=platform, role=role)
+        for name, host in zip(("www", "old"), SCANS, strict=True):
+            store.add_service(s, "DOPA", name, f"https://{host}/")
     yield d
     d.close()
 
@@ -102,7 +115,8 @@ def score(d: Directory, evidence: frozenset[tuple[str, str]]) -> float:
     _set_directory(d, evidence)
     with tempfile.TemporaryDirectory(prefix="gin-honest-") as tmp:
         root = Path(tmp)
-        folder, hosts, empty = root / "configs", root / "hosts", root / "none"
+        folder, hosts, empty, web = (root / "configs", root / "hosts", root / "none",
+                                     root / "web")
         for path in (folder, hosts, empty):
             path.mkdir()
         for device, text in configs().items():
@@ -117,9 +131,12 @@ def score(d: Directory, evidence: frozenset[tuple[str, str]]) -> float:
         for device, copy in HOSTS.items():
             if ("host", device) in evidence:
                 shutil.copytree(GOLDEN / copy, hosts / device)
+        scans = [rec for host, rec in SCANS.items() if ("web", host) in evidence]
+        if scans:
+            WebEvidence(web).save(scans, now=SCANNED)
         result = assess.assess(assess.Scope(), assess.Evidence(
             directory=d, backups=BackupStore(empty), configs=folder, host_dir=hosts,
-            web_dir=empty), now=NOW)
+            web_dir=web), now=NOW)
     devices = {a.device for a in result.audits}
     assert {n for n, *_ in (*REGISTERED, *LISTED)} <= devices  # the scope never shrinks
     value = result.data()["score"]["score"]
@@ -164,10 +181,6 @@ def test_removing_evidence_never_raises_the_score(gin: Directory, data: st.DataO
 def test_a_recorded_service_never_scanned_is_unknown_not_absent(tmp_path: Path) -> None:
     """The directory records DGA's portal; before any `gin audit web` its checks read
     "unknown" (and count), after a scan they read what the scan shows: never lower."""
-    from audit.web.evidence import WebEvidence
-    from tests.unit.audit_web.test_auditweb_checks import GOOD
-    from tests.unit.audit_web.test_auditweb_checks import NOW as SCANNED
-
     d = Directory(f"sqlite:///{tmp_path / 'gin.sqlite'}", actor="auditor")
     with d.transaction() as s:
         store.add_agency(s, code="DGA", name_en="Digital Government Agency")
