@@ -24,7 +24,7 @@ import jinja2
 
 from audit import catalogue, history
 from audit.checks import Status
-from audit.runner import DeviceAudit, Finding
+from audit.findings import DeviceAudit, Finding
 
 TEMPLATES = Path(__file__).with_name("templates")
 NO_AGENCY = "-"
@@ -105,10 +105,13 @@ def filter_agency(audits: Sequence[DeviceAudit], agency: str | None) -> list[Dev
 
 def to_data(audits: Sequence[DeviceAudit], framework: catalogue.Framework | None = None,
             scope: str = "GIN", lang: str = "en", generated: dt.datetime | None = None,
-            prior: dict[str, Any] | None = None) -> dict[str, Any]:
+            prior: dict[str, Any] | None = None, run: int | None = None,
+            skipped: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
     """Everything a report shows, as plain data (the JSON export).
 
     ``prior``: a stored earlier run (:mod:`audit.history`); adds the trend since then.
+    ``run``: the id of the stored run this is (None: not stored); ``skipped``: evidence
+    files not read, with why.
     """
     framework = framework or catalogue.load()
     findings = [f for a in audits for f in a.findings]
@@ -118,6 +121,7 @@ def to_data(audits: Sequence[DeviceAudit], framework: catalogue.Framework | None
         "generated_at": (generated or dt.datetime.now(dt.UTC)).isoformat(),
         "framework": {"name": framework.name, "title": framework.title},
         "scope": scope,
+        "run": run,
         "score": overall.as_dict(),
         "agencies": [s.as_dict() for s in by_agency(findings)],
         "clauses": [s.as_dict() for s in by_clause(findings, framework, lang)],
@@ -126,6 +130,7 @@ def to_data(audits: Sequence[DeviceAudit], framework: catalogue.Framework | None
         "devices": [{"device": a.device, "agency": a.agency, "platform": a.platform,
                      "error": a.error, "warnings": a.warnings} for a in audits],
         "findings": [f.as_dict() for f in findings],
+        "skipped": [{"path": p, "reason": r} for p, r in skipped],
     }
     data["trend"] = history.trend(data, prior)
     return data
@@ -175,7 +180,8 @@ LABELS: dict[str, dict[str, str]] = {
            "na": "n/a", "under": "and every agency under it",
            "scoring": "Score = pass / (pass + fail + unknown); unknown counts against.",
            "trend": "Since the previous run", "changed": "findings changed status",
-           "before": "before", "now": "now"},
+           "before": "before", "now": "now", "run": "Run",
+           "skipped": "Evidence files not read", "file": "File"},
     "th": {"title": "รายงานสถานะความมั่นคงปลอดภัย", "framework": "มาตรฐาน",
            "scope": "ขอบเขต", "generated": "จัดทำเมื่อ", "overall": "คะแนนรวม",
            "by_agency": "คะแนนรายหน่วยงาน", "by_clause": "คะแนนตามหมวด ISO/IEC 17799",
@@ -192,7 +198,8 @@ LABELS: dict[str, dict[str, str]] = {
            "na": "ไม่มีข้อมูล", "under": "และหน่วยงานในสังกัดทั้งหมด",
            "scoring": "คะแนน = ผ่าน / (ผ่าน + ไม่ผ่าน + ไม่ทราบ) รายการที่ไม่ทราบผลนับเป็นไม่ผ่าน",
            "trend": "เทียบกับการตรวจครั้งก่อน", "changed": "รายการที่สถานะเปลี่ยน",
-           "before": "ก่อน", "now": "ล่าสุด"},
+           "before": "ก่อน", "now": "ล่าสุด", "run": "การตรวจครั้งที่",
+           "skipped": "ไฟล์หลักฐานที่ไม่ได้อ่าน", "file": "ไฟล์"},
 }
 
 
@@ -205,7 +212,9 @@ def _environment() -> jinja2.Environment:
 
 def to_html(audits: Sequence[DeviceAudit], framework: catalogue.Framework | None = None,
             scope: str = "GIN", lang: str = "en", max_bars: int = 60,
-            prior: dict[str, Any] | None = None, show_all: bool = False) -> str:
+            prior: dict[str, Any] | None = None, show_all: bool = False,
+            generated: dt.datetime | None = None, run: int | None = None,
+            skipped: Sequence[tuple[str, str]] = ()) -> str:
     """One self-contained page: inline CSS and SVG charts, no script, no external asset.
 
     The findings table lists failing and unknown findings (what needs work); ``show_all``
@@ -213,7 +222,7 @@ def to_html(audits: Sequence[DeviceAudit], framework: catalogue.Framework | None
     if lang not in LABELS:
         raise ValueError(f"unknown language {lang!r}; known: {', '.join(LABELS)}")
     framework = framework or catalogue.load()
-    data = to_data(audits, framework, scope, lang, prior=prior)
+    data = to_data(audits, framework, scope, lang, generated, prior, run, skipped)
     open_findings = [f for a in audits for f in a.findings
                      if show_all or f.status in (Status.FAIL, Status.UNKNOWN)]
     troubled = [d for d in data["devices"] if d["error"] or d["warnings"]]
@@ -225,10 +234,11 @@ def to_html(audits: Sequence[DeviceAudit], framework: catalogue.Framework | None
 
 FORMATS = ("html", "pdf", "json", "csv", "oscal")
 #: The keyword arguments each format takes (the CLI passes everything it has).
-OPTIONS = {"html": {"scope", "lang", "prior", "show_all", "framework"},
-           "pdf": {"scope", "lang", "prior", "show_all", "framework"},
-           "json": {"scope", "lang", "prior", "framework"}, "csv": set(),
-           "oscal": {"scope", "framework"}}
+RUN = {"generated", "run", "skipped"}
+OPTIONS = {"html": {"scope", "lang", "prior", "show_all", "framework", *RUN},
+           "pdf": {"scope", "lang", "prior", "show_all", "framework", *RUN},
+           "json": {"scope", "lang", "prior", "framework", *RUN}, "csv": set(),
+           "oscal": {"scope", "framework", "generated"}}
 
 
 def write(path: Path | str, audits: Sequence[DeviceAudit], fmt: str, **kw: Any) -> None:

@@ -13,6 +13,7 @@ filter its author believes in force that is bound nowhere.  The analysis itself 
 from __future__ import annotations
 
 from audit.checks.base import Check, Context, Result, bad, ok, unknown
+from audit.checks.registry import register
 from audit.parse import ParsedConfig
 from audit.references import Ref, references
 
@@ -81,4 +82,4 @@ UNUSED = Check(
     },
 )
 
-CHECKS = (UNDEFINED, UNUSED)
+CHECKS = register(UNDEFINED, UNUSED)
