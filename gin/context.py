@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import click
 
-from directory.store import Directory
+if TYPE_CHECKING:  # the store pulls in SQLAlchemy: imported when a command opens it
+    from directory.store import Directory
 
 
 @dataclass
@@ -20,6 +22,8 @@ class Context:
     def directory(self) -> Directory:
         """Opened on first use, so ``--help`` and the lab never touch the database."""
         if self._directory is None:
+            from directory.store import Directory
+
             self._directory = Directory(self.db, self.actor)
         return self._directory
 
