@@ -254,7 +254,7 @@ def inventory(ctx: Context, what: str | None, port: int | None, output: str | No
               as_json: bool) -> None:
     """Inventories for other tools, generated from the directory.
 
-    For a live Ansible inventory use inventory/gin_inventory.py (a dynamic inventory
+    For a live Ansible inventory use the gin-inventory command (a dynamic inventory
     script); this writes the same content as a static file.
     """
     if what is None:
