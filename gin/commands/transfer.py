@@ -1,7 +1,7 @@
 """``gin directory import|export|samples|synth|inventory``: the directory in and out.
 
 Thin, like every command: parse, call :mod:`directory.transfer`, :mod:`directory.samples`,
-:mod:`directory.synth` or :mod:`directory.exports`, print.  The lead's ``directory`` group
+:mod:`directory.synth` or :mod:`directory.exports`, print.  The ``directory`` group
 adds these commands (see ``gin/commands/directory.py``).
 """
 
