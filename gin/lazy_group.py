@@ -11,9 +11,12 @@ from __future__ import annotations
 import gc
 import importlib
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import click
+
+if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
 
 
 class LazyCommand(NamedTuple):
@@ -68,15 +71,25 @@ class LazyGroup(click.Group):
             self.commands[cmd_name] = command
         return command
 
+    def _listed(self, name: str) -> click.Command:
+        """The command if loaded, else a stand-in carrying the table's help (no import)."""
+        return self.commands.get(name) or click.Command(name, help=self.lazy[name].help)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """List the commands from the table, importing none that has not been loaded yet."""
-        rows: list[tuple[str, click.Command]] = []
-        for name in self.list_commands(ctx):
-            command = self.commands.get(name) or click.Command(name, help=self.lazy[name].help)
-            if not command.hidden:
-                rows.append((name, command))
+        rows = [(name, cmd) for name in self.list_commands(ctx)
+                if not (cmd := self._listed(name)).hidden]
         if not rows:
             return
         limit = formatter.width - 6 - max(len(name) for name, _ in rows)
         with formatter.section("Commands"):
             formatter.write_dl([(name, cmd.get_short_help_str(limit)) for name, cmd in rows])
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+        """Complete sub-command names from the table too: a <TAB> imports nothing."""
+        from click.shell_completion import CompletionItem
+
+        items = [CompletionItem(name, help=cmd.get_short_help_str())
+                 for name in self.list_commands(ctx)
+                 if name.startswith(incomplete) and not (cmd := self._listed(name)).hidden]
+        return items + click.Command.shell_complete(self, ctx, incomplete)

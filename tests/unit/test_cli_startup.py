@@ -17,9 +17,17 @@ import pytest
 from gin.cli import cli, main
 from gin.lazy_group import LazyCommand, LazyGroup
 
-# Run the CLI's own entry point, then print which top-level packages and gin modules it loaded.
-PROBE = ("import json, sys; from gin.cli import main; code = main(sys.argv[1:]); "
-         "print('\\x00' + json.dumps(sorted(sys.modules)), end=''); sys.exit(code)")
+# Run the CLI's own entry point, then print every module it loaded (also when click ends the
+# process itself, as shell completion does).
+PROBE = """
+import json, sys
+from gin.cli import main
+try:
+    code = main(sys.argv[1:])
+finally:
+    print("\\x00" + json.dumps(sorted(sys.modules)), end="")
+sys.exit(code)
+"""
 
 NEVER_FOR_HELP = ("sqlalchemy", "rich", "alembic", "audit", "yaml", "jinja2", "hier_config",
                   "netaddr", "cryptography", "directory.store", "directory.models",
@@ -54,6 +62,17 @@ def test_help_lists_every_group_without_importing_them(env):
     assert "The agency network directory" in out
     assert loaded(modules, NEVER_FOR_HELP) == []
     assert not [m for m in modules if m.startswith("gin.commands.")]
+
+
+def test_completing_a_command_name_imports_no_command(env):
+    env = {**env, "_GIN_COMPLETE": "bash_complete", "COMP_WORDS": "gin d", "COMP_CWORD": "1"}
+    code, out, modules = probe(env=env)
+    assert code == 0 and out.split() == ["plain,directory"]
+    assert loaded(modules, NEVER_FOR_HELP) == []
+    env = {**env, "COMP_WORDS": "gin directory w", "COMP_CWORD": "2"}
+    code, out, modules = probe(env=env)
+    assert code == 0 and out.split() == ["plain,whois"]
+    assert "gin.commands.directory" in modules and "gin.commands.prefix" not in modules
 
 
 def test_whois_loads_the_directory_but_not_the_other_features(env):
