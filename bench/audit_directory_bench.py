@@ -1,4 +1,4 @@
-"""Directory-facts benchmark (issue 8): the audit's directory checks over the whole GIN.
+"""Directory-facts benchmark: the audit's directory checks over the whole GIN.
 
     .venv/bin/python bench/audit_directory_bench.py [--agencies 2154] [--db URL] [--json]
 

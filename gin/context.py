@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy.engine import make_url
 
-from directory.db import resolve_url
-from directory.store import Directory
+if TYPE_CHECKING:  # the store pulls in SQLAlchemy: imported when a command opens it
+    from directory.store import Directory
 
 
 @dataclass
@@ -24,6 +24,8 @@ class Context:
     def directory(self) -> Directory:
         """Opened on first use, so ``--help`` and the lab never touch the database."""
         if self._directory is None:
+            from directory.store import Directory
+
             new = missing_sqlite_file(self.db)
             self._directory = Directory(self.db, self.actor)
             if new is not None:
@@ -38,6 +40,10 @@ def missing_sqlite_file(db: str | None) -> Path | None:
     named = db or os.environ.get("GIN_DB")
     if not named:
         return None  # the per-user default: created on first use, as the README says
+    from sqlalchemy.engine import make_url
+
+    from directory.db import resolve_url
+
     try:
         url = make_url(resolve_url(named))
     except Exception:  # a malformed URL: opening it reports the error

@@ -10,8 +10,6 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 # emoji=False: rich would turn the ":100:" in 2001:db8:2:100::/56 into an emoji.
 console = Console(highlight=False, emoji=False)
@@ -35,6 +33,8 @@ def emit_rows(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], as_json
     if as_json:
         print_json([dict(r) for r in rows])
         return
+    from rich.table import Table  # tables, progress bars: imported by the output that needs them
+
     table = Table(title=title, show_lines=False)
     for col in columns:
         table.add_column(col, overflow="fold")  # never cut a prefix or a name to "…"
@@ -60,6 +60,8 @@ def emit_object(data: Mapping[str, Any], as_json: bool) -> None:
     if as_json:
         print_json(dict(data))
         return
+    from rich.table import Table
+
     table = Table(show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value")
@@ -74,6 +76,14 @@ def progress(total: int, label: str, quiet: bool = False) -> Iterator[Any]:
     if quiet or not err_console.is_terminal:
         yield lambda n=1: None
         return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    console=err_console, transient=True)
     with bar:

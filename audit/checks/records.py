@@ -1,4 +1,4 @@
-"""Directory facts (issue 8, "Evidence"): what the directory itself says about the GIN.
+"""Directory facts as evidence: what the directory itself says about the GIN.
 
 Three checks judge the directory's records, not a device's config text:
 

@@ -7,7 +7,7 @@ Thin on purpose: every verb opens one transaction, calls :mod:`directory.allocat
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from sqlalchemy import func, select
@@ -15,11 +15,13 @@ from sqlalchemy.orm import Session
 
 from directory import allocator as al
 from directory import models as m
-from directory.plan import Plan, apply_plan, load_plan
 from directory.store import get_agency, get_prefix, get_site
 from directory.whois import whois as whois_lookup
 from gin.context import Context, json_option, pass_ctx
 from gin.output import console, emit_object, emit_rows, note_page, print_json
+
+if TYPE_CHECKING:  # the plan reader pulls in YAML, which whois does not need
+    from directory.plan import Plan
 
 COLUMNS = ["prefix", "status", "role", "agency", "site", "description"]
 
@@ -200,6 +202,8 @@ def prefix_allocate(ctx: Context, parent: str | None, agency: str | None, site: 
                                     **{**attrs, "role": role or "other"})
         else:
             assert agency is not None
+            from directory.plan import load_plan
+
             made = _allocate_for_agency(s, load_plan(plan_file), agency, site, length, count,
                                         attrs)
         rows = _rows(s, made)
@@ -293,6 +297,8 @@ def _plan_file_argument(f: Any) -> Any:
 @pass_ctx
 def plan_show(ctx: Context, file: str | None, as_json: bool) -> None:
     """Print the plan (default: GIN_PLAN or the shipped plan) and which pools are recorded."""
+    from directory.plan import load_plan
+
     p = load_plan(file)
     with ctx.directory.transaction() as s:
         rows = []
@@ -326,6 +332,8 @@ def _plain(values: dict[str, Any]) -> dict[str, Any]:
 @pass_ctx
 def plan_apply(ctx: Context, file: str | None, as_json: bool) -> None:
     """Record the plan's pools as prefixes (idempotent: running it again changes nothing)."""
+    from directory.plan import apply_plan, load_plan
+
     p = load_plan(file)
     with ctx.directory.transaction() as s:
         rows = apply_plan(s, p)

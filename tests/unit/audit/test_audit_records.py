@@ -1,4 +1,4 @@
-"""Directory facts in the posture report (issue 8): inventory completeness per device,
+"""Directory facts in the posture report: inventory completeness per device,
 security and NOC contacts per agency, and VPN protection of agency links, judged on a real
 directory (SQLite, and PostgreSQL when GIN_TEST_PG_URL is set)."""
 
