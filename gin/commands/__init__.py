@@ -12,6 +12,8 @@ def COMMANDS() -> list[click.Command]:  # noqa: N802 - a constant-like registry
     from gin.commands.lab import lab
     from gin.commands.link import link
     from gin.commands.monitor import monitor
+    from gin.commands.serve import serve
+    from gin.commands.user import user
     from gin.commands.vpn import vpn
 
-    return [directory, lab, link, vpn, monitor, audit]
+    return [directory, lab, link, vpn, monitor, audit, serve, user]

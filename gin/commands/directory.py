@@ -12,11 +12,12 @@ import click
 
 from directory import models as m
 from directory import store
+from directory.errors import DirectoryError
 from gin.commands import prefix as prefix_cmds
 from gin.commands import service as service_cmds
 from gin.commands import transfer
 from gin.context import Context, json_option, pass_ctx
-from gin.output import console, emit_object, emit_rows
+from gin.output import console, emit_object, emit_rows, print_json
 
 
 @click.group()
@@ -361,15 +362,29 @@ def contact_list(ctx: Context, agency: str | None, as_json: bool) -> None:
 @click.option("--type", "object_type",
               type=click.Choice(["agency", "site", "device", "interface", "prefix", "link",
                                  "tunnel", "tunnel_rotation", "certificate", "contact",
-                                 "service"]))
+                                 "service", "gin_user", "gin_grant", "gin_token"]))
 @click.option("--key", help="Object key: agency code, AGENCY/SITE, hostname, prefix, link name.")
 @click.option("--limit", type=click.IntRange(1, 100000), default=50, show_default=True)
 @click.option("--full", is_flag=True, help="Show before/after values.")
+@click.option("--verify", is_flag=True,
+              help="Check the hash chain: exit 1 naming the first altered or removed entry.")
 @json_option
 @pass_ctx
 def history(ctx: Context, object_type: str | None, key: str | None, limit: int, full: bool,
-            as_json: bool) -> None:
+            verify: bool, as_json: bool) -> None:
     """The change log: who changed what, when (newest first)."""
+    if verify:
+        with ctx.directory.transaction() as s:
+            verdict = store.verify_history(s)
+        if as_json:
+            print_json(verdict.as_dict())
+        if not verdict.ok:
+            raise DirectoryError(f"change log verification failed: {verdict.problem}")
+        if not as_json:
+            console.print(f"change log intact: {verdict.entries} entries, head "
+                          f"#{verdict.head_seq} {verdict.head_hash} (note it to detect removal "
+                          "of the newest entries next time)", markup=False)
+        return
     with ctx.directory.transaction() as s:
         changes = store.history(s, object_type, key, limit)
         rows = [{"id": c.id, "time": c.time, "actor": c.actor, "action": c.action,
