@@ -19,7 +19,7 @@ from . import models as m
 
 SECRET_FIELD = re.compile(r"secret|password|passwd|psk|private|token", re.I)
 REDACTED = "***"
-UNLOGGED = (m.Change, m.FreeBlock)
+UNLOGGED = (m.Change, m.FreeBlock, m.LoginFailure)
 NOISE = {"created_at", "updated_at", "last_used_at"}
 
 

@@ -21,7 +21,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from . import models as m
@@ -305,3 +305,47 @@ def authenticate_password(session: Session, name: str, password: str) -> Identit
 
 def describe_grant(g: m.Grant) -> dict[str, Any]:
     return {"role": g.role.name, "scope": g.scope, "agency": g.agency.code if g.agency else None}
+
+
+# --- throttling failed logins -------------------------------------------------------------------
+
+#: Failures within the window before logins are slowed: per account, and per source address
+#: (higher: many people may sit behind one address).  Then the wait starts at FIRST_WAIT
+#: seconds and doubles with each further failure, up to the window.
+THROTTLE_WINDOW = dt.timedelta(minutes=15)
+FIRST_WAIT = 30
+FREE_FAILURES_USER = 5
+FREE_FAILURES_SOURCE = 20
+
+
+def login_delay(session: Session, name: str, source: str,
+                now: dt.datetime | None = None) -> int:
+    """Seconds until a login for ``name`` from ``source`` is considered again (0: go ahead).
+
+    Counted from the database, so every server process (and every worker) agrees.  A correct
+    password is refused too while the wait lasts: otherwise guessing would simply go on.
+    """
+    now = now or m.utcnow()
+    since = now - THROTTLE_WINDOW
+    worst = 0
+    for column, value, free in ((m.LoginFailure.user_name, name[:64], FREE_FAILURES_USER),
+                                (m.LoginFailure.source, source[:64], FREE_FAILURES_SOURCE)):
+        count, last = session.execute(
+            select(func.count(), func.max(m.LoginFailure.time))
+            .where(column == value, m.LoginFailure.time > since)).one()
+        if count >= free and last is not None:
+            wait = min(FIRST_WAIT * 2 ** min(count - free, 16),
+                       int(THROTTLE_WINDOW.total_seconds()))
+            left = wait - int((now - _aware(last)).total_seconds())
+            worst = max(worst, left)
+    return max(worst, 0)
+
+
+def record_login_failure(session: Session, name: str, source: str) -> None:
+    session.add(m.LoginFailure(user_name=name[:64], source=source[:64]))
+    session.flush()
+
+
+def clear_login_failures(session: Session, name: str) -> None:
+    """A successful login forgives the account's failures (the source's stay counted)."""
+    session.execute(delete(m.LoginFailure).where(m.LoginFailure.user_name == name[:64]))

@@ -444,3 +444,16 @@ class ApiToken(Base):
 
     user: Mapped[User] = relationship(lazy="joined")
     __table_args__ = (UniqueConstraint("user_id", "name", name="uq_gin_token_name"),)
+
+
+class LoginFailure(Base):
+    """A failed password login: who was tried, from where, when.  Kept in the database so
+    every server process throttles alike (``directory.identity.login_delay``)."""
+
+    __tablename__ = "gin_login_failure"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    time: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    user_name: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(64))
+    __table_args__ = (Index("ix_login_failure_user", "user_name", "time"),
+                      Index("ix_login_failure_source", "source", "time"))

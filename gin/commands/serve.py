@@ -50,9 +50,14 @@ def serve(ctx: Context, listen: str, tls_cert: str | None, tls_key: str | None,
     if not tls_cert and not is_loopback(host):
         raise click.UsageError(f"serving on {host} without TLS would send tokens in clear: "
                                "give --tls-cert and --tls-key (plain HTTP is for loopback only)")
+    import logging
+
     import uvicorn
 
     from gin.server.app import create_app
+
+    logging.basicConfig(level=log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     app = create_app(ctx.directory)
     uvicorn.run(app, host=host, port=port, ssl_certfile=tls_cert, ssl_keyfile=tls_key,

@@ -11,6 +11,7 @@ from fastapi import HTTPException, Request
 
 from directory import identity
 
+from .metrics import REFUSALS, TOKENS
 from .permissions import Principal
 
 log = logging.getLogger("gin.server.auth")
@@ -18,6 +19,7 @@ LOGIN_TOKEN_DAYS = 1
 
 
 def unauthenticated(detail: str) -> HTTPException:
+    REFUSALS.labels("401").inc()
     return HTTPException(status_code=401, detail=detail,
                          headers={"WWW-Authenticate": 'Bearer realm="gin"'})
 
@@ -34,6 +36,13 @@ def authenticate(request: Request) -> Principal:
     with directory.transaction("api:auth") as s:
         who = identity.authenticate_token(s, presented.strip())
     if who is None:
-        log.warning("token refused from %s", request.client.host if request.client else "?")
+        TOKENS.labels("rejected").inc()
+        log.warning("token refused from %s", source(request))
         raise unauthenticated("the token is not valid (unknown, expired or revoked)")
+    TOKENS.labels("accepted").inc()
     return Principal(who, directory)
+
+
+def source(request: Request) -> str:
+    """The caller's address (the connection's peer: no proxy header is trusted)."""
+    return request.client.host if request.client else "unknown"

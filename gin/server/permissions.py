@@ -24,6 +24,8 @@ from directory import store
 from directory.identity import PERMISSIONS, Identity
 from directory.store import Directory
 
+from .metrics import REFUSALS
+
 log = logging.getLogger("gin.server.access")
 
 
@@ -43,6 +45,7 @@ class Refused(HTTPException):
     def __init__(self, who: Identity, detail: str) -> None:
         super().__init__(status_code=403, detail=detail)
         log.warning("refused %s: %s", who.actor, detail)
+        REFUSALS.labels("403").inc()
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 ``gin_user`` (argon2id password hashes), ``gin_role`` (roles as data: their permissions),
 ``gin_grant`` (a role over the whole GIN, a ministry's tree or one agency) and ``gin_token``
-(named, expiring, revocable API tokens; only a hash of the secret).  ``change_log`` gains
+(named, expiring, revocable API tokens; only a hash of the secret), ``gin_login_failure``
+(failed logins, for throttling across server processes).  ``change_log`` gains
 ``seq`` and ``hash``; the existing history is sealed into the chain here, in id order.
 
 Revision ID: 0004_identity
@@ -86,6 +87,16 @@ def upgrade() -> None:
         sa.UniqueConstraint("key"),
         sa.UniqueConstraint("user_id", "name", name="uq_gin_token_name"),
     )
+    op.create_table(
+        "gin_login_failure",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("time", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("user_name", sa.String(length=64), nullable=False),
+        sa.Column("source", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_login_failure_user", "gin_login_failure", ["user_name", "time"])
+    op.create_index("ix_login_failure_source", "gin_login_failure", ["source", "time"])
     with op.batch_alter_table("change_log") as batch:
         batch.add_column(sa.Column("seq", sa.BigInteger(), nullable=True))
         batch.add_column(sa.Column("hash", sa.String(length=64), nullable=True))
@@ -116,6 +127,7 @@ def downgrade() -> None:
         batch.drop_constraint("uq_change_log_seq", type_="unique")
         batch.drop_column("hash")
         batch.drop_column("seq")
+    op.drop_table("gin_login_failure")
     op.drop_table("gin_token")
     op.drop_table("gin_grant")
     op.drop_table("gin_role")

@@ -40,6 +40,7 @@ EXAMPLES: dict[tuple[str, str], tuple[Callable[[httpx.Client], Request], str | N
         lambda a: ("POST", "/prefixes/release", {"prefix": _fresh_dopa_64(a)}, {}), "DOPA"),
     ("GET", "/api/v1/changes"): (lambda a: ("GET", "/changes?limit=3", None, {}), None),
     ("GET", "/api/v1/changes/verify"): (lambda a: ("GET", "/changes/verify", None, {}), None),
+    ("GET", "/api/v1/metrics"): (lambda a: ("GET", "/metrics", None, {}), None),
 }
 
 

@@ -135,3 +135,36 @@ def test_login_tokens_and_revocation(svc):
     tag = ro.get("/agencies/DOPA").headers["ETag"]
     assert ro.patch("/agencies/DOPA", json={"description": "x"},
                     headers={"If-Match": tag}).status_code == 403
+
+
+def metric(text: str, name: str, label: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(f"{name}{{{label}}}"):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"{name}{{{label}}} not exported")
+
+
+def test_repeated_failures_slow_logins_down_and_are_counted(svc):
+    anon = svc.client()
+    for _ in range(5):
+        wrong = anon.post("/auth/login", json={"user": "viewer", "password": "guess " * 3})
+        assert wrong.status_code == 401
+    slowed = anon.post("/auth/login", json={"user": "viewer", "password": PASSWORD})
+    assert slowed.status_code == 429 and int(slowed.headers["Retry-After"]) > 0
+    assert "too many failed logins" in slowed.json()["detail"]
+    other = anon.post("/auth/login", json={"user": "auditor", "password": PASSWORD})
+    assert other.status_code == 200  # one account's failures do not lock out the address
+    svc.tokens["auditor:login"] = other.json()["token"]
+    assert svc.client().get("/agencies").status_code == 401
+    assert svc.client("nobody").get("/agencies").status_code == 403
+    scraped = svc.client("soc").get("/metrics")
+    assert scraped.status_code == 200 and scraped.headers["content-type"].startswith("text/plain")
+    text = scraped.text
+    assert metric(text, "gin_api_logins_total", 'result="failure"') == 5
+    assert metric(text, "gin_api_logins_total", 'result="throttled"') == 1
+    assert metric(text, "gin_api_logins_total", 'result="success"') == 1
+    assert metric(text, "gin_api_refusals_total", 'status="401"') >= 6
+    assert metric(text, "gin_api_refusals_total", 'status="403"') >= 1
+    assert metric(text, "gin_api_token_authentications_total", 'result="accepted"') >= 2
+    log = svc.log.read_text()
+    assert "failed login for 'viewer' from 127.0.0.1" in log and "login throttled" in log
