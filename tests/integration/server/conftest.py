@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -50,11 +51,14 @@ class Service:
     proc: subprocess.Popen
     tokens: dict[str, str] = field(default_factory=dict)  # person (or person:ro) -> secret
 
-    def client(self, who: str | None = None, token: str | None = None) -> httpx.Client:
-        """An HTTP client as ``who`` (their token), with ``token``, or anonymous."""
+    def client(self, who: str | None = None, token: str | None = None,
+               verify: Any = True) -> httpx.Client:
+        """An HTTP client as ``who`` (their token), with ``token``, or anonymous; ``verify``
+        is the TLS trust (an ``ssl.SSLContext`` holding the test CA)."""
         secret = token if token is not None else (self.tokens[who] if who else None)
         headers = {"Authorization": f"Bearer {secret}"} if secret else {}
-        return httpx.Client(base_url=self.url + "/api/v1", headers=headers, timeout=60)
+        return httpx.Client(base_url=self.url + "/api/v1", headers=headers, timeout=60,
+                            verify=verify)
 
     def directory(self) -> Directory:
         return Directory(self.db_url, actor="test-setup")
