@@ -21,7 +21,8 @@ router = APIRouter(tags=["addresses"])
 
 
 @router.get("/whois/{query:path}")
-def whois_lookup(query: str = Path(max_length=64, description="an address or a prefix"),
+def whois_lookup(query: str = Path(max_length=64, description="an address or a prefix",
+                                   examples=["2001:db8::1"]),
                  who: Principal = requires("directory.read")) -> dict[str, Any]:
     """The most specific prefix holding an address or prefix, and who owns it.  Refused when
     the owning agency is outside the caller's grants."""
@@ -36,7 +37,8 @@ def whois_lookup(query: str = Path(max_length=64, description="an address or a p
 
 
 class Allocation(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"agency": "DOPA", "length": 64, "count": 2}]})
     length: int = Field(ge=1, le=128, description="prefix length, e.g. 64")
     count: int = Field(1, ge=1, le=al.MAX_BULK)
     agency: str | None = Field(None, max_length=32, description="allocate for this agency")

@@ -6,7 +6,7 @@ import hashlib
 import json
 from typing import Any
 
-from fastapi import APIRouter, Header, HTTPException, Query, Response
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from directory import store
@@ -42,8 +42,11 @@ def list_agencies(q: str = Query("", max_length=255, description="code, English 
         return {"items": [agency_row(a) for a in page], "next": cursor}
 
 
+CODE = Path(max_length=32, description="agency code", examples=["DOPA"])
+
+
 @router.get("/agencies/{code}")
-def show_agency(code: str, response: Response,
+def show_agency(response: Response, code: str = CODE,
                 who: Principal = requires("directory.read", agency="code")) -> dict[str, Any]:
     """One agency; its ETag goes back in If-Match when changing it."""
     with who.directory.transaction(who.actor) as s:
@@ -53,7 +56,8 @@ def show_agency(code: str, response: Response,
 
 
 class AgencyChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"description": "แก้ไข <b>ทดสอบ</b>"}]})
     name_en: str | None = Field(None, max_length=255)
     name_th: str | None = Field(None, max_length=255)
     kind: str | None = Field(None, max_length=32)
@@ -63,7 +67,7 @@ class AgencyChange(BaseModel):
 
 
 @router.patch("/agencies/{code}")
-def change_agency(code: str, body: AgencyChange, response: Response,
+def change_agency(body: AgencyChange, response: Response, code: str = CODE,
                   if_match: str | None = Header(None, max_length=100),
                   who: Principal = requires("directory.write", agency="code")) -> dict[str, Any]:
     """Change fields of an agency.  ``If-Match`` must carry the ETag last read: when another
