@@ -11,6 +11,7 @@ from directory.errors import Conflict, DirectoryError, Exhausted, Invalid, NotFo
 from directory.store import Directory
 from gin import __version__
 
+from .limits import BodyLimit
 from .routes import addresses, agencies, changes, system
 
 API = "/api/v1"
@@ -52,4 +53,5 @@ def create_app(directory: Directory) -> FastAPI:
             response.headers.setdefault(name, value)
         return response
 
+    app.add_middleware(BodyLimit)
     return app

@@ -168,3 +168,28 @@ def test_repeated_failures_slow_logins_down_and_are_counted(svc):
     assert metric(text, "gin_api_token_authentications_total", 'result="accepted"') >= 2
     log = svc.log.read_text()
     assert "failed login for 'viewer' from 127.0.0.1" in log and "login throttled" in log
+
+
+def test_oversized_deep_and_odd_bodies_are_refused_and_change_nothing(svc):
+    admin = svc.client("admin")
+    before = admin.get("/changes/verify").json()["entries"]
+    big = admin.post("/prefixes/allocate", content=b'{"agency": "' + b"A" * (2 << 20) + b'"}',
+                     headers={"content-type": "application/json"})
+    assert big.status_code == 413 and "larger than" in big.json()["detail"]
+
+    def chunks():
+        for _ in range(40):
+            yield b" " * 65536
+    streamed = admin.post("/prefixes/allocate", content=chunks(),
+                          headers={"content-type": "application/json"})
+    assert streamed.status_code == 413
+    deep = admin.post("/prefixes/allocate", content=b"[" * 100000 + b"]" * 100000,
+                      headers={"content-type": "application/json"})
+    assert deep.status_code == 400  # FastAPI: "There was an error parsing the body"
+    for odd in ({"agency": "DOPA'; DROP TABLE agency;--", "length": 64},
+                {"agency": "DOPA", "length": 64, "extra": 1},
+                {"agency": "DOPA", "length": "sixty-four"}):
+        answer = admin.post("/prefixes/allocate", json=odd)
+        assert answer.status_code in (404, 422), (odd, answer.text)
+    assert admin.get("/changes/verify").json()["entries"] == before
+    assert admin.get("/health").status_code == 200
