@@ -41,6 +41,7 @@ EXAMPLES: dict[tuple[str, str], tuple[Callable[[httpx.Client], Request], str | N
     ("GET", "/api/v1/changes"): (lambda a: ("GET", "/changes?limit=3", None, {}), None),
     ("GET", "/api/v1/changes/verify"): (lambda a: ("GET", "/changes/verify", None, {}), None),
     ("GET", "/api/v1/metrics"): (lambda a: ("GET", "/metrics", None, {}), None),
+    ("GET", "/api/v1/users"): (lambda a: ("GET", "/users", None, {}), None),
 }
 
 

@@ -130,6 +130,11 @@ def test_login_tokens_and_revocation(svc):
     d.close()
     assert entry.actor == local_actor("test-setup") and entry.action == "update"
     assert svc.client(token=secret).get("/me").status_code == 401
+    review = svc.client("auditor").get("/users").json()["items"]
+    viewer = next(u for u in review if u["name"] == "viewer")
+    assert viewer["grants"] == [{"role": "viewer", "scope": "gin", "agency": None}]
+    assert {t["name"]: t["state"] for t in viewer["tokens"]}[me["token"]] == "revoked"
+    assert secret not in str(review) and "hash" not in str(review)
     ro = svc.client("admin:ro")
     assert ro.get("/me").json()["read_only"] is True
     tag = ro.get("/agencies/DOPA").headers["ETag"]
