@@ -47,7 +47,7 @@ def local_actor(claim: str | None = None) -> str:
     claim = claim if claim is not None else os.environ.get("GIN_ACTOR")
     actor = f"cli:{os_user()}"
     text = clean_text(claim, "actor", 96, required=False)
-    return f"{actor} as {text}" if text and text != os_user() else actor
+    return (f"{actor} as {text}" if text and text != os_user() else actor)[:128]
 
 
 def default_actor() -> str:
