@@ -14,12 +14,13 @@ from typing import Any
 from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import Session
 
+from . import chain
 from . import models as m
 
 SECRET_FIELD = re.compile(r"secret|password|passwd|psk|private|token", re.I)
 REDACTED = "***"
-UNLOGGED = (m.Change, m.FreeBlock)
-NOISE = {"created_at", "updated_at"}
+UNLOGGED = (m.Change, m.FreeBlock, m.LoginFailure)
+NOISE = {"created_at", "updated_at", "last_used_at"}
 
 
 def _jsonable(value: Any) -> Any:
@@ -74,6 +75,16 @@ def object_key(obj: Any) -> str:
             return obj.serial
         case m.TunnelRotation():
             return obj.tunnel.name if obj.tunnel is not None else str(obj.tunnel_id)
+        case m.User() | m.Role():
+            return obj.name
+        case m.ApiToken():
+            user = obj.user.name if obj.user is not None else obj.user_id
+            return f"{user}/{obj.name}"
+        case m.Grant():
+            user = obj.user.name if obj.user is not None else obj.user_id
+            role = obj.role.name if obj.role is not None else obj.role_id
+            where = obj.agency.code if obj.agency is not None else obj.agency_id
+            return f"{user}:{role}@{obj.scope}" + (f":{where}" if where is not None else "")
     return str(getattr(obj, "id", "?"))
 
 
@@ -107,9 +118,7 @@ def _after_flush(session: Session, _ctx: Any) -> None:
         if not isinstance(obj, UNLOGGED):
             rows.append(("delete", obj, snapshot(obj), None))
     if rows:
-        session.connection().execute(
-            insert(m.Change.__table__),
-            [
+        _write(session, [
                 {
                     "time": now,
                     "actor": actor,
@@ -121,12 +130,40 @@ def _after_flush(session: Session, _ctx: Any) -> None:
                     "after": after,
                 }
                 for action, obj, before, after in rows
-            ],
-        )
+            ])
+
+
+def _chain_state(session: Session) -> dict[str, Any]:
+    """The chain's head as this transaction knows it (read from the database once)."""
+    txn = session.get_transaction()
+    held = session.info.get("chain")
+    if held is None or held[0] is not txn:
+        held = session.info["chain"] = (txn, {})
+    return held[1]
+
+
+def _write(session: Session, entries: list[dict[str, Any]]) -> None:
+    """Seal entries into the hash chain and insert them: the one way rows reach the log."""
+    conn = session.connection()
+    chain.seal(conn, entries, _chain_state(session))
+    conn.execute(insert(m.Change.__table__), entries)
+
+
+def _before_flush(session: Session, _ctx: Any, _instances: Any) -> None:
+    """Change rows added as objects (``session.add(m.Change(...))``) are sealed too."""
+    added = [obj for obj in session.new if isinstance(obj, m.Change) and obj.seq is None]
+    if not added:
+        return
+    added.sort(key=lambda obj: inspect(obj).insert_order)
+    entries = [{f: getattr(obj, f) for f in chain.FIELDS} for obj in added]
+    chain.seal(session.connection(), entries, _chain_state(session))
+    for obj, entry in zip(added, entries, strict=True):
+        obj.time, obj.seq, obj.hash = entry["time"], entry["seq"], entry["hash"]
 
 
 def install(session_factory: Any) -> None:
-    """Attach the change-log hook to a session factory."""
+    """Attach the change-log hooks to a session factory."""
+    event.listen(session_factory, "before_flush", _before_flush)
     event.listen(session_factory, "after_flush", _after_flush)
 
 
@@ -134,7 +171,7 @@ def log_event(session: Session, action: str, obj: Any, details: dict[str, Any]) 
     """Record something done *to the network* about ``obj`` (a push, a verification, a
     rollback), with its details (e.g. the diff) as the entry's ``after``."""
     actor = session.info.get("actor") or "unknown"
-    session.connection().execute(insert(m.Change.__table__), [{
+    _write(session, [{
         "time": m.utcnow(), "actor": actor, "action": action[:16],
         "object_type": type(obj).__tablename__, "object_id": obj.id,
         "object_key": object_key(obj)[:255], "before": None,

@@ -9,8 +9,9 @@ readers run beside the writer, and a busy timeout waits instead of erroring.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
@@ -67,13 +68,21 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _create_private(path: Path) -> None:
+    """A new SQLite file is created readable by its owner only (0600): it holds the change
+    log, sealed secrets and password hashes.  SQLite gives its -wal/-shm files the same mode."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine for ``url`` with the settings this project relies on."""
     try:
         if url.startswith("sqlite"):
             path = url.split("///", 1)[-1]
             if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                _create_private(Path(path))
             engine = create_engine(url, connect_args={"timeout": 60})
             _sqlite_setup(engine)
         else:
@@ -104,12 +113,23 @@ def migrate(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
+_REVISION_RE = re.compile(r"^(down_revision|revision) = ['\"]([^'\"]+)['\"]$", re.M)
+
+
 def head_revision() -> str:
-    """The newest migration.  Revisions are linear and named ``NNNN_title.py`` with
-    ``revision = "NNNN"``, so the head is the largest number: no Alembic import needed on
-    every command just to learn that the schema is current."""
-    names = [p.name.split("_", 1)[0] for p in (MIGRATIONS / "versions").glob("[0-9]*_*.py")]
-    return max(names)
+    """The newest migration: the revision no other one revises.  Read from the files' own
+    ``revision = "..."`` lines (ids need not be bare numbers), so every command learns that the
+    schema is current without importing Alembic."""
+    revisions, revised = set(), set()
+    for path in (MIGRATIONS / "versions").glob("[0-9]*_*.py"):
+        found = dict(_REVISION_RE.findall(path.read_text(encoding="utf-8")))
+        revisions.add(found["revision"])
+        if "down_revision" in found:
+            revised.add(found["down_revision"])
+    heads = revisions - revised
+    if len(heads) != 1:
+        raise DirectoryError(f"migrations: expected one head revision, found {sorted(heads)}")
+    return heads.pop()
 
 
 def needs_migration(engine: Engine) -> bool:

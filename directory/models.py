@@ -282,6 +282,11 @@ class Change(Base):
     object_key: Mapped[str] = mapped_column(String(255))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: The hash chain (``directory.chain``): entries are numbered 1, 2, 3... without gaps and
+    #: each ``hash`` covers the entry's fields and the previous entry's hash, so an altered or
+    #: removed entry breaks the chain where it happened.
+    seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    hash: Mapped[str | None] = mapped_column(String(64))
     __table_args__ = (
         Index("ix_change_object", "object_type", "object_key"),
         Index("ix_change_time", "time"),
@@ -426,3 +431,91 @@ class AuditFinding(Base):
     remediation: Mapped[list[str]] = mapped_column(JSON)
     origin: Mapped[str] = mapped_column(Text)
     __table_args__ = (Index("ix_audit_finding_run", "run_id", "position"),)
+
+
+# --- who may use the shared service (``gin serve``) -------------------------------------------
+
+SCOPE_KINDS = ("gin", "ministry", "agency")
+
+
+class User(Timestamped, Base):
+    """A person (or a robot account) who may log in to the service.
+
+    ``password_hash`` is an argon2id hash (never the password); an account without one can
+    only use API tokens.  A disabled account keeps its grants and history but cannot act.
+    """
+
+    __tablename__ = "gin_user"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str | None] = mapped_column(String(255))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    disabled: Mapped[bool] = mapped_column(default=False)
+
+    grants: Mapped[list[Grant]] = relationship(back_populates="user", lazy="selectin",
+                                               cascade="all, delete-orphan")
+
+
+class Role(Base):
+    """A role is data: its name and the permissions it carries (``directory.read``, ...)."""
+
+    __tablename__ = "gin_role"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), unique=True)
+    description: Mapped[str | None] = mapped_column(String(255))
+    permissions: Mapped[list[str]] = mapped_column(JSON)
+
+
+class Grant(Base):
+    """One role for one user over one scope: the whole GIN, a ministry (and every agency
+    under it) or one agency."""
+
+    __tablename__ = "gin_grant"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("gin_user.id", ondelete="CASCADE"))
+    role_id: Mapped[int] = mapped_column(ForeignKey("gin_role.id", ondelete="RESTRICT"))
+    scope: Mapped[str] = mapped_column(String(16), default="gin")
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id", ondelete="RESTRICT"))
+
+    user: Mapped[User] = relationship(back_populates="grants")
+    role: Mapped[Role] = relationship(lazy="joined")
+    agency: Mapped[Agency | None] = relationship(lazy="joined")
+    __table_args__ = (
+        CheckConstraint(f"scope IN {SCOPE_KINDS!r}", name="gin_grant_scope"),
+        CheckConstraint("(scope = 'gin') = (agency_id IS NULL)", name="gin_grant_agency"),
+        UniqueConstraint("user_id", "role_id", "scope", "agency_id", name="uq_gin_grant"),
+    )
+
+
+class ApiToken(Base):
+    """A named API token of a user.  Only a SHA-256 of its random secret is stored (the
+    secret has 256 bits of entropy, so a slow hash would add nothing but latency);
+    ``key`` is the public half a presented token is looked up by."""
+
+    __tablename__ = "gin_token"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("gin_user.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(32), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    read_only: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User] = relationship(lazy="joined")
+    __table_args__ = (UniqueConstraint("user_id", "name", name="uq_gin_token_name"),)
+
+
+class LoginFailure(Base):
+    """A failed password login: who was tried, from where, when.  Kept in the database so
+    every server process throttles alike (``directory.identity.login_delay``)."""
+
+    __tablename__ = "gin_login_failure"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    time: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    user_name: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(64))
+    __table_args__ = (Index("ix_login_failure_user", "user_name", "time"),
+                      Index("ix_login_failure_source", "source", "time"))

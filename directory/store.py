@@ -20,7 +20,7 @@ from sqlalchemy import Engine, or_, select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import changelog
+from . import chain, changelog
 from . import models as m
 from .db import open_engine
 from .errors import Conflict, Invalid, NotFound
@@ -30,30 +30,52 @@ from .platform_names import registered as registered_platforms
 T = TypeVar("T", bound=m.Base)
 
 
-def default_actor() -> str:
-    """``GIN_ACTOR`` or the OS user: who the change log says made a change."""
+def os_user() -> str:
     try:
-        user = getpass.getuser()
+        return getpass.getuser()
     except Exception:  # no passwd entry (containers)
-        user = f"uid{os.getuid()}"
-    return os.environ.get("GIN_ACTOR") or user
+        return f"uid{os.getuid()}"
+
+
+def local_actor(claim: str | None = None) -> str:
+    """Who the change log records for a process using the database directly.
+
+    Always ``cli:<OS user>``: whoever can open the database file or URL acts as themselves.
+    A name claimed with ``--actor`` / ``GIN_ACTOR`` (a script, the lab, a ticket) is kept
+    beside it (``cli:root as deploy-bot``) and never replaces it, so nobody can write history
+    in another's name.  Authenticated names come only from the service (``api:<user>``).
+    """
+    claim = claim if claim is not None else os.environ.get("GIN_ACTOR")
+    actor = f"cli:{os_user()}"
+    text = clean_text(claim, "actor", 96, required=False)
+    return (f"{actor} as {text}" if text and text != os_user() else actor)[:128]
+
+
+def default_actor() -> str:
+    """The actor of a direct (non-service) use: see :func:`local_actor`."""
+    return local_actor()
 
 
 class Directory:
-    """An open directory: engine, session factory and the actor for the change log."""
+    """An open directory: engine, session factory and the actor for the change log.
+
+    ``actor`` is a claim recorded beside the OS user (see :func:`local_actor`); the service
+    passes the authenticated principal per transaction instead.
+    """
 
     def __init__(self, db: str | None = None, actor: str | None = None,
                  engine: Engine | None = None) -> None:
         self.engine = engine or open_engine(db)
-        self.actor = clean_text(actor or default_actor(), "actor", 128) or "unknown"
+        self.actor = local_actor(actor)
         self._factory = sessionmaker(self.engine, expire_on_commit=False)
         changelog.install(self._factory)
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """One atomic unit of work; any exception rolls everything back."""
+    def transaction(self, actor: str | None = None) -> Iterator[Session]:
+        """One atomic unit of work; any exception rolls everything back.  ``actor`` is for
+        the service only: the authenticated principal it has already checked."""
         with self._factory() as session:
-            session.info["actor"] = self.actor
+            session.info["actor"] = actor or self.actor
             try:
                 with session.begin():
                     yield session
@@ -131,6 +153,68 @@ def find_agencies(session: Session, query: str = "", limit: int | None = None) -
             or (a.name_th and key in search_key(a.name_th))
         ]
     return agencies[:limit] if limit else agencies
+
+
+def lineage_ids(session: Session, code: str) -> list[int]:
+    """The agency's id, then its parent's, up to the top (a ministry and its departments)."""
+    agency = get_agency(session, code)
+    ids, parent = [agency.id], agency.parent_id
+    while parent is not None and parent not in ids:
+        ids.append(parent)
+        parent = session.scalar(select(m.Agency.parent_id).where(m.Agency.id == parent))
+    return ids
+
+
+def subtree_ids(session: Session, roots: list[int]) -> set[int]:
+    """The given agencies and every agency under them, at any depth."""
+    if not roots:
+        return set()
+    children: dict[int | None, list[int]] = {}
+    for agency_id, parent_id in session.execute(select(m.Agency.id, m.Agency.parent_id)):
+        children.setdefault(parent_id, []).append(agency_id)
+    out, todo = set(), list(roots)
+    while todo:
+        node = todo.pop()
+        if node not in out:
+            out.add(node)
+            todo.extend(children.get(node, ()))
+    return out
+
+
+MAX_PAGE = 1000
+
+
+def agency_page(session: Session, query: str = "", kind: str | None = None,
+                parent: str | None = None, after: str | None = None, limit: int = 100,
+                within: set[int] | None = None) -> tuple[list[m.Agency], str | None]:
+    """One page of agencies in code order, and the cursor of the next page (None at the end).
+
+    ``after`` is the last code of the previous page: pages stay stable while agencies are
+    added or removed elsewhere (no offsets that shift); ``within`` limits to those agency ids.
+    """
+    if not 1 <= limit <= MAX_PAGE:
+        raise Invalid(f"limit: {limit} is outside 1..{MAX_PAGE}")
+    stmt = select(m.Agency).order_by(m.Agency.code)
+    if kind:
+        stmt = stmt.where(m.Agency.kind == _choice(kind, m.AGENCY_KINDS, "kind"))
+    if parent:
+        stmt = stmt.where(m.Agency.parent_id == get_agency(session, parent).id)
+    if after:
+        stmt = stmt.where(m.Agency.code > clean_code(after, "after"))
+    if within is not None:
+        stmt = stmt.where(m.Agency.id.in_(within) if within else m.Agency.id.is_(None))
+    key = search_key(query) if query else ""
+    if not key:
+        stmt = stmt.limit(limit + 1)  # one more tells whether a next page exists
+    page: list[m.Agency] = []
+    for agency in session.scalars(stmt.execution_options(yield_per=500)):
+        if key and not (key in search_key(agency.code) or key in search_key(agency.name_en)
+                        or (agency.name_th and key in search_key(agency.name_th))):
+            continue
+        if len(page) == limit:
+            return page, page[-1].code
+        page.append(agency)
+    return page, None
 
 
 def list_all(session: Session, model: type[T], *order: Any) -> list[T]:
@@ -451,13 +535,21 @@ def _references(session: Session, obj: m.Base) -> str:
 
 
 def history(session: Session, object_type: str | None = None, key: str | None = None,
-            limit: int = 100) -> list[m.Change]:
+            limit: int = 100, before: int | None = None) -> list[m.Change]:
+    """The newest entries first; ``before`` (an entry id) pages back from there."""
     stmt = select(m.Change).order_by(m.Change.id.desc()).limit(limit)
+    if before is not None:
+        stmt = stmt.where(m.Change.id < before)
     if object_type:
         stmt = stmt.where(m.Change.object_type == object_type)
     if key:
         stmt = stmt.where(m.Change.object_key == key)
     return list(session.scalars(stmt))
+
+
+def verify_history(session: Session) -> chain.Verdict:
+    """Walk the change log's hash chain: was any entry altered, removed or slipped in?"""
+    return chain.verify(session.connection())
 
 
 # --- public services (websites, e-service portals) ---------------------------------------------

@@ -23,6 +23,12 @@ ROOT_COMMANDS: dict[str, LazyCommand] = {
         "gin.commands.monitor:monitor",
         "SNMP health to Prometheus: the agent, one-shot polls, scrape config, rules, "
         "dashboards."),
+    "serve": LazyCommand(
+        "gin.commands.serve:serve",
+        "Serve the directory's API to the whole GIN team (users and tokens: gin user --help)."),
+    "user": LazyCommand(
+        "gin.commands.user:user",
+        "Users, their roles over scopes, and API tokens of `gin serve`."),
     "vpn": LazyCommand(
         "gin.commands.vpn:vpn",
         "VPN tunnels between agencies: create, list, show, render, rotate, rm; the CA and "

@@ -12,10 +12,11 @@ import click
 
 from directory import models as m
 from directory import store
+from directory.errors import DirectoryError
 from gin.choices import platform_choice
 from gin.context import Context, json_option, pass_ctx
 from gin.lazy_group import LazyCommand, LazyGroup
-from gin.output import console, emit_object, emit_rows, note_page
+from gin.output import console, emit_object, emit_rows, note_page, print_json
 
 #: Sub-commands that live in their own modules, imported when they run (``whois`` then loads
 #: neither the importers nor the exporters).  The help is each command's first docstring line.
@@ -392,18 +393,32 @@ def contact_list(ctx: Context, agency: str | None, as_json: bool) -> None:
 @click.option("--type", "object_type",
               type=click.Choice(["agency", "site", "device", "interface", "prefix", "link",
                                  "tunnel", "tunnel_rotation", "certificate", "contact",
-                                 "service"]))
+                                 "service", "gin_user", "gin_grant", "gin_token"]))
 @click.option("--key", help="Object key: agency code, AGENCY/SITE, hostname, prefix, link name.")
 @click.option("--limit", type=click.IntRange(1, 100000), default=50, show_default=True,
               help="Entries per page; when older ones follow, stderr says so.")
 @click.option("--offset", type=click.IntRange(0, 10_000_000), default=0, show_default=True,
               help="Newest entries to skip (the next page starts at offset + limit).")
 @click.option("--full", is_flag=True, help="Show before/after values.")
+@click.option("--verify", is_flag=True,
+              help="Check the hash chain: exit 1 naming the first altered or removed entry.")
 @json_option
 @pass_ctx
 def history(ctx: Context, object_type: str | None, key: str | None, limit: int, offset: int,
-            full: bool, as_json: bool) -> None:
+            full: bool, verify: bool, as_json: bool) -> None:
     """The change log: who changed what, when (newest first), a page at a time."""
+    if verify:
+        with ctx.directory.transaction() as s:
+            verdict = store.verify_history(s)
+        if as_json:
+            print_json(verdict.as_dict())
+        if not verdict.ok:
+            raise DirectoryError(f"change log verification failed: {verdict.problem}")
+        if not as_json:
+            console.print(f"change log intact: {verdict.entries} entries, head "
+                          f"#{verdict.head_seq} {verdict.head_hash} (note it to detect removal "
+                          "of the newest entries next time)", markup=False)
+        return
     with ctx.directory.transaction() as s:
         changes = store.history(s, object_type, key, offset + limit + 1)[offset:]
         more = len(changes) > limit

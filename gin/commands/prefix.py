@@ -15,13 +15,13 @@ from sqlalchemy.orm import Session
 
 from directory import allocator as al
 from directory import models as m
-from directory.store import get_agency, get_prefix, get_site
+from directory.store import get_agency, get_prefix
 from directory.whois import whois as whois_lookup
 from gin.context import Context, json_option, pass_ctx
 from gin.output import console, emit_object, emit_rows, note_page, print_json
 
 if TYPE_CHECKING:  # the plan reader pulls in YAML, which whois does not need
-    from directory.plan import Plan
+    pass
 
 COLUMNS = ["prefix", "status", "role", "agency", "site", "description"]
 
@@ -197,36 +197,14 @@ def prefix_allocate(ctx: Context, parent: str | None, agency: str | None, site: 
         raise click.UsageError("--site needs --agency")
     attrs = _attrs(status=status, device=device, description=description, role=role)
     with ctx.directory.transaction() as s:
-        if parent:
-            made = al.allocate_many(s, parent, length, count,
-                                    **{**attrs, "role": role or "other"})
-        else:
-            assert agency is not None
-            from directory.plan import load_plan
+        from directory.assign import allocate  # the plan reader: not needed by whois
+        from directory.plan import load_plan
 
-            made = _allocate_for_agency(s, load_plan(plan_file), agency, site, length, count,
-                                        attrs)
+        plan = load_plan(plan_file) if agency else None
+        made = allocate(s, plan, length, count, parent=parent, agency=agency,
+                        site=site, **attrs)
         rows = _rows(s, made)
     emit_rows(rows, COLUMNS, as_json, "Allocated")
-
-
-def _allocate_for_agency(s: Session, plan: Plan, agency: str, site: str | None, length: int,
-                         count: int, attrs: dict[str, Any]) -> list[m.Prefix]:
-    v6 = plan.ipv6
-    if site:
-        get_site(s, agency, site)
-        if length == v6.site_length and count == 1:
-            return [al.site_prefix(s, agency, site, plan)]
-        parent = al.site_prefix(s, agency, site, plan)
-        role = attrs.pop("role", None) or ("lan" if length == v6.lan_length else "other")
-        return al.allocate_many(s, parent, length, count, role=role, agency=agency, site=site,
-                                **attrs)
-    if length == v6.agency_length and count == 1:
-        return [al.agency_prefix(s, agency, plan)]
-    parent = al.agency_prefix(s, agency, plan)
-    default = {v6.site_length: "site", v6.lan_length: "lan"}.get(length, "other")
-    role = attrs.pop("role", None) or default
-    return al.allocate_many(s, parent, length, count, role=role, agency=agency, **attrs)
 
 
 @prefix.command("reserve")

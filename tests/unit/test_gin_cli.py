@@ -7,7 +7,7 @@ import json
 import click
 import pytest
 
-from directory.store import Directory
+from directory.store import Directory, os_user
 from gin.cli import cli, main
 
 
@@ -55,7 +55,7 @@ def test_add_list_show_json(run):
     code, out, _ = run("directory", "agency", "show", "MOI", "--json")
     assert json.loads(out)["sites"] == []
     code, out, _ = run("directory", "history", "--json")
-    assert json.loads(out)[0]["actor"] == "cli-test"
+    assert json.loads(out)[0]["actor"] == f"cli:{os_user()} as cli-test"
 
 
 def test_user_error_is_one_line_exit_1(run):

@@ -86,7 +86,7 @@ def test_every_mutation_is_in_the_change_log(dopa):
         ("update", "agency", "DOPA"), ("delete", "site", "DOPA/HQ"),
     ]
     upd = log[1]
-    assert upd.actor == "tester"
+    assert upd.actor == f"cli:{store.os_user()} as tester"  # the claim never replaces who
     assert upd.before["name_en"] == "Department of Provincial Administration"
     assert upd.after["name_en"] == "DOPA renamed" and upd.after["asn"] == 4200000001
     assert log[0].before["code"] == "HQ" and log[0].after is None

@@ -53,7 +53,7 @@ def test_block_enforces_records_and_lists(gin_dir):
     assert [b.source for b in r.list()] == ["203.0.113.9/32"]
     with gin_dir.transaction() as s:
         [ch] = store.history(s, object_type="sensor_block")
-        assert ch.actor == "soc-analyst" and ch.action == "create"
+        assert ch.actor == f"cli:{store.os_user()} as soc-analyst" and ch.action == "create"
         assert ch.after["reason"] == "port scan" and ch.after["ttl_s"] == 600
     r.lift("203.0.113.9")
     assert r.list() == []

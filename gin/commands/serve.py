@@ -1,0 +1,64 @@
+"""``gin serve``: run the shared service (REST API over the directory) on uvicorn.
+
+Plain HTTP is allowed on loopback only (a reverse proxy or a local test); anywhere else
+tokens and passwords would cross the network in clear, so TLS is required.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+import click
+
+from gin.context import Context, pass_ctx
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` or ``[IPv6]:PORT`` -> (host, port)."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535 or not host:
+        raise click.BadParameter(f"{text!r}: expected HOST:PORT, e.g. 127.0.0.1:8443 or "
+                                 "[::1]:8443", param_hint="--listen")
+    return host.strip("[]"), int(port)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@click.command("serve")
+@click.option("--listen", default="127.0.0.1:8443", show_default=True, metavar="HOST:PORT",
+              help="Address and port to serve on ([::1]:8443 for IPv6).")
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False),
+              help="PEM certificate (chain) for HTTPS.")
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False),
+              help="PEM private key of --tls-cert.")
+@click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info"]),
+              default="info", show_default=True)
+@pass_ctx
+def serve(ctx: Context, listen: str, tls_cert: str | None, tls_key: str | None,
+          log_level: str) -> None:
+    """Serve the directory's API to the whole GIN team (users and tokens: gin user --help)."""
+    host, port = parse_listen(listen)
+    if bool(tls_cert) != bool(tls_key):
+        raise click.UsageError("give both --tls-cert and --tls-key, or neither")
+    if not tls_cert and not is_loopback(host):
+        raise click.UsageError(f"serving on {host} without TLS would send tokens in clear: "
+                               "give --tls-cert and --tls-key (plain HTTP is for loopback only)")
+    import logging
+
+    import uvicorn
+
+    from gin.server.app import create_app
+
+    logging.basicConfig(level=log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    app = create_app(ctx.directory)
+    uvicorn.run(app, host=host, port=port, ssl_certfile=tls_cert, ssl_keyfile=tls_key,
+                log_level=log_level, server_header=False, proxy_headers=False)

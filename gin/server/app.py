@@ -1,0 +1,57 @@
+"""The ASGI application: routers, error mapping, and headers every answer carries."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from directory.errors import Conflict, DirectoryError, Exhausted, Invalid, NotFound
+from directory.store import Directory
+from gin import __version__
+
+from .limits import BodyLimit
+from .routes import addresses, agencies, changes, people, system
+
+API = "/api/v1"
+log = logging.getLogger("gin.server")
+
+#: How the directory's one-line errors become HTTP answers (the line is the detail).
+STATUS = ((NotFound, 404), (Conflict, 409), (Exhausted, 409), (Invalid, 422))
+
+HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Strict-Transport-Security": "max-age=31536000",  # browsers heed it only over HTTPS
+}
+
+
+def create_app(directory: Directory) -> FastAPI:
+    """The service over an open directory (one per process; sessions are per request)."""
+    app = FastAPI(title="gin", version=__version__, openapi_url=None, docs_url=None,
+                  redoc_url=None,
+                  description="The GIN directory as a shared service: every route needs a "
+                              "bearer token (gin user token create, or POST /api/v1/auth/login) "
+                              "carrying the permission the route declares.")
+    app.state.directory = directory
+    for module in (system, agencies, addresses, changes, people):
+        app.include_router(module.router, prefix=API)
+
+    @app.exception_handler(DirectoryError)
+    def directory_error(_request: Request, exc: DirectoryError) -> JSONResponse:
+        status = next((code for kind, code in STATUS if isinstance(exc, kind)), 400)
+        return JSONResponse({"detail": str(exc)}, status_code=status)
+
+    @app.middleware("http")
+    async def headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response = await call_next(request)
+        for name, value in HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    app.add_middleware(BodyLimit)
+    return app

@@ -1,0 +1,140 @@
+"""Every route of the app, every kind of caller, over real HTTP to a real ``gin serve`` on
+PostgreSQL: no route lacks a declared permission; anonymous callers, callers whose roles lack
+the permission, callers whose grant covers another agency or ministry, and read-only tokens on
+writes are all refused; the callers who hold the grant get through."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from fastapi.routing import APIRoute
+from sqlalchemy import select
+
+from directory import models as m
+from directory.identity import PERMISSIONS
+from gin.server.app import create_app
+from gin.server.permissions import Need, declared, walk
+from tests.integration.server.conftest import PASSWORD, PEOPLE
+
+Request = tuple[str, str, dict[str, Any] | None, dict[str, str]]
+#: For each route: how to build a request that the right caller may make (given the admin's
+#: client to prepare it), and the agency it acts on (None: not one agency).
+EXAMPLES: dict[tuple[str, str], tuple[Callable[[httpx.Client], Request], str | None]] = {
+    ("GET", "/api/v1/health"): (lambda a: ("GET", "/health", None, {}), None),
+    ("GET", "/api/v1/me"): (lambda a: ("GET", "/me", None, {}), None),
+    ("POST", "/api/v1/auth/login"): (
+        lambda a: ("POST", "/auth/login", {"user": "viewer", "password": PASSWORD}, {}), None),
+    ("GET", "/api/v1/openapi.json"): (lambda a: ("GET", "/openapi.json", None, {}), None),
+    ("GET", "/api/v1/agencies"): (lambda a: ("GET", "/agencies?limit=5", None, {}), None),
+    ("GET", "/api/v1/agencies/{code}"): (lambda a: ("GET", "/agencies/DOPA", None, {}), "DOPA"),
+    ("PATCH", "/api/v1/agencies/{code}"): (
+        lambda a: ("PATCH", "/agencies/DOPA", {"description": "walked"},
+                   {"If-Match": a.get("/agencies/DOPA").headers["ETag"]}), "DOPA"),
+    ("GET", "/api/v1/whois/{query:path}"): (lambda a: ("GET", f"/whois/{_dopa_net(a)}1",
+                                                       None, {}), "DOPA"),
+    ("POST", "/api/v1/prefixes/allocate"): (
+        lambda a: ("POST", "/prefixes/allocate", {"agency": "DOPA", "length": 64}, {}), "DOPA"),
+    ("POST", "/api/v1/prefixes/release"): (
+        lambda a: ("POST", "/prefixes/release", {"prefix": _fresh_dopa_64(a)}, {}), "DOPA"),
+    ("GET", "/api/v1/changes"): (lambda a: ("GET", "/changes?limit=3", None, {}), None),
+    ("GET", "/api/v1/changes/verify"): (lambda a: ("GET", "/changes/verify", None, {}), None),
+    ("GET", "/api/v1/metrics"): (lambda a: ("GET", "/metrics", None, {}), None),
+    ("GET", "/api/v1/users"): (lambda a: ("GET", "/users", None, {}), None),
+}
+
+
+def _dopa_net(admin: httpx.Client) -> str:
+    """DOPA's /48 as text ending in '::' (so appending '1' names an address in it)."""
+    prefix = admin.post("/prefixes/allocate", json={"agency": "DOPA", "length": 48}).json()
+    return prefix["items"][0]["prefix"].split("/")[0]
+
+
+def _fresh_dopa_64(admin: httpx.Client) -> str:
+    made = admin.post("/prefixes/allocate", json={"agency": "DOPA", "length": 64})
+    assert made.status_code == 201, made.text
+    return made.json()["items"][0]["prefix"]
+
+
+def routes() -> list[tuple[str, str, list[Need]]]:
+    """(method, path, declarations) of every route the app serves, read from the app itself."""
+    app = create_app(directory=None)  # type: ignore[arg-type]  # only the routes are read
+    out = []
+    for method, path, route in walk(app):
+        assert isinstance(route, APIRoute), f"{method} {path} is not an APIRoute: undeclared"
+        out.append((method, path, declared(route)))
+    return out
+
+
+def role_permissions(svc) -> dict[str, set[str]]:
+    d = svc.directory()
+    try:
+        with d.transaction() as s:
+            return {r.name: set(r.permissions) for r in s.scalars(select(m.Role))}
+    finally:
+        d.close()
+
+
+def expectations(need: Need, agency: str | None, roles: dict[str, set[str]]
+                 ) -> tuple[list[str], list[str]]:
+    """(callers who must be refused, callers who must get through) for one route."""
+    if need.public:
+        return [], list(PEOPLE)
+    if need.permission is None:
+        return [], list(PEOPLE)
+    refused, allowed = [], []
+    for person, grant in PEOPLE.items():
+        if grant is None or need.permission not in roles[grant[0]]:
+            refused.append(person)
+            continue
+        role, scope, where = grant
+        if scope == "gin":
+            allowed.append(person)
+        elif need.gin_wide or agency is None and need.permission.endswith(".write"):
+            refused.append(person)
+        elif agency == "DOPA":
+            (allowed if where in ("DOPA", "MOI") else refused).append(person)
+        elif agency is None and not need.gin_wide:
+            allowed.append(person)  # lists and lookups filter to the caller's scope
+    if PERMISSIONS[need.permission][1]:
+        refused.append("admin:ro")  # a read-only token never writes
+    return refused, allowed
+
+
+def call(client: httpx.Client, request: Request) -> httpx.Response:
+    method, path, body, headers = request
+    return client.request(method, path, json=body, headers=headers)
+
+
+def test_every_route_declares_and_enforces_its_permission(pg_url, serve):
+    svc = serve(pg_url)
+    roles = role_permissions(svc)
+    admin = svc.client("admin")
+    walked = routes()
+    assert {(meth, path) for meth, path, _ in walked} == set(EXAMPLES), \
+        "every route needs an example here (and every example a route)"
+    for method, path, needs in walked:
+        assert len(needs) == 1, f"{method} {path} declares {len(needs)} permissions, not one"
+        need = needs[0]
+        make, agency = EXAMPLES[(method, path)]
+        anonymous = call(svc.client(), make(admin))
+        bogus = call(svc.client(token="gin_0123456789abcdef_" + "x" * 43), make(admin))
+        if need.public:
+            assert anonymous.status_code < 400, (method, path, anonymous.text)
+            continue
+        assert anonymous.status_code == 401, (method, path, anonymous.status_code)
+        assert anonymous.headers["WWW-Authenticate"].startswith("Bearer")
+        assert bogus.status_code == 401, (method, path, bogus.status_code)
+        refused, allowed = expectations(need, agency, roles)
+        for person in refused:
+            answer = call(svc.client(person), make(admin))
+            assert answer.status_code == 403, (method, path, person, answer.status_code,
+                                               answer.text)
+            assert need.permission in answer.json()["detail"]
+        for person in allowed:
+            answer = call(svc.client(person), make(admin))
+            assert answer.status_code < 300, (method, path, person, answer.status_code,
+                                              answer.text)
+    verdict = admin.get("/changes/verify").json()
+    assert verdict["ok"] and verdict["entries"] > 0, verdict
