@@ -27,31 +27,26 @@ from __future__ import annotations
 
 import codecs
 import os
-import re
-from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from . import store
 from .bulkload import BulkLoader
-from .errors import DirectoryError, ImportFailed, Invalid, NotFound
+from .errors import ImportFailed, Invalid
 from .import_rules import (
     FIELDS,
     KEYS,
     LABEL,
     MODES,
-    REFS,
     Checked,
     check_row,
     key_label,
     key_of,
 )
-from .import_writers import WRITERS
+from .import_run import ImportReport, Run
 from .readers import (
     DEFAULT_MAX_BYTES,
     FORMATS,
@@ -66,23 +61,6 @@ from .readers import (
 
 __all__ = ["FIELDS", "KEYS", "MODES", "ImportReport", "import_files", "import_rows",
            "read_files"]
-
-
-@dataclass
-class ImportReport:
-    """What an import did: counts per kind and action, and the rejected rows' errors."""
-
-    rows: int = 0
-    created: Counter[str] = field(default_factory=Counter)
-    updated: Counter[str] = field(default_factory=Counter)
-    unchanged: Counter[str] = field(default_factory=Counter)
-    errors: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"rows": self.rows, "created": dict(self.created), "updated": dict(self.updated),
-                "unchanged": dict(self.unchanged), "rejected": len(self.errors),
-                "errors": self.errors}
-
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -142,73 +120,6 @@ def read_files(paths: Sequence[str], fmt: str | None = None, kind: str | None = 
 # --- writing ------------------------------------------------------------------------------------
 
 
-class _Run:
-    """State of one import: the rows by kind, rejected keys, the report."""
-
-    def __init__(self, session: Session, mode: str, report: ImportReport,
-                 tick: Callable[[int], None]) -> None:
-        self.session = session
-        self.mode = mode
-        self.report = report
-        self.tick = tick
-        self.rejected: dict[tuple[str, tuple[Any, ...]], str] = {}
-
-    def reject(self, item: Checked, message: str) -> None:
-        self.report.errors.append(f"{item.row.where}: {message}")
-        self.rejected.setdefault((item.kind, item.key), item.row.where)
-
-    def blocked_by(self, item: Checked) -> str | None:
-        """If the row refers to a rejected row, say which: clearer than 'not found'."""
-        for kind, names in REFS[item.kind]:
-            key = tuple(item.values.get(n) for n in names)
-            if None in key:
-                continue
-            where = self.rejected.get((kind, key))
-            if where:
-                label = key_label(kind, key)
-                return f"{names[-1]}: {LABEL[kind]} {label!r} was rejected ({where})"
-        return None
-
-    def apply(self, item: Checked) -> None:
-        try:
-            with self.session.begin_nested():
-                action = WRITERS[item.kind](self.session, item.values, self.mode)
-        except NotFound as exc:
-            self.reject(item, self.blocked_by(item) or _field_first(item.kind, str(exc)))
-            return
-        except DirectoryError as exc:
-            self.reject(item, _field_form(str(exc)))
-            return
-        except IntegrityError as exc:
-            text = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
-            self.reject(item, f"{LABEL[item.kind]}: conflicts with the directory ({text})")
-            return
-        except SQLAlchemyError as exc:  # a value the database cannot hold
-            self.reject(item, f"{LABEL[item.kind]}: the database refused it "
-                              f"({type(exc).__name__})")
-            return
-        getattr(self.report, action)[item.kind] += 1
-
-
-_OBJECT_MESSAGE = re.compile(r"^([a-z_]+) (\S+): (.*)$", re.S)
-
-
-def _field_form(message: str) -> str:
-    """``prefix 10.0.0.0/8: lies inside ...`` -> ``prefix: 10.0.0.0/8 lies inside ...``."""
-    match = _OBJECT_MESSAGE.match(message)
-    if match and match.group(1) in LABEL.values():
-        return f"{match.group(1)}: {match.group(2)} {match.group(3)}"
-    return message
-
-
-def _field_first(kind: str, message: str) -> str:
-    """``agency 'X' not found`` -> ``agency: 'X' not found in the file or the directory``."""
-    head, _, rest = message.partition(" ")
-    if rest.endswith("not found"):
-        return f"{head}: {rest} in the file or the directory"
-    return f"{LABEL[kind]}: {message}"
-
-
 def import_rows(session: Session, rows: Sequence[Row], mode: str = "create",
                 errors: Sequence[str] = (), progress: Callable[[int], None] | None = None,
                 fast: bool = True) -> ImportReport:
@@ -225,7 +136,7 @@ def import_rows(session: Session, rows: Sequence[Row], mode: str = "create",
     tick = progress or (lambda n: None)
     checked: dict[str, list[Checked]] = {k: [] for k in KINDS}
     seen: dict[tuple[str, tuple[Any, ...]], Row] = {}
-    run = _Run(session, mode, report, tick)
+    run = Run(session, mode, report, tick)
     for row in rows:
         item, problems = check_row(row)
         if item is None:
@@ -261,7 +172,7 @@ def import_rows(session: Session, rows: Sequence[Row], mode: str = "create",
     return report
 
 
-def _parents_first(items: list[Checked], run: _Run) -> list[Checked]:
+def _parents_first(items: list[Checked], run: Run) -> list[Checked]:
     """Agencies ordered so that a parent in the file is written before its children."""
     by_code = {it.values["code"]: it for it in items}
     order: list[Checked] = []
