@@ -130,8 +130,12 @@ class BulkLoader:
                 self._load(kind)
             return
         savepoint.commit()
-        for item, _made in batch:
+        for item, made in batch:
             self.run.report.created[item.kind] += 1
+            for kind, key in made:  # keep ids, not objects: memory stays bounded by a batch
+                ref = self.ids[kind].get(key) if kind != "links-end" else None
+                if ref is not None and not isinstance(ref, int) and ref.id is not None:
+                    self.ids[kind][key] = ref.id
 
     def _forget(self, made: list[tuple[str, Key]]) -> None:
         for kind, key in made:

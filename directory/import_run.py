@@ -17,40 +17,56 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from .errors import DirectoryError, NotFound
+from .import_errors import ErrorLog
 from .import_rules import LABEL, REFS, Checked, key_label
 from .import_writers import WRITERS
+from .readers import Row
 
 
 @dataclass
 class ImportReport:
-    """What an import did: counts per kind and action, and the rejected rows' errors."""
+    """What an import did: counts per kind and action, and the rejected rows' errors.
+
+    ``errors`` is the bounded list (see :class:`ErrorLog`), ``rejected`` the full count.
+    """
 
     rows: int = 0
     created: Counter[str] = field(default_factory=Counter)
     updated: Counter[str] = field(default_factory=Counter)
     unchanged: Counter[str] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
+    rejected: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {"rows": self.rows, "created": dict(self.created), "updated": dict(self.updated),
-                "unchanged": dict(self.unchanged), "rejected": len(self.errors),
+                "unchanged": dict(self.unchanged), "rejected": self.rejected,
                 "errors": self.errors}
 
 
 class Run:
-    """State of one import: the rows by kind, rejected keys, the report."""
+    """State of one import: the report, the error log, the keys of rejected rows."""
 
-    def __init__(self, session: Session, mode: str, report: ImportReport,
+    def __init__(self, session: Session, mode: str, report: ImportReport, log: ErrorLog,
                  tick: Callable[[int], None]) -> None:
         self.session = session
         self.mode = mode
         self.report = report
+        self.log = log
         self.tick = tick
-        self.rejected: dict[tuple[str, tuple[Any, ...]], str] = {}
+        self.rejected: dict[tuple[str, tuple[Any, ...]], int] = {}  # -> place in the files
+
+    def error(self, row: Row, message: str) -> None:
+        """Log a row's error, naming the field as the file spells it."""
+        if row.columns:
+            name, sep, rest = message.partition(": ")
+            if sep and name in row.columns:
+                message = f"{row.columns[name]}: {rest}"
+        self.log.add(row.source, row.line, message)
 
     def reject(self, item: Checked, message: str) -> None:
-        self.report.errors.append(f"{item.row.where}: {message}")
-        self.rejected.setdefault((item.kind, item.key), item.row.where)
+        self.error(item.row, message)
+        self.rejected.setdefault((item.kind, item.key),
+                                 self.log.place(item.row.source, item.row.line))
 
     def blocked_by(self, item: Checked) -> str | None:
         """If the row refers to a rejected row, say which: clearer than 'not found'."""
@@ -58,10 +74,11 @@ class Run:
             key = tuple(item.values.get(n) for n in names)
             if None in key:
                 continue
-            where = self.rejected.get((kind, key))
-            if where:
+            place = self.rejected.get((kind, key))
+            if place is not None:
                 label = key_label(kind, key)
-                return f"{names[-1]}: {LABEL[kind]} {label!r} was rejected ({where})"
+                return (f"{names[-1]}: {LABEL[kind]} {label!r} was rejected "
+                        f"({self.log.where(place)})")
         return None
 
     def apply(self, item: Checked) -> None:
