@@ -41,5 +41,5 @@ class ImportFailed(DirectoryError):
         self.total = len(errors) if total is None else total
         shown = "\n".join(errors[:limit])
         more = f"\n... and {len(errors) - limit} more" if len(errors) > limit else ""
-        super().__init__(f"import rejected, nothing written ({self.total} errors):\n"
+        super().__init__(f"import rejected, nothing written ({self.total:,} errors):\n"
                          f"{shown}{more}")

@@ -4,7 +4,8 @@ Why: a file of a million bad rows must not print a million lines (nor hold them)
 are grouped by their wording with the row's own values taken out (a code, a number, a
 quoted name), so "name_en: must not be empty" on 999,999 lines is one problem.  Each
 problem keeps its first :data:`SHOWN` places in file order and a count; the report lists
-them sorted by file and line, each problem followed by ``... and 999,997 more like it``.
+them sorted by file and line, with ``FILE:LINE: field: ... and 999,997 more like it`` at the
+first place not shown.
 At most :data:`MAX_PROBLEMS` distinct problems are kept; the rest are counted.
 """
 
@@ -94,7 +95,7 @@ class ErrorLog:
                 place, message = problem.first[SHOWN]
                 name = message.split(": ", 1)[0]
                 until = f" to {self.where(problem.last)}" if problem.last != place else ""
-                out.append((shown[-1][0], 1, f"{self.where(place)}: {name}: ... and "
+                out.append((place, 1, f"{self.where(place)}: {name}: ... and "
                                              f"{hidden:,} more like it (from here{until})"))
         out.sort()
         lines = [text for _place, _order, text in out]
