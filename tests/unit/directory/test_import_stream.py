@@ -232,3 +232,32 @@ def test_error_log_caps_the_number_of_distinct_problems():
     lines = log.lines()
     assert log.total == MAX_PROBLEMS + 50
     assert lines[-1].startswith("... and 50 more errors of other kinds")
+
+
+def test_a_file_read_again_per_kind_reports_each_error_once(directory, tmp_path):
+    """Sections out of writing order make the import start again, reading the file once
+    per kind: the rows still land parents first, and each problem is listed once."""
+    path = write(tmp_path / "x.yaml", """\
+sites:
+  - {agency: B, code: HQ}
+  - {agency: B, code: "bad code"}
+routers: []
+agencies:
+  - {code: B, name_en: Bureau, parent: A, colour: red}
+  - {code: A, name_en: Apex}
+""")
+    with pytest.raises(ImportFailed) as exc:
+        import_files(directory, [path])
+    assert exc.value.errors == [
+        f"{path}:2: agency: agency 'B' was rejected ({path}:6)",
+        f"{path}:3: code: 'bad code' is not a valid code (A-Z, 0-9, _ . -, max 32)",
+        f"{path}:4: routers: unknown section; expected one of {', '.join(KINDS)}",
+        f"{path}:6: colour: unknown field (expected one of code, name_en, name_th, kind, "
+        "parent, asn, description)",
+    ]
+    with open(path, encoding="utf-8") as fh:
+        text = fh.read()
+    fixed = write(tmp_path / "y.yaml", text.replace('  - {agency: B, code: "bad code"}\n', "")
+                  .replace("routers: []\n", "").replace(", colour: red", ""))
+    report = import_files(directory, [fixed])
+    assert report.created == {"agencies": 2, "sites": 1}
