@@ -79,8 +79,10 @@ def import_(ctx: Context, files: tuple[str, ...], fmt: str | None, kind: str | N
     sites.csv, ...), JSON or YAML (one document with a list per kind, as `gin directory
     export` writes).  A DIR imports every such file inside it (a CSV export folder).
     Rows are written parents first, whatever their order, in one transaction: any bad row
-    and nothing is written, every problem listed as FILE:LINE: FIELD: WHAT.  Exit 1 if any
-    row was rejected (also with --partial, after importing the good ones).
+    and nothing is written, every problem listed as FILE:LINE: FIELD: WHAT, sorted by line
+    (a problem met on many lines: its first lines and a count).  Files are streamed, so a
+    big one needs only --max-size.  Exit 1 if any row was rejected (also with --partial,
+    after importing the good ones).
     """
     with ExitStack() as stack:
         status = None
