@@ -47,7 +47,7 @@ from .names import clean_text
 from .store import get_agency, get_device, get_interface, get_link, get_site, parse_network
 
 if TYPE_CHECKING:
-    from .plan import Plan
+    from .plan_model import Plan
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 BITS = {4: 32, 6: 128}

@@ -20,7 +20,7 @@ the right ``file:line``.  Rows that are not plain creations (existing keys in ``
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -30,10 +30,8 @@ from . import models as m
 from . import store
 from .errors import Conflict, DirectoryError, Invalid, NotFound
 from .import_rules import LABEL, Checked, key_label, service_hosts
+from .import_run import Run
 from .import_writers import KNOWN_IDS
-
-if TYPE_CHECKING:
-    from .importer import _Run
 
 BATCH = 1000
 FAST_KINDS = ("agencies", "sites", "devices", "interfaces", "links", "contacts", "services")
@@ -43,7 +41,7 @@ Key = tuple[Any, ...]
 class BulkLoader:
     """Creates new rows of one import run quickly; see the module docstring."""
 
-    def __init__(self, session: Session, run: _Run) -> None:
+    def __init__(self, session: Session, run: Run) -> None:
         self.s = session
         self.run = run
         self.ids: dict[str, dict[Key, Any]] = {}
@@ -132,8 +130,12 @@ class BulkLoader:
                 self._load(kind)
             return
         savepoint.commit()
-        for item, _made in batch:
+        for item, made in batch:
             self.run.report.created[item.kind] += 1
+            for kind, key in made:  # keep ids, not objects: memory stays bounded by a batch
+                ref = self.ids[kind].get(key) if kind != "links-end" else None
+                if ref is not None and not isinstance(ref, int) and ref.id is not None:
+                    self.ids[kind][key] = ref.id
 
     def _forget(self, made: list[tuple[str, Key]]) -> None:
         for kind, key in made:

@@ -30,10 +30,16 @@ class Exhausted(DirectoryError):
 
 
 class ImportFailed(DirectoryError):
-    """A file was rejected; ``errors`` lists every problem as ``file:line: field: what``."""
+    """A file was rejected; ``errors`` lists the problems as ``file:line: field: what``.
 
-    def __init__(self, errors: list[str], limit: int = 20) -> None:
+    ``total`` counts every error; ``errors`` may be shorter (a problem met on many lines is
+    listed once with a count).
+    """
+
+    def __init__(self, errors: list[str], limit: int = 20, total: int | None = None) -> None:
         self.errors = errors
+        self.total = len(errors) if total is None else total
         shown = "\n".join(errors[:limit])
         more = f"\n... and {len(errors) - limit} more" if len(errors) > limit else ""
-        super().__init__(f"import rejected, nothing written ({len(errors)} errors):\n{shown}{more}")
+        super().__init__(f"import rejected, nothing written ({self.total:,} errors):\n"
+                         f"{shown}{more}")

@@ -256,9 +256,12 @@ class Checked:
 
 
 def check_row(row: Row) -> tuple[Checked | None, list[str]]:
-    """Check every field of one row without touching the database."""
+    """Check every field of one row without touching the database.
+
+    The errors are ``field: what`` (the caller knows the row's place).
+    """
     spec = FIELDS[row.kind]
-    errors = [f"{row.where}: {shown(name)}: unknown field (expected one of {', '.join(spec)})"
+    errors = [f"{shown(name)}: unknown field (expected one of {', '.join(spec)})"
               for name in row.data if name not in spec]
     values: dict[str, Any] = {}
     for name, check in spec.items():
@@ -266,20 +269,20 @@ def check_row(row: Row) -> tuple[Checked | None, list[str]]:
             continue
         raw = row.data.get(name)
         if isinstance(raw, str) and _SURROGATE.search(raw):  # JSON "\ud800": not storable
-            errors.append(f"{row.where}: {name}: not valid Unicode (a lone surrogate)")
+            errors.append(f"{name}: not valid Unicode (a lone surrogate)")
             continue
         try:
             values[name] = check(raw, name)
         except Invalid as exc:
-            errors.append(f"{row.where}: {exc}")
+            errors.append(str(exc))
     if row.kind != "sites" and values.get("site") is not None and values.get("agency") is None:
-        errors.append(f"{row.where}: site: needs the agency column too (site codes are per "
+        errors.append("site: needs the agency column too (site codes are per "
                       "agency)")
     if row.kind == "services" and "hosts" in values and not errors:
         try:
             values["hosts"] = service_hosts(values["url"], values["hosts"] or [])
         except Invalid as exc:
-            errors.append(f"{row.where}: {exc}")
+            errors.append(str(exc))
     if errors:
         return None, errors
     return Checked(row, values, tuple(values[k] for k in KEYS[row.kind])), []

@@ -1,10 +1,16 @@
-"""Import a whole directory (or part of one) from CSV, JSON or YAML files.
+"""Import a whole directory (or part of one) from CSV, JSON or YAML files, streamed.
 
 All-or-nothing by default: every row of every file is read, checked and tried inside one
-transaction, each row in its own savepoint so that one bad row does not hide the next
-one's problem.  If anything is wrong the transaction is rolled back and
-:class:`~directory.errors.ImportFailed` lists every error as ``file:line: field: what``.
-With ``partial=True`` the good rows are committed and the bad ones reported.
+transaction, each bad row reported without hiding the next one's problem.  If anything is
+wrong the transaction is rolled back and :class:`~directory.errors.ImportFailed` lists the
+errors as ``file:line: field: what`` (sorted by line; a problem met on many lines is listed
+with its first lines and a count, see :mod:`directory.import_errors`).  With
+``partial=True`` the good rows are committed and the bad ones reported.
+
+Memory is bounded by a batch, not by the file: rows are read one at a time
+(:mod:`directory.readers`), checked, and written in batches (:mod:`directory.bulkload`).
+What the run keeps per row is its natural key (to find duplicates and references), not
+the row.
 
 Modes, for importing into a directory that already holds data (objects are matched by
 their natural key: agency code, agency+site code, hostname, hostname+interface, link
@@ -20,72 +26,52 @@ name, prefix, agency+contact name, agency+service name):
 
 Rows are written in dependency order whatever the order of files and rows: agencies
 (parents before children), sites, devices, interfaces, links, prefixes, contacts, services.
+Files are read once when their sections come in that order (an export, a CSV folder);
+otherwise the import starts again reading each file once per kind it holds.  An agency
+whose parent comes later in the file waits (in memory) until the parent is written.
 """
-
 
 from __future__ import annotations
 
 import codecs
 import os
-import re
-from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from . import models as m
 from . import store
 from .bulkload import BulkLoader
-from .errors import DirectoryError, ImportFailed, Invalid, NotFound
-from .import_rules import (
-    FIELDS,
-    KEYS,
-    LABEL,
-    MODES,
-    REFS,
-    Checked,
-    check_row,
-    key_label,
-    key_of,
-)
-from .import_writers import WRITERS
+from .errors import ImportFailed, Invalid
+from .import_errors import ErrorLog
+from .import_rules import FIELDS, KEYS, LABEL, MODES, Checked, check_row, key_label, key_of
+from .import_run import ImportReport, Run
 from .readers import (
     DEFAULT_MAX_BYTES,
     FORMATS,
     KINDS,
     Parsed,
+    Problem,
     Row,
-    decode,
     guess_format,
-    read_limited,
-    read_text,
+    iter_file,
+    kind_of,
 )
 
 __all__ = ["FIELDS", "KEYS", "MODES", "ImportReport", "import_files", "import_rows",
            "read_files"]
 
-
-@dataclass
-class ImportReport:
-    """What an import did: counts per kind and action, and the rejected rows' errors."""
-
-    rows: int = 0
-    created: Counter[str] = field(default_factory=Counter)
-    updated: Counter[str] = field(default_factory=Counter)
-    unchanged: Counter[str] = field(default_factory=Counter)
-    errors: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"rows": self.rows, "created": dict(self.created), "updated": dict(self.updated),
-                "unchanged": dict(self.unchanged), "rejected": len(self.errors),
-                "errors": self.errors}
+RANK = {kind: i for i, kind in enumerate(KINDS)}
+Key = tuple[Any, ...]
 
 
-
-# --- reading ------------------------------------------------------------------------------------
+# --- the files ----------------------------------------------------------------------------------
 
 
 def expand_paths(paths: Sequence[str]) -> list[str]:
@@ -101,14 +87,22 @@ def expand_paths(paths: Sequence[str]) -> list[str]:
     return out
 
 
-def read_files(paths: Sequence[str], fmt: str | None = None, kind: str | None = None,
-               max_bytes: int = DEFAULT_MAX_BYTES, encoding: str = "utf-8") -> Parsed:
-    """Read and shape every file; every problem is collected, none is raised."""
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
-        raise Invalid(f"encoding: {encoding!r} is not a known text encoding") from None
-    result = Parsed()
+@dataclass
+class _Source:
+    path: str
+    name: str  # as errors show it
+    fmt: str | None
+    kind: str | None  # a CSV file's kind (None: JSON/YAML hold several)
+    kinds: set[str] | None = None  # the kinds it holds, once read in full
+    first_read: bool = True
+
+    @property
+    def rank(self) -> int:
+        return RANK[self.kind] if self.kind else -1
+
+
+def _sources(paths: Sequence[str], fmt: str | None, kind: str | None, max_bytes: int,
+             stack: ExitStack) -> list[_Source]:
     if fmt is not None and fmt not in FORMATS:
         raise Invalid(f"format: {fmt!r} is not one of {', '.join(FORMATS)}")
     if kind is not None and kind not in KINDS:
@@ -116,153 +110,189 @@ def read_files(paths: Sequence[str], fmt: str | None = None, kind: str | None = 
     files = expand_paths(paths)
     if not files:
         raise Invalid("import: no files to read (a directory holds no .csv/.json/.yaml files)")
+    out = []
     for path in files:
-        source = "<stdin>" if path == "-" else path
+        name = "<stdin>" if path == "-" else path
         file_fmt = fmt or guess_format(path)
-        if file_fmt is None:
-            result.errors.append(f"{source}:1: format: cannot tell the format from the name; "
-                                 "use .csv, .json, .yaml or pass --format")
-            continue
-        try:
-            text = decode(read_limited(path, max_bytes), encoding)
-        except OSError as exc:
-            result.errors.append(f"{source}:1: file: cannot read it ({exc.strerror or exc})")
-            continue
-        except ValueError as exc:
-            msg = str(exc)
-            result.errors.append(f"{source}:{msg}" if msg[:1].isdigit() else f"{source}:1: "
-                                 f"file: {msg}")
-            continue
-        parsed = read_text(text, file_fmt, source, kind)
-        result.rows.extend(parsed.rows)
-        result.errors.extend(parsed.errors)
-    return result
+        if path == "-":  # read twice if need be: keep a bounded copy
+            path = _spool_stdin(max_bytes, stack)
+        csv_kind = (kind or kind_of(Path(name).stem)) if file_fmt == "csv" else None
+        out.append(_Source(path, name, file_fmt, csv_kind))
+    return out
+
+
+def _spool_stdin(max_bytes: int, stack: ExitStack) -> str:
+    import sys
+
+    tmp = stack.enter_context(tempfile.NamedTemporaryFile(prefix="gin-import-"))  # noqa: SIM115
+    left = max_bytes + 1
+    while left > 0 and (data := sys.stdin.buffer.read(min(left, 1 << 20))):
+        tmp.write(data)
+        left -= len(data)
+    tmp.flush()
+    return tmp.name
+
+
+def _read(src: _Source, max_bytes: int, encoding: str) -> Iterator[Row | Problem]:
+    if src.fmt is None:
+        return iter([Problem(src.name, 1, "format: cannot tell the format from the name; "
+                                          "use .csv, .json, .yaml or pass --format")])
+    return iter_file(src.path, src.fmt, src.name, src.kind, max_bytes, encoding)
+
+
+def _one_pass(sources: list[_Source], log: ErrorLog, max_bytes: int,
+              encoding: str) -> Iterator[Row]:
+    """Every file once, CSV files in kind order (the engine stops if kinds go backwards)."""
+    for src in sorted(sources, key=lambda s: s.rank):
+        for item in _read(src, max_bytes, encoding):
+            if isinstance(item, Row):
+                yield item
+            else:
+                log.add(item.source, item.line, item.message)
+
+
+def _per_kind(sources: list[_Source], log: ErrorLog, max_bytes: int,
+              encoding: str) -> Iterator[Row]:
+    """Each file once per kind it holds, the kinds in writing order."""
+    for kind in KINDS:
+        for src in sources:
+            if src.kind is not None and src.kind != kind and not src.first_read:
+                continue
+            if src.kinds is not None and kind not in src.kinds:
+                continue
+            kinds: set[str] = set()
+            for item in _read(src, max_bytes, encoding):
+                if isinstance(item, Row):
+                    kinds.add(item.kind)
+                    if item.kind == kind:
+                        yield item
+                elif src.first_read:
+                    log.add(item.source, item.line, item.message)
+            if src.first_read:
+                src.first_read, src.kinds = False, kinds
+
+
+class _OutOfOrder(Exception):
+    """A file holds a kind after one that must be written after it."""
+
+
+def read_files(paths: Sequence[str], fmt: str | None = None, kind: str | None = None,
+               max_bytes: int = DEFAULT_MAX_BYTES, encoding: str = "utf-8") -> Parsed:
+    """Read every file into memory (small inputs and tests; the import itself streams)."""
+    _check_encoding(encoding)
+    out = Parsed()
+    with ExitStack() as stack:
+        for src in _sources(paths, fmt, kind, max_bytes, stack):
+            out.add(_read(src, max_bytes, encoding))
+    return out
+
+
+def _check_encoding(encoding: str) -> None:
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise Invalid(f"encoding: {encoding!r} is not a known text encoding") from None
 
 
 # --- writing ------------------------------------------------------------------------------------
 
 
-class _Run:
-    """State of one import: the rows by kind, rejected keys, the report."""
+class _Engine:
+    """Takes rows kind by kind in writing order; checks each and writes it (in batches)."""
 
-    def __init__(self, session: Session, mode: str, report: ImportReport,
-                 tick: Callable[[int], None]) -> None:
+    def __init__(self, session: Session, mode: str, report: ImportReport, log: ErrorLog,
+                 tick: Callable[[int], None], fast: bool) -> None:
         self.session = session
-        self.mode = mode
         self.report = report
-        self.tick = tick
-        self.rejected: dict[tuple[str, tuple[Any, ...]], str] = {}
+        self.log = log
+        self.run = Run(session, mode, report, log, tick)
+        self.bulk = BulkLoader(session, self.run) if fast else None
+        self.kind: str | None = None
+        self.seen: dict[str, dict[Key, int]] = {k: {} for k in KINDS}  # key -> place
+        self.waiting: dict[str, list[Checked]] = {}  # parent code -> agencies waiting for it
 
-    def reject(self, item: Checked, message: str) -> None:
-        self.report.errors.append(f"{item.row.where}: {message}")
-        self.rejected.setdefault((item.kind, item.key), item.row.where)
-
-    def blocked_by(self, item: Checked) -> str | None:
-        """If the row refers to a rejected row, say which: clearer than 'not found'."""
-        for kind, names in REFS[item.kind]:
-            key = tuple(item.values.get(n) for n in names)
-            if None in key:
-                continue
-            where = self.rejected.get((kind, key))
-            if where:
-                label = key_label(kind, key)
-                return f"{names[-1]}: {LABEL[kind]} {label!r} was rejected ({where})"
-        return None
-
-    def apply(self, item: Checked) -> None:
-        try:
-            with self.session.begin_nested():
-                action = WRITERS[item.kind](self.session, item.values, self.mode)
-        except NotFound as exc:
-            self.reject(item, self.blocked_by(item) or _field_first(item.kind, str(exc)))
-            return
-        except DirectoryError as exc:
-            self.reject(item, _field_form(str(exc)))
-            return
-        except IntegrityError as exc:
-            text = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
-            self.reject(item, f"{LABEL[item.kind]}: conflicts with the directory ({text})")
-            return
-        except SQLAlchemyError as exc:  # a value the database cannot hold
-            self.reject(item, f"{LABEL[item.kind]}: the database refused it "
-                              f"({type(exc).__name__})")
-            return
-        getattr(self.report, action)[item.kind] += 1
-
-
-_OBJECT_MESSAGE = re.compile(r"^([a-z_]+) (\S+): (.*)$", re.S)
-
-
-def _field_form(message: str) -> str:
-    """``prefix 10.0.0.0/8: lies inside ...`` -> ``prefix: 10.0.0.0/8 lies inside ...``."""
-    match = _OBJECT_MESSAGE.match(message)
-    if match and match.group(1) in LABEL.values():
-        return f"{match.group(1)}: {match.group(2)} {match.group(3)}"
-    return message
-
-
-def _field_first(kind: str, message: str) -> str:
-    """``agency 'X' not found`` -> ``agency: 'X' not found in the file or the directory``."""
-    head, _, rest = message.partition(" ")
-    if rest.endswith("not found"):
-        return f"{head}: {rest} in the file or the directory"
-    return f"{LABEL[kind]}: {message}"
-
-
-def import_rows(session: Session, rows: Sequence[Row], mode: str = "create",
-                errors: Sequence[str] = (), progress: Callable[[int], None] | None = None,
-                fast: bool = True) -> ImportReport:
-    """Check and write ``rows`` in ``session``; return the report (errors included).
-
-    Nothing is committed here: the caller's transaction decides (see :func:`import_files`).
-    ``fast`` lets plain creations take :mod:`directory.bulkload`'s batched path; with
-    ``fast=False`` every row takes the careful path (same results, slower: the tests
-    compare both).
-    """
-    if mode not in MODES:
-        raise Invalid(f"mode: {mode!r} is not one of {', '.join(MODES)}")
-    report = ImportReport(rows=len(rows), errors=list(errors))
-    tick = progress or (lambda n: None)
-    checked: dict[str, list[Checked]] = {k: [] for k in KINDS}
-    seen: dict[tuple[str, tuple[Any, ...]], Row] = {}
-    run = _Run(session, mode, report, tick)
-    for row in rows:
+    def take(self, row: Row) -> None:
+        if row.kind != self.kind:
+            if self.kind is not None and RANK[row.kind] < RANK[self.kind]:
+                raise _OutOfOrder(row.kind)
+            self._end_kind()
+            self.kind = row.kind
+        self.report.rows += 1
         item, problems = check_row(row)
         if item is None:
-            report.errors.extend(problems)
+            for problem in problems:
+                self.run.error(row, problem)
             key = key_of(row)
             if key is not None:
-                run.rejected.setdefault((row.kind, key), row.where)
-            tick(1)
-            continue
-        first = seen.setdefault((row.kind, item.key), row)
-        if first is not row:  # (not by line: a JSON file may hold two rows on one line)
+                self.run.rejected.setdefault((row.kind, key), self.log.place(row.source,
+                                                                             row.line))
+            self.run.tick(1)
+            return
+        seen = self.seen[row.kind]
+        first, here = seen.get(item.key), self.log.place(row.source, row.line)
+        if first is not None:  # the error goes to the later of the two in the files' order
             label = key_label(row.kind, item.key)
-            report.errors.append(f"{row.where}: {KEYS[row.kind][-1]}: duplicate "
-                                 f"{LABEL[row.kind]} {label!r}, first given at {first.where}")
-            tick(1)
-            continue
-        checked[row.kind].append(item)
-    bulk = BulkLoader(session, run) if fast else None
-    for kind in KINDS:
-        items = _parents_first(checked[kind], run) if kind == "agencies" else checked[kind]
-        for item in items:
-            if bulk is not None and bulk.takes(item):
-                bulk.add(item)
+            what = f"{KEYS[row.kind][-1]}: duplicate {LABEL[row.kind]} {label!r}, first given at"
+            if here < first:
+                where = self.log.where(first)
+                self.log.add(*where.rsplit(":", 1)[0:1], int(where.rsplit(":", 1)[1]),
+                             f"{what} {row.where}")
             else:
-                if bulk is not None:
-                    bulk.flush()  # so the careful path sees, and is not blamed for, the batch
-                run.apply(item)
-            tick(1)
-        if bulk is not None:
-            bulk.flush()
-    if bulk is not None:
-        bulk.close()
-    return report
+                self.run.error(row, f"{what} {self.log.where(first)}")
+            self.run.tick(1)
+            return
+        seen[item.key] = here
+        parent = item.values.get("parent") if row.kind == "agencies" else None
+        if parent is not None and parent == item.values["code"]:
+            self.run.reject(item, f"parent: agencies form a cycle ({parent} -> {parent})")
+            self.run.tick(1)
+            return
+        if parent is not None and not self._agency_known(parent):
+            self.waiting.setdefault(parent, []).append(item)
+            return
+        self._write(item)
+
+    def _agency_known(self, code: str) -> bool:
+        """Can a child of ``code`` be written now?  (Yes too if the parent was rejected: its
+        writer then says so.)"""
+        if ("agencies", (code,)) in self.run.rejected:
+            return True
+        if self.bulk is not None:
+            return (code,) in self.bulk.ids["agencies"]
+        return self.session.scalar(select(m.Agency.id).where(m.Agency.code == code)) is not None
+
+    def _write(self, item: Checked) -> None:
+        todo = [item]
+        while todo:
+            it = todo.pop()
+            if self.bulk is not None and self.bulk.takes(it):
+                self.bulk.add(it)
+            else:
+                if self.bulk is not None:
+                    self.bulk.flush()  # so the careful path sees, and is not blamed for, it
+                self.run.apply(it)
+            self.run.tick(1)
+            if self.waiting and it.kind == "agencies":
+                todo.extend(reversed(self.waiting.pop(it.values["code"], [])))
+
+    def _end_kind(self) -> None:
+        if self.waiting:  # parents never written: missing, or a cycle
+            left = [it for items in self.waiting.values() for it in items]
+            self.waiting.clear()
+            for it in _parents_first(left, self.run):
+                self._write(it)
+        if self.bulk is not None:
+            self.bulk.flush()
+
+    def close(self) -> None:
+        self._end_kind()
+        if self.bulk is not None:
+            self.bulk.close()
 
 
-def _parents_first(items: list[Checked], run: _Run) -> list[Checked]:
-    """Agencies ordered so that a parent in the file is written before its children."""
+def _parents_first(items: list[Checked], run: Run) -> list[Checked]:
+    """Agencies ordered so that a parent among them comes before its children; the members
+    of a cycle are rejected."""
     by_code = {it.values["code"]: it for it in items}
     order: list[Checked] = []
     state: dict[str, int] = {}  # 1 = visiting, 2 = done
@@ -298,36 +328,77 @@ class _Cycle(Exception):
     pass
 
 
+def _finish(report: ImportReport, log: ErrorLog) -> ImportReport:
+    report.errors = log.lines()
+    report.rejected = log.total
+    return report
+
+
+def import_rows(session: Session, rows: Iterable[Row], mode: str = "create",
+                errors: Sequence[str] = (), progress: Callable[[int], None] | None = None,
+                fast: bool = True) -> ImportReport:
+    """Check and write ``rows`` (in memory, any order) in ``session``; return the report.
+
+    Nothing is committed here: the caller's transaction decides (see :func:`import_files`).
+    ``fast`` lets plain creations take :mod:`directory.bulkload`'s batched path; with
+    ``fast=False`` every row takes the careful path (same results, slower: the tests
+    compare both).
+    """
+    if mode not in MODES:
+        raise Invalid(f"mode: {mode!r} is not one of {', '.join(MODES)}")
+    log = ErrorLog()
+    for text in errors:
+        log.add_text(text)
+    report = ImportReport()
+    engine = _Engine(session, mode, report, log, progress or (lambda n: None), fast)
+    for row in sorted(rows, key=lambda r: RANK[r.kind]):
+        engine.take(row)
+    engine.close()
+    return _finish(report, log)
+
+
 def import_files(directory: store.Directory, paths: Sequence[str], fmt: str | None = None, *,
                  kind: str | None = None, mode: str = "create", partial: bool = False,
                  dry_run: bool = False, max_bytes: int = DEFAULT_MAX_BYTES,
                  encoding: str = "utf-8",
-                 progress: Callable[[int], None] | None = None,
-                 on_total: Callable[[int], None] | None = None) -> ImportReport:
-    """Import files into the directory in one transaction.
+                 progress: Callable[[int], None] | None = None) -> ImportReport:
+    """Import files into the directory in one transaction, streaming them.
 
     Raises :class:`ImportFailed` (and writes nothing) if any row is bad, unless ``partial``:
     then the good rows are committed and the report lists the bad ones.  ``dry_run`` does
     everything (every check, every insert, in the database) and then rolls back: the report
     says what an import would do.  ``encoding`` is the files' text encoding (UTF-8 unless
-    told, e.g. ``cp874`` for a Thai Excel CSV).  ``on_total`` is told the number of rows
-    once the files are read (to size a progress bar); ``progress`` is called as rows are done.
+    told, e.g. ``cp874`` for a Thai Excel CSV).  ``progress`` is called as rows are done.
     """
     if mode not in MODES:
         raise Invalid(f"mode: {mode!r} is not one of {', '.join(MODES)}")
-    parsed = read_files(paths, fmt, kind, max_bytes, encoding)
-    if on_total:
-        on_total(len(parsed.rows))
-    try:
-        with directory.transaction() as session:
-            report = import_rows(session, parsed.rows, mode, parsed.errors, progress)
-            if report.errors and not partial:
-                raise ImportFailed(report.errors)
-            if dry_run:
-                raise _DryRun(report)
-    except _DryRun as done:
-        return done.report
-    return report
+    _check_encoding(encoding)
+    tick = progress or (lambda n: None)
+    with ExitStack() as stack:
+        sources = _sources(paths, fmt, kind, max_bytes, stack)
+        per_kind = False
+        while True:
+            log = ErrorLog([s.name for s in sources])
+            report = ImportReport()
+            rows = (_per_kind if per_kind else _one_pass)(sources, log, max_bytes, encoding)
+            try:
+                with directory.transaction() as session:
+                    engine = _Engine(session, mode, report, log, tick, fast=True)
+                    for row in rows:
+                        engine.take(row)
+                    engine.close()
+                    _finish(report, log)
+                    if report.rejected and not partial:
+                        raise ImportFailed(report.errors, total=report.rejected)
+                    if dry_run:
+                        raise _DryRun(report)
+            except _DryRun as done:
+                return done.report
+            except _OutOfOrder:
+                per_kind = True  # rolled back: start again, a kind at a time
+                continue
+            return report
+    raise AssertionError("unreachable")
 
 
 class _DryRun(Exception):
@@ -336,3 +407,5 @@ class _DryRun(Exception):
     def __init__(self, report: ImportReport) -> None:
         super().__init__("dry run")
         self.report = report
+
+

@@ -79,41 +79,35 @@ def import_(ctx: Context, files: tuple[str, ...], fmt: str | None, kind: str | N
     sites.csv, ...), JSON or YAML (one document with a list per kind, as `gin directory
     export` writes).  A DIR imports every such file inside it (a CSV export folder).
     Rows are written parents first, whatever their order, in one transaction: any bad row
-    and nothing is written, every problem listed as FILE:LINE: FIELD: WHAT.  Exit 1 if any
-    row was rejected (also with --partial, after importing the good ones).
+    and nothing is written, every problem listed as FILE:LINE: FIELD: WHAT, sorted by line
+    (a problem met on many lines: its first lines and a count).  Files are streamed, so a
+    big one needs only --max-size.  Exit 1 if any row was rejected (also with --partial,
+    after importing the good ones).
     """
     with ExitStack() as stack:
-        bar: dict[str, Any] = {"advance": None}
-        reading = None
-        if not as_json and err_console.is_terminal:  # a big YAML file takes a while to parse
-            reading = err_console.status("reading and checking files...")
-            reading.start()
-            stack.callback(reading.stop)
-
-        def on_total(total: int) -> None:
-            if reading is not None:
-                reading.stop()  # one live display at a time: the bar replaces the spinner
-            bar["advance"] = stack.enter_context(progress(total, "importing", as_json))
+        status = None
+        if not as_json and err_console.is_terminal:
+            status = stack.enter_context(err_console.status("importing..."))
+        done = [0]
 
         def advance(n: int) -> None:
-            if bar["advance"] is not None:
-                bar["advance"](n)
+            done[0] += n
+            if status is not None and done[0] % 10_000 < n:
+                status.update(f"importing: {done[0]:,} rows done")
 
         failed: ImportFailed | None = None
         try:
             report = import_files(ctx.directory, list(files), fmt, kind=kind, mode=mode,
                                   partial=partial, dry_run=dry_run, encoding=encoding,
-                                  max_bytes=int(max_size * 2**20),
-                                  progress=advance, on_total=on_total)
+                                  max_bytes=int(max_size * 2**20), progress=advance)
         except ImportFailed as exc:
             failed = exc
-    if failed is not None:  # printed once the progress bar is gone
+    if failed is not None:  # printed once the status line is gone
         if as_json:
-            print_json({"imported": False, "rejected": len(failed.errors),
-                        "errors": failed.errors})
+            print_json({"imported": False, "rejected": failed.total, "errors": failed.errors})
         else:  # every error on one unwrapped line, so it can be grepped and jumped to
             err_console.print(f"gin: error: import rejected, nothing written "
-                              f"({len(failed.errors)} errors):", markup=False)
+                              f"({failed.total:,} errors):", markup=False)
             for line in failed.errors:
                 err_console.print(line, markup=False, soft_wrap=True)
         raise click.exceptions.Exit(1)
@@ -122,7 +116,7 @@ def import_(ctx: Context, files: tuple[str, ...], fmt: str | None, kind: str | N
              imported=not dry_run, dry_run=dry_run)
     if report.errors:
         if not as_json:
-            err_console.print(f"gin: {len(report.errors)} row(s) rejected, the rest imported")
+            err_console.print(f"gin: {report.rejected:,} row(s) rejected, the rest imported")
         raise click.exceptions.Exit(1)
 
 
