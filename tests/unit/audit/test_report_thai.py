@@ -152,3 +152,19 @@ def test_chart_titles_are_never_sliced(audits) -> None:  # noqa: ANN001
 def test_unknown_catalogue_language_is_one_clear_error() -> None:
     with pytest.raises(ValueError, match="no message catalogue for language 'xx'"):
         messages.catalogue("xx")
+
+
+def test_ministry_summary_from_the_directory(directory, audits,  # noqa: ANN001
+                                             monkeypatch) -> None:  # noqa: ANN001
+    import base64
+
+    from audit import ministries
+
+    monkeypatch.setenv("GIN_VPN_KEY", base64.b64encode(b"k" * 32).decode())
+    build(directory)
+    with directory.transaction() as s:
+        of = ministries.of_agencies(s)
+    assert of["DOPA"] == "MOI" and of["MOI"] == "MOI" and of["MOPH"] == "MOPH"
+    page = report.to_html(audits, lang="th", ministries=of)
+    table = re.search(r'<table id="ministries">(.*?)</table>', page, re.S)
+    assert table and "<td>MOI</td>" in table.group(1)  # DOPA's devices, under MOI
