@@ -189,8 +189,7 @@ LABELS: dict[str, dict[str, str]] = {
            "aggregated": "%d findings in %d groups (check and status), each with its "
                          "reasons counted and up to %d examples; every finding is in the "
                          "JSON/CSV export, or in this annex with --all-findings.",
-           "example": "Example device", "more": "%d more not shown",
-           "high": "high", "medium": "medium", "low": "low", "critical": "critical"},
+           "example": "Example device", "more": "%d more not shown"},
     "th": {"title": "รายงานสถานะความมั่นคงปลอดภัย", "framework": "มาตรฐาน",
            "scope": "ขอบเขต", "generated": "จัดทำเมื่อ", "overall": "คะแนนรวม",
            "by_agency": "คะแนนรายหน่วยงาน", "by_clause": "คะแนนตามหมวด ISO/IEC 17799",
@@ -222,8 +221,7 @@ LABELS: dict[str, dict[str, str]] = {
                          "แต่ละกลุ่มนับจำนวนตามเหตุผลและแสดงตัวอย่างไม่เกิน %d อุปกรณ์ "
                          "ผลการตรวจทุกรายการอยู่ในไฟล์ JSON/CSV หรือในภาคผนวกนี้เมื่อใช้ "
                          "--all-findings",
-           "example": "อุปกรณ์ตัวอย่าง", "more": "และอีก %d รายการที่ไม่ได้แสดง",
-           "high": "สูง", "medium": "ปานกลาง", "low": "ต่ำ", "critical": "วิกฤต"},
+           "example": "อุปกรณ์ตัวอย่าง", "more": "และอีก %d รายการที่ไม่ได้แสดง"},
 }
 
 
