@@ -115,3 +115,27 @@ def test_whole_gin_style_annex_prints_grouped(audits, tmp_path: Path) -> None:  
     open_count = sum(1 for a in audits for f in a.findings
                      if f.status.value in ("fail", "unknown"))
     assert squeezed(f"ผลการตรวจ{open_count}รายการ") in body
+
+
+def test_a_hundred_agencies_print_as_a_short_document(tmp_path: Path) -> None:
+    """A realistic GIN slice (100 devices of bench/audit_gen.py, one agency each, five
+    ministries): past the detail limit by default, so the annex is grouped and the whole
+    report stays a few pages while naming every ministry."""
+    from audit import sources
+    from bench.audit_gen import generate
+
+    need(shutil.which("chromium") is not None and shutil.which("pdftotext") is not None,
+         "needs Debian's chromium and poppler-utils (pdftotext)")
+    audits = run(sources.from_folder(generate(tmp_path / "gin", 100)), now=NOW)
+    open_count = sum(1 for a in audits for f in a.findings
+                     if f.status.value in ("fail", "unknown"))
+    assert open_count > report.DETAIL_LIMIT
+    ministries = {a.agency: f"MIN{i % 5}" for i, a in enumerate(audits) if a.agency}
+    pdf = tmp_path / "gin.pdf"
+    report.write(pdf, audits, "pdf", lang="th", ministries=ministries)
+    text = pages(pdf)
+    body = squeezed("".join(text))
+    assert len(text) < 25
+    assert squeezed(f"ผลการตรวจ{open_count}รายการ") in body  # the grouped annex's note
+    assert all(f"MIN{i}" in body for i in range(5))
+    assert all(re.search(rf"หน้า\s+{n}\s*/\s*{len(text)}\b", p) for n, p in enumerate(text, 1))
