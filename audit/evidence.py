@@ -29,7 +29,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
@@ -349,27 +349,62 @@ def backup(directory: Directory, transport: DeviceTransport, devices: Sequence[s
     return [r for n in names for r in (results[n], hosts.get(n)) if r is not None]
 
 
-def read_folder(folder: Path | str, patterns: Iterable[str] = ("*.cfg", "*.conf", "*.txt")
-                ) -> dict[str, tuple[Path, str | None]]:
-    """Configs an auditor received: ``{device: (path, platform or None)}``.
+#: File names read as configs: these extensions, or none at all (RANCID and many backup
+#: tools write ``<device>`` with no extension).
+CONFIG_SUFFIXES = (".cfg", ".conf", ".txt", "")
+#: Read for facts, not as a config (see :mod:`audit.sources`).
+FACTS_FILE = "devices.yaml"
 
-    The device is the file name's stem; ``<device>.<platform>.cfg`` names the platform,
-    and a ``devices.yaml`` beside the files may give platform, role and agency per device.
-    """
+
+@dataclass(frozen=True)
+class ConfigFolder:
+    """What a folder of configs holds: ``{device: (path, platform or None)}`` to read, and
+    every other entry with the reason it is not read (so nothing is skipped silently)."""
+
+    files: dict[str, tuple[Path, str | None]]
+    skipped: tuple[tuple[Path, str], ...] = ()
+
+
+def list_folder(folder: Path | str) -> ConfigFolder:
+    """Configs an auditor received (see :func:`read_folder`) and the entries skipped."""
     root = Path(folder)
     if not root.is_dir():
         raise ConfigError(f"{root}: not a folder of configurations")
     known = set(platforms.registry())
     out: dict[str, tuple[Path, str | None]] = {}
-    for pattern in patterns:
-        for path in sorted(root.glob(pattern)):
+    skipped: list[tuple[Path, str]] = []
+    wanted = ", ".join(f"*{x}" for x in CONFIG_SUFFIXES if x) + " or no extension"
+    for path in sorted(root.iterdir()):
+        if path.name == FACTS_FILE:
+            continue
+        if path.name.startswith("."):
+            skipped.append((path, "hidden file"))
+        elif not path.is_file():
+            skipped.append((path, "not a regular file (configs are files in the folder "
+                                  "itself)"))
+        elif path.suffix not in CONFIG_SUFFIXES:
+            skipped.append((path, f"not a config file name ({wanted})"))
+        else:
             stem = path.stem
             platform = None
             head, _, tail = stem.rpartition(".")
             if head and tail in known:
                 stem, platform = head, tail
+            if stem in out:
+                skipped.append((path, f"{out[stem][0].name} already gives {stem}'s config"))
+                continue
             out[stem] = (path, platform)
-    return out
+    return ConfigFolder(out, tuple(skipped))
+
+
+def read_folder(folder: Path | str) -> dict[str, tuple[Path, str | None]]:
+    """Configs an auditor received: ``{device: (path, platform or None)}``.
+
+    The device is the file name's stem; ``<device>.<platform>.cfg`` names the platform,
+    and a ``devices.yaml`` beside the files may give platform, role and agency per device.
+    What is not read is named by :func:`list_folder`.
+    """
+    return list_folder(folder).files
 
 
 def guess_platform(text: str) -> str | None:

@@ -77,16 +77,18 @@ class Catalogue:
         return self._match(self.reasons, text)
 
     def remediation(self, line: str) -> str | None:
-        """A remediation line with its prose translated (the whole line, or its ``#``
-        comment); the line itself when it is config only; None: prose not in the catalogue."""
+        """A remediation line with its prose translated (the whole line, its ``#`` comment,
+        or an IOS ``!`` comment line); the line itself when it is config only; None: prose
+        not in the catalogue."""
         whole = self._match(self.prose, line.strip())
         if whole is not None:
             return line[:len(line) - len(line.lstrip())] + whole
-        code, sep, comment = line.partition("# ")
+        marker = "! " if line.lstrip().startswith("! ") else "# "  # IOS comment, or shell's
+        code, sep, comment = line.partition(marker)
         if not sep or not ENGLISH_PROSE.search(comment):
             return line
         said = self._match(self.prose, comment.strip())
-        return None if said is None else f"{code}# {said}"
+        return None if said is None else f"{code}{marker}{said}"
 
 
 @cache

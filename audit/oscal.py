@@ -28,7 +28,7 @@ from typing import Any
 
 from audit import catalogue
 from audit.checks import Status
-from audit.runner import DeviceAudit, Finding
+from audit.findings import DeviceAudit, Finding
 
 OSCAL_VERSION = "1.1.2"
 NS = "urn:gin:audit"

@@ -24,7 +24,7 @@ import jinja2
 
 from audit import catalogue, history, messages
 from audit.checks import Status
-from audit.runner import DeviceAudit, Finding
+from audit.findings import DeviceAudit, Finding
 
 TEMPLATES = Path(__file__).with_name("templates")
 NO_AGENCY = "-"
@@ -105,10 +105,13 @@ def filter_agency(audits: Sequence[DeviceAudit], agency: str | None) -> list[Dev
 
 def to_data(audits: Sequence[DeviceAudit], framework: catalogue.Framework | None = None,
             scope: str = "GIN", lang: str = "en", generated: dt.datetime | None = None,
-            prior: dict[str, Any] | None = None) -> dict[str, Any]:
+            prior: dict[str, Any] | None = None, run: int | None = None,
+            skipped: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
     """Everything a report shows, as plain data (the JSON export).
 
     ``prior``: a stored earlier run (:mod:`audit.history`); adds the trend since then.
+    ``run``: the id of the stored run this is (None: not stored); ``skipped``: evidence
+    files not read, with why.
     """
     framework = framework or catalogue.load()
     findings = [f for a in audits for f in a.findings]
@@ -118,6 +121,7 @@ def to_data(audits: Sequence[DeviceAudit], framework: catalogue.Framework | None
         "generated_at": (generated or dt.datetime.now(dt.UTC)).isoformat(),
         "framework": {"name": framework.name, "title": framework.title},
         "scope": scope,
+        "run": run,
         "score": overall.as_dict(),
         "agencies": [s.as_dict() for s in by_agency(findings)],
         "clauses": [s.as_dict() for s in by_clause(findings, framework, lang)],
@@ -126,6 +130,7 @@ def to_data(audits: Sequence[DeviceAudit], framework: catalogue.Framework | None
         "devices": [{"device": a.device, "agency": a.agency, "platform": a.platform,
                      "error": a.error, "warnings": a.warnings} for a in audits],
         "findings": [f.as_dict() for f in findings],
+        "skipped": [{"path": p, "reason": r} for p, r in skipped],
     }
     data["trend"] = history.trend(data, prior)
     return data
@@ -175,8 +180,10 @@ LABELS: dict[str, dict[str, str]] = {
            "na": "n/a", "under": "and every agency under it",
            "scoring": "Score = pass / (pass + fail + unknown); unknown counts against.",
            "trend": "Since the previous run", "changed": "findings changed status",
-           "before": "before", "now": "now", "page": "Page", "cover_for": "Audit of the "
-           "network devices' configurations against the framework below.",
+           "before": "before", "now": "now", "run": "Run",
+           "skipped": "Evidence files not read", "file": "File", "page": "Page",
+           "cover_for": "Audit of the network devices' configurations against the "
+                        "framework below.",
            "agencies": "Agencies", "classification": "Classification",
            "classification_default": "CONFIDENTIAL", "summary": "Summary",
            "by_ministry": "Score by ministry", "ministry": "Ministry",
@@ -206,7 +213,8 @@ LABELS: dict[str, dict[str, str]] = {
            "na": "ไม่มีข้อมูล", "under": "และหน่วยงานในสังกัดทั้งหมด",
            "scoring": "คะแนน = ผ่าน / (ผ่าน + ไม่ผ่าน + ไม่ทราบ) รายการที่ไม่ทราบผลนับเป็นไม่ผ่าน",
            "trend": "เทียบกับการตรวจครั้งก่อน", "changed": "รายการที่สถานะเปลี่ยน",
-           "before": "ก่อน", "now": "ล่าสุด", "page": "หน้า",
+           "before": "ก่อน", "now": "ล่าสุด", "run": "การตรวจครั้งที่",
+           "skipped": "ไฟล์หลักฐานที่ไม่ได้อ่าน", "file": "ไฟล์", "page": "หน้า",
            "cover_for": "การตรวจประเมินการตั้งค่าอุปกรณ์เครือข่ายตามมาตรฐานที่ระบุด้านล่าง",
            "agencies": "หน่วยงาน", "classification": "ชั้นความลับ",
            "classification_default": "ลับ", "summary": "บทสรุปสำหรับผู้บริหาร",
@@ -304,6 +312,8 @@ def by_ministry(findings: Sequence[Finding], ministries: Mapping[str, str]) -> l
 def to_html(audits: Sequence[DeviceAudit], framework: catalogue.Framework | None = None,
             scope: str = "GIN", lang: str = "en", max_bars: int = 60,
             prior: dict[str, Any] | None = None, show_all: bool = False,
+            generated: dt.datetime | None = None, run: int | None = None,
+            skipped: Sequence[tuple[str, str]] = (),
             classification: str | None = None, ministries: Mapping[str, str] | None = None,
             signoff: Mapping[str, str] | None = None, detail_limit: int = DETAIL_LIMIT,
             worst: int = 20, max_rows: int = 200) -> str:
@@ -323,7 +333,7 @@ def to_html(audits: Sequence[DeviceAudit], framework: catalogue.Framework | None
     framework = framework or catalogue.load()
     say = messages.Translator(lang)
     t = LABELS[lang]
-    data = to_data(audits, framework, scope, lang, prior=prior)
+    data = to_data(audits, framework, scope, lang, generated, prior, run, skipped)
     findings = [f for a in audits for f in a.findings]
     shown = [f for f in findings if show_all or f.status in (Status.FAIL, Status.UNKNOWN)]
     grouped = not show_all and len(shown) > detail_limit
@@ -353,16 +363,19 @@ def to_html(audits: Sequence[DeviceAudit], framework: catalogue.Framework | None
         evidence_lines=EVIDENCE_LINES, ministry_scores=ministry_scores,
         ministries=dict(ministries or {}), worst=worst, top_controls=top,
         signoff=dict(signoff or {}), max_rows=max_rows,
+        skipped=[{"path": k["path"], "reason": say.reason(k["reason"])}
+                 for k in data["skipped"]],
         agency_bars=data["agencies"][:max_bars], clause_bars=data["clauses"])
 
 
 FORMATS = ("html", "pdf", "json", "csv", "oscal")
 #: The keyword arguments each format takes (the CLI passes everything it has).
+RUN = {"generated", "run", "skipped"}
 HTML_OPTIONS = {"scope", "lang", "prior", "show_all", "framework", "classification",
-                "ministries", "signoff"}
+                "ministries", "signoff", *RUN}
 OPTIONS = {"html": HTML_OPTIONS, "pdf": HTML_OPTIONS,
-           "json": {"scope", "lang", "prior", "framework"}, "csv": set(),
-           "oscal": {"scope", "framework"}}
+           "json": {"scope", "lang", "prior", "framework", *RUN}, "csv": set(),
+           "oscal": {"scope", "framework", "generated"}}
 
 
 def write(path: Path | str, audits: Sequence[DeviceAudit], fmt: str, **kw: Any) -> None:

@@ -4,6 +4,10 @@ Parsing is the expensive part (hier_config builds a tree); the checks are cheap 
 that tree.  So the runner parses a config once and hands the same tree to every check, and
 a config that cannot be parsed still gets a finding per check ("unknown", with the parse
 error as the reason): nothing is skipped and nothing passes by default.
+
+The runner also judges the subjects that are not configs (directory records, VPN
+gateways: :func:`judge`): every check module only describes checks and registers them
+(:mod:`audit.checks.registry`); running them is done here, once.
 """
 
 from __future__ import annotations
@@ -11,12 +15,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, replace
 
 from audit import catalogue
 from audit.changes import ChangeFacts
-from audit.checks import ALL, Check, Context, Status
+from audit.checks import registry
+from audit.checks.base import Check, Context, Status, Subject
+from audit.findings import DeviceAudit, Finding, combine, finding, findings_of, merge
 from audit.host import HostFiles
 from audit.monitoring import MonitorFact
 from audit.parse import AuditParseError, ParsedConfig, parse
@@ -45,42 +50,10 @@ class ConfigSource:
     monitor: MonitorFact | None = None
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One check's verdict on one device, with the controls it evidences."""
-
-    device: str
-    agency: str | None
-    platform: str
-    check: str
-    title: str
-    controls: tuple[str, ...]
-    status: Status
-    severity: str
-    reason: str
-    evidence: tuple[tuple[int | None, str], ...] = ()
-    remediation: tuple[str, ...] = ()
-    origin: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        """Plain data for JSON and CSV (status as its string value)."""
-        return {"device": self.device, "agency": self.agency, "platform": self.platform,
-                "check": self.check, "title": self.title, "controls": list(self.controls),
-                "status": self.status.value, "severity": self.severity, "reason": self.reason,
-                "evidence": [{"line": ln, "text": tx} for ln, tx in self.evidence],
-                "remediation": list(self.remediation), "origin": self.origin}
-
-
-@dataclass
-class DeviceAudit:
-    """All findings for one device, plus why its config could not be read (if so)."""
-
-    device: str
-    agency: str | None
-    platform: str
-    findings: list[Finding] = field(default_factory=list)
-    error: str | None = None
-    warnings: list[str] = field(default_factory=list)
+#: The checks of a device's config, found in the registry.
+ALL: tuple[Check, ...] = registry.of("config")
+__all__ = ["ALL", "ConfigSource", "DeviceAudit", "Finding", "audit_one", "combine", "finding",
+           "findings_of", "judge", "merge", "run"]
 
 
 def audit_one(source: ConfigSource, checks: Sequence[Check] = ALL,
@@ -114,7 +87,7 @@ def audit_one(source: ConfigSource, checks: Sequence[Check] = ALL,
             # what passed on half a config proves nothing about the missing half
             status = Status.UNKNOWN
             reason = f"configuration incomplete ({config.incomplete}); not trusted: {reason}"
-        fix = check.fix(source.platform) if status is Status.FAIL else ()
+        fix = check.fix(source.platform, ctx) if status is Status.FAIL else ()
         result.findings.append(Finding(
             device=source.device, agency=source.agency, platform=source.platform,
             check=check.id, title=check.title,
@@ -169,32 +142,29 @@ def _run_parallel(items: list[ConfigSource], framework: str, now: dt.datetime,
     return out
 
 
-def finding(device: str, check: str, title: str, status: Status, severity: str, reason: str,
-            *, agency: str | None = None, platform: str = "-",
-            evidence: Sequence[tuple[int | None, str]] = (), remediation: Sequence[str] = (),
-            origin: str = "", framework: catalogue.Framework | None = None) -> Finding:
-    """A finding from any evidence source (a config check, the web/TLS audit, monitoring),
-    with the controls the framework maps ``check`` to: the one way findings are made outside
-    the config runner, so every report format treats them alike."""
+
+
+def judge(subjects: Iterable[Subject], framework: catalogue.Framework | None = None,
+          now: dt.datetime | None = None) -> list[DeviceAudit]:
+    """Every registered check of each subject's kind over that subject (a directory record,
+    a VPN gateway, a scanned web host): one :class:`DeviceAudit` per subject name, in
+    first-seen order."""
     framework = framework or catalogue.load()
-    return Finding(device=device, agency=agency, platform=platform, check=check, title=title,
-                   controls=tuple(c.id for c in framework.controls_of(check)), status=status,
-                   severity=severity, reason=reason, evidence=tuple(evidence),
-                   remediation=tuple(remediation) if status is Status.FAIL else (),
-                   origin=origin)
-
-
-def combine(audits: Iterable[DeviceAudit], findings: Iterable[Finding]) -> list[DeviceAudit]:
-    """``audits`` with more findings added to their device (a device or service the config
-    audit did not see gets an entry of its own), in first-seen order."""
-    out = {a.device: DeviceAudit(a.device, a.agency, a.platform, list(a.findings), a.error,
-                                 list(a.warnings)) for a in audits}
-    for f in findings:
-        entry = out.setdefault(f.device, DeviceAudit(f.device, f.agency, f.platform))
-        entry.findings.append(f)
+    now = now or dt.datetime.now(dt.UTC)
+    out: dict[str, DeviceAudit] = {}
+    for subject in subjects:
+        ctx = replace(subject.ctx, now=now)
+        entry = out.setdefault(subject.name,
+                               DeviceAudit(subject.name, subject.agency, subject.platform))
+        entry.error = entry.error or subject.error
+        for check in registry.of(subject.kind):
+            verdict = check.run(None, subject.platform, ctx)
+            entry.findings.append(finding(
+                subject.name, check.id, check.title, verdict.status, check.severity,
+                verdict.reason, agency=subject.agency, platform=subject.platform,
+                evidence=verdict.evidence,
+                remediation=(check.fix(subject.platform, ctx)
+                             if verdict.status is Status.FAIL else ()),
+                origin=subject.origin,
+                framework=framework))
     return list(out.values())
-
-
-def findings_of(audits: Iterable[DeviceAudit]) -> list[Finding]:
-    """Every finding of every device, in device order."""
-    return [f for a in audits for f in a.findings]

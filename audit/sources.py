@@ -88,22 +88,38 @@ def from_folder(folder: Path | str, facts: dict[str, DeviceFacts] | None = None,
     """Sources for every config file in ``folder`` (see :func:`audit.evidence.read_folder`).
 
     ``facts`` are the directory's (None: no directory consulted, so whether a device is
-    registered stays unknown); a ``devices.yaml`` in the folder adds to them."""
+    registered stays unknown); a ``devices.yaml`` in the folder adds to them.  A device
+    they name with no file in the folder is still a source, with no configuration: its
+    config checks read "unknown" (missing evidence), rather than the device vanishing from
+    the score."""
     root = Path(folder)
     files = read_folder(root)
     known = None if facts is None else set(facts)
     table = dict(facts or {})
     table.update(_yaml_facts(root))
     out = []
-    for device, (path, named_platform) in sorted(files.items()):
-        data = _read_capped(path)
+    for device in sorted(set(files) | set(table)):
         fact = table.get(device, DeviceFacts())
+        registered = None if known is None else device in known
+        backed = _last_backup(store, device)
+        if device not in files:
+            out.append(ConfigSource(device, fact.platform or UNKNOWN_PLATFORM, None,
+                                    fact.role, fact.agency, backed, registered,
+                                    f"no config file for {device} in {root}"))
+            continue
+        path, named_platform = files[device]
+        try:
+            data = _read_capped(path)
+        except OSError as exc:  # named in the report as unreadable, never dropped
+            out.append(ConfigSource(device, named_platform or fact.platform or UNKNOWN_PLATFORM,
+                                    None, fact.role, fact.agency, backed, registered,
+                                    f"{path} could not be read: {exc.strerror or exc}"))
+            continue
         platform = (named_platform or fact.platform
                     or guess_platform(data[:4096].decode("utf-8", "replace"))
                     or UNKNOWN_PLATFORM)
-        backed = _last_backup(store, device)
         out.append(ConfigSource(device, platform, data, fact.role, fact.agency, backed,
-                                None if known is None else device in known, str(path)))
+                                registered, str(path)))
     return out
 
 

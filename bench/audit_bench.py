@@ -1,4 +1,4 @@
-"""Audit benchmark (issue 8): the whole GIN's configs audited from files, on one core.
+"""Audit benchmark: the whole GIN's configs audited from files, on one core.
 
     nice -n 10 .venv/bin/python bench/audit_bench.py [--data DIR] [--count 2154]
         [--naive-sample 300] [--ccp2-python /tmp/gin-ccp2-venv/bin/python]

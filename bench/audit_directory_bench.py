@@ -1,10 +1,10 @@
-"""Directory-facts benchmark (issue 8): the audit's directory checks over the whole GIN.
+"""Directory-facts benchmark: the audit's directory checks over the whole GIN.
 
     .venv/bin/python bench/audit_directory_bench.py [--agencies 2154] [--db URL] [--json]
 
 Imports the synthetic GIN (``directory.synth``: agencies, sites, PE/CE devices, links,
 contacts, the IPv6 plan) into a fresh SQLite file (or an EMPTY database at ``--db``), then
-times :func:`audit.checks.records.directory_findings` for the whole GIN (inventory,
+times the runner judging :func:`audit.checks.records.directory_subjects` (inventory,
 contacts, link protection and the VPN gateways' findings) and counts its SQL statements:
 the statements must not grow with the directory (O(rows), never one query per device),
 and the time stays a small part of the < 30 s whole-GIN audit.
@@ -24,7 +24,9 @@ from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from audit.checks.records import directory_findings  # noqa: E402
+from audit import runner  # noqa: E402
+from audit.checks.records import directory_subjects  # noqa: E402
+from audit.findings import findings_of  # noqa: E402
 from devices.platforms import interface_names  # noqa: E402
 from directory.exporter import write_export  # noqa: E402
 from directory.store import Directory  # noqa: E402
@@ -53,7 +55,7 @@ def main(argv: list[str] | None = None) -> None:
             statements.clear()
             t0, c0 = time.perf_counter(), time.process_time()
             with directory.transaction() as s:
-                found = directory_findings(s)
+                found = findings_of(runner.judge(directory_subjects(s)))
             walls.append(time.perf_counter() - t0)
             cpus.append(time.process_time() - c0)
         directory.close()

@@ -1,6 +1,6 @@
 """Provision N links on the lab: gin via Netmiko, gin via Ansible, and plain ansible-playbook.
 
-Goal (issue 4): the Netmiko path at least 2x faster than one ``ansible-playbook`` run with
+Goal: the Netmiko path at least 2x faster than one ``ansible-playbook`` run with
 ``cli_config``, forks=N, doing the same pushes.  Each contender gets a freshly started lab
 (2 PEs + N bare CEs), so every run pushes the same configuration from the same state.
 gin's runs include what the anchor does not: reading the running config, diffing, the

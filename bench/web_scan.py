@@ -32,6 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from audit import runner  # noqa: E402
 from audit.web import checks, scan  # noqa: E402
 from audit.web.lab import WebLab  # noqa: E402
 
@@ -71,7 +72,7 @@ def run_gin(lab: WebLab, workers: int) -> tuple[float, float, float, int]:
     records = scan.scan(targets, lab.nameserver, lab.ca_file, workers)
     wall = time.perf_counter() - t0
     cpu, ncpu = _cpu(resource.RUSAGE_SELF) - c0, _nginx_cpu(lab) - n0
-    clean = sum(1 for a in checks.audits(records) if not any(
+    clean = sum(1 for a in runner.judge(checks.subjects(records)) if not any(
         f.status.value in ("fail", "unknown") for f in a.findings))
     return wall, cpu, ncpu, clean
 

@@ -6,7 +6,7 @@
 
 Both answer the same random addresses (half inside allocated prefixes, half anywhere in
 the supernet) over the same prefixes; the answers are checked to agree, then each is
-timed on the whole list.  Goal from issue 2: WhoisIndex within 2x of pytricia.
+timed on the whole list.  Goal: WhoisIndex within 2x of pytricia.
 """
 
 from __future__ import annotations

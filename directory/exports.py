@@ -1,6 +1,6 @@
 """Exports of the directory for other tools: Ansible inventories and Prometheus file_sd.
 
-Why here: Ansible (the playbooks under ``playbooks/``, AWX) and Prometheus must see the same
+Why here: Ansible (gin's own playbooks, AWX) and Prometheus must see the same
 devices as the directory, the single source of truth; generating their inputs from it (a
 dynamic inventory, a file_sd file rewritten on change) keeps them from drifting.
 

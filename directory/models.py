@@ -364,3 +364,65 @@ class TunnelRotation(Timestamped, Base):
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     tunnel: Mapped[Tunnel] = relationship(lazy="joined")
+
+
+class AuditRun(Base):
+    """One audit run (``gin audit check`` / ``report``), stored once with its findings, so
+    every report format renders the same run and the trend compares runs of one scope.
+
+    The row stays small (it is written to the change log); the findings and the devices'
+    notes are in :class:`AuditFinding` and :class:`AuditDevice`.
+    """
+
+    __tablename__ = "audit_run"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(255))
+    generated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    framework: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(128))
+    #: pass / (pass + fail + unknown) in percent; None: nothing applicable.
+    score: Mapped[float | None] = mapped_column(Float)
+    passed: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    unknown: Mapped[int] = mapped_column(Integer, default=0)
+    not_applicable: Mapped[int] = mapped_column(Integer, default=0)
+    #: Evidence files not read, each with why: ``[{"path": ..., "reason": ...}]``.
+    skipped: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    __table_args__ = (Index("ix_audit_run_scope_time", "scope", "generated_at"),)
+
+
+class AuditDevice(Base):
+    """A device (or service, agency, link) of one run, and why its evidence could not be read."""
+
+    __tablename__ = "audit_device"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("audit_run.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    device: Mapped[str] = mapped_column(String(255))
+    agency: Mapped[str | None] = mapped_column(String(255))
+    platform: Mapped[str] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(Text)
+    warnings: Mapped[list[str]] = mapped_column(JSON, default=list)
+    __table_args__ = (Index("ix_audit_device_run", "run_id", "position"),)
+
+
+class AuditFinding(Base):
+    """One check's verdict on one device in one run, with its evidence (secrets redacted)."""
+
+    __tablename__ = "audit_finding"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("audit_run.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    device: Mapped[str] = mapped_column(String(255))
+    agency: Mapped[str | None] = mapped_column(String(255))
+    platform: Mapped[str] = mapped_column(String(64))
+    check: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(255))
+    controls: Mapped[list[str]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[list[Any]] = mapped_column(JSON)
+    remediation: Mapped[list[str]] = mapped_column(JSON)
+    origin: Mapped[str] = mapped_column(Text)
+    __table_args__ = (Index("ix_audit_finding_run", "run_id", "position"),)

@@ -2,7 +2,8 @@
 
 The CLI stays thin: each sub-command parses, calls a package API and prints.  Errors from
 any package become one line on stderr and the documented exit code; ``--debug`` shows the
-traceback.
+traceback.  Sub-commands are imported only when they run (see :mod:`gin.lazy_group`), so
+``gin --help`` costs little more than starting Python.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ import click
 from devices.errors import GinError
 from directory.errors import DirectoryError
 from gin import __version__
+from gin.commands import ROOT_COMMANDS
 from gin.context import Context
-from gin.output import err_console
+from gin.lazy_group import LazyGroup
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=LazyGroup, lazy=ROOT_COMMANDS,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--db", envvar="GIN_DB", metavar="PATH|URL",
               help="Directory database: a SQLite path or SQLAlchemy URL "
                    "(default ~/.local/share/gin/directory.sqlite). Env: GIN_DB.")
@@ -37,23 +40,22 @@ def cli(ctx: click.Context, db: str | None, actor: str | None, debug: bool) -> N
     ctx.obj = Context(db=db, actor=actor, debug=debug)
 
 
-def _register() -> None:
-    from gin.commands import COMMANDS
+def _say(line: str) -> None:
+    """One line on stderr, as the commands print (rich is imported only when needed)."""
+    from gin.output import err_console
 
-    for command in COMMANDS():
-        cli.add_command(command)
+    err_console.print(line, markup=False, soft_wrap=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and turn errors into one line and an exit code."""
-    _register()
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
         code = cli.main(args=argv, prog_name="gin", standalone_mode=False)
         if isinstance(code, int):  # click returns the code of Exit(...) in this mode
             return code
     except click.exceptions.Abort:
-        err_console.print("gin: aborted")
+        _say("gin: aborted")
         return 130
     except click.ClickException as exc:
         exc.show()
@@ -63,16 +65,16 @@ def main(argv: list[str] | None = None) -> int:
     except (GinError, DirectoryError) as exc:
         if debug:
             traceback.print_exc()
-        err_console.print(f"gin: error: {exc}", markup=False, soft_wrap=True)
+        _say(f"gin: error: {exc}")
         return exc.exit_code
     except KeyboardInterrupt:
-        err_console.print("gin: interrupted")
+        _say("gin: interrupted")
         return 130
     except Exception as exc:  # a bug: still one line unless --debug
         if debug:
             traceback.print_exc()
-        err_console.print(f"gin: internal error: {type(exc).__name__}: {exc} "
-                          "(run with --debug for the traceback)", markup=False, soft_wrap=True)
+        _say(f"gin: internal error: {type(exc).__name__}: {exc} "
+             "(run with --debug for the traceback)")
         return 70
     return 0
 

@@ -8,9 +8,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 # emoji=False: rich would turn the ":100:" in 2001:db8:2:100::/56 into an emoji.
 console = Console(highlight=False, emoji=False)
@@ -34,6 +33,8 @@ def emit_rows(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], as_json
     if as_json:
         print_json([dict(r) for r in rows])
         return
+    from rich.table import Table  # tables, progress bars: imported by the output that needs them
+
     table = Table(title=title, show_lines=False)
     for col in columns:
         table.add_column(col, overflow="fold")  # never cut a prefix or a name to "…"
@@ -44,11 +45,23 @@ def emit_rows(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], as_json
         console.print("(none)")
 
 
+def note_page(what: str, shown: int, more: int | None, how: str) -> None:
+    """Say on stderr that a list stops before its end, in table and JSON mode alike: a
+    script reading a JSON array must never take the first page for the whole.  ``more``
+    is how many rows follow (None: some, not counted); ``how`` says how to see them."""
+    if more == 0:
+        return
+    count = f"{more} more" if more is not None else "more"
+    click.echo(f"gin: {count} {what} after these {shown} ({how})", err=True)
+
+
 def emit_object(data: Mapping[str, Any], as_json: bool) -> None:
     """One object: JSON, or a two-column key/value table."""
     if as_json:
         print_json(dict(data))
         return
+    from rich.table import Table
+
     table = Table(show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value")
@@ -63,6 +76,14 @@ def progress(total: int, label: str, quiet: bool = False) -> Iterator[Any]:
     if quiet or not err_console.is_terminal:
         yield lambda n=1: None
         return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    console=err_console, transient=True)
     with bar:

@@ -1,1 +1,1 @@
-"""gin monitor package (built by its own issue)."""
+"""Monitoring: SNMP health, traps and the threat sensor, exported to Prometheus."""

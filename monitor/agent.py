@@ -143,6 +143,7 @@ class Agent:
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
         self._server: Any = None
+        self._unpollable: dict[str, str] = {}  # target -> config error already logged
         self.traps: Any = None
         self._traps_transport: Any = None
         if self.traps_listen:
@@ -171,12 +172,25 @@ class Agent:
                       len(self.poller.targets), exc)
             return False
         self.poller.set_targets(targets)
+        self._log_unpollable(targets)
         self.snmp.retain({t.name for t in targets})
         if self.traps is not None:
             self.traps.set_targets(targets)
         self.reloads_ok += 1
         log.info("polling %d targets", len(targets))
         return True
+
+    def _log_unpollable(self, targets: list[Target]) -> None:
+        """Say in words, once per target (not every poll), why a device shows
+        ``reason="config"``: its SNMP credentials or profile cannot be used.  Logged again
+        only when the problem changes, and forgotten once it is fixed."""
+        now = {t.name: t for t in targets if t.config_error}
+        for name, t in sorted(now.items()):
+            if self._unpollable.get(name) != t.config_error:
+                log.warning("snmp target %s (%s) cannot be polled: %s; fix the device's "
+                            "credential reference or its SNMP profile", name, t.address,
+                            t.config_error)
+        self._unpollable = {name: str(t.config_error) for name, t in now.items()}
 
     def request_reload(self) -> None:
         self._reload.set()
@@ -276,3 +290,33 @@ class Agent:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+
+def run_agent(db_url: str | None, profiles_path: str | None, *,
+              listen: tuple[str, int] = ("127.0.0.1", 9436), interval: float = 30.0,
+              reload_interval: float = 300.0, concurrency: int = 256, processes: int = 1,
+              agencies: set[str] | None = None, collectors: Iterable[str] = (),
+              traps_listen: tuple[str, int] | None = None,
+              event_log: str | None = None) -> None:
+    """``gin monitor agent``: build the agent from the directory (only ``agencies``' devices
+    when given), serve /metrics and poll until SIGTERM/SIGINT.  ``collectors`` are
+    ``module:factory`` specs of extra collectors."""
+    from devices.errors import ConfigError
+
+    try:
+        factories = [load_factory(spec) for spec in collectors]
+    except (ValueError, ImportError, AttributeError) as exc:
+        raise ConfigError(f"--collector: {exc}") from None
+    agent = Agent(directory_targets(db_url, profiles_path, agencies or None), listen=listen,
+                  interval=interval, reload_interval=reload_interval,
+                  concurrency=concurrency, processes=processes,
+                  extra_collectors=factories, directory_url=db_url,
+                  traps_listen=traps_listen, event_log=event_log)
+    try:
+        host, port = agent.start_http()
+    except OSError as exc:
+        agent.close()
+        raise ConfigError(f"cannot listen on {listen[0]}:{listen[1]}: {exc.strerror}") \
+            from None
+    log.info("serving /metrics on http://%s:%d/metrics", host, port)
+    asyncio.run(agent.run())

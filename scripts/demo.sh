@@ -61,9 +61,9 @@ print([i['name'] for i in node['interfaces'] if i['peer'].split(':')[0]=='$2'][0
     gin link provision mof-ce1 moph-ce3
     gin directory history --limit 8
     step "Auditor: back up the routers' configs, check them against ISO/IEC 17799, write the reports"
-    export GIN_BACKUP_DIR=$ROOT/demo/backups GIN_AUDIT_RUNS=$ROOT/demo/audit-runs
+    export GIN_BACKUP_DIR=$ROOT/demo/backups
     export GIN_WEB_EVIDENCE_DIR=$ROOT/demo/web
-    rm -rf "$GIN_BACKUP_DIR" "$GIN_AUDIT_RUNS" "$GIN_WEB_EVIDENCE_DIR"
+    rm -rf "$GIN_BACKUP_DIR" "$GIN_WEB_EVIDENCE_DIR"
     gin audit backup --host-files   # running configs and the routers' /etc files (sshd, snmpd, ...)
     gin audit check
     gin audit report --agency MOF --format html -o "$ROOT/demo/posture-mof.html"

@@ -21,7 +21,8 @@ from typing import Any
 
 import yaml
 
-from devices.errors import GinError
+from devices import platforms
+from devices.errors import ConfigError, GinError
 
 DATA = Path(__file__).parent / "data" / "policies.yaml"
 PSK_MIN_BYTES = 32
@@ -325,3 +326,45 @@ def for_platform(policy: Policy, platform: str) -> dict[str, Any]:
                 "integrity": tr("esp_integrity", policy.esp.integrity),
                 "pfs": tr("dh", policy.esp.dh), "lifetime": policy.esp_life_time},
     }
+
+
+#: Authentications a Linux gateway offers per tunnel type (strongSwan, WireGuard).
+LINUX_TYPES = {"ikev2": ("cert", "psk"), "wireguard": ("key",)}
+
+
+@dataclass(frozen=True)
+class GatewayCapability:
+    """What tunnels a gateway platform can be given: checked when a tunnel is created, so
+    ``gin vpn create`` never records a tunnel that ``render`` would then refuse."""
+
+    platform: str
+    #: tunnel type -> the authentications it can use there
+    types: dict[str, tuple[str, ...]]
+    #: True when the platform needs the outer interface named (Junos ``st0`` tunnels)
+    needs_interface: bool = False
+    #: inner-family mixes one tunnel interface carries ("4", "6", "46"); None: any
+    families: tuple[str, ...] | None = None
+
+
+def gateway_capability(platform: str) -> GatewayCapability | None:
+    """What a gateway of ``platform`` can build (None: no VPN rendering at all), from the
+    platform table: the one place tunnel creation and ``vpn.render`` read limits from."""
+    try:
+        p = platforms.get(platform)
+    except ConfigError:
+        return None
+    if p.linux_gateway:
+        return GatewayCapability(platform, {t: LINUX_TYPES[t] for t in p.tunnel_types
+                                            if t in LINUX_TYPES})
+    router = p.vpn_router
+    if router is None:
+        return None
+    modes = router.get("tunnel_mode")
+    return GatewayCapability(platform, {"ikev2": tuple(router["auth"])},
+                             needs_interface=router["interface"] == "st0",
+                             families=tuple(modes) if modes is not None else None)
+
+
+def gateway_platforms() -> list[str]:
+    """Every platform a tunnel end can be rendered for."""
+    return [n for n in platforms.names() if gateway_capability(n) is not None]

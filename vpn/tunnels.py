@@ -30,7 +30,7 @@ from directory import models as m
 from directory.errors import Conflict, Invalid, NotFound
 from directory.names import clean_ifname
 from vpn import keys, pki
-from vpn.policy import PolicyError, get_policy
+from vpn.policy import PolicyError, gateway_capability, gateway_platforms, get_policy
 
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 AUTH = {"ikev2": ("cert", "psk"), "wireguard": ("key",)}
@@ -153,6 +153,9 @@ def create_tunnel(session: Session, a_hostname: str, b_hostname: str, type: str,
         if ifname is not None:
             sides[key]["interface"] = clean_ifname(ifname, f"--{key}-interface")
     _refuse_overlap(sides["a"]["subnets"], sides["b"]["subnets"])
+    _refuse_endpoint_inside(sides, {"a": a_dev, "b": b_dev})
+    for key, dev in (("a", a_dev), ("b", b_dev)):
+        _refuse_unbuildable(dev, key, type, auth, sides)
     data: dict[str, Any] = {"a": sides["a"], "b": sides["b"]}
     secret_ref = None
     if type == "ikev2":
@@ -214,6 +217,47 @@ def _refuse_overlap(a: list[str], b: list[str]) -> None:
             nx, ny = ipaddress.ip_network(x), ipaddress.ip_network(y)
             if nx.version == ny.version and nx.overlaps(ny):
                 raise Conflict(f"protected subnets overlap: {x} and {y}")
+
+
+def _refuse_endpoint_inside(sides: dict[str, dict[str, Any]],
+                            devices: dict[str, m.Device]) -> None:
+    """An outer address inside a protected prefix would be routed into the tunnel it
+    carries (a loop: the tunnel's own packets never reach the peer)."""
+    protected = [ipaddress.ip_network(n) for side in sides.values() for n in side["subnets"]]
+    for key, side in sides.items():
+        addr = ipaddress.ip_address(side["address"])
+        for net in protected:
+            if addr.version == net.version and addr in net:
+                raise Invalid(f"tunnel endpoint {addr} of {devices[key].hostname} is inside "
+                              f"{net}, which the tunnel protects: its packets would be routed "
+                              f"into the tunnel itself; give an outer address outside the "
+                              f"protected prefixes (--{key}-address)")
+
+
+def _refuse_unbuildable(dev: m.Device, key: str, type: str, auth: str,
+                        sides: dict[str, dict[str, Any]]) -> None:
+    """Refuse now what rendering for the gateway's platform would refuse later."""
+    cap = gateway_capability(dev.platform)
+    where = f"{dev.hostname} ({dev.platform})"
+    if cap is None:
+        raise Invalid(f"{where}: gin renders no VPN for this platform; gateways can be "
+                      f"{', '.join(gateway_platforms())}")
+    if type not in cap.types:
+        raise Invalid(f"{where} cannot build a {type} tunnel (it takes "
+                      f"{', '.join(cap.types)}): use --type {next(iter(cap.types))}, or a "
+                      "Linux gateway for WireGuard")
+    if auth not in cap.types[type]:
+        raise Invalid(f"{where}: {type} with --auth {auth} is not rendered there (use "
+                      f"{' or '.join(cap.types[type])})")
+    if cap.needs_interface and "interface" not in sides[key]:
+        raise Invalid(f"{where} needs the tunnel's outer interface: pass --{key}-interface "
+                      "(e.g. ge-0/0/0.0)")
+    families = "".join(sorted({str(ipaddress.ip_network(n).version)
+                               for side in sides.values() for n in side["subnets"]}))
+    if cap.families is not None and families not in cap.families:
+        mix = " and ".join(f"IPv{f}" for f in families)
+        raise Invalid(f"{where} cannot carry {mix} on one tunnel interface: the agencies "
+                      f"protect both; use a gateway that can (IOS-XE, Junos, Linux)")
 
 
 def get_tunnel(session: Session, name: str) -> m.Tunnel:

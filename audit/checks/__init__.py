@@ -1,29 +1,18 @@
-"""All audit checks, one module per family; :data:`ALL` is the registry the runner uses."""
+"""All audit checks, one module per family; each module registers its checks in
+:mod:`audit.checks.registry`, which finds every module of this package by itself.
+
+:data:`ALL` (the checks of a device's config) and :data:`BY_ID` (every check, whatever it
+judges) are views of that registry.
+"""
 
 from __future__ import annotations
 
-from audit.checks import (
-    accounts,
-    backup,
-    crypto,
-    host,
-    inventory,
-    logging,
-    management,
-    operations,
-    records,
-    routing,
-    services,
-    vpn,
-)
-from audit.checks.base import Check, Context, Result, Status
+from audit.checks import registry
+from audit.checks.base import Check, Context, Result, Status, Subject
 
-ALL: tuple[Check, ...] = (*management.CHECKS, *accounts.CHECKS, *logging.CHECKS,
-                          *services.CHECKS, *routing.CHECKS, *crypto.CHECKS, *backup.CHECKS,
-                          *inventory.CHECKS, *host.CHECKS,
-                          *operations.CHECKS)
-#: Every check by id; the VPN and directory-record checks read the directory, not configs
-#: (run by :func:`audit.checks.records.directory_findings`), so they are not in ALL.
-BY_ID: dict[str, Check] = {c.id: c for c in (*ALL, *vpn.CHECKS, *records.CHECKS)}
+#: The checks the runner applies to every device's config (and its context).
+ALL: tuple[Check, ...] = registry.of("config")
+#: Every check by id: configs, directory records, VPN gateways.
+BY_ID: dict[str, Check] = registry.by_id()
 
-__all__ = ["ALL", "BY_ID", "Check", "Context", "Result", "Status"]
+__all__ = ["ALL", "BY_ID", "Check", "Context", "Result", "Status", "Subject"]

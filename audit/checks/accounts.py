@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from audit.checks.base import Check, Context, Result, active, bad, junos_active, ok, per_ios
+from audit.checks.registry import register
 from audit.parse import Node, ParsedConfig
 
 # "username x password ...", "enable password ...", line "password ..." (type 0 or 7), and
@@ -66,4 +67,4 @@ SECRETS = Check(
     },
 )
 
-CHECKS = (SECRETS,)
+CHECKS = register(SECRETS)

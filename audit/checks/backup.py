@@ -8,6 +8,7 @@ the last backup is too old.
 from __future__ import annotations
 
 from audit.checks.base import Check, Context, Result, Status
+from audit.checks.registry import register
 from audit.parse import ParsedConfig
 
 
@@ -32,4 +33,4 @@ BACKUP = Check(
     context_only=True,
 )
 
-CHECKS = (BACKUP,)
+CHECKS = register(BACKUP)

@@ -69,6 +69,30 @@ class Context:
 
 
 Predicate = Callable[[ParsedConfig, Context], Result]
+#: A remedy worked out from the subject (a record's own names), instead of fixed lines.
+Remedy = Callable[[Context], Sequence[str]]
+
+#: What a check can judge: a device's config with its context ("config"), or a record of
+#: the directory (a device's inventory entry, an agency, an agency link, a VPN gateway's
+#: tunnels and certificates), or a public service's stored web/TLS scan ("web").  The
+#: runner gives each subject the checks registered for its kind.
+SUBJECTS = ("config", "device-record", "agency-record", "link-record", "gateway", "web")
+
+
+@dataclass(frozen=True)
+class Subject:
+    """One thing the runner judges that is not a config text: a directory record, a VPN
+    gateway, a public service.  ``kind`` (one of :data:`SUBJECTS`) picks the checks; ``ctx``
+    carries the facts (the runner sets its clock)."""
+
+    name: str
+    kind: str
+    platform: str
+    ctx: Context
+    agency: str | None = None
+    origin: str = ""
+    #: Why the subject's evidence could not be read (a host that did not answer).
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -87,13 +111,20 @@ class Check:
     #: True when the check reads only the context, not the config (it runs even when the
     #: config could not be parsed).
     context_only: bool = False
+    #: What the check judges (one of :data:`SUBJECTS`).
+    subject: str = "config"
+    #: Remediation computed from the context (overrides ``remediation`` when set).
+    remedy: Remedy | None = None
 
     def applies(self, platform: str) -> bool:
         """False when the check is "not applicable" on ``platform``."""
         return _entry(self.not_applicable, platform) is None
 
-    def fix(self, platform: str) -> tuple[str, ...]:
-        """The remediation lines for ``platform`` (its dialect's, else the generic ones)."""
+    def fix(self, platform: str, ctx: Context | None = None) -> tuple[str, ...]:
+        """The remediation lines for ``platform`` (its dialect's, else the generic ones),
+        or the ones :attr:`remedy` works out from ``ctx``."""
+        if self.remedy is not None and ctx is not None:
+            return tuple(self.remedy(ctx))
         return tuple(_entry(self.remediation, platform) or self.remediation.get("*") or ())
 
     def run(self, config: ParsedConfig | None, platform: str, ctx: Context) -> Result:

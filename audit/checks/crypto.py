@@ -8,6 +8,7 @@ algorithm anywhere in a proposal list is found, with its line.
 from __future__ import annotations
 
 from audit.checks.base import Check, Context, Result, active, bad, junos_active, na, ok, per_ios
+from audit.checks.registry import register
 from audit.parse import Node, ParsedConfig
 
 WEAK_WORDS = {"des", "3des", "esp-des", "esp-3des", "md5", "sha", "sha1", "esp-md5-hmac",
@@ -80,4 +81,4 @@ CRYPTO = Check(
     },
 )
 
-CHECKS = (CRYPTO,)
+CHECKS = register(CRYPTO)

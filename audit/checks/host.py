@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from audit import host
 from audit.checks.base import Check, Context, Result, Status, active, bad, cite
+from audit.checks.registry import register
 from audit.host import Line, NftNode
 from audit.parse import ParsedConfig
 from devices.baseline import Baseline
@@ -302,7 +303,7 @@ SSH_CRYPTO = Check(
     context_only=True,
 )
 
-CHECKS = (ROOT_LOGIN, SSH_CRYPTO)
+CHECKS = register(ROOT_LOGIN, SSH_CRYPTO)
 
 #: Remediation lines of the existing checks for FRR's host files.
 FIX = {

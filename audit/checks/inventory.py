@@ -7,6 +7,7 @@ and no monitoring: the audit finds it through its config (a backup or a received
 from __future__ import annotations
 
 from audit.checks.base import Check, Context, Result, Status
+from audit.checks.registry import register
 from audit.parse import ParsedConfig
 
 
@@ -27,4 +28,4 @@ IN_DIRECTORY = Check(
     context_only=True,
 )
 
-CHECKS = (IN_DIRECTORY,)
+CHECKS = register(IN_DIRECTORY)

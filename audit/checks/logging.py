@@ -12,6 +12,7 @@ import ipaddress
 
 from audit.checks import host
 from audit.checks.base import Check, Context, Result, active, bad, junos_active, ok, per_ios
+from audit.checks.registry import register
 from audit.parse import ParsedConfig
 from devices.baseline import Baseline
 
@@ -81,4 +82,4 @@ NTP = Check(
     },
 )
 
-CHECKS = (SYSLOG, NTP)
+CHECKS = register(SYSLOG, NTP)

@@ -21,6 +21,7 @@ from audit.checks.base import (
     per_ios,
     unknown,
 )
+from audit.checks.registry import register
 from audit.parse import Node, ParsedConfig
 from devices.baseline import Baseline
 
@@ -249,5 +250,5 @@ ACL = Check(
     },
 )
 
-CHECKS = (SSH, TIMEOUT, BANNER, ACL)
+CHECKS = register(SSH, TIMEOUT, BANNER, ACL)
 

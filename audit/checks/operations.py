@@ -9,6 +9,7 @@ consulted: no change log or fewer backups than a change needs; no ``--prometheus
 from __future__ import annotations
 
 from audit.checks.base import Check, Context, Result, Status
+from audit.checks.registry import register
 from audit.parse import ParsedConfig
 
 SHOWN = 5
@@ -76,4 +77,4 @@ MONITORED = Check(
     context_only=True,
 )
 
-CHECKS = (CHANGES, MONITORED)
+CHECKS = register(CHANGES, MONITORED)

@@ -1,4 +1,4 @@
-"""Directory facts (issue 8, "Evidence"): what the directory itself says about the GIN.
+"""Directory facts as evidence: what the directory itself says about the GIN.
 
 Three checks judge the directory's records, not a device's config text:
 
@@ -16,33 +16,29 @@ Three checks judge the directory's records, not a device's config text:
 
 The facts are read once per audit with one query per table (:func:`read`): the cost is
 O(rows), whatever the number of devices.  ``audit`` does not import ``vpn``: tunnels are
-read from their table.  :func:`directory_findings` is the one entry point: it yields every
-finding derived from the directory (these and the VPN gateways' of
-:mod:`audit.checks.vpn`), scoped to a set of agencies.
+read from their table.  :func:`directory_subjects` gives every subject the directory has
+evidence about (these records and the VPN gateways of :mod:`audit.checks.vpn`), scoped to a
+set of agencies; the runner judges them.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import ipaddress
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from audit.checks import vpn
-from audit.checks.base import Check, Context, Result, Status
+from audit.checks.base import Check, Context, Result, Status, Subject
+from audit.checks.registry import register
 from audit.parse import ParsedConfig
 from devices import platforms
 from directory import models as m
-
-if TYPE_CHECKING:
-    from audit.catalogue import Framework
-    from audit.runner import Finding
 
 SHOWN = 10
 #: Link statuses under which the link carries (or is about to carry) agency traffic.
@@ -412,75 +408,66 @@ def _link_fix(link: LinkRecord) -> list[str]:
             "gin vpn status <tunnel>  # up: the directory records it"]
 
 
-def _check(id_: str, title: str, severity: str, rule: Any, fix: Sequence[str]) -> Check:
+def _check(id_: str, title: str, severity: str, rule: Any, fix: Sequence[str],
+           subject: str, remedy: Callable[[Any], list[str]]) -> Check:
     return Check(id=id_, title=title, severity=severity, rules={"*": rule},
-                 remediation={"*": list(fix)}, context_only=True)
+                 remediation={"*": list(fix)}, context_only=True, subject=subject,
+                 remedy=lambda ctx: remedy(_record(ctx)))
 
 
 INVENTORY = _check("inv.complete", "Device inventory entry complete", "low",
                    inventory_complete,
                    ["gin directory device set <hostname> --mgmt-address <ip> "
                     "--credential-ref <ref> --snmp-profile <profile>",
-                    "gin directory site set <agency> <site> --province <province>"])
+                    "gin directory site set <agency> <site> --province <province>"],
+                   "device-record", _inventory_fix)
 CONTACTS = _check("org.contacts", "Agency security and NOC contacts recorded and reachable",
                   "medium", contacts,
                   ['gin directory contact add <agency> "<name>" --role security '
                    "--email <address>",
-                   'gin directory contact add <agency> "<name>" --role noc --phone <number>'])
+                   'gin directory contact add <agency> "<name>" --role noc --phone <number>'],
+                  "agency-record", _contacts_fix)
 LINK_VPN = _check("vpn.link_protected", "Agency link traffic protected by a VPN tunnel",
                   "medium", link_protected,
                   ["gin vpn create <agency-gateway> <peer-gateway> --type ikev2 "
-                   "&& gin vpn deploy <tunnel>"])
-CHECKS: tuple[Check, ...] = (INVENTORY, CONTACTS, LINK_VPN)
+                   "&& gin vpn deploy <tunnel>"],
+                  "link-record", _link_fix)
+CHECKS: tuple[Check, ...] = register(INVENTORY, CONTACTS, LINK_VPN)
 
 
-Fixer = Callable[[Any], list[str]]
+def subjects(facts: DirectoryFacts, agencies: set[str] | None = None) -> list[Subject]:
+    """One subject per device entry, per agency with devices (an agency with no device has
+    nothing on the GIN: no row of n/a) and per agency link, in scope (``agencies``:
+    upper-case codes, None: the whole GIN)."""
+    out = [Subject(d.hostname, "device-record", d.platform or "-",
+                   RecordContext(device=d.hostname, agency=d.agency, record=d), d.agency,
+                   "directory") for d in facts.devices]
+    out += [Subject(a.code, "agency-record", "agency",
+                    RecordContext(device=a.code, agency=a.code, record=a), a.code, "directory")
+            for a in facts.agencies if a.devices]
+    out += [Subject(k.name, "link-record", "link",
+                    RecordContext(device=k.name, agency=k.agency, record=k), k.agency,
+                    "directory") for k in facts.links]
+    return [s for s in out if agencies is None or (s.agency or "").upper() in agencies]
 
 
-def _subjects(facts: DirectoryFacts
-              ) -> Iterator[tuple[str, str | None, str, Any, Check, Fixer]]:
-    """(finding's device column, agency, platform, record, check, remedy) per record."""
-    for d in facts.devices:
-        yield d.hostname, d.agency, d.platform or "-", d, INVENTORY, _inventory_fix
-    for a in facts.agencies:
-        if a.devices:  # an agency with no device has nothing on the GIN: no row of n/a
-            yield a.code, a.code, "agency", a, CONTACTS, _contacts_fix
-    for link in facts.links:
-        yield link.name, link.agency, "link", link, LINK_VPN, _link_fix
-
-
-def judge(facts: DirectoryFacts, agencies: set[str] | None = None,
-          framework: Framework | None = None, now: dt.datetime | None = None
-          ) -> list[Finding]:
-    """The three checks over ``facts``, for the agencies in scope (None: all)."""
-    from audit import catalogue
-    from audit.runner import finding
-
-    framework = framework or catalogue.load()
-    when = now or dt.datetime.now(dt.UTC)
-    out = []
-    for name, agency, platform, record, check, fix in _subjects(facts):
-        if agencies is not None and (agency or "").upper() not in agencies:
-            continue
-        ctx = RecordContext(device=name, agency=agency, now=when, record=record)
-        verdict = check.run(None, platform, ctx)
-        out.append(finding(name, check.id, check.title, verdict.status, check.severity,
-                           verdict.reason, agency=agency, platform=platform,
-                           evidence=verdict.evidence,
-                           remediation=fix(record) if verdict.status is Status.FAIL else (),
-                           origin="directory", framework=framework))
+def unconsulted_subjects(devices: Sequence[tuple[str, str | None, str]]) -> list[Subject]:
+    """With no directory consulted, the records it would hold are missing evidence, not
+    absent duties: each audited device (``(name, agency, platform)``) still has an inventory
+    entry to judge and each of their agencies its contacts, both "unknown" (no record), so
+    an audit without the directory never scores above one with it for these."""
+    out = [Subject(name, "device-record", platform or "-",
+                   RecordContext(device=name, agency=agency), agency, "no directory")
+           for name, agency, platform in devices]
+    for code in sorted({agency for _, agency, _ in devices if agency}):
+        out.append(Subject(code, "agency-record", "agency",
+                           RecordContext(device=code, agency=code), code, "no directory"))
     return out
 
 
-def directory_findings(session: Session, agencies: set[str] | None = None,
-                       framework: Framework | None = None, now: dt.datetime | None = None
-                       ) -> list[Finding]:
-    """Every finding the directory gives evidence for, in scope (``agencies``: upper-case
-    codes, None: the whole GIN): inventory, contacts and link protection, then the VPN
-    gateways' tunnels and certificates."""
-    from audit.runner import findings_of
-
-    found = judge(read(session), agencies, framework, now)
-    gateways = findings_of(vpn.audit_directory(session, framework, now))
-    return found + [f for f in gateways
-                    if agencies is None or (f.agency or "").upper() in agencies]
+def directory_subjects(session: Session, agencies: set[str] | None = None) -> list[Subject]:
+    """Everything the directory gives evidence for, in scope: inventory entries, agencies'
+    contacts, link protection, then the VPN gateways' tunnels and certificates."""
+    gateways = vpn.subjects(vpn.vpn_facts(session))
+    return subjects(read(session), agencies) + [
+        g for g in gateways if agencies is None or (g.agency or "").upper() in agencies]

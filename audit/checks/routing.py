@@ -11,7 +11,19 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
-from audit.checks.base import Check, Context, Result, active, bad, junos_active, na, ok, per_ios
+from audit.checks.base import (
+    Check,
+    Context,
+    Result,
+    Status,
+    active,
+    bad,
+    junos_active,
+    na,
+    ok,
+    per_ios,
+)
+from audit.checks.registry import register
 from audit.parse import Node, ParsedConfig
 
 FILTER_KINDS = ("prefix-list", "route-map", "distribute-list", "filter-list")
@@ -230,7 +242,7 @@ def urpf_ios(config: ParsedConfig, ctx: Context) -> Result:
         return na("no interface faces an eBGP peer (no agency edge)")
     if wrong:
         return bad("agency-edge interfaces without unicast RPF", wrong)
-    return ok(f"uRPF on all {edges} agency-edge interfaces", good)
+    return _role_unsure(ok(f"uRPF on all {edges} agency-edge interfaces", good), ctx, "ce")
 
 
 def urpf_junos(config: ParsedConfig, ctx: Context) -> Result:
@@ -260,7 +272,20 @@ def urpf_junos(config: ParsedConfig, ctx: Context) -> Result:
         return na("no interface faces an eBGP peer (no agency edge)")
     if wrong:
         return bad("agency-edge interfaces without rpf-check", wrong)
-    return ok(f"rpf-check on all {edges} agency-edge interface families", good)
+    return _role_unsure(ok(f"rpf-check on all {edges} agency-edge interface families", good),
+                        ctx, "ce")
+
+
+def _role_unsure(passed: Result, ctx: Context, exempt: str) -> Result:
+    """A pass of a check that does not apply on role ``exempt``, when the role is not known:
+    "unknown", since with the role on record it could be "not applicable" and leave the
+    score, and a missing fact must never raise a score.  (A failure stays a failure: the
+    role, once recorded, can only take it out of the score.)"""
+    if ctx.role is not None:
+        return passed
+    return Result(Status.UNKNOWN, f"{passed.reason}, but the device's role is not recorded "
+                                  f"(on a {exempt.upper()} the check does not apply)",
+                  passed.evidence)
 
 
 def _is_ip(word: str) -> bool:
@@ -329,7 +354,8 @@ def raguard_ios(config: ParsedConfig, ctx: Context) -> Result:
             good.extend([attach] + ([policies[policy]] if policy else []))
     if wrong:
         return bad("agency LAN interfaces without IPv6 RA guard (rogue router adverts)", wrong)
-    return ok(f"RA guard on all {len(lans)} agency LAN interfaces", good)
+    return _role_unsure(ok(f"RA guard on all {len(lans)} agency LAN interfaces", good), ctx,
+                        "pe")
 
 
 RA_GUARD = Check(
@@ -348,4 +374,4 @@ RA_GUARD = Check(
     },
 )
 
-CHECKS = (BGP_FILTER, URPF, RA_GUARD)
+CHECKS = register(BGP_FILTER, URPF, RA_GUARD)

@@ -19,6 +19,7 @@ from audit.checks.base import (
     per_ios,
     unknown,
 )
+from audit.checks.registry import register
 from audit.parse import Node, ParsedConfig
 from devices.baseline import Baseline
 
@@ -109,4 +110,4 @@ HTTP = Check(
     },
 )
 
-CHECKS = (SNMP, HTTP)
+CHECKS = register(SNMP, HTTP)

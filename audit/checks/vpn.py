@@ -7,9 +7,9 @@ whether a revoked one is still deployed).  The facts are read once per audit str
 the ``tunnel`` and ``certificate`` tables (:func:`vpn_facts`; ``audit`` does not import the
 ``vpn`` package), one :class:`VpnFacts` per device that ends a tunnel or holds a certificate.
 
-They are not in :data:`audit.checks.ALL`, which the runner applies to every backed-up
-config: :func:`audit_gateways` runs them over the facts and returns the same
-``DeviceAudit``/``Finding`` objects the reports take, with controls from the framework file.
+They judge "gateway" subjects (:func:`subjects`), not configs: the runner applies them to
+each gateway's facts and returns the same ``DeviceAudit``/``Finding`` objects the reports
+take, with controls from the framework file.
 """
 
 from __future__ import annotations
@@ -17,18 +17,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from audit.checks.base import Check, Context, Result, Status
+from audit.checks.base import Check, Context, Result, Status, Subject
+from audit.checks.registry import register
 from audit.parse import ParsedConfig
 from directory import models as m
-
-if TYPE_CHECKING:
-    from audit.catalogue import Framework
-    from audit.runner import DeviceAudit
 
 EXPIRING_DAYS = 30
 SHOWN = 10
@@ -222,10 +219,10 @@ def revoked_in_use(config: ParsedConfig | None, ctx: Context) -> Result:
 
 def _check(id_: str, title: str, severity: str, rule: Any, fix: Sequence[str]) -> Check:
     return Check(id=id_, title=title, severity=severity, rules={"*": rule},
-                 remediation={"*": list(fix)}, context_only=True)
+                 remediation={"*": list(fix)}, context_only=True, subject="gateway")
 
 
-CHECKS: tuple[Check, ...] = (
+CHECKS: tuple[Check, ...] = register(
     _check("vpn.tunnel_crypto", "VPN tunnels use strong cryptography", "high", tunnel_crypto,
            ["gin vpn rm <tunnel>; gin vpn create ... --policy default  # no --allow-weak"]),
     _check("vpn.peer_auth", "VPN tunnels authenticate their peer", "high", peer_auth,
@@ -239,30 +236,8 @@ CHECKS: tuple[Check, ...] = (
 )
 
 
-def audit_gateways(facts: Mapping[str, VpnFacts], framework: Framework | None = None,
-                   now: dt.datetime | None = None) -> list[DeviceAudit]:
-    """Run :data:`CHECKS` over each gateway's facts: one ``DeviceAudit`` per gateway."""
-    from audit import catalogue
-    from audit.runner import DeviceAudit, finding
-
-    framework = framework or catalogue.load()
-    when = now or dt.datetime.now(dt.UTC)
-    out = []
-    for name in sorted(facts):
-        f = facts[name]
-        ctx = VpnContext(device=name, agency=f.agency, now=when, vpn=f)
-        audit = DeviceAudit(name, f.agency, f.platform)
-        for check in CHECKS:
-            verdict = check.run(None, f.platform, ctx)
-            audit.findings.append(finding(
-                name, check.id, check.title, verdict.status, check.severity, verdict.reason,
-                agency=f.agency, platform=f.platform, evidence=verdict.evidence,
-                remediation=check.remediation["*"], origin="directory", framework=framework))
-        out.append(audit)
-    return out
-
-
-def audit_directory(session: Session, framework: Framework | None = None,
-                    now: dt.datetime | None = None) -> list[DeviceAudit]:
-    """The VPN findings of every gateway in the directory."""
-    return audit_gateways(vpn_facts(session), framework, now)
+def subjects(facts: Mapping[str, VpnFacts]) -> list[Subject]:
+    """One subject per gateway (a device that ends a tunnel or holds a certificate)."""
+    return [Subject(name, "gateway", f.platform,
+                    VpnContext(device=name, agency=f.agency, vpn=f), f.agency, "directory")
+            for name, f in sorted(facts.items())]

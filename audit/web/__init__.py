@@ -1,4 +1,4 @@
-"""Agencies' public websites in the posture audit (issue 9): TLS, HTTP headers, IPv6.
+"""Agencies' public websites in the posture audit: TLS, HTTP headers, IPv6.
 
 - :mod:`audit.web.scan`: the directory's services -> one evidence record per host name,
   built from :mod:`~audit.web.resolve` (A/AAAA), :mod:`~audit.web.http` (redirect,

@@ -1,11 +1,12 @@
 """Web checks: judge a scan record (:mod:`audit.web.scan`) into findings of the same kind,
-catalogue and report as the network checks (:class:`audit.runner.Finding`).
+catalogue and report as the network checks (:class:`audit.findings.Finding`).
 
 Each check is a pure function of the record, so a report can be rebuilt from stored
-evidence at any time.  Which controls each check evidences is data in the one catalogue
-(``audit/data/iso17799.yaml``, 10.6.x, 10.9.x, 12.3.1, 12.6.1), like the network checks'.
-The remediation text (nginx and Apache lines) is data in
-:mod:`audit.web.remediation`.  A host that did not answer TLS makes every check "unknown"
+evidence at any time.  :mod:`audit.checks.web` registers them; the runner judges each
+host's record (:func:`subjects`) like any other subject.  Which controls each check
+evidences is data in the one catalogue (``audit/data/iso17799.yaml``, 10.6.x, 10.9.x,
+12.3.1, 12.6.1), like the network checks'.  The remediation text (nginx and Apache lines)
+is data in :mod:`audit.web.remediation`.  A host that did not answer TLS makes every check "unknown"
 (with the reason) and ``web.reachable`` fail: silence is never a pass.
 """
 
@@ -13,14 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from audit import catalogue
-from audit.checks.base import Result, Status
-from audit.runner import DeviceAudit, Finding, finding
+from audit.checks.base import Check, Context, Result, Status, Subject
 from audit.web import tls
 from audit.web.remediation import FIXES
 
@@ -358,55 +357,66 @@ def judge(check: WebCheck, rec: dict[str, Any], now: dt.datetime) -> Result:
         return _r(Status.UNKNOWN, f"check error: {type(exc).__name__}: {exc}")
 
 
-def findings(rec: dict[str, Any], framework: catalogue.Framework | None = None,
-             now: dt.datetime | None = None, checks: Sequence[WebCheck] = CHECKS
-             ) -> list[Finding]:
-    """Every check on one scanned host (device = host name), made by
-    :func:`audit.runner.finding` like any finding outside the config runner."""
-    framework = framework or catalogue.load()
-    now = now or dt.datetime.now(dt.UTC)
-    host = str(rec.get("host") or "?")
-    origin = f"web scan {rec.get('scanned_at', '?')} {rec.get('url', '')}".strip()
-    out = []
-    for check in checks:
-        verdict = judge(check, rec, now)
-        fixes = FIXES.get(check.id, {})
-        out.append(finding(
-            host, check.id, check.title, verdict.status, check.severity, verdict.reason,
-            agency=rec.get("agency"), platform=PLATFORM, evidence=verdict.evidence,
-            remediation=[f"{server}: {line}" for server, lines in fixes.items()
-                         for line in lines],
-            origin=origin, framework=framework))
-    return out
+@dataclass(frozen=True)
+class WebContext(Context):
+    """A check context that carries one host's scan record."""
+
+    scan: dict[str, Any] | None = None
 
 
-def audits(records: Iterable[dict[str, Any]], framework: catalogue.Framework | None = None,
-           now: dt.datetime | None = None) -> list[DeviceAudit]:
-    """One :class:`DeviceAudit` per scanned host (an unreachable one carries the error), for
-    the report functions; :func:`audit.runner.combine` merges them with the devices'."""
-    framework = framework or catalogue.load()
-    now = now or dt.datetime.now(dt.UTC)
+def fixes(check: WebCheck) -> list[str]:
+    """The check's nginx and Apache remediation lines, each prefixed with its server."""
+    return [f"{server}: {line}" for server, lines in FIXES.get(check.id, {}).items()
+            for line in lines]
+
+
+def as_check(check: WebCheck) -> Check:
+    """``check`` as the runner runs it: a "web" subject's check over its scan record."""
+    def rule(_config: object, ctx: Context) -> Result:
+        scan = getattr(ctx, "scan", None)
+        if not isinstance(scan, dict):
+            return _r(Status.UNKNOWN, "no scan record")
+        return judge(check, scan, ctx.now)
+
+    return Check(id=check.id, title=check.title, severity=check.severity,
+                 rules={"*": rule}, remediation={"*": fixes(check)}, context_only=True,
+                 subject="web")
+
+
+def subjects(records: Iterable[dict[str, Any]]) -> list[Subject]:
+    """One subject per scanned host (an unreachable one carries the error)."""
     out = []
     for rec in records:
         host = str(rec.get("host") or "?")
         error = f"unreachable: {rec['error']}" if rec.get("error") else None
-        out.append(DeviceAudit(host, rec.get("agency"), PLATFORM,
-                               findings(rec, framework, now), error))
+        origin = f"web scan {rec.get('scanned_at', '?')} {rec.get('url', '')}".strip()
+        agency = rec.get("agency")
+        agency = str(agency) if agency is not None else None
+        out.append(Subject(host, "web", PLATFORM, WebContext(device=host, agency=agency,
+                                                             scan=rec),
+                           agency, origin, error))
     return out
 
 
-def stored_findings(root: Path | str | None = None, agencies: set[str] | None = None,
-                    framework: catalogue.Framework | None = None,
-                    now: dt.datetime | None = None) -> list[Finding]:
-    """Findings of the newest scan of every host (only ``agencies``' codes when given): what
-    ``gin audit report`` adds to the devices' with :func:`audit.runner.combine`.  No scan
-    yet: no findings."""
+def stored_subjects(root: Path | str | None = None, agencies: set[str] | None = None,
+                    expected: Iterable[tuple[str, str]] = ()) -> list[Subject]:
+    """The newest scan of every host (only ``agencies``' codes when given), as subjects:
+    what ``gin audit report`` adds to the devices'.  ``expected``: ``(agency, host)`` of the
+    services the directory records; one never scanned is still a subject, with no record,
+    so its checks read "unknown" (missing evidence) instead of the service vanishing."""
     from audit.web.evidence import WebEvidence
 
     records = WebEvidence(root).latest()
-    if agencies is not None:
-        wanted = {a.upper() for a in agencies}
+    wanted = None if agencies is None else {a.upper() for a in agencies}
+    if wanted is not None:
         records = [r for r in records if str(r.get("agency") or "").upper() in wanted]
-    framework = framework or catalogue.load()
-    now = now or dt.datetime.now(dt.UTC)
-    return [f for rec in records for f in findings(rec, framework, now)]
+    out = subjects(records)
+    seen = {s.name for s in out}
+    for agency, host in expected:
+        if host in seen or (wanted is not None and agency.upper() not in wanted):
+            continue
+        seen.add(host)
+        out.append(Subject(host, "web", PLATFORM, WebContext(device=host, agency=agency),
+                           agency, "no web scan",
+                           "not scanned yet: run 'gin audit web'"))
+    return out

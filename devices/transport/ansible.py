@@ -1,7 +1,7 @@
 """The Ansible transport: the same Connection contract, carried out by ansible-runner.
 
-Each call runs a playbook from ``playbooks/`` against one device of an inventory built
-from the directory (``ansible_network_os`` from the platform table, connection
+Each call runs a playbook shipped in ``devices/ansible_content/`` against one device of an
+inventory built from the directory (``ansible_network_os`` from the platform table, connection
 ``ansible.netcommon.network_cli``).  Results are read from the runner's per-host events
 (``runner_on_ok`` / ``runner_on_failed`` / ``runner_on_unreachable``), never from stdout.
 Organisations that run AWX or Ansible Automation Platform can run the same playbooks.
@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from devices import platforms
+from devices.ansible_content import playbooks_dir
 from devices.errors import ConfigError, TransportError
 from devices.secrets import resolve
 from devices.targets import DeviceTarget
 from devices.transport import Connection, RawHostFiles
 
-PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
+PLAYBOOKS = playbooks_dir()
 COLLECTIONS_ENV = "GIN_ANSIBLE_COLLECTIONS"
 
 

@@ -1,17 +1,30 @@
-"""Sub-command groups of the ``gin`` CLI, one module each, registered on the root."""
+"""Sub-command groups of the ``gin`` CLI, one module each, imported when their command runs."""
 
 from __future__ import annotations
 
-import click
+from gin.lazy_group import LazyCommand
 
-
-def COMMANDS() -> list[click.Command]:  # noqa: N802 - a constant-like registry
-    """The root's groups, imported only when the CLI runs (not when the API is imported)."""
-    from gin.commands.audit import audit
-    from gin.commands.directory import directory
-    from gin.commands.lab import lab
-    from gin.commands.link import link
-    from gin.commands.monitor import monitor
-    from gin.commands.vpn import vpn
-
-    return [directory, lab, link, vpn, monitor, audit]
+#: The root's groups.  The help is the first line of each group's docstring (a unit test keeps
+#: them equal), so ``gin --help`` lists them without importing any.
+ROOT_COMMANDS: dict[str, LazyCommand] = {
+    "audit": LazyCommand(
+        "gin.commands.audit:audit",
+        "Security posture: config backups, ISO/IEC 17799 checks, auditor reports."),
+    "directory": LazyCommand(
+        "gin.commands.directory:directory",
+        "The agency network directory: agencies, sites, devices, prefixes, history."),
+    "lab": LazyCommand(
+        "gin.commands.lab:lab",
+        "Real FRR routers in Linux network namespaces, reachable over SSH and SNMPv3."),
+    "link": LazyCommand(
+        "gin.commands.link:link",
+        "GIN links: plan -> render -> provision (push, verify, roll back) -> record."),
+    "monitor": LazyCommand(
+        "gin.commands.monitor:monitor",
+        "SNMP health to Prometheus: the agent, one-shot polls, scrape config, rules, "
+        "dashboards."),
+    "vpn": LazyCommand(
+        "gin.commands.vpn:vpn",
+        "VPN tunnels between agencies: create, list, show, render, rotate, rm; the CA and "
+        "gateway certificates (ca, cert, crl)."),
+}

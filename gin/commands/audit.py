@@ -8,12 +8,13 @@ from pathlib import Path
 
 import click
 
-from audit import history, runner, sources
+from audit import assess, history
 from audit import report as reports
 from audit.evidence import BackupStore, backup
 from devices import transport as transports
 from devices.errors import ConfigError
 from directory.db import default_db_path
+from directory.store import Directory
 from gin.choices import transport_choice
 from gin.commands import audit_web
 from gin.context import Context, json_option, pass_ctx
@@ -98,71 +99,43 @@ def _has_directory(ctx: Context) -> bool:
     return ctx.db is not None or bool(os.environ.get("GIN_DB")) or default_db_path().exists()
 
 
-def _facts(ctx: Context) -> dict[str, sources.DeviceFacts] | None:
-    """The directory's facts, without creating a directory that does not exist yet."""
-    return sources.directory_facts(ctx.directory) if _has_directory(ctx) else None
+def _directory(ctx: Context) -> Directory | None:
+    """The directory, without creating one that does not exist yet."""
+    return ctx.directory if _has_directory(ctx) else None
 
 
-def _scope(ctx: Context, agency: str | None, ministry: str | None) -> tuple[str, set[str] | None]:
-    """(scope name, agency codes in scope or None for everything)."""
+def _scope(ctx: Context, agency: str | None, ministry: str | None) -> assess.Scope:
     if agency and ministry:
         raise click.UsageError("give --agency or --ministry, not both")
-    if agency:
-        return agency.upper(), {agency.upper()}
-    if ministry:
-        if not _has_directory(ctx):
-            raise ConfigError("--ministry needs the directory (which agencies are under it); "
-                              "give --db or GIN_DB")
-        return f"{ministry.upper()}/*", {c.upper() for c in
-                                        sources.agencies_under(ctx.directory, ministry)}
-    return "GIN", None
+    return assess.scope_of(_directory(ctx) if ministry else None, agency, ministry)
 
 
-def _audits(ctx: Context, configs: str | None, backup_dir: str | None,
-            agencies: set[str] | None, max_age_days: int, quiet: bool,
-            workers: int | None, host_dir: str | None = None,
-            prometheus: str | None = None) -> list[runner.DeviceAudit]:
-    """Every finding in scope: the devices' configs (and host files) checked, plus the
-    findings of the other evidence sources (:func:`_other_findings`)."""
-    store = BackupStore(backup_dir)
-    facts = _facts(ctx)
-    if configs:
-        srcs = sources.from_folder(configs, facts, store)
-    else:
-        srcs = sources.from_backups(store, facts)
-    if agencies is not None:
-        srcs = [s for s in srcs if (s.agency or "").upper() in agencies]
-    if host_dir:
-        srcs = sources.with_host_evidence(srcs, host_dir)
-    if facts is not None:
-        srcs = sources.with_change_log(srcs, store, ctx.directory)
-    if prometheus:
-        srcs = sources.with_monitoring(srcs, prometheus)
-    if workers is None:  # processes pay off from a few hundred configs on
-        workers = min(8, os.cpu_count() or 1) if len(srcs) >= 200 else 1
-    with progress(len(srcs), "auditing", quiet=quiet) as advance:
-        audits = runner.run(srcs, advance=advance, workers=workers,
-                            backup_max_age_days=max_age_days)
-    return runner.combine(audits, _other_findings(ctx, agencies))
+def _assess(ctx: Context, configs: str | None, host_dir: str | None,
+            prometheus: str | None, agency: str | None, ministry: str | None,
+            max_age_days: int, workers: int | None, backup_dir: str | None,
+            store: bool, quiet: bool) -> assess.Assessment:
+    """Audit once (stored when asked and there is a directory); say on stderr which
+    evidence files were not read and when a run could not be stored."""
+    evidence = assess.Evidence(directory=_directory(ctx), backups=BackupStore(backup_dir),
+                               configs=configs, host_dir=host_dir, prometheus=prometheus,
+                               max_age_days=max_age_days)
+    result = assess.assess(_scope(ctx, agency, ministry), evidence, store=store,
+                           workers=workers,
+                           progress=lambda total: progress(total, "auditing", quiet=quiet))
+    for path, why in result.skipped:
+        click.echo(f"skipped {path}: {why}", err=True)
+    if store and result.run_id is None:
+        click.echo("run not recorded: no directory to store it in (give --db or GIN_DB); "
+                   "no trend", err=True)
+    return result
 
 
-def _other_findings(ctx: Context, agencies: set[str] | None) -> list[runner.Finding]:
-    """Findings from evidence other than device configs, in scope: the newest web/TLS scan
-    of each public service (``gin audit web``) and everything the directory records
-    (inventory completeness, contacts, VPN protection of agency links, the VPN gateways'
-    tunnels and certificates).  Nothing stored: nothing added."""
-    from audit.checks.records import directory_findings
-    from audit.web.checks import stored_findings
-
-    found = stored_findings(agencies=agencies)
-    if _has_directory(ctx):
-        with ctx.directory.transaction() as s:
-            found += directory_findings(s, agencies)
-    return found
-
-
-configs_option = click.option("--configs", type=click.Path(file_okay=False, exists=True),
-                              help="Audit a folder of config files instead of the backups.")
+configs_option = click.option(
+    "--configs", type=click.Path(file_okay=False, exists=True),
+    help="Audit a folder of config files instead of the backups: <device>[.<platform>] with "
+         ".cfg, .conf, .txt or no extension (anything else is named as skipped); a "
+         "devices.yaml there gives platform, role and agency per device. A device the "
+         "directory or devices.yaml lists without a file is audited as unknown.")
 agency_option = click.option("--agency", metavar="CODE", help="Only this agency's devices.")
 ministry_option = click.option("--ministry", metavar="CODE",
                                help="Only the devices of this ministry and of every agency "
@@ -186,6 +159,17 @@ age_option = click.option("--max-age-days", type=click.IntRange(1, 3650), defaul
                           show_default=True, help="A backup older than this fails 10.5.1.")
 
 
+fail_on_option = click.option(
+    "--fail-on", type=click.Choice(assess.SEVERITIES), metavar="SEVERITY",
+    help="For pipelines: exit 5 when any finding fails at this severity or above "
+         f"({', '.join(assess.SEVERITIES)}).")
+no_history_option = click.option(
+    "--no-history", "keep_history", is_flag=True, flag_value=False, default=True,
+    help="Do not store this run in the directory (and show no trend).")
+#: Exit status of ``--fail-on`` when a failing finding reaches the severity.
+FAILED_FINDINGS = 5
+
+
 @audit.command("check")
 @configs_option
 @host_option
@@ -194,28 +178,39 @@ age_option = click.option("--max-age-days", type=click.IntRange(1, 3650), defaul
 @ministry_option
 @age_option
 @workers_option
+@fail_on_option
+@no_history_option
 @backup_dir_option
 @json_option
 @pass_ctx
 def check_cmd(ctx: Context, configs: str | None, host_dir: str | None,
               prometheus: str | None, agency: str | None,
               ministry: str | None, max_age_days: int, workers: int | None,
-              backup_dir: str | None, as_json: bool) -> None:
-    """Run every check on the newest backups (or --configs DIR); one row per device."""
-    scope, agencies = _scope(ctx, agency, ministry)
-    audits = _audits(ctx, configs, backup_dir, agencies, max_age_days, as_json, workers,
-                     host_dir, prometheus)
+              fail_on: str | None, keep_history: bool, backup_dir: str | None,
+              as_json: bool) -> None:
+    """Run every check on the newest backups (or --configs DIR); one row per device.  The
+    run is stored in the directory (its id is printed: 'gin audit report --run ID' renders
+    it); --fail-on exits 5 when a failing finding reaches that severity."""
+    result = _assess(ctx, configs, host_dir, prometheus, agency, ministry, max_age_days,
+                     workers, backup_dir, keep_history, as_json)
     if as_json:
-        print_json(reports.to_data(audits, scope=scope))
-        return
-    rows = []
-    for a in audits:
-        count = {s: sum(1 for f in a.findings if f.status.value == s)
-                 for s in ("pass", "fail", "unknown", "not_applicable")}
-        rows.append({"device": a.device, "agency": a.agency, "platform": a.platform, **count,
-                     "note": a.error or "; ".join(a.warnings)})
-    emit_rows(rows, ["device", "agency", "platform", "pass", "fail", "unknown",
-                     "not_applicable", "note"], False, "Audit")
+        print_json(result.data())
+    else:
+        rows = []
+        for a in result.audits:
+            count = {s: sum(1 for f in a.findings if f.status.value == s)
+                     for s in ("pass", "fail", "unknown", "not_applicable")}
+            rows.append({"device": a.device, "agency": a.agency, "platform": a.platform,
+                         **count, "note": a.error or "; ".join(a.warnings)})
+        emit_rows(rows, ["device", "agency", "platform", "pass", "fail", "unknown",
+                         "not_applicable", "note"], False, "Audit")
+        if result.run_id is not None:
+            console.print(f"run {result.run_id} recorded "
+                          f"(gin audit report --run {result.run_id} --format ...)")
+    if fail_on and result.failing(fail_on):
+        click.echo(f"{len(result.failing(fail_on))} failing finding(s) at severity "
+                   f"{fail_on} or above", err=True)
+        raise click.exceptions.Exit(FAILED_FINDINGS)
 
 
 @audit.command("report")
@@ -225,6 +220,9 @@ def check_cmd(ctx: Context, configs: str | None, host_dir: str | None,
 @agency_option
 @ministry_option
 @age_option
+@click.option("--run", "run", metavar="ID|latest",
+              help="Render a stored run (see 'gin audit runs'; 'latest': the newest, of "
+                   "--agency/--ministry's scope when given) instead of auditing again.")
 @click.option("--format", "fmt", type=click.Choice(reports.FORMATS), required=True,
               help="pdf is the HTML page printed by headless Chromium; oscal is OSCAL "
                    "assessment-results JSON.")
@@ -235,26 +233,73 @@ def check_cmd(ctx: Context, configs: str | None, host_dir: str | None,
 @click.option("--all-findings", "show_all", is_flag=True,
               help="HTML/PDF: list every finding, passes included (default: failing and "
                    "unknown ones).")
-@click.option("--no-history", "keep_history", is_flag=True, flag_value=False, default=True,
-              help="Do not store this run nor compare with the previous one.")
+@no_history_option
 @workers_option
 @backup_dir_option
 @pass_ctx
 def report_cmd(ctx: Context, configs: str | None, host_dir: str | None,
                prometheus: str | None, agency: str | None,
-               ministry: str | None, max_age_days: int, fmt: str, output: str, lang: str,
-               show_all: bool, keep_history: bool, workers: int | None,
-               backup_dir: str | None) -> None:
+               ministry: str | None, max_age_days: int, run: str | None, fmt: str,
+               output: str, lang: str, show_all: bool, keep_history: bool,
+               workers: int | None, backup_dir: str | None) -> None:
     """Write a posture report of the GIN, one agency or one ministry (scores per agency and
-    clause, findings with evidence, the trend since the previous run of the same scope)."""
-    scope, agencies = _scope(ctx, agency, ministry)
-    audits = _audits(ctx, configs, backup_dir, agencies, max_age_days, False, workers,
-                     host_dir, prometheus)
-    data = reports.to_data(audits, scope=scope, lang=lang)
-    prior = history.previous(scope, data["generated_at"]) if keep_history else None
-    reports.write(Path(output), audits, fmt, scope=scope, lang=lang, prior=prior,
-                  show_all=show_all)
-    if keep_history:
-        history.save(data)
-    console.print(f"{fmt} report of {len(audits)} devices written to {output}")
+    clause, findings with evidence, the trend since the previous run of the same scope).
+
+    With --run, a stored run is rendered (nothing is audited or recorded: every format of
+    one audit shows the same run); without it, the audit runs and is recorded once."""
+    if run is not None:
+        given = [name for name, value in (("--configs", configs), ("--host-evidence", host_dir),
+                                          ("--prometheus", prometheus)) if value]
+        if given or not keep_history:
+            raise click.UsageError(f"--run renders a stored run: no "
+                                   f"{', '.join(given) or '--no-history'}")
+        directory = _directory(ctx)
+        if directory is None:
+            raise ConfigError("--run reads the runs stored in the directory; give --db or "
+                              "GIN_DB")
+        scope = _scope(ctx, agency, ministry).name if (agency or ministry) else None
+        result = assess.stored(directory, run, scope)
+    else:
+        result = _assess(ctx, configs, host_dir, prometheus, agency, ministry, max_age_days,
+                         workers, backup_dir, keep_history, False)
+    result.write(Path(output), fmt, lang=lang, show_all=show_all)
+    which = f"run {result.run_id}" if result.run_id is not None else "unrecorded run"
+    console.print(f"{fmt} report of {len(result.audits)} devices ({which}) written to {output}")
+
+
+@audit.command("runs")
+@agency_option
+@ministry_option
+@click.option("--limit", type=click.IntRange(1), default=20, show_default=True)
+@json_option
+@pass_ctx
+def runs_cmd(ctx: Context, agency: str | None, ministry: str | None, limit: int,
+             as_json: bool) -> None:
+    """The audit runs stored in the directory, newest first (scope, score, counts)."""
+    directory = _directory(ctx)
+    if directory is None:
+        raise ConfigError("audit runs are stored in the directory; give --db or GIN_DB")
+    scope = _scope(ctx, agency, ministry).name if (agency or ministry) else None
+    rows = history.runs(directory, scope, limit)
+    emit_rows(rows, ["id", "scope", "generated_at", "actor", "score", "pass", "fail",
+                     "unknown", "not_applicable", "skipped"], as_json, "Audit runs")
+
+
+@audit.command("import-runs")
+@click.argument("folder", required=False, type=click.Path(file_okay=False, exists=True))
+@pass_ctx
+def import_runs_cmd(ctx: Context, folder: str | None) -> None:
+    """Store the runs of an old runs folder (default: $GIN_AUDIT_RUNS, else
+    ~/.local/share/gin/audit-runs) in the directory, so the trend goes on from them.  Those
+    files kept statuses only: an imported run shows in the trend, not as a full report."""
+    directory = _directory(ctx)
+    if directory is None:
+        raise ConfigError("audit runs are stored in the directory; give --db or GIN_DB")
+    done, refused = history.import_files(directory, folder)
+    for path, why in refused:
+        click.echo(f"skipped {path}: {why}", err=True)
+    console.print(f"{len(done)} run(s) imported" + (f": {', '.join(map(str, done))}"
+                                                    if done else ""))
+
+
 audit.add_command(audit_web.web)

@@ -4,14 +4,11 @@ the results as evidence for the posture report.  Added to the ``audit`` group by
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
+from audit import assess
 from audit import report as reports
 from audit.checks import Status
-from audit.web import checks, scan
-from audit.web.evidence import WebEvidence
 from audit.web.resolve import parse_nameserver
 from devices.errors import ConfigError
 from gin.context import Context, json_option, pass_ctx
@@ -45,16 +42,10 @@ def web(ctx: Context, agency: str | None, nameserver: str | None, ca_file: str |
         workers: int, evidence_dir: str | None, as_json: bool) -> None:
     """Scan every recorded public service (gin directory service add), store the results
     as evidence, and show one row per host (exit 3 if a host did not answer)."""
-    targets = scan.targets_from_directory(ctx.directory, agency)
-    if not targets:
-        raise ConfigError("no public services recorded"
-                          f"{' for ' + agency.upper() if agency else ''}; add one with "
-                          "'gin directory service add AGENCY NAME URL'")
-    with progress(len(targets), "scanning", quiet=as_json) as advance:
-        records = scan.scan(targets, nameserver, Path(ca_file) if ca_file else None,
-                            workers, advance)
-    WebEvidence(evidence_dir).save(records, scope=agency)
-    audits = checks.audits(records)
+    result = assess.scan_web(ctx.directory, agency, nameserver, ca_file, workers,
+                             evidence_dir,
+                             progress=lambda total: progress(total, "scanning", quiet=as_json))
+    audits = result.audits
     if as_json:
         print_json(reports.to_data(audits, scope=agency.upper() if agency else "GIN"))
     else:
@@ -68,7 +59,7 @@ def web(ctx: Context, agency: str | None, nameserver: str | None, ca_file: str |
                          "note": a.error or " ".join(failed)})
         emit_rows(rows, ["host", "agency", "pass", "fail", "unknown", "note"], False,
                   "Web audit")
-        console.print(f"evidence of {len(records)} hosts stored in "
-                      f"{WebEvidence(evidence_dir).root}")
-    if any(r["error"] for r in records):
+        console.print(f"evidence of {len(result.records)} hosts stored in "
+                      f"{result.stored_in}")
+    if result.unreachable:
         raise click.exceptions.Exit(3)

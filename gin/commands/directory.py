@@ -13,14 +13,44 @@ import click
 from directory import models as m
 from directory import store
 from gin.choices import platform_choice
-from gin.commands import prefix as prefix_cmds
-from gin.commands import service as service_cmds
-from gin.commands import transfer
 from gin.context import Context, json_option, pass_ctx
-from gin.output import console, emit_object, emit_rows
+from gin.lazy_group import LazyCommand, LazyGroup
+from gin.output import console, emit_object, emit_rows, note_page
+
+#: Sub-commands that live in their own modules, imported when they run (``whois`` then loads
+#: neither the importers nor the exporters).  The help is each command's first docstring line.
+SUBCOMMANDS: dict[str, LazyCommand] = {
+    "export": LazyCommand(
+        "gin.commands.transfer:export",
+        "Export the whole directory in the layout `gin directory import` reads."),
+    "import": LazyCommand(
+        "gin.commands.transfer:import_",
+        "Import agencies, sites, devices, interfaces, links, prefixes, contacts and services."),
+    "inventory": LazyCommand(
+        "gin.commands.transfer:inventory",
+        "Inventories for other tools, generated from the directory."),
+    "plan": LazyCommand(
+        "gin.commands.prefix:plan",
+        "The addressing plan (a YAML file): show it, or record its pools in the directory."),
+    "prefix": LazyCommand(
+        "gin.commands.prefix:prefix",
+        "IPv4/IPv6 prefixes: add, list, allocate the next free one, reserve, release."),
+    "samples": LazyCommand(
+        "gin.commands.transfer:samples",
+        "Sample data: Thai ministries, e-Government agencies and the 77 provincial halls."),
+    "service": LazyCommand(
+        "gin.commands.service:service",
+        "Agencies' public services (URL and host names) that `gin audit web` scans."),
+    "synth": LazyCommand(
+        "gin.commands.transfer:synth",
+        "Make a synthetic GIN directory of any size (agencies, sites, PE/CE, links, prefixes)."),
+    "whois": LazyCommand(
+        "gin.commands.prefix:whois",
+        "Which agency, site, device or link owns an address or prefix (longest match)."),
+}
 
 
-@click.group()
+@click.group(cls=LazyGroup, lazy=SUBCOMMANDS)
 def directory() -> None:
     """The agency network directory: agencies, sites, devices, prefixes, history.
 
@@ -364,25 +394,25 @@ def contact_list(ctx: Context, agency: str | None, as_json: bool) -> None:
                                  "tunnel", "tunnel_rotation", "certificate", "contact",
                                  "service"]))
 @click.option("--key", help="Object key: agency code, AGENCY/SITE, hostname, prefix, link name.")
-@click.option("--limit", type=click.IntRange(1, 100000), default=50, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 100000), default=50, show_default=True,
+              help="Entries per page; when older ones follow, stderr says so.")
+@click.option("--offset", type=click.IntRange(0, 10_000_000), default=0, show_default=True,
+              help="Newest entries to skip (the next page starts at offset + limit).")
 @click.option("--full", is_flag=True, help="Show before/after values.")
 @json_option
 @pass_ctx
-def history(ctx: Context, object_type: str | None, key: str | None, limit: int, full: bool,
-            as_json: bool) -> None:
-    """The change log: who changed what, when (newest first)."""
+def history(ctx: Context, object_type: str | None, key: str | None, limit: int, offset: int,
+            full: bool, as_json: bool) -> None:
+    """The change log: who changed what, when (newest first), a page at a time."""
     with ctx.directory.transaction() as s:
-        changes = store.history(s, object_type, key, limit)
+        changes = store.history(s, object_type, key, offset + limit + 1)[offset:]
+        more = len(changes) > limit
+        changes = changes[:limit]
         rows = [{"id": c.id, "time": c.time, "actor": c.actor, "action": c.action,
                  "type": c.object_type, "key": c.object_key, "before": c.before,
                  "after": c.after} for c in changes]
     cols = ["id", "time", "actor", "action", "type", "key"] + (["before", "after"] if full else [])
     emit_rows(rows, cols, as_json, "Change log")
+    note_page("older changes", len(rows), None if more else 0,
+              f"next page: --offset {offset + len(rows)}")
 
-
-# --- sub-commands that live in their own modules ----------------------------------------------
-
-for _command in (prefix_cmds.prefix, prefix_cmds.whois, prefix_cmds.plan, transfer.import_,
-                 transfer.export, transfer.samples, transfer.synth, transfer.inventory):
-    directory.add_command(_command)
-directory.add_command(service_cmds.service)

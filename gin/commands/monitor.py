@@ -6,9 +6,7 @@ groups live in gin.commands.sensor and are added here.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from typing import Any
 
 import click
 
@@ -76,48 +74,14 @@ def agent_cmd(ctx: Context, profiles_path: str | None, listen: str, interval: fl
               event_log: str | None, agencies: tuple[str, ...],
               collectors: tuple[str, ...], log_level: str) -> None:
     """Run the monitoring agent: poll every device, serve /metrics, until SIGTERM."""
-    from monitor.agent import Agent, directory_targets, load_factory
+    from monitor.agent import run_agent
 
     _setup_logging(log_level)
-    try:
-        factories = [load_factory(spec) for spec in collectors]
-    except (ValueError, ImportError, AttributeError) as exc:
-        raise ConfigError(f"--collector: {exc}") from None
-    agent = Agent(directory_targets(ctx.db, profiles_path, set(agencies) or None),
-                  listen=_host_port(listen),
-                  interval=interval, reload_interval=reload_interval, concurrency=concurrency,
-                  processes=processes,
-                  extra_collectors=factories, directory_url=ctx.db,
-                  traps_listen=_host_port(traps_listen) if traps_listen else None,
-                  event_log=event_log)
-    try:
-        host, port = agent.start_http()
-    except OSError as exc:
-        raise ConfigError(f"cannot listen on {listen}: {exc.strerror}") from None
-    logging.getLogger("gin.monitor.agent").info("serving /metrics on http://%s:%d/metrics",
-                                                host, port)
-    asyncio.run(agent.run())
-
-
-def _poll_rows(results: list[Any], interfaces: bool) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    for r in sorted(results, key=lambda r: r.target.name):
-        t = r.target
-        base = {"device": t.name, "agency": t.agency, "site": t.site, "address": t.address,
-                "version": t.version, "up": r.ok, "reason": r.reason, "error": r.error,
-                "duration_s": round(r.duration, 4), "packets_sent": r.stats.packets_sent,
-                "retries": r.stats.retries, "varbinds": r.varbinds, "uptime_s": r.uptime}
-        if not interfaces:
-            base["interfaces"] = len(r.counters.get("oper_status", {}))
-            rows.append(base)
-            continue
-        for idx in sorted(r.counters.get("oper_status", {})):
-            row = {"device": t.name, "ifindex": idx, "ifname": r.ifnames.get(idx, ""),
-                   "ifalias": r.ifalias.get(idx, ""), "speed_bps": r.speed_bps.get(idx)}
-            for key, col in r.counters.items():
-                row[key] = col.get(idx)
-            rows.append(row)
-    return rows
+    run_agent(ctx.db, profiles_path, listen=_host_port(listen), interval=interval,
+              reload_interval=reload_interval, concurrency=concurrency, processes=processes,
+              agencies=set(agencies), collectors=collectors,
+              traps_listen=_host_port(traps_listen) if traps_listen else None,
+              event_log=event_log)
 
 
 @monitor.command("poll")
@@ -132,23 +96,10 @@ def poll_cmd(ctx: Context, profiles_path: str | None, devices: tuple[str, ...],
 
     Exits 3 when any device could not be polled.
     """
-    from monitor.snmp.poller import Poller
-    from monitor.snmp.targets import load_profiles, targets_from_directory
+    from monitor.poll import poll_directory, poll_rows
 
-    targets, skipped = targets_from_directory(ctx.directory, load_profiles(profiles_path),
-                                              set(devices) or None)
-    if devices and not targets:
-        raise ConfigError(f"no pollable device named {', '.join(devices)} in the directory")
-
-    async def run() -> list[Any]:
-        poller = Poller(targets)
-        try:
-            return list((await poller.poll_all()).values())
-        finally:
-            poller.close()
-
-    results = asyncio.run(run())
-    rows = _poll_rows(results, interfaces)
+    results, skipped = poll_directory(ctx.directory, profiles_path, set(devices) or None)
+    rows = poll_rows(results, interfaces)
     if as_json:
         print_json(rows if interfaces else {"devices": rows, "skipped": skipped})
     elif interfaces:
@@ -173,51 +124,49 @@ def poll_cmd(ctx: Context, profiles_path: str | None, devices: tuple[str, ...],
 @click.option("--agent", "agents", multiple=True, metavar="NAME=HOST:PORT[@AGENCY,...]",
               help="A monitor agent and (optionally) the agencies it polls; repeatable. "
                    "Default: local=127.0.0.1:9436 for every agency.")
+@click.option("--sensor-port", default=9437, show_default=True, type=click.IntRange(1, 65535),
+              help="Port the threat sensors serve /metrics on (the directory's devices of "
+                   "role sensor are scraped at their mgmt_address and this port).")
 @click.option("--scrape-interval", default="30s", show_default=True,
               help="Prometheus scrape and rule evaluation interval.")
 @click.option("--alertmanager", default="127.0.0.1:9093", show_default=True,
               metavar="HOST:PORT|none", help="Alertmanager to send alerts to.")
+@click.option("--webhook", default="http://127.0.0.1:5001/gin", show_default=True,
+              metavar="URL", help="Alertmanager's SOC webhook (critical alerts go to URL/page).")
 @click.option("--check/--no-check", default=True, show_default=True,
               help="Run promtool check config / amtool check-config when installed.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @pass_ctx
 def prometheus_config_cmd(ctx: Context, out_dir: str, agents: tuple[str, ...],
-                          scrape_interval: str, alertmanager: str, check: bool,
-                          as_json: bool) -> None:
-    """Generate Prometheus scrape config, rules and an Alertmanager example from the
-    directory (rerun after directory changes: Prometheus re-reads file_sd by itself)."""
-    import shutil
-    import subprocess
+                          sensor_port: int, scrape_interval: str, alertmanager: str,
+                          webhook: str, check: bool, as_json: bool) -> None:
+    """Generate Prometheus scrape config (agents and threat sensors), rules and an
+    Alertmanager example from the directory (rerun after directory changes: Prometheus
+    re-reads file_sd by itself)."""
     from pathlib import Path
 
-    from monitor.prometheus.config import directory_inventory, parse_agent, write_all
+    from monitor.prometheus.config import generate, parse_agent
 
     try:
         specs = [parse_agent(a) for a in agents] or [parse_agent("local=127.0.0.1:9436")]
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    devices, contacts = directory_inventory(ctx.directory)
-    out = Path(out_dir)
-    written = write_all(out, devices, contacts, specs, scrape_interval=scrape_interval,
-                        alertmanager=None if alertmanager == "none" else alertmanager)
-    checks = []
-    for tool, args in (("promtool", ["check", "config", str(out / "prometheus.yml")]),
-                       ("amtool", ["check-config", str(out / "alertmanager.yml")])):
-        if not check or not shutil.which(tool):
-            continue
-        proc = subprocess.run([tool, *args], capture_output=True, text=True)
-        checks.append({"tool": tool, "ok": proc.returncode == 0,
-                       "output": (proc.stdout + proc.stderr).strip()})
+    done = generate(ctx.directory, Path(out_dir), specs, scrape_interval=scrape_interval,
+                    alertmanager=None if alertmanager == "none" else alertmanager,
+                    sensor_port=sensor_port, webhook=webhook, check=check)
     if as_json:
-        print_json({"written": [str(p) for p in written], "devices": len(devices),
-                    "checks": checks})
+        print_json({"written": [str(p) for p in done.written], "devices": done.devices,
+                    "sensors": done.sensors, "skipped": done.skipped, "checks": done.checks})
     else:
-        for p in written:
+        for p in done.written:
             console.print(str(p), markup=False)
-        console.print(f"{len(devices)} devices over {len(specs)} agent(s)")
-        for c in checks:
+        console.print(f"{done.devices} devices over {len(specs)} agent(s), "
+                      f"{len(done.sensors)} threat sensor(s)")
+        for why in done.skipped:
+            console.print(f"skipped {why}", markup=False)
+        for c in done.checks:
             console.print(f"{c['tool']}: {'ok' if c['ok'] else 'FAILED'}", markup=False)
-    failed = [c for c in checks if not c["ok"]]
+    failed = [c for c in done.checks if not c["ok"]]
     if failed:
         raise ConfigError(f"{failed[0]['tool']} rejected the generated file: "
                           f"{failed[0]['output'].splitlines()[-1:]}")
@@ -234,36 +183,17 @@ def traps_cmd(ctx: Context, profiles_path: str | None, listen: str,
               event_log: str | None) -> None:
     """Receive SNMP traps/informs from the directory's devices and print one JSON line each
     (v2c communities and v3 users come from the devices' credentials), until Ctrl-C."""
-    import signal
     import sys
 
-    from monitor.snmp.targets import load_profiles, targets_from_directory
-    from monitor.snmp.traps import TrapReceiver, events, start
+    from monitor.snmp.traps import events, receive
 
-    targets, _ = targets_from_directory(ctx.directory, load_profiles(profiles_path))
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(logging.Formatter("%(message)s"))
     events.addHandler(handler)
     events.setLevel(logging.INFO)
     events.propagate = False
     _setup_logging("warning")
-    receiver = TrapReceiver(targets, event_log=event_log)
-
-    async def run() -> None:
-        try:
-            transport = await start(receiver, _host_port(listen))
-        except OSError as exc:
-            raise ConfigError(f"cannot listen on {listen}: {exc.strerror}") from None
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        try:
-            await stop.wait()
-        finally:
-            transport.close()
-
-    asyncio.run(run())
+    receive(ctx.directory, profiles_path, _host_port(listen), event_log)
 
 
 @monitor.command("dashboards")

@@ -7,7 +7,7 @@ Thin on purpose: every verb opens one transaction, calls :mod:`directory.allocat
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from sqlalchemy import func, select
@@ -15,11 +15,13 @@ from sqlalchemy.orm import Session
 
 from directory import allocator as al
 from directory import models as m
-from directory.plan import Plan, apply_plan, load_plan
 from directory.store import get_agency, get_prefix, get_site
 from directory.whois import whois as whois_lookup
 from gin.context import Context, json_option, pass_ctx
-from gin.output import console, emit_object, emit_rows, print_json
+from gin.output import console, emit_object, emit_rows, note_page, print_json
+
+if TYPE_CHECKING:  # the plan reader pulls in YAML, which whois does not need
+    from directory.plan import Plan
 
 COLUMNS = ["prefix", "status", "role", "agency", "site", "description"]
 
@@ -85,12 +87,16 @@ def prefix_add(ctx: Context, cidr: str, as_json: bool, **owner: Any) -> None:
 @click.option("--status", type=click.Choice(m.PREFIX_STATUSES))
 @click.option("--role", type=click.Choice(m.PREFIX_ROLES))
 @click.option("--parent", metavar="CIDR", help="Only the direct children of this prefix.")
-@click.option("--limit", type=click.IntRange(1, 10_000_000), default=1000, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 10_000_000), default=1000, show_default=True,
+              help="Rows per page; when more follow, stderr says how many.")
+@click.option("--offset", type=click.IntRange(0), default=0, show_default=True,
+              help="Rows to skip (the next page starts at offset + limit).")
 @json_option
 @pass_ctx
 def prefix_list(ctx: Context, agency: str | None, family: str | None, status: str | None,
-                role: str | None, parent: str | None, limit: int, as_json: bool) -> None:
-    """List prefixes in address order."""
+                role: str | None, parent: str | None, limit: int, offset: int,
+                as_json: bool) -> None:
+    """List prefixes in address order, a page at a time (--limit, --offset)."""
     with ctx.directory.transaction() as s:
         # (family, network, last DESC) is index order: containers first, no sort of the table
         stmt = select(m.Prefix).order_by(m.Prefix.family, m.Prefix.network, m.Prefix.last.desc())
@@ -104,10 +110,15 @@ def prefix_list(ctx: Context, agency: str | None, family: str | None, status: st
             stmt = stmt.where(m.Prefix.role == role)
         if parent:
             stmt = stmt.where(m.Prefix.parent_id == get_prefix(s, parent).id)
-        rows = _rows(s, list(s.scalars(stmt.limit(limit)).unique()))
+        page = list(s.scalars(stmt.offset(offset).limit(limit + 1)).unique())
+        more = 0
+        if len(page) > limit:
+            page = page[:limit]
+            total = s.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+            more = (total or 0) - offset - limit
+        rows = _rows(s, page)
     emit_rows(rows, COLUMNS, as_json, "Prefixes")
-    if not as_json and len(rows) == limit:
-        console.print(f"(first {limit}; use --limit for more)")
+    note_page("prefixes", len(rows), more, f"next page: --offset {offset + len(rows)}")
 
 
 @prefix.command("show")
@@ -127,6 +138,8 @@ def prefix_show(ctx: Context, cidr: str, max_children: int, as_json: bool) -> No
         largest = [str(b) for b in al.free_blocks(s, p, limit=10)]
     data = {**row, "children_count": n_kids, "children": [c["prefix"] for c in kids],
             "free": {**free, "largest_blocks": largest}}
+    note_page("children", len(kids), n_kids - len(kids), "all of them: --children "
+              f"{min(n_kids, 100_000)}")
     if as_json:
         print_json(data)
         return
@@ -189,6 +202,8 @@ def prefix_allocate(ctx: Context, parent: str | None, agency: str | None, site: 
                                     **{**attrs, "role": role or "other"})
         else:
             assert agency is not None
+            from directory.plan import load_plan
+
             made = _allocate_for_agency(s, load_plan(plan_file), agency, site, length, count,
                                         attrs)
         rows = _rows(s, made)
@@ -282,6 +297,8 @@ def _plan_file_argument(f: Any) -> Any:
 @pass_ctx
 def plan_show(ctx: Context, file: str | None, as_json: bool) -> None:
     """Print the plan (default: GIN_PLAN or the shipped plan) and which pools are recorded."""
+    from directory.plan import load_plan
+
     p = load_plan(file)
     with ctx.directory.transaction() as s:
         rows = []
@@ -315,6 +332,8 @@ def _plain(values: dict[str, Any]) -> dict[str, Any]:
 @pass_ctx
 def plan_apply(ctx: Context, file: str | None, as_json: bool) -> None:
     """Record the plan's pools as prefixes (idempotent: running it again changes nothing)."""
+    from directory.plan import apply_plan, load_plan
+
     p = load_plan(file)
     with ctx.directory.transaction() as s:
         rows = apply_plan(s, p)

@@ -7,35 +7,15 @@ never be blocked all come from the directory.
 
 from __future__ import annotations
 
-import dataclasses
-import signal
-import threading
-import time
-from pathlib import Path
 from typing import Any
 
 import click
-import yaml
 
-from devices.errors import ConfigError
 from gin.choices import transport_choice
 from gin.context import Context, json_option, pass_ctx
 from gin.output import console, emit_object, emit_rows, print_json
 
 EVENT_COLUMNS = ["time", "type", "severity", "source", "destination", "agency", "count"]
-
-
-def _load_settings(path: str | None) -> dict[str, Any]:
-    if not path:
-        return {}
-    try:
-        data = yaml.safe_load(Path(path).read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"sensor settings {path!r}: {exc}") from None
-    if not isinstance(data, dict) or not set(data) <= {"detectors", "events"}:
-        raise ConfigError(f"sensor settings {path!r}: expected a mapping with 'detectors' "
-                          "and/or 'events'")
-    return data
 
 
 def _host_port(text: str) -> tuple[str, int]:
@@ -67,7 +47,9 @@ def sensor() -> None:
 @click.option("--blocklist", type=click.Path(dir_okay=False),
               help="Threat-intelligence block list (one IP/prefix per line; reloaded on "
                    "change).")
-@click.option("--listen", metavar="HOST:PORT", help="Serve Prometheus /metrics here.")
+@click.option("--listen", metavar="HOST:PORT",
+              help="Serve Prometheus /metrics here (gin monitor prometheus-config scrapes "
+                   "the directory's sensors at their mgmt_address, port 9437 by default).")
 @click.option("--duration", type=click.FloatRange(0.1), help="Live: stop after N seconds.")
 @click.option("--ring-mb", default=64, show_default=True, type=click.IntRange(4, 4096),
               help="Live: capture ring size in MiB (slack while the sensor is busy).")
@@ -75,6 +57,9 @@ def sensor() -> None:
               help="Do not read agencies/routers from the directory: no agency labels, no "
                    "segregation, and every IPv6 RA is rogue unless --settings lists "
                    "rogue_ra routers.")
+@click.option("--agency", "home_agency", metavar="CODE",
+              help="The agency whose LAN this sensor watches: labels events whose addresses "
+                   "belong to no agency (link-local RAs, ARP), so alerts name it.")
 @click.option("--auto-block", "auto_types", multiple=True, metavar="TYPE",
               help="Opt-in GSI cut-off: block the source of events of this type "
                    "(repeatable, e.g. port_scan, brute_force, blocklist) on the gateway; "
@@ -87,16 +72,16 @@ def sensor() -> None:
 def run(ctx: Context, pcaps: tuple[str, ...], interface: str | None, bpf: str | None,
         events_path: str | None, settings_path: str | None, blocklist: str | None,
         listen: str | None, duration: float | None, ring_mb: int, no_directory: bool,
-        auto_types: tuple[str, ...], block_netns: str | None, block_ttl: int,
-        as_json: bool) -> None:
+        home_agency: str | None, auto_types: tuple[str, ...], block_netns: str | None,
+        block_ttl: int, as_json: bool) -> None:
     """Inspect packets from pcap files (--pcap) or an interface (--interface).
 
     Live capture runs until Ctrl-C, SIGTERM or --duration; open events are written
     when it stops.
     """
-    from monitor.sensor.agency import directory_resolver, directory_routers
+    from monitor.sensor.app import SensorOptions
+    from monitor.sensor.app import run as run_sensor
     from monitor.sensor.detectors import TYPES
-    from monitor.sensor.sensor import build_sensor
 
     if bool(pcaps) == bool(interface):
         raise click.UsageError("give either --pcap FILE or --interface IF")
@@ -106,109 +91,28 @@ def run(ctx: Context, pcaps: tuple[str, ...], interface: str | None, bpf: str | 
         if t not in TYPES:
             raise click.BadParameter(f"{t!r} is not a detector ({', '.join(TYPES)})",
                                      param_hint="--auto-block")
-    settings = _load_settings(settings_path)
-    detectors = dict(settings.get("detectors") or {})
-    if blocklist:
-        detectors["blocklist"] = {**(detectors.get("blocklist") or {}), "path": blocklist}
-    resolver = routers = None
-    if not no_directory:
-        resolver = directory_resolver(ctx.directory)
-        routers = directory_routers(ctx.directory)
-    on_event = None
-    if auto_types:
-        from monitor.sensor.respond import AutoBlock, NftGateway, Responder
-
-        on_event = AutoBlock(Responder(ctx.directory, NftGateway(block_netns)), auto_types,
-                             block_ttl)
-    ev_opts = settings.get("events") or {}
-    snsr = build_sensor(detectors, resolver=resolver, routers=routers, events_path=events_path,
-                        quiet_s=float(ev_opts.get("quiet_s", 10)),
-                        max_age_s=float(ev_opts.get("max_age_s", 300)),
-                        live=bool(interface), on_event=on_event)
-    cap = None
-    if interface:  # open the socket first: once /metrics answers, nothing is missed
-        from monitor.sensor.live import LiveCapture
-
-        cap = LiveCapture(interface, bpf=bpf, blocks=ring_mb)  # 1 MiB blocks
-    if listen:
-        from prometheus_client import CollectorRegistry, start_http_server
-
-        from monitor.sensor.metrics import SensorCollector
-
-        registry = CollectorRegistry()
-        registry.register(SensorCollector(snsr.stats, interface or "pcap"))
-        host, port = _host_port(listen)
-        try:
-            start_http_server(port, host, registry=registry)
-        except OSError as exc:
-            raise ConfigError(f"cannot serve metrics on {listen}: {exc.strerror or exc}") \
-                from None
-    started = time.perf_counter()
-    try:
-        if cap is not None:
-            _run_live(snsr, cap, duration)
-        else:
-            from monitor.sensor.pcapfile import read_batches
-
-            for path in pcaps:
-                for batch in read_batches(path):
-                    snsr.process(batch)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        snsr.finish()
-        snsr.events.close()
-    elapsed = time.perf_counter() - started
-    _report(snsr, elapsed, as_json, on_event)
-
-
-def _run_live(snsr: Any, cap: Any, duration: float | None) -> None:
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, lambda *_: cap.stop())
-    if duration:
-        timer = threading.Timer(duration, cap.stop)
-        timer.daemon = True
-        timer.start()
-    for batch in cap:
-        snsr.process(batch)
-        if not len(batch):
-            snsr.tick()
-
-
-def _report(snsr: Any, elapsed: float, as_json: bool, auto: Any) -> None:
-    snap = snsr.stats.snapshot()
-    events = [e.record() for e in snsr.events.closed]
-    summary = {"packets": snap["packets"], "bytes": snap["bytes"],
-               "malformed": snap["malformed"], "dropped": snap["dropped"],
-               "seconds": round(elapsed, 3),
-               "packets_per_second": round(snap["packets"] / elapsed) if elapsed > 0 else None,
-               "events": len(events)}
-    if auto is not None:
-        summary["blocked"] = [b.source for b in auto.blocked]
-        summary["block_refused"] = [t for t, _ in auto.refused]
+    opts = SensorOptions(pcaps=pcaps, interface=interface, bpf=bpf, events_path=events_path,
+                         settings_path=settings_path, blocklist=blocklist,
+                         listen=_host_port(listen) if listen else None, duration=duration,
+                         ring_mb=ring_mb, auto_types=auto_types, block_netns=block_netns,
+                         block_ttl=block_ttl, agencies_from_directory=not no_directory,
+                         home_agency=home_agency)
+    wanted = not no_directory or auto_types  # the directory is opened only when needed
+    report = run_sensor(opts, ctx.directory if wanted else None)
     if as_json:
-        print_json({"summary": summary, "events": events})
+        print_json({"summary": report.summary, "events": report.events})
         return
-    emit_object(summary, False)
-    emit_rows(events, EVENT_COLUMNS, False, title="threat events")
+    emit_object(report.summary, False)
+    emit_rows(report.events, EVENT_COLUMNS, False, title="threat events")
 
 
 @sensor.command("detectors")
 @json_option
 def detectors_cmd(as_json: bool) -> None:
     """List the detectors with their default thresholds (override with --settings)."""
-    from monitor.sensor.detectors import CLASSES
+    from monitor.sensor.detectors import describe
 
-    rows = []
-    for name, cls in CLASSES.items():
-        params = {f.name: f.default for f in dataclasses.fields(cls)
-                  if f.init and f.name not in ("type", "severity", "resolver")
-                  and f.default is not dataclasses.MISSING}
-        params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items()}
-        default_sev = next(f.default for f in dataclasses.fields(cls) if f.name == "severity")
-        rows.append({"type": name, "severity": default_sev,
-                     "settings": ", ".join(f"{k}={v}" for k, v in params.items()),
-                     "doc": (cls.__doc__ or "").split("\n\n")[0].replace("\n", " ").strip()})
+    rows = describe()
     if as_json:
         print_json(rows)
         return
@@ -252,8 +156,7 @@ def respond(click_ctx: click.Context, ctx: Context, block_src: str | None, ttl: 
     that refuses the change is rolled back to its exact previous config and reported
     (exit 3); the other routers keep the block.
     """
-    from monitor.sensor.edge import EdgeRouters, render
-    from monitor.sensor.respond import NftGateway, Responder
+    from monitor.sensor.respond import active_blocks, edge_config, respond
 
     if click_ctx.invoked_subcommand:
         return
@@ -262,40 +165,21 @@ def respond(click_ctx: click.Context, ctx: Context, block_src: str | None, ttl: 
     if len(chosen) != 1:
         raise click.UsageError("give one of --block SOURCE, --lift SOURCE, --expire, --list, "
                                "--acl PLATFORM")
-    gateway = None if no_gateway or do_expire else NftGateway(netns)
-    edge = None
-    if not no_routers and (block_src or lift_src or do_expire):
-        from devices import transport as transports
-
-        edge = EdgeRouters(ctx.directory, transports.get(via))
-    responder = Responder(ctx.directory, gateway, edge)
     if block_src or lift_src or do_expire:
-        if block_src:
-            done: dict[str, Any] = responder.block(block_src, ttl, reason).record()
-            line = f"blocked {done['source']} until {done['expires']}"
-        elif lift_src:
-            responder.lift(lift_src)
-            done, line = {"lifted": lift_src}, f"lifted {lift_src}"
-        else:
-            responder.expire()
-            done, line = {"expired": True}, "edge routers brought to the active blocks"
-        _report_routers(responder.routers, done, line, as_json)
-        return
-    blocks = responder.list()
-    if acl_platform:
-        from devices import platforms
-
-        text = render(platforms.get(acl_platform).name, [b.source for b in blocks])
+        done = respond(ctx.directory, block=block_src, lift=lift_src, expire=do_expire,
+                       ttl=ttl, reason=reason, netns=netns, gateway=not no_gateway,
+                       routers_via=None if no_routers else via)
+        _report_routers(done.routers, done.done, done.line, as_json)
+    elif acl_platform:
+        text = edge_config(ctx.directory, acl_platform)
         if as_json:
             print_json({"platform": acl_platform, "config": text})
         else:
             click.echo(text, nl=False)
-        return
-    enforced = gateway.list() if gateway is not None else {}
-    rows = [{**b.record(), "enforced": (b.source in enforced) if gateway else None}
-            for b in blocks]
-    emit_rows(rows, ["source", "expires", "reason", "actor", "enforced"], as_json,
-              title="active blocks")
+    else:
+        rows = active_blocks(ctx.directory, netns=netns, gateway=not no_gateway)
+        emit_rows(rows, ["source", "expires", "reason", "actor", "enforced"], as_json,
+                  title="active blocks")
 
 
 def _report_routers(results: list[Any], done: dict[str, Any], line: str,

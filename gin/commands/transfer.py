@@ -1,7 +1,7 @@
 """``gin directory import|export|samples|synth|inventory``: the directory in and out.
 
 Thin, like every command: parse, call :mod:`directory.transfer`, :mod:`directory.samples`,
-:mod:`directory.synth` or :mod:`directory.exports`, print.  The lead's ``directory`` group
+:mod:`directory.synth` or :mod:`directory.exports`, print.  The ``directory`` group
 adds these commands (see ``gin/commands/directory.py``).
 """
 
@@ -255,7 +255,7 @@ def inventory(ctx: Context, what: str | None, port: int | None, output: str | No
               as_json: bool) -> None:
     """Inventories for other tools, generated from the directory.
 
-    For a live Ansible inventory use inventory/gin_inventory.py (a dynamic inventory
+    For a live Ansible inventory use the gin-inventory command (a dynamic inventory
     script); this writes the same content as a static file.
     """
     if what is None:

@@ -4,6 +4,7 @@ Layout written by :func:`write_all` (``gin monitor prometheus-config --out DIR``
 
     DIR/prometheus.yml                 scrape jobs, rule files, Alertmanager
     DIR/file_sd/gin-snmp-<agent>.json  one target per device: labels agency, site
+    DIR/file_sd/gin-sensor.json        one target per threat sensor: label sensor
     DIR/rules/gin-recording.yml        recording rules (utilisation, error rates, ...)
     DIR/rules/gin-alerts.yml           alert rules
     DIR/alertmanager.yml               routes by severity and agency (example)
@@ -12,7 +13,11 @@ Per agent two jobs: ``gin-agent-<name>`` scrapes the agent's own health
 (``/metrics?devices=none``) and ``gin-snmp-<name>`` scrapes each device through the agent
 (``/metrics?device=<hostname>``, the snmp_exporter multi-target pattern), so Prometheus
 keeps a per-device ``up`` and scrape duration and file_sd labels every target with its
-agency and site.  The file_sd files are re-read by Prometheus when they change: rerun the
+agency and site.  One more job, ``gin-sensor``, scrapes every threat sensor: the
+directory's devices of role ``sensor``, at their management address and the sensor port
+(``gin monitor sensor run --listen ADDR:9437``); its targets carry the label ``sensor``
+(the hostname) and no ``agency``, which is the events' own label.  The file_sd files
+are re-read by Prometheus when they change: rerun the
 command after directory changes (no Prometheus restart).
 """
 
@@ -27,7 +32,10 @@ from typing import Any
 
 import yaml
 
-from monitor.prometheus.rules import alert_rules, recording_rules
+from monitor.prometheus.rules import SENSOR_JOB, alert_rules, recording_rules
+
+#: where a threat sensor serves /metrics unless told otherwise
+SENSOR_PORT = 9437
 
 
 @dataclass(frozen=True)
@@ -70,6 +78,12 @@ def file_sd(devices: list[dict[str, str]], agent: AgentSpec) -> list[dict[str, A
             for (agency, site), names in sorted(groups.items())]
 
 
+def sensor_file_sd(sensors: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """file_sd groups for the sensor job: one per sensor (``address`` is host:port)."""
+    return [{"targets": [s["address"]], "labels": {"sensor": s["device"]}}
+            for s in sorted(sensors, key=lambda s: s["device"])]
+
+
 def prometheus_config(agents: list[AgentSpec], out_dir: str, *,
                       scrape_interval: str = "30s", alertmanager: str | None = "127.0.0.1:9093"
                       ) -> dict[str, Any]:
@@ -92,6 +106,10 @@ def prometheus_config(agents: list[AgentSpec], out_dir: str, *,
                 {"source_labels": ["__address__"], "target_label": "instance"},
                 {"target_label": "__address__", "replacement": a.address},
             ]})
+    jobs.append({"job_name": SENSOR_JOB, "scrape_interval": scrape_interval,
+                 "metrics_path": "/metrics",
+                 "file_sd_configs": [{"files": [f"file_sd/{SENSOR_JOB}.json"],
+                                      "refresh_interval": "5m"}]})
     conf: dict[str, Any] = {
         "global": {"scrape_interval": scrape_interval, "evaluation_interval": scrape_interval,
                    "external_labels": {"gin": "monitor"}},
@@ -142,6 +160,10 @@ def alertmanager_config(agencies: dict[str, list[str]], *,
             {"source_matchers": ['alertname="GinDeviceUnreachable"'],
              "target_matchers": ['alertname=~"GinLinkDown|GinInterfaceErrors"'],
              "equal": ["device"]},
+            # the agent itself is down: not also one alert per device scraped through it
+            {"source_matchers": ['alertname="GinMonitorAgentDown"'],
+             "target_matchers": ['alertname="GinAgentScrapeFailed"'],
+             "equal": ["gin_agent"]},
             {"source_matchers": ['alertname="GinCertificateExpiryImminent"'],
              "target_matchers": ['alertname="GinCertificateExpiringSoon"'],
              "equal": ["device", "subject"]},
@@ -169,6 +191,29 @@ def directory_inventory(directory: Any) -> tuple[list[dict[str, str]], dict[str,
     return devices, dict(contacts)
 
 
+def directory_sensors(directory: Any, port: int = SENSOR_PORT) -> tuple[list[dict[str, str]],
+                                                                       list[str]]:
+    """The threat sensors Prometheus scrapes: the directory's devices of role ``sensor``
+    with a management address (else their SNMP address), at ``port``;
+    (sensors, skipped-with-why)."""
+    from directory import models as m
+    from directory.store import list_all
+
+    sensors, skipped = [], []
+    with directory.transaction() as s:
+        for dev in list_all(s, m.Device):
+            if dev.role != "sensor":
+                continue
+            host = (dev.mgmt_address or dev.snmp_address or "").split("/", 1)[0]
+            if not host:
+                skipped.append(f"sensor {dev.hostname}: no mgmt_address to scrape")
+                continue
+            address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+            sensors.append({"device": dev.hostname, "address": address,
+                            "agency": dev.site.agency.code, "site": dev.site.code})
+    return sensors, skipped
+
+
 def _write(path: Path, data: Any, as_json: bool = False) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
@@ -180,7 +225,9 @@ def _write(path: Path, data: Any, as_json: bool = False) -> None:
 
 def write_all(out: Path, devices: list[dict[str, str]], contacts: dict[str, list[str]],
               agents: list[AgentSpec], *, scrape_interval: str = "30s",
-              alertmanager: str | None = "127.0.0.1:9093") -> list[Path]:
+              alertmanager: str | None = "127.0.0.1:9093",
+              sensors: list[dict[str, str]] | None = None,
+              webhook: str = "http://127.0.0.1:5001/gin") -> list[Path]:
     """Write every file of the layout; returns the paths written."""
     written = []
     per_agent = assign(devices, agents)
@@ -188,15 +235,61 @@ def write_all(out: Path, devices: list[dict[str, str]], contacts: dict[str, list
         p = out / "file_sd" / f"gin-snmp-{a.name}.json"
         _write(p, file_sd(per_agent[a.name], a), as_json=True)
         written.append(p)
+    p = out / "file_sd" / f"{SENSOR_JOB}.json"
+    _write(p, sensor_file_sd(sensors or []), as_json=True)
+    written.append(p)
     files = {
         out / "prometheus.yml": prometheus_config(agents, str(out),
                                                   scrape_interval=scrape_interval,
                                                   alertmanager=alertmanager),
         out / "rules" / "gin-recording.yml": recording_rules(),
         out / "rules" / "gin-alerts.yml": alert_rules(),
-        out / "alertmanager.yml": alertmanager_config(contacts),
+        out / "alertmanager.yml": alertmanager_config(contacts, webhook=webhook),
     }
     for path, data in files.items():
         _write(path, data)
         written.append(path)
     return written
+
+
+@dataclass
+class Generated:
+    """What :func:`generate` did: files written, what was scraped, the tools' verdicts."""
+
+    written: list[Path]
+    devices: int
+    sensors: list[str]
+    skipped: list[str]
+    checks: list[dict[str, Any]]
+
+
+def check_with_tools(out: Path) -> list[dict[str, Any]]:
+    """``promtool check config`` and ``amtool check-config`` on the written files (each
+    only when installed): [{tool, ok, output}]."""
+    import shutil
+    import subprocess
+
+    checks = []
+    for tool, args in (("promtool", ["check", "config", str(out / "prometheus.yml")]),
+                       ("amtool", ["check-config", str(out / "alertmanager.yml")])):
+        if not shutil.which(tool):
+            continue
+        proc = subprocess.run([tool, *args], capture_output=True, text=True)
+        checks.append({"tool": tool, "ok": proc.returncode == 0,
+                       "output": (proc.stdout + proc.stderr).strip()})
+    return checks
+
+
+def generate(directory: Any, out: Path, agents: list[AgentSpec], *,
+             scrape_interval: str = "30s", alertmanager: str | None = "127.0.0.1:9093",
+             sensor_port: int = SENSOR_PORT, webhook: str = "http://127.0.0.1:5001/gin",
+             check: bool = True) -> Generated:
+    """``gin monitor prometheus-config``: read the directory (devices for the agents,
+    sensors for the sensor job, contacts for Alertmanager), write the layout, and check
+    it with promtool/amtool when ``check`` and installed."""
+    devices, contacts = directory_inventory(directory)
+    sensors, skipped = directory_sensors(directory, sensor_port)
+    written = write_all(out, devices, contacts, agents, scrape_interval=scrape_interval,
+                        alertmanager=alertmanager, sensors=sensors, webhook=webhook)
+    checks = check_with_tools(out) if check else []
+    return Generated(written, len(devices), [s["device"] for s in sensors], skipped, checks)

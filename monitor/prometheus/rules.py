@@ -17,7 +17,12 @@ and in the dashboards against what the collectors really export):
 * ``gin_web_cert_expiry_seconds{agency,host}`` — seconds left until an agency web
   service's TLS certificate expires, negative once expired (audit.web.metrics)
 * ``gin_threat_events_total{type,severity,agency}`` — threat sensor events
-  (monitor.sensor.metrics)
+  (monitor.sensor.metrics); severities are the detectors' own
+  (monitor.sensor.detectors.severities: rogue RA and ARP spoofing of a router critical,
+  brute force, floods, block-list hits high, ...)
+* ``gin_sensor_dropped_packets_total{interface}`` — packets the capture dropped before the
+  sensor read them (monitor.sensor.metrics), scraped by the ``gin-sensor`` job whose
+  targets are the directory's devices of role sensor (label ``sensor``: the hostname)
 """
 
 from __future__ import annotations
@@ -46,6 +51,20 @@ RECORDING: list[dict[str, str]] = [
     {"record": "gin:agency_links_down:count",
      "expr": "count by (agency) (gin_if_admin_up == 1 and on (" + IF + ") gin_if_oper_up == 0)"},
 ]
+
+
+#: the scrape job of the threat sensors (monitor.prometheus.config writes it)
+SENSOR_JOB = "gin-sensor"
+
+
+def _one_event(severity: str) -> str:
+    """Threat events of ``severity`` in the last 5 minutes, by agency and type: fires on
+    ONE event.  The sensor exports a (type, severity, agency) series only from its first
+    event on, at 1, and ``increase()`` sees no rise in a series' first sample; so a series
+    that is new within 5 minutes counts too."""
+    sel = f'gin_threat_events_total{{severity="{severity}"}}'
+    return (f"sum by (agency, type) (increase({sel}[5m]) > 0"
+            f" or ({sel} unless gin_threat_events_total offset 5m))")
 
 
 def _alert(name: str, expr: str, for_: str, severity: str, summary: str,
@@ -83,15 +102,33 @@ ALERTS: list[dict[str, Any]] = [
            "15m", "warning",
            "{{ $labels.device }} {{ $labels.ifname }} above 90% utilisation",
            "{{ $value | humanizePercentage }} of link speed for 15 minutes."),
+    _alert("GinAgentScrapeFailed", 'up{job=~"gin-snmp-.*"} == 0', "5m", "warning",
+           "Prometheus cannot scrape {{ $labels.instance }} through agent "
+           "{{ $labels.gin_agent }}",
+           "{{ $labels.agency }}/{{ $labels.site }}: the agent does not serve "
+           "{{ $labels.instance }} (not in its directory view yet: SIGHUP it; another "
+           "agent's agency: rerun gin monitor prometheus-config), or does not answer in time."),
+    _alert("GinSensorDown", f'up{{job="{SENSOR_JOB}"}} == 0', "2m", "critical",
+           "Threat sensor {{ $labels.sensor }} is down",
+           "Prometheus cannot scrape the sensor at {{ $labels.instance }}: its network is "
+           "not being watched for threats."),
+    _alert("GinSensorDroppingPackets",
+           "increase(gin_sensor_dropped_packets_total[5m]) > 0", "0m", "warning",
+           "Threat sensor {{ $labels.sensor }} drops packets on {{ $labels.interface }}",
+           "{{ $value | humanize }} packets dropped by the capture in 5 minutes: the sensor "
+           "is blind to part of the traffic (raise --ring-mb, narrow --bpf, or add CPU)."),
     _alert("GinThreatEventSpike",
            "sum by (agency, type) (increase(gin_threat_events_total[5m])) > 20", "0m",
            "warning", "Threat event spike at {{ $labels.agency }}: {{ $labels.type }}",
            "{{ $value | humanize }} {{ $labels.type }} events in 5 minutes."),
-    _alert("GinCriticalThreatEvent",
-           'sum by (agency, type) (increase(gin_threat_events_total{severity="critical"}[5m]))'
-           " > 0", "0m", "critical",
+    _alert("GinCriticalThreatEvent", _one_event("critical"), "0m", "critical",
            "Critical threat event at {{ $labels.agency }}: {{ $labels.type }}",
-           "The threat sensor reported critical {{ $labels.type }} events."),
+           "The threat sensor reported critical {{ $labels.type }} events "
+           "({{ $labels.agency }}); see its event log for source and evidence."),
+    _alert("GinHighThreatEvent", _one_event("high"), "0m", "warning",
+           "High-severity threat event at {{ $labels.agency }}: {{ $labels.type }}",
+           "The threat sensor reported {{ $labels.type }} ({{ $labels.agency }}); see its "
+           "event log for source and evidence, and consider gin monitor respond --block."),
     _alert("GinCertificateExpiringSoon",
            "gin_vpn_certificate_expiry_seconds < 14 * 86400", "1h", "warning",
            "VPN certificate of {{ $labels.device }} expires within 14 days",

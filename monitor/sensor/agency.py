@@ -89,7 +89,9 @@ def directory_resolver(directory: Directory) -> PrefixResolver:
 
 
 def directory_routers(directory: Directory) -> list[str]:
-    """Addresses of the directory's devices: the routers allowed to send IPv6 RAs."""
+    """Addresses of the directory's devices but its sensors: the routers allowed to send
+    IPv6 RAs, and the gateways whose ARP spoofing is critical."""
     with directory.transaction() as session:
-        rows = session.execute(select(m.Device.mgmt_address, m.Device.snmp_address)).all()
+        rows = session.execute(select(m.Device.mgmt_address, m.Device.snmp_address)
+                               .where(m.Device.role != "sensor")).all()
     return sorted({a for row in rows for a in row if a})

@@ -52,14 +52,18 @@ class EventLog:
     """Deduplicates findings into events and appends closed events to a JSON-lines file.
 
     ``agency_of`` maps an address (text) to its agency code; it is called once per new
-    event, never per packet.
+    event, never per packet.  ``home_agency`` labels events whose addresses belong to no
+    agency (a rogue RA from a link-local address, ARP on the LAN): the agency whose LAN
+    the sensor watches.
     """
 
     def __init__(self, path: str | Path | IO[str] | None = None, quiet_s: float = 10,
                  max_age_s: float = 300,
-                 agency_of: Callable[[str], str | None] | None = None) -> None:
+                 agency_of: Callable[[str], str | None] | None = None,
+                 home_agency: str | None = None) -> None:
         self.quiet_s, self.max_age_s = quiet_s, max_age_s
         self.agency_of = agency_of
+        self.home_agency = home_agency
         self.open: dict[tuple[str, str], Event] = {}
         self.closed: list[Event] = []
         self.keep_closed = 10_000
@@ -91,6 +95,7 @@ class EventLog:
             for addr in (finding.source, finding.destination):
                 if addr and (agency := self._agency(addr)):
                     break
+        agency = agency or self.home_agency
         ev = Event(finding.type, finding.severity, finding.key, finding.source,
                    finding.destination, agency, now, now, finding.count,
                    dict(finding.evidence))

@@ -303,3 +303,60 @@ class AutoBlock:
                                                      reason=f"auto: {ev.type}"))
         except RespondError as exc:
             self.refused.append((target, str(exc)))
+
+
+@dataclass
+class Response:
+    """What ``gin monitor respond`` did: the record, one line in words, each router."""
+
+    done: dict[str, Any]
+    line: str
+    routers: list[RouterResult]
+
+
+def respond(directory: Directory, *, block: str | None = None, lift: str | None = None,
+            expire: bool = False, ttl: int = DEFAULT_TTL, reason: str = "manual",
+            netns: str | None = None, gateway: bool = True,
+            routers_via: str | None = "netmiko") -> Response:
+    """One of block / lift / expire, on the gateway (unless ``gateway`` is off; never for
+    expire: nftables lifts by itself) and on the edge routers through the transport
+    ``routers_via`` (None: not the routers)."""
+    if sum(map(bool, (block, lift, expire))) != 1:
+        raise RespondError("respond: give one of block, lift or expire")
+    gw = NftGateway(netns) if gateway and not expire else None
+    edge = None
+    if routers_via is not None:
+        from devices import transport as transports
+
+        edge = EdgeRouters(directory, transports.get(routers_via))
+    responder = Responder(directory, gw, edge)
+    if block:
+        done: dict[str, Any] = responder.block(block, ttl, reason).record()
+        line = f"blocked {done['source']} until {done['expires']}"
+    elif lift:
+        responder.lift(lift)
+        done, line = {"lifted": lift}, f"lifted {lift}"
+    else:
+        responder.expire()
+        done, line = {"expired": True}, "edge routers brought to the active blocks"
+    return Response(done, line, responder.routers)
+
+
+def active_blocks(directory: Directory, *, netns: str | None = None,
+                  gateway: bool = True) -> list[dict[str, Any]]:
+    """The active blocks, each with whether the gateway enforces it (None: not asked)."""
+    gw = NftGateway(netns) if gateway else None
+    blocks = Responder(directory, gw).list()
+    enforced = gw.list() if gw is not None else {}
+    return [{**b.record(), "enforced": (b.source in enforced) if gw else None}
+            for b in blocks]
+
+
+def edge_config(directory: Directory, platform: str) -> str:
+    """The active blocks as an edge router of ``platform`` carries them."""
+    from devices import platforms
+
+    from .edge import render
+
+    return render(platforms.get(platform).name,
+                  [b.source for b in Responder(directory).list()])

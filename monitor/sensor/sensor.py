@@ -92,10 +92,13 @@ class Sensor:
 def build_sensor(settings: dict | None = None, resolver: Resolver | None = None,
                  routers: list[str] | None = None, events_path: str | Path | IO[str] | None = None,
                  quiet_s: float = 10, max_age_s: float = 300, live: bool = False,
-                 on_event: Callable[[Event], None] | None = None) -> Sensor:
-    """A sensor with every enabled detector, the event log, and agency resolution wired."""
+                 on_event: Callable[[Event], None] | None = None,
+                 home_agency: str | None = None) -> Sensor:
+    """A sensor with every enabled detector, the event log, and agency resolution wired
+    (``home_agency``: the agency of events whose addresses belong to none)."""
     warm_up()
     agency_of = text_resolver(resolver) if resolver is not None else None
-    log = EventLog(events_path, quiet_s=quiet_s, max_age_s=max_age_s, agency_of=agency_of)
+    log = EventLog(events_path, quiet_s=quiet_s, max_age_s=max_age_s, agency_of=agency_of,
+                   home_agency=home_agency)
     return Sensor(build(settings, resolver=resolver, routers=routers), events=log, live=live,
                   on_event=on_event)

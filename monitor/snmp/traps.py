@@ -266,3 +266,34 @@ async def start(receiver: TrapReceiver, listen: tuple[str, int]) -> asyncio.Data
     loop = asyncio.get_running_loop()
     transport, _ = await loop.create_datagram_endpoint(lambda: receiver, sock=sock)
     return transport
+
+
+def receive(directory: Any, profiles_path: str | None, listen: tuple[str, int],
+            event_log: str | None = None) -> None:
+    """``gin monitor traps``: receive traps/informs from the directory's devices (v2c
+    communities and v3 users from their credentials) until SIGINT/SIGTERM.  Each event
+    goes to the ``gin.monitor.events`` logger (and ``event_log``)."""
+    import signal
+
+    from devices.errors import ConfigError
+    from monitor.snmp.targets import load_profiles, targets_from_directory
+
+    targets, _ = targets_from_directory(directory, load_profiles(profiles_path))
+    receiver = TrapReceiver(targets, event_log=event_log)
+
+    async def run() -> None:
+        try:
+            transport = await start(receiver, listen)
+        except OSError as exc:
+            raise ConfigError(f"cannot listen on {listen[0]}:{listen[1]}: "
+                              f"{exc.strerror}") from None
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            transport.close()
+
+    asyncio.run(run())

@@ -1,4 +1,4 @@
-"""inventory/gin_inventory.py, run as Ansible runs it (a subprocess) and through ansible."""
+"""The dynamic inventory script, run as Ansible runs it (a subprocess) and through ansible."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from directory.store import Directory
 from directory.transfer import import_files
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "inventory" / "gin_inventory.py"
+SCRIPT = ROOT / "devices" / "ansible_content" / "gin_inventory.py"
 SAMPLE = """\
 agencies:
   - {code: DOPA, name_en: Department of Provincial Administration, name_th: กรมการปกครอง}

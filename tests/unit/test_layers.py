@@ -24,8 +24,6 @@ FLOORS = {"directory": 0, "devices": 1, "links": 2, "vpn": 2, "monitor": 2, "aud
 SIDEWAYS_DATA: set[tuple[str, str]] = set()
 #: Cycles other branches remove, by name -> the modules in the cycle; empty it at merge.
 KNOWN_CYCLES: dict[str, frozenset[str]] = {
-    "audit.checks <-> audit.runner": frozenset(
-        {"audit.checks", "audit.checks.records", "audit.checks.vpn", "audit.runner"}),
     "directory.allocator <-> directory.plan": frozenset(
         {"directory.allocator", "directory.plan"}),
     "directory.bulkload <-> directory.importer": frozenset(

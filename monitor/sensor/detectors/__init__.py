@@ -7,6 +7,7 @@ settings (YAML or a dict) override them by name, e.g.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -47,7 +48,8 @@ def build(settings: Mapping[str, Mapping[str, Any]] | None = None,
     """All enabled detectors with their settings applied.
 
     ``resolver`` (address -> agency) feeds segregation; ``routers`` (the directory's
-    device addresses) feeds the rogue-RA allow list unless settings name routers.
+    device addresses) feeds the rogue-RA allow list and the gateways whose ARP spoofing
+    is critical, unless settings name routers.
     """
     settings = settings or {}
     unknown = set(settings) - set(CLASSES)
@@ -61,7 +63,7 @@ def build(settings: Mapping[str, Mapping[str, Any]] | None = None,
             continue
         if name == "segregation":
             opts.setdefault("resolver", resolver)
-        if name == "rogue_ra" and routers is not None:
+        if name in ("rogue_ra", "arp_spoof") and routers is not None:
             opts.setdefault("routers", routers)
         try:
             out.append(cls(**opts))
@@ -70,4 +72,31 @@ def build(settings: Mapping[str, Mapping[str, Any]] | None = None,
     return out
 
 
-__all__ = ["CLASSES", "TYPES", "Detector", "Finding", "Slice", "build"]
+def severities() -> dict[str, set[str]]:
+    """Detector type -> every severity it can report with its default settings (its
+    ``severity`` and ``*_severity`` fields): what the alert rules may match on."""
+    out: dict[str, set[str]] = {}
+    for name, cls in CLASSES.items():
+        out[name] = {f.default for f in dataclasses.fields(cls)
+                     if f.name == "severity" or f.name.endswith("_severity")}
+    return out
+
+
+def describe() -> list[dict[str, Any]]:
+    """Each detector's type, default severity, settings with defaults, and first doc
+    paragraph (``gin monitor sensor detectors``)."""
+    rows = []
+    for name, cls in CLASSES.items():
+        fields = dataclasses.fields(cls)
+        params = {f.name: f.default for f in fields
+                  if f.init and f.name not in ("type", "severity", "resolver")
+                  and f.default is not dataclasses.MISSING}
+        params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items()}
+        default_sev = next(f.default for f in fields if f.name == "severity")
+        rows.append({"type": name, "severity": default_sev,
+                     "settings": ", ".join(f"{k}={v}" for k, v in params.items()),
+                     "doc": (cls.__doc__ or "").split("\n\n")[0].replace("\n", " ").strip()})
+    return rows
+
+
+__all__ = ["CLASSES", "TYPES", "Detector", "Finding", "Slice", "build", "describe", "severities"]

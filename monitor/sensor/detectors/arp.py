@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..addresses import mac_text, to_text
+from ..addresses import halves, mac_text, to_text
 from ..parse import ETH_ARP
 from .base import Finding, Slice
 from .common import counts_over
@@ -25,18 +27,27 @@ class ArpSpoof:
     that claimed it within the last ``hold`` seconds (ARP cache poisoning, the first step
     of a man-in-the-middle on a LAN).
 
+    A spoofed address of one of ``routers`` (the directory's devices: the gateways) is
+    ``router_severity`` (critical): whoever answers for the gateway sees, and can alter,
+    all the LAN's traffic leaving it.  Any other address is ``severity`` (high).
+
     The IP->MAC table keeps at most ``max_entries`` addresses (least recently seen
     dropped first), so memory is bounded whatever the traffic.
     """
 
     hold: int = 300
     max_entries: int = 65536
+    routers: Iterable[str] = ()
     severity: str = "high"
+    router_severity: str = "critical"
     type: str = "arp_spoof"
     _table: OrderedDict[int, tuple[int, int]] = field(init=False, repr=False)
+    _routers: frozenset[int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._table = OrderedDict()
+        addrs = (ipaddress.ip_address(str(r).split("%", 1)[0]) for r in self.routers)
+        self._routers = frozenset(halves(a)[1] for a in addrs if a.version == 4)
 
     def process(self, s: Slice) -> list[Finding]:
         f = s.f
@@ -50,9 +61,11 @@ class ArpSpoof:
             old = self._table.get(ip)
             if old is not None and old[0] != mac and s.sec - old[1] <= self.hold:
                 ip_text = to_text(0, ip)
-                out.append(Finding(self.type, self.severity, ip_text, ip_text, None, int(n),
+                router = ip in self._routers
+                out.append(Finding(self.type, self.router_severity if router else self.severity,
+                                   ip_text, ip_text, None, int(n),
                                    {"old_mac": mac_text(old[0]), "new_mac": mac_text(mac),
-                                    "arp_op": int(f.arp_op[idx[j]])}))
+                                    "arp_op": int(f.arp_op[idx[j]]), "router": router}))
             self._table[ip] = (mac, s.sec)
             self._table.move_to_end(ip)
         while len(self._table) > self.max_entries:

@@ -25,13 +25,14 @@ class RogueRA:
     and whose Ethernet source is not in ``router_macs``.
 
     GIN is IPv6: a host that advertises itself as router can silently take the traffic
-    of a whole LAN (SLAAC picks it up), so a single RA is enough.  ``routers`` comes from
-    the directory's devices (their addresses, link-local included when recorded).
+    of a whole LAN (SLAAC picks it up), so a single RA is enough, and it is critical: the
+    rogue router is already in the path of every host that listened.  ``routers`` comes
+    from the directory's devices (their addresses, link-local included when recorded).
     """
 
     routers: Iterable[str] = ()
     router_macs: Iterable[str] = ()
-    severity: str = "high"
+    severity: str = "critical"
     type: str = "rogue_ra"
     _allowed: np.ndarray = field(init=False, repr=False)
     _macs: np.ndarray = field(init=False, repr=False)

@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
-from audit import report
+from audit import report, runner
 from audit.checks import Status
+from audit.findings import DeviceAudit, Finding, findings_of
 from audit.web import checks
 from audit.web.evidence import WebEvidence
 from audit.web.metrics import CertExpiryCollector
@@ -45,6 +46,15 @@ EXPECTED: dict[str, dict[str, str]] = {
     "garbage": {"web.reachable": "fail", **{c: "unknown" for c in TLS_DOWN}},
     "dead": {"web.reachable": "fail", **{c: "unknown" for c in TLS_DOWN}},
 }
+
+
+def web_audits(records: Any) -> list[DeviceAudit]:
+    """The runner's verdicts on scanned hosts, one audit per host."""
+    return runner.judge(checks.subjects(records))
+
+
+def judged(rec: dict[str, Any]) -> list[Finding]:
+    return findings_of(web_audits([rec]))
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +87,7 @@ def test_each_server_is_classified_exactly(lab: dict[str, Any]) -> None:
     assert lab["code"] == 3  # garbage and dead did not answer TLS
     assert set(lab["records"]) == set(KINDS)
     for kind in KINDS:
-        got = {f.check: f.status.value for f in checks.findings(lab["records"][kind])}
+        got = {f.check: f.status.value for f in judged(lab["records"][kind])}
         assert set(got) == {c.id for c in checks.CHECKS}
         not_passing = {k: v for k, v in got.items() if v != "pass"}
         assert not_passing == EXPECTED[kind], kind
@@ -96,7 +106,7 @@ def test_tls_facts_of_the_good_and_the_weak_server(lab: dict[str, Any]) -> None:
     assert {"TLSv1.0", "TLSv1.1"} <= set(weak["tls"]["protocols"])
     assert any(not c["fs"] for c in weak["tls"]["ciphers"])  # AES128-SHA: RSA key exchange
     assert (weak["tls"]["key_type"], weak["tls"]["key_bits"]) == ("RSA", 1024)
-    protocols = next(f for f in checks.findings(good) if f.check == "web.tls_protocols")
+    protocols = next(f for f in judged(good) if f.check == "web.tls_protocols")
     assert "TLS 1.3 offered" in protocols.reason
 
 
@@ -104,23 +114,23 @@ def test_unreachable_hosts_say_why(lab: dict[str, Any]) -> None:
     for kind in ("garbage", "dead"):
         rec = lab["records"][kind]
         assert rec["error"] and rec["tls"]["protocols"] == []
-        audit = checks.audits([rec])[0]
+        audit = web_audits([rec])[0]
         assert audit.error and audit.error.startswith("unreachable")
         assert not any(f.status is Status.PASS and f.check != "web.ipv6_aaaa"
                        for f in audit.findings)
 
 
 def test_failures_carry_fixes_and_evidence(lab: dict[str, Any]) -> None:
-    bare = {f.check: f for f in checks.findings(lab["records"]["bare"])}
+    bare = {f.check: f for f in judged(lab["records"]["bare"])}
     assert any("server_tokens off;" in line for line in bare["web.server_version"].remediation)
     assert any(line.startswith("apache: ") for line in bare["web.hsts"].remediation)
     assert bare["web.server_version"].evidence[0][1].startswith("server: nginx/")
-    good = {f.check: f for f in checks.findings(lab["records"]["good"])}
+    good = {f.check: f for f in judged(lab["records"]["good"])}
     assert good["web.hsts"].remediation == ()  # a pass suggests nothing
 
 
 def test_report_of_web_findings(lab: dict[str, Any], tmp_path: Path) -> None:
-    audits = checks.audits(lab["records"].values())
+    audits = web_audits(lab["records"].values())
     data = report.to_data(audits, scope="GIN")
     assert {a["key"] for a in data["agencies"]} == {"MOF", "DGA"}
     assert next(a for a in data["agencies"] if a["key"] == "DGA")["score"] == 100.0

@@ -1,11 +1,18 @@
 """The generated Prometheus/Alertmanager files through the real tools: `promtool check
 config`, `promtool test rules` (one case per alert and recording rule), `amtool
-check-config`."""
+check-config`.
+
+The input series of every case are series as Prometheus stores them from the real
+collectors' exposition (names, labels and target labels from
+tests/unit/monitor/exporters.py, which runs every collector, the threat sensor's
+detectors on real packets included, and the generated scrape config); only the values
+over time are the cases' own."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -15,18 +22,24 @@ from monitor_support import need
 
 from monitor.prometheus import rules
 from monitor.prometheus.config import AgentSpec, write_all
+from tests.unit.monitor.exporters import Series, find, stored_series
 
 pytestmark = pytest.mark.integration
 
-IF = {"agency": "MOF", "site": "BKK", "device": "r1", "ifname": "eth0"}
-DEV = {"agency": "MOF", "site": "BKK", "device": "r1"}
+#: every series Prometheus stores from the real collectors via the generated config
+with tempfile.TemporaryDirectory(prefix="gin-rules-") as _tmp:
+    STORED = stored_series(Path(_tmp))
+
+
+def real(name: str, **labels: str) -> Series:
+    return find(STORED, name, **labels)
 
 
 def sel(name: str, **labels: str) -> str:
     return name + "{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}"
 
 
-def alert(name: str, series: list[tuple[str, str]], eval_time: str,
+def alert(name: str, series: list[tuple[Series, str]], eval_time: str,
           labels: dict[str, str] | None, annotations: dict[str, str] | None = None
           ) -> dict[str, Any]:
     spec = next(a for a in rules.ALERTS if a["alert"] == name)
@@ -34,134 +47,180 @@ def alert(name: str, series: list[tuple[str, str]], eval_time: str,
     if labels is not None:
         exp = [{"exp_labels": {**labels, **spec["labels"]},
                 "exp_annotations": annotations or {}}]
-    return {"interval": "1m", "input_series": [{"series": s, "values": v} for s, v in series],
+    return {"interval": "1m",
+            "input_series": [{"series": s.selector(), "values": v} for s, v in series],
             "alert_rule_test": [{"eval_time": eval_time, "alertname": name,
                                  "exp_alerts": exp}]}
 
 
-def record(name: str, series: list[tuple[str, str]], eval_time: str,
+def record(name: str, series: list[tuple[Series, str]], eval_time: str,
            samples: list[tuple[dict[str, str], float]], milli: bool = False) -> dict[str, Any]:
     """A recording-rule case; ``milli`` compares round(1000 x value) (float rates)."""
     expr = f"round({name} * 1000)" if milli else name
-    return {"interval": "1m", "input_series": [{"series": s, "values": v} for s, v in series],
+    return {"interval": "1m",
+            "input_series": [{"series": s.selector(), "values": v} for s, v in series],
             "promql_expr_test": [{"expr": expr, "eval_time": eval_time, "exp_samples": [
                 {"labels": sel("" if milli else name, **lb), "value": v * 1000 if milli else v}
                 for lb, v in samples]}]}
 
 
-LINK_DOWN = [(sel("gin_if_admin_up", **IF), "1x20"), (sel("gin_if_oper_up", **IF), "1 1 0x18"),
-             (sel("gin_if_admin_up", **{**IF, "ifname": "eth9"}), "0x20"),
-             (sel("gin_if_oper_up", **{**IF, "ifname": "eth9"}), "0x20")]
-TRAFFIC = [(sel("gin_if_speed_bits_per_second", **IF), "1000000000x40"),
-           (sel("gin_if_in_octets_total", **IF), "0+3750000000x40"),  # 62.5 MB/s: 0.5
-           (sel("gin_if_out_octets_total", **IF), "0+1875000000x40"),  # 0.25
-           (sel("gin_if_in_errors_total", **IF), "0+120x40"),  # 2/s
-           (sel("gin_if_out_errors_total", **IF), "0+60x40"),  # 1/s
-           (sel("gin_if_in_discards_total", **IF), "0+30x40"),
-           (sel("gin_if_out_discards_total", **IF), "0+30x40")]
-HOT = [(sel("gin_if_speed_bits_per_second", **IF), "1000000000x40"),
-       (sel("gin_if_in_octets_total", **IF), "0+7125000000x40"),  # 95%
-       (sel("gin_if_out_octets_total", **IF), "0x40")]
-# the label sets the collectors really export (vpn.metrics, audit.web.metrics)
-TUNNEL = {"tunnel": "mof-moi", "type": "ikev2", "agency": "MOF"}
-VPN_CERT = {"device": "gw-mof"}
-WEB_CERT = {"agency": "MOF", "host": "www.mof.go.th"}
+def by(s: Series, *labels: str) -> dict[str, str]:
+    return {k: s.labels[k] for k in labels}
+
+
+IF = {"device": "pe1", "ifname": "eth0"}
+ADMIN, OPER = real("gin_if_admin_up", **IF), real("gin_if_oper_up", **IF)
+IFL = dict(ADMIN.labels)  # what an interface alert carries: every label of the series
+IFK = by(ADMIN, "agency", "site", "device", "ifname")  # what a recording rule keeps
+LINK_DOWN = [(ADMIN, "1x20"), (OPER, "1 1 0x18")]
+LINK_FINE = [(ADMIN, "0x20"), (OPER, "0x20")]  # administratively down: not an outage
+SPEED = real("gin_if_speed_bits_per_second", **IF)
+IN_OCT, OUT_OCT = real("gin_if_in_octets_total", **IF), real("gin_if_out_octets_total", **IF)
+TRAFFIC = [(SPEED, "1000000000x40"),
+           (IN_OCT, "0+3750000000x40"),  # 62.5 MB/s: 0.5
+           (OUT_OCT, "0+1875000000x40"),  # 0.25
+           (real("gin_if_in_errors_total", **IF), "0+120x40"),  # 2/s
+           (real("gin_if_out_errors_total", **IF), "0+60x40"),  # 1/s
+           (real("gin_if_in_discards_total", **IF), "0+30x40"),
+           (real("gin_if_out_discards_total", **IF), "0+30x40")]
+HOT = [(SPEED, "1000000000x40"), (IN_OCT, "0+7125000000x40"),  # 95%
+       (OUT_OCT, "0x40")]
+SNMP_UP1, SNMP_UP2 = real("gin_snmp_up", device="pe1"), real("gin_snmp_up", device="pe2")
+AGENT_UP = real("up", job="gin-agent-bkk")
+DEVICE_SCRAPE = real("up", job="gin-snmp-bkk", instance="pe1")
+BGP = real("gin_bgp_peer_up", device="pe1")
+TUNNEL = real("gin_vpn_tunnel_up", tunnel="mof-moi")
+VPN_CERT = real("gin_vpn_certificate_expiry_seconds", device="gw-mof")
+WEB_CERT = real("gin_web_cert_expiry_seconds", host="www.mof.go.th")
+SENSOR_UP = real("up", job=rules.SENSOR_JOB)
+DROPPED = real("gin_sensor_dropped_packets_total", sensor="ids-mof")
+# what the real detectors reported on real packets (tests/unit/monitor/exporters.py)
+RA = real("gin_threat_events_total", type="rogue_ra")
+ARP = real("gin_threat_events_total", type="arp_spoof")
+BRUTE = real("gin_threat_events_total", type="brute_force")
+SCAN = real("gin_threat_events_total", type="port_scan")
 
 ALERT_CASES = {
-    "GinLinkDown": [alert("GinLinkDown", LINK_DOWN, "6m", IF, {
-        "summary": "Link r1 eth0 is down",
-        "description": "MOF/BKK: interface eth0 on r1 is administratively up but "
-                       "operationally down."})],
+    "GinLinkDown": [alert("GinLinkDown", LINK_DOWN, "6m", IFL, {
+        "summary": "Link pe1 eth0 is down",
+        "description": "MOF/BKK: interface eth0 on pe1 is administratively up but "
+                       "operationally down."}),
+        alert("GinLinkDown", LINK_FINE, "6m", None)],
     "GinDeviceUnreachable": [alert("GinDeviceUnreachable", [
-        (sel("gin_snmp_up", **DEV), "0x10"),
-        (sel("gin_snmp_up", **{**DEV, "device": "r2"}), "1x10")], "6m", DEV, {
-        "summary": "Device r1 does not answer SNMP",
-        "description": "MOF/BKK: the last polls of r1 failed; see gin_snmp_last_error_info "
+        (SNMP_UP1, "0x10"), (SNMP_UP2, "1x10")], "6m", dict(SNMP_UP1.labels), {
+        "summary": "Device pe1 does not answer SNMP",
+        "description": "MOF/BKK: the last polls of pe1 failed; see gin_snmp_last_error_info "
                        "for the reason."}),
-        alert("GinDeviceUnreachable", [(sel("gin_snmp_up", **DEV), "1 1 0x10")], "4m", None)],
-    "GinMonitorAgentDown": [alert("GinMonitorAgentDown", [
-        (sel("up", job="gin-agent-bkk", instance="127.0.0.1:9436"), "0x10"),
-        (sel("up", job="node", instance="x:9100"), "0x10")], "3m",
-        {"job": "gin-agent-bkk", "instance": "127.0.0.1:9436"}, {
+        alert("GinDeviceUnreachable", [(SNMP_UP1, "1 1 0x10")], "4m", None)],
+    "GinMonitorAgentDown": [alert("GinMonitorAgentDown", [(AGENT_UP, "0x10")], "3m",
+                                  dict(AGENT_UP.labels), {
         "summary": "gin monitor agent 127.0.0.1:9436 is down",
         "description": "Prometheus cannot scrape the agent: none of its devices are being "
-                       "watched."})],
-    "GinBgpSessionDown": [alert("GinBgpSessionDown", [
-        (sel("gin_bgp_peer_up", **DEV, peer="10.254.0.1"), "0x10"),
-        (sel("gin_bgp_peer_up", **DEV, peer="2001:db8::2"), "1x10")], "4m",
-        {**DEV, "peer": "10.254.0.1"}, {
-        "summary": "BGP session r1 -> 10.254.0.1 is down",
-        "description": "MOF: BGP peer 10.254.0.1 of r1 is not Established."})],
-    "GinVpnTunnelDown": [alert("GinVpnTunnelDown", [
-        (sel("gin_vpn_tunnel_up", **TUNNEL), "0x10")], "4m", TUNNEL, {
+                       "watched."}),
+        alert("GinMonitorAgentDown", [(AGENT_UP, "1x10"), (SENSOR_UP, "0x10")], "3m", None)],
+    "GinAgentScrapeFailed": [alert("GinAgentScrapeFailed", [(DEVICE_SCRAPE, "0x10")], "6m",
+                                   dict(DEVICE_SCRAPE.labels), {
+        "summary": "Prometheus cannot scrape pe1 through agent bkk",
+        "description": "MOF/BKK: the agent does not serve pe1 (not in its directory view "
+                       "yet: SIGHUP it; another agent's agency: rerun gin monitor "
+                       "prometheus-config), or does not answer in time."}),
+        alert("GinAgentScrapeFailed", [(DEVICE_SCRAPE, "1x10"), (AGENT_UP, "0x10")], "6m",
+              None)],
+    "GinSensorDown": [alert("GinSensorDown", [(SENSOR_UP, "0x10")], "3m",
+                            dict(SENSOR_UP.labels), {
+        "summary": "Threat sensor ids-mof is down",
+        "description": "Prometheus cannot scrape the sensor at 127.0.0.1:9437: its network "
+                       "is not being watched for threats."}),
+        alert("GinSensorDown", [(SENSOR_UP, "1x10"), (AGENT_UP, "0x10")], "3m", None)],
+    "GinSensorDroppingPackets": [alert("GinSensorDroppingPackets", [
+        (DROPPED, "0 0 0 50 50 50")], "4m", dict(DROPPED.labels), {
+        "summary": "Threat sensor ids-mof drops packets on eth1",
+        "description": "50 packets dropped by the capture in 5 minutes: the sensor is "
+                       "blind to part of the traffic (raise --ring-mb, narrow --bpf, or add "
+                       "CPU)."}),
+        alert("GinSensorDroppingPackets", [(DROPPED, "0x10")], "8m", None)],
+    "GinBgpSessionDown": [alert("GinBgpSessionDown", [(BGP, "0x10")], "4m",
+                                dict(BGP.labels), {
+        "summary": "BGP session pe1 -> 10.254.0.1 is down",
+        "description": "MOF: BGP peer 10.254.0.1 of pe1 is not Established."}),
+        alert("GinBgpSessionDown", [(BGP, "1x10")], "4m", None)],
+    "GinVpnTunnelDown": [alert("GinVpnTunnelDown", [(TUNNEL, "0x10")], "4m",
+                               dict(TUNNEL.labels), {
         "summary": "VPN tunnel mof-moi (ikev2) is down",
         "description": "MOF: tunnel mof-moi carries no traffic (IKEv2: no CHILD_SA "
                        "installed; WireGuard: no handshake for 180 s)."})],
-    "GinInterfaceErrors": [alert("GinInterfaceErrors", TRAFFIC, "20m", IF, {
-        "summary": "Errors on r1 eth0",
+    "GinInterfaceErrors": [alert("GinInterfaceErrors", TRAFFIC, "20m", IFK, {
+        "summary": "Errors on pe1 eth0",
         "description": "3 errored packets/s over 5 minutes."})],
-    "GinLinkUtilisationHigh": [alert("GinLinkUtilisationHigh", HOT, "25m", IF, {
-        "summary": "r1 eth0 above 90% utilisation",
+    "GinLinkUtilisationHigh": [alert("GinLinkUtilisationHigh", HOT, "25m", IFK, {
+        "summary": "pe1 eth0 above 90% utilisation",
         "description": "95% of link speed for 15 minutes."}),
         alert("GinLinkUtilisationHigh", TRAFFIC, "25m", None)],
-    "GinThreatEventSpike": [alert("GinThreatEventSpike", [
-        (sel("gin_threat_events_total", type="portscan", severity="high", agency="MOF"),
-         "0+10x30")], "10m", {"agency": "MOF", "type": "portscan"}, {
-        "summary": "Threat event spike at MOF: portscan",
-        "description": "50 portscan events in 5 minutes."}),
-        alert("GinThreatEventSpike", [
-            (sel("gin_threat_events_total", type="portscan", severity="high", agency="MOF"),
-             "0+1x30")], "10m", None)],
-    "GinCriticalThreatEvent": [alert("GinCriticalThreatEvent", [
-        (sel("gin_threat_events_total", type="rogue_ra", severity="critical", agency="MOI"),
-         "0 0 0 1 1 1 1")], "5m", {"agency": "MOI", "type": "rogue_ra"}, {
-        "summary": "Critical threat event at MOI: rogue_ra",
-        "description": "The threat sensor reported critical rogue_ra events."})],
+    "GinThreatEventSpike": [alert("GinThreatEventSpike", [(SCAN, "0+10x30")], "10m",
+                                  by(SCAN, "agency", "type"), {
+        "summary": "Threat event spike at MOI: port_scan",
+        "description": "50 port_scan events in 5 minutes."}),
+        alert("GinThreatEventSpike", [(SCAN, "0+1x30")], "10m", None)],
+    # ONE event: the sensor's series appears at 1 with the event (absent before: "_")
+    "GinCriticalThreatEvent": [
+        alert("GinCriticalThreatEvent", [(RA, "_ _ _ 1 1 1 1 1 1 1 1 1")], "4m",
+              by(RA, "agency", "type"), {
+                  "summary": "Critical threat event at MOF: rogue_ra",
+                  "description": "The threat sensor reported critical rogue_ra events (MOF); "
+                                 "see its event log for source and evidence."}),
+        alert("GinCriticalThreatEvent", [(ARP, "1x3 2 2 2 2 2 2")], "5m",
+              by(ARP, "agency", "type"), {
+                  "summary": "Critical threat event at MOF: arp_spoof",
+                  "description": "The threat sensor reported critical arp_spoof events "
+                                 "(MOF); see its event log for source and evidence."}),
+        # quiet for 5 minutes after the one event: resolved
+        alert("GinCriticalThreatEvent", [(RA, "_ _ _ 1x20")], "15m", None),
+        # a high event is not a critical one
+        alert("GinCriticalThreatEvent", [(BRUTE, "_ 1x10")], "3m", None)],
+    "GinHighThreatEvent": [
+        alert("GinHighThreatEvent", [(BRUTE, "_ _ 1x10")], "3m", by(BRUTE, "agency", "type"), {
+            "summary": "High-severity threat event at MOI: brute_force",
+            "description": "The threat sensor reported brute_force (MOI); see its event log "
+                           "for source and evidence, and consider gin monitor respond "
+                           "--block."}),
+        alert("GinHighThreatEvent", [(SCAN, "_ 1x10")], "3m", None)],
     # seconds left count down by 60 per 1m step, as the collectors' values do
     "GinCertificateExpiringSoon": [alert("GinCertificateExpiringSoon", [
-        (sel("gin_vpn_certificate_expiry_seconds", **VPN_CERT), "868200-60x80")], "70m",
-        VPN_CERT, {
+        (VPN_CERT, "868200-60x80")], "70m", dict(VPN_CERT.labels), {
         "summary": "VPN certificate of gw-mof expires within 14 days",
         "description": "The gateway certificate deployed on gw-mof expires in 10d 0h 0m 0s: "
                        "renew it (gin vpn cert renew)."}),
-        alert("GinCertificateExpiringSoon", [
-            (sel("gin_vpn_certificate_expiry_seconds", **VPN_CERT), "31536000-60x80")],
-            "70m", None)],
+        alert("GinCertificateExpiringSoon", [(VPN_CERT, "31536000-60x80")], "70m", None)],
     "GinCertificateExpiryImminent": [alert("GinCertificateExpiryImminent", [
-        (sel("gin_vpn_certificate_expiry_seconds", **VPN_CERT), "174000-60x30")], "20m",
-        VPN_CERT, {
+        (VPN_CERT, "174000-60x30")], "20m", dict(VPN_CERT.labels), {
         "summary": "VPN certificate of gw-mof expires within 3 days",
         "description": "The gateway certificate deployed on gw-mof expires in 2d 0h 0m 0s: "
                        "renew it (gin vpn cert renew)."})],
     "GinWebCertificateExpiringSoon": [alert("GinWebCertificateExpiringSoon", [
-        (sel("gin_web_cert_expiry_seconds", **WEB_CERT), "868200-60x80")], "70m", WEB_CERT, {
+        (WEB_CERT, "868200-60x80")], "70m", dict(WEB_CERT.labels), {
         "summary": "TLS certificate of www.mof.go.th expires within 14 days",
         "description": "MOF: the certificate of www.mof.go.th expires in 10d 0h 0m 0s."}),
         # already expired: GinWebCertificateExpired speaks, not this one
-        alert("GinWebCertificateExpiringSoon", [
-            (sel("gin_web_cert_expiry_seconds", **WEB_CERT), "-3600-60x80")], "70m", None)],
+        alert("GinWebCertificateExpiringSoon", [(WEB_CERT, "-3600-60x80")], "70m", None)],
     "GinWebCertificateExpired": [alert("GinWebCertificateExpired", [
-        (sel("gin_web_cert_expiry_seconds", **WEB_CERT), "300-60x20")], "15m", WEB_CERT, {
+        (WEB_CERT, "300-60x20")], "15m", dict(WEB_CERT.labels), {
         "summary": "TLS certificate of www.mof.go.th has expired",
         "description": "MOF: the certificate of www.mof.go.th expired; browsers refuse the "
                        "service."}),
-        alert("GinWebCertificateExpired", [
-            (sel("gin_web_cert_expiry_seconds", **WEB_CERT), "86400-60x20")], "15m", None)],
+        alert("GinWebCertificateExpired", [(WEB_CERT, "86400-60x20")], "15m", None)],
 }
 
 RECORD_CASES = {
     "gin:if_in_utilisation:ratio_rate5m": record(
-        "gin:if_in_utilisation:ratio_rate5m", TRAFFIC, "10m", [(IF, 0.5)], milli=True),
+        "gin:if_in_utilisation:ratio_rate5m", TRAFFIC, "10m", [(IFK, 0.5)], milli=True),
     "gin:if_out_utilisation:ratio_rate5m": record(
-        "gin:if_out_utilisation:ratio_rate5m", TRAFFIC, "10m", [(IF, 0.25)], milli=True),
-    "gin:if_errors:rate5m": record("gin:if_errors:rate5m", TRAFFIC, "10m", [(IF, 3)]),
-    "gin:if_discards:rate5m": record("gin:if_discards:rate5m", TRAFFIC, "10m", [(IF, 1)]),
+        "gin:if_out_utilisation:ratio_rate5m", TRAFFIC, "10m", [(IFK, 0.25)], milli=True),
+    "gin:if_errors:rate5m": record("gin:if_errors:rate5m", TRAFFIC, "10m", [(IFK, 3)]),
+    "gin:if_discards:rate5m": record("gin:if_discards:rate5m", TRAFFIC, "10m", [(IFK, 1)]),
     "gin:agency_devices_up:sum": record("gin:agency_devices_up:sum", [
-        (sel("gin_snmp_up", **DEV), "1x5"), (sel("gin_snmp_up", **{**DEV, "device": "r2"}),
-                                             "0x5")], "2m", [({"agency": "MOF"}, 1)]),
+        (SNMP_UP1, "1x5"), (SNMP_UP2, "0x5")], "2m", [({"agency": "MOF"}, 1)]),
     "gin:agency_devices:count": record("gin:agency_devices:count", [
-        (sel("gin_snmp_up", **DEV), "1x5"), (sel("gin_snmp_up", **{**DEV, "device": "r2"}),
-                                             "0x5")], "2m", [({"agency": "MOF"}, 2)]),
+        (SNMP_UP1, "1x5"), (SNMP_UP2, "0x5")], "2m", [({"agency": "MOF"}, 2)]),
     "gin:agency_links_down:count": record("gin:agency_links_down:count", LINK_DOWN, "5m",
                                           [({"agency": "MOF"}, 1)]),
 }

@@ -88,3 +88,55 @@ def test_traps_and_informs(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> 
                for s in m.samples}
     assert samples[("MOF", "BKK", "r1", "linkDown")] == 2
     assert samples[("auth_failure",)] == 1
+
+
+def test_gin_monitor_traps_command(tmp_path: Path) -> None:
+    """``gin monitor traps`` as a process: a v2c trap from a directory device becomes one
+    JSON line on stdout (and in the event log); SIGTERM stops it cleanly."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import yaml
+
+    from directory import store
+    from directory.store import Directory
+
+    need(shutil.which("snmptrap") is not None, "needs net-snmp tools (apt-get install -y snmp)")
+    db = f"sqlite:///{tmp_path / 'dir.sqlite'}"
+    cred = tmp_path / "cred.json"
+    fd = os.open(cred, os.O_WRONLY | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump({"snmp": {"community": COMMUNITY}}, fh)
+    d = Directory(db, actor="tests")
+    with d.transaction() as s:
+        store.add_agency(s, code="MOF", name_en="Finance")
+        store.add_site(s, "MOF", code="BKK")
+        store.add_device(s, "MOF", "BKK", hostname="r1", role="ce", platform="frr",
+                         snmp_address="127.0.0.1", snmp_profile="v2", credential_ref=f"file:{cred}")
+    d.close()
+    profiles = tmp_path / "profiles.yaml"
+    profiles.write_text(yaml.safe_dump({"profiles": {"v2": {"version": "v2c"}}}))
+    port = free_udp_ports(1)[0]
+    launcher = ("import sys; from gin.cli import cli, main; "
+                "from gin.commands.monitor import monitor; cli.add_command(monitor); "
+                "sys.exit(main(sys.argv[1:]))")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", launcher, "--db", db, "monitor", "traps", "--profiles",
+         str(profiles), "--listen", f"127.0.0.1:{port}", "--event-log",
+         str(tmp_path / "events.jsonl")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        end = time.monotonic() + 60
+        while not (tmp_path / "events.jsonl").exists():  # keep trapping until it listens
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            assert time.monotonic() < end, "no trap received"
+            asyncio.run(send("snmptrap", ["-v2c", "-c", COMMUNITY], port, LINK_DOWN, tmp_path))
+            time.sleep(0.5)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    first = json.loads(out.splitlines()[0])
+    assert (first["device"], first["trap"], first["agency"]) == ("r1", "linkDown", "MOF")

@@ -32,7 +32,7 @@ def test_checks_and_controls_are_many_to_many() -> None:
 @pytest.mark.parametrize("cid", ["11.4.4", "11.5.5", "11.5.1", "11.2.3", "11.3.1", "10.10.1",
                                  "10.10.6", "10.6.2", "10.6.1", "11.4.6", "11.4.7", "12.3.1",
                                  "10.5.1"])
-def test_issue_controls_have_checks(cid: str) -> None:
+def test_named_controls_have_checks(cid: str) -> None:
     assert catalogue.load().controls[cid].checks
 
 

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from audit.evidence import BackupStore
+from directory.store import Directory
 from gin.commands.audit import audit
 from gin.context import Context
 from tests.unit.audit.conftest import GOLDEN
@@ -47,7 +48,7 @@ def invoke(*args: str) -> click.testing.Result:
 
 
 def test_every_audit_command_has_help() -> None:
-    for cmd in ("", "backup", "diff", "check", "report"):
+    for cmd in ("", "backup", "diff", "check", "report", "runs", "import-runs"):
         result = invoke("audit", *([cmd] if cmd else []), "--help")
         assert result.exit_code == 0 and "Usage:" in result.output
 
@@ -55,13 +56,19 @@ def test_every_audit_command_has_help() -> None:
 def test_check_a_folder(env: Path) -> None:
     result = invoke("audit", "check", "--configs", str(env / "configs"), "--json")
     assert result.exit_code == 0
-    data = json.loads(result.output)
+    assert "run not recorded: no directory" in result.stderr
+    data = json.loads(result.stdout)
+    # no directory: the agencies' contacts and each device's inventory entry are unknown
     assert {d["device"] for d in data["devices"]} == {"cisco_ios_good", "cisco_ios_bad",
-                                                      "juniper_junos_bad", "frr_good"}
+                                                      "juniper_junos_bad", "frr_good",
+                                                      "DOPA", "MOF"}
+    records = {(f["device"], f["check"]): f["status"] for f in data["findings"]
+               if f["check"] in ("inv.complete", "org.contacts")}
+    assert len(records) == 6 and set(records.values()) == {"unknown"}
     assert not (env / "xdg" / "gin" / "directory.sqlite").exists()  # no directory created
     one = invoke("audit", "check", "--configs", str(env / "configs"), "--agency", "mof",
                  "--json")
-    assert [d["device"] for d in json.loads(one.output)["devices"]] == ["cisco_ios_bad"]
+    assert [d["device"] for d in json.loads(one.stdout)["devices"]] == ["cisco_ios_bad", "MOF"]
     table = invoke("audit", "check", "--configs", str(env / "configs"))
     assert table.exit_code == 0 and "Audit" in table.output
 
@@ -78,17 +85,71 @@ def test_report_formats(env: Path, fmt: str) -> None:
         assert "รายงานสถานะความมั่นคงปลอดภัย" in text
 
 
-def test_second_report_shows_the_trend(env: Path) -> None:
-    out = env / "r.html"
-    for _ in range(2):
-        result = invoke("audit", "report", "--configs", str(env / "configs"), "--format",
-                        "html", "-o", str(out))
+def test_one_audit_is_one_run_whatever_the_formats(env: Path, db_url: str) -> None:
+    """On SQLite and on a real PostgreSQL server: runs live in the directory."""
+    db = db_url
+
+    def gin(*args: str) -> click.testing.Result:
+        result = CliRunner().invoke(root, ["--db", db, "audit", *args],
+                                    catch_exceptions=False)
         assert result.exit_code == 0, result.output
-    assert 'id="trend"' in out.read_text(encoding="utf-8")
-    assert len(list((env / "xdg" / "gin" / "audit-runs").glob("*.json"))) == 2
-    invoke("audit", "report", "--configs", str(env / "configs"), "--format", "json",
-           "-o", str(env / "r.json"), "--no-history")
-    assert len(list((env / "xdg" / "gin" / "audit-runs").glob("*.json"))) == 2
+        return result
+
+    configs = str(env / "configs")
+    first = gin("check", "--configs", configs)
+    assert "run 1 recorded" in first.stdout
+    gin("report", "--configs", configs, "--format", "html", "-o", str(env / "r.html"))
+    assert 'id="trend"' in (env / "r.html").read_text(encoding="utf-8")  # since run 1
+    gin("report", "--run", "latest", "--format", "json", "-o", str(env / "r.json"))
+    data = json.loads((env / "r.json").read_text(encoding="utf-8"))
+    assert data["run"] == 2 and data["trend"]["since"] is not None
+    gin("report", "--run", "1", "--format", "csv", "-o", str(env / "r.csv"))
+    gin("report", "--configs", configs, "--format", "json", "-o", str(env / "x.json"),
+        "--no-history")
+    runs = json.loads(gin("runs", "--json").stdout)
+    assert [r["id"] for r in runs] == [2, 1]  # the renderings recorded nothing
+    assert not list(env.glob("xdg/gin/audit-runs*"))  # nothing kept in the home
+    both = CliRunner().invoke(root, ["--db", db, "audit", "report", "--run", "1",
+                                     "--configs", configs, "--format", "csv",
+                                     "-o", str(env / "y.csv")])
+    assert both.exit_code == 2 and "--run renders a stored run" in both.output
+    none = CliRunner().invoke(root, ["audit", "runs"])
+    assert none.exit_code == 1 and "give --db" in str(none.exception)
+
+
+def test_fail_on_a_severity_for_pipelines(env: Path) -> None:
+    configs = str(env / "configs")
+    worst = invoke("audit", "check", "--configs", configs, "--fail-on", "high")
+    assert worst.exit_code == 5 and "failing finding(s) at severity high" in worst.stderr
+    (env / "good").mkdir()
+    shutil.copy(GOLDEN / "frr_good.conf", env / "good" / "frr_good.conf")
+    (env / "good" / "devices.yaml").write_text("frr_good: {platform: frr, role: pe}\n")
+    fine = invoke("audit", "check", "--configs", str(env / "good"), "--fail-on", "critical")
+    assert fine.exit_code == 0, fine.output
+    bad = CliRunner().invoke(root, ["audit", "check", "--configs", configs,
+                                    "--fail-on", "severe"])
+    assert bad.exit_code == 2
+
+
+def test_every_file_of_the_folder_is_read_or_named(env: Path) -> None:
+    folder = env / "configs"
+    shutil.copy(GOLDEN / "frr_good.conf", folder / "r9")  # RANCID-style: no extension
+    (folder / "notes.docx").write_bytes(b"PK")
+    (folder / "old").mkdir()
+    shutil.copy(GOLDEN / "frr_good.conf", folder / "frr_good.txt")  # second file, same device
+    result = invoke("audit", "check", "--configs", str(folder), "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert "r9" in {d["device"] for d in data["devices"]}
+    skipped = {Path(k["path"]).name: k["reason"] for k in data["skipped"]}
+    assert set(skipped) == {"notes.docx", "old", "frr_good.txt"}
+    assert "frr_good.conf already gives frr_good's config" in skipped["frr_good.txt"]
+    for name in skipped:
+        assert f"skipped {folder / name}" in result.stderr
+    page = env / "r.html"
+    invoke("audit", "report", "--configs", str(folder), "--format", "html", "-o", str(page))
+    html = page.read_text(encoding="utf-8")
+    assert 'id="skipped"' in html and "notes.docx" in html
 
 
 def test_diff_and_backup_errors(env: Path) -> None:
@@ -99,6 +160,7 @@ def test_diff_and_backup_errors(env: Path) -> None:
     result = invoke("audit", "diff", "r1")
     assert "+log syslog" in result.output
     db = env / "d.sqlite"
+    Directory(str(db)).close()  # exists: no 'created a new directory' notice on stderr
     result = CliRunner().invoke(root, ["--db", str(db), "audit", "backup", "ghost", "--json"])
     assert result.exit_code == 3
     assert json.loads(result.output)[0]["error"] == "not in the directory"
@@ -112,7 +174,8 @@ def test_oscal_report(env: Path) -> None:
     doc = json.loads(out.read_text(encoding="utf-8"))
     observed = {o["title"].split(" on ")[1]
                 for o in doc["assessment-results"]["results"][0]["observations"]}
-    assert observed == {"cisco_ios_good", "cisco_ios_bad", "juniper_junos_bad", "frr_good"}
+    assert observed == {"cisco_ios_good", "cisco_ios_bad", "juniper_junos_bad", "frr_good",
+                        "DOPA", "MOF"}
 
 
 def _ministry_db(env: Path) -> str:
@@ -179,7 +242,7 @@ def test_host_evidence_and_prometheus_options(env: Path) -> None:
     result = invoke("audit", "check", "--configs", str(env / "configs"), "--host-evidence",
                     str(hosts), "--json")
     assert result.exit_code == 0, result.output
-    got = {f["check"]: f["status"] for f in json.loads(result.output)["findings"]
+    got = {f["check"]: f["status"] for f in json.loads(result.stdout)["findings"]
            if f["device"] == "frr_good"}
     assert got["host.ssh_root_login"] == "fail" and got["mon.monitored"] == "unknown"
     for url, why in (("ftp://x", "expected http"), ("http://127.0.0.1:1", "cannot be queried"),

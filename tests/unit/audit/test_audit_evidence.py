@@ -132,3 +132,16 @@ def test_guess_platform() -> None:
 def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not a folder"):
         read_folder(tmp_path / "nope")
+
+
+def test_a_config_that_cannot_be_read_is_named_not_dropped(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    """A file removed between listing the folder and reading it (an auditor's sync tool
+    at work): the device is audited with no config, the reason in its origin."""
+    (tmp_path / "r1.cfg").write_text(golden("frr_good.conf"))
+    listed = read_folder(tmp_path)
+    (tmp_path / "r1.cfg").unlink()
+    monkeypatch.setattr(sources, "read_folder", lambda _folder: listed)
+    [src] = sources.from_folder(tmp_path)
+    assert src.text is None and "r1.cfg could not be read" in src.origin

@@ -1,4 +1,4 @@
-"""Directory facts in the posture report (issue 8): inventory completeness per device,
+"""Directory facts in the posture report: inventory completeness per device,
 security and NOC contacts per agency, and VPN protection of agency links, judged on a real
 directory (SQLite, and PostgreSQL when GIN_TEST_PG_URL is set)."""
 
@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event
 
-from audit import catalogue
+from audit import catalogue, runner
 from audit.checks import BY_ID, records
 from audit.checks.base import Context, Status
+from audit.findings import findings_of
 from directory import store
 from directory.allocator import add_prefix
 from directory.store import Directory
@@ -89,8 +90,10 @@ def set_tunnel(d: Directory, status: str, weak: tuple[str, ...] = ()) -> None:
 
 
 def judged(d: Directory, agencies: set[str] | None = None):
+    """The runner's verdicts on every subject the directory gives (records and gateways)."""
     with d.transaction() as s:
-        found = records.directory_findings(s, agencies, now=NOW)
+        subjects = records.directory_subjects(s, agencies)
+    found = findings_of(runner.judge(subjects, now=NOW))
     return {(f.device, f.check): f for f in found}
 
 

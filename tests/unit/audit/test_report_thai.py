@@ -11,12 +11,10 @@ import re
 import pytest
 
 from audit import messages, report
-from audit.checks import records
 from audit.runner import ConfigSource, DeviceAudit, run
 from bench.audit_gen import generate
 from tests.unit.audit.conftest import LOGGED, NOW, UNLOGGED, UNWATCHED, UP, golden, host_files
-from tests.unit.audit.test_audit_records import NOW as RECORDS_NOW
-from tests.unit.audit.test_audit_records import build, set_tunnel
+from tests.unit.audit.test_audit_records import build, judged, set_tunnel
 
 PLATFORMS = ("cisco_ios", "juniper_junos", "frr")
 
@@ -55,8 +53,7 @@ def directory_audits(directory, monkeypatch) -> list[DeviceAudit]:  # noqa: ANN0
     found = []
     for status, weak in (("planned", ()), ("up", ("3des",)), ("up", ())):
         set_tunnel(directory, status, weak)
-        with directory.transaction() as s:
-            found += records.directory_findings(s, None, now=RECORDS_NOW)
+        found += judged(directory).values()
     return [DeviceAudit(f.device, f.agency, f.platform, [f]) for f in found]
 
 

@@ -11,7 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from audit import runner
 from audit.checks import Status
+from audit.findings import Finding, findings_of
 from audit.web import checks
 from audit.web.remediation import FIXES
 
@@ -42,6 +44,11 @@ GOOD: dict[str, Any] = {
             "signature_hash": "sha256", "ocsp_stapled": True, "fingerprint": "ab" * 32},
     "ipv6": {"address": "2001:db8::10", "port": 443, "fingerprint": "ab" * 32, "error": None},
 }
+
+
+def judged(rec: dict[str, Any]) -> list[Finding]:
+    """The runner's findings on one scanned host."""
+    return findings_of(runner.judge(checks.subjects([rec]), now=NOW))
 
 
 def status(rec: dict[str, Any], check: str) -> Status:
@@ -130,7 +137,7 @@ def test_wildcards_match_one_label_only() -> None:
 
 def test_unreachable_host_is_never_a_pass() -> None:
     rec = changed("error", "Server rejected the connection")
-    found = {f.check: f.status for f in checks.findings(rec, now=NOW)}
+    found = {f.check: f.status for f in judged(rec)}
     assert found["web.reachable"] is Status.FAIL
     assert all(s is Status.UNKNOWN for c, s in found.items()
                if checks.BY_ID[c].needs_tls and c != "web.reachable")
@@ -165,7 +172,7 @@ def test_damaged_evidence_is_never_a_pass(junk: Any, key: str) -> None:
     read that part say unknown or fail, and nothing crashes."""
     rec = copy.deepcopy(GOOD)
     rec[key] = junk
-    found = {f.check: f.status for f in checks.findings(rec, now=NOW)}
+    found = {f.check: f.status for f in judged(rec)}
     assert len(found) == len(checks.CHECKS)
     if not isinstance(junk, dict):
         passed = {c for c in READS[key] if found[c] is Status.PASS}
@@ -175,7 +182,7 @@ def test_damaged_evidence_is_never_a_pass(junk: Any, key: str) -> None:
 @settings(max_examples=60, deadline=None)
 @given(st.dictionaries(st.text(max_size=15), JUNK, max_size=8))
 def test_any_record_gives_every_finding(rec: dict[str, Any]) -> None:
-    found = checks.findings(rec, now=NOW)
+    found = judged(rec)
     assert [f.check for f in found] == [c.id for c in checks.CHECKS]
 
 
@@ -188,7 +195,7 @@ def test_every_web_check_maps_to_catalogue_controls() -> None:
         assert fw.controls_of(check.id), check.id
     for cid in ("10.9.1", "10.9.2", "10.9.3", "12.3.1", "10.6.2"):
         assert any(c.startswith("web.") for c in fw.controls[cid].checks), cid
-    found = {f.check: f for f in checks.findings(GOOD, now=NOW)}
+    found = {f.check: f for f in judged(GOOD)}
     assert found["web.tls_protocols"].controls == ("10.6.2", "10.9.2", "12.3.1")
     assert found["web.ipv6_aaaa"].controls == ("10.6.1",)
     assert "crypto.strong_ike_ipsec" in fw.controls["12.3.1"].checks  # shared with networks

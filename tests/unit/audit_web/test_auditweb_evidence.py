@@ -92,8 +92,12 @@ def test_bad_nameservers(text: str) -> None:
 
 
 def test_stored_findings_for_the_report(tmp_path: Path) -> None:
-    from audit.runner import DeviceAudit, combine
-    from audit.web.checks import CHECKS, stored_findings
+    from audit import runner
+    from audit.findings import DeviceAudit, combine, findings_of
+    from audit.web.checks import CHECKS, stored_subjects
+
+    def stored_findings(*args):
+        return findings_of(runner.judge(stored_subjects(*args)))
 
     assert stored_findings(tmp_path / "none") == []
     WebEvidence(tmp_path).save([rec("MOF", "www.mof.go.th", 30), rec("DGA", "www.dga.or.th", 5)])

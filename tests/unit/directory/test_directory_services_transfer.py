@@ -234,6 +234,7 @@ def test_import_command_help_and_errors(tmp_path, capsys):
     assert "services: agency*, name*, url*, hosts, description" in help_text
     assert "separated by spaces" in help_text
     db = str(tmp_path / "cli.sqlite")
+    Directory(db).close()  # exists: no 'created a new directory' notice on stderr
     ag = write(tmp_path / "agencies.csv", AGENCIES)
     sv = write(tmp_path / "services.csv", HEADER + "DGA,www,https://a:b@x.example.go.th/,,\n"
                                                    "DGA,w2,https://x.example.go.th/\x1b[2J,,\n")

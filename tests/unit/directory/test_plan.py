@@ -26,7 +26,7 @@ def write(tmp_path, text: str):
     return path
 
 
-def test_shipped_plan_follows_the_issue():
+def test_shipped_plan_has_the_gin_prefix_lengths():
     plan = load_plan()
     v6 = plan.ipv6
     assert v6.supernet == ipaddress.ip_network("2001:db8::/32")

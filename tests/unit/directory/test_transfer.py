@@ -667,6 +667,7 @@ def test_import_and_export_commands(tmp_path, sample, capsys):
 
 def test_import_command_errors_are_one_line_each(tmp_path, capsys):
     db = str(tmp_path / "cli.sqlite")
+    store.Directory(db).close()  # exists: no 'created a new directory' notice on stderr
     bad = write(tmp_path / "agencies.csv", "code,name_en\n" + "A,\n" * 3 + "B," + "x" * 300 + "\n")
     assert _gin("--db", db, "directory", "import", bad) == 1
     err = capsys.readouterr().err.splitlines()

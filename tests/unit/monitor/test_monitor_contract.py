@@ -2,89 +2,52 @@
 label it matches, groups by or names in an annotation, is one a gin collector really exports.
 
 What is exported is not declared by hand: each collector (SNMP, BGP included; the agent's
-own and process metrics; traps; threat sensor; VPN; web certificates) is run in a fixture
-state and its real exposition is parsed.  The contract written in rules.py's docstring is
-checked the same way, so the documentation cannot drift either.
+own and process metrics; traps; threat sensor, fed real packets; VPN; web certificates) is
+run in a fixture state, its real exposition is parsed, and the job, instance and target
+labels come from the scrape config gin generates (exporters.py).  Label VALUES are held to
+the same rule: a rule matching ``severity="critical"`` or ``job="gin-sensor"`` must match
+a value some producer emits (for threat events: what the detectors declare).  The contract
+written in rules.py's docstring is checked the same way, so the documentation cannot drift
+either.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import re
-from pathlib import Path
 
 import pytest
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.parser import text_string_to_metric_families
-from prometheus_client.registry import Collector
-from test_monitor_collector import result
+from exporters import Series, stored_series
 
-from audit.web.evidence import WebEvidence
-from audit.web.metrics import CertExpiryCollector
-from monitor.agent import Agent
-from monitor.collector import SnmpCollector
 from monitor.prometheus import dashboards, rules
-from monitor.sensor.metrics import SensorCollector, SensorStats
-from monitor.snmp.oids import IF_COUNTERS, IP6_STATS
-from monitor.snmp.traps import TrapReceiver
-from vpn.metrics import VpnCollector
-from vpn.status import TunnelStatus
-
-#: series Prometheus makes itself (scrape health), not a gin collector
-PROMETHEUS_OWN = {"up": {"job", "instance"}}
-
-
-class FixtureVpn(VpnCollector):
-    """The real VPN collector, reading a fixture state instead of live gateways."""
-
-    def read(self) -> tuple[list[TunnelStatus], list[tuple[str, float]], bool]:
-        tunnels = [TunnelStatus("mof-moi", "ikev2", "MOF", up=True, ike_rekey_seconds=3000,
-                                child_rekey_seconds=2000),
-                   TunnelStatus("mof-moe", "wireguard", "MOF", handshake_age_seconds=500)]
-        return tunnels, [("gw-mof", 30 * 86400.0)], True
-
-
-def _families(text: str) -> dict[str, set[str]]:
-    out: dict[str, set[str]] = {}
-    for fam in text_string_to_metric_families(text):
-        for s in fam.samples:
-            out.setdefault(s.name, set()).update(s.labels)
-    return out
-
-
-def _collected(*collectors: Collector) -> str:
-    reg = CollectorRegistry()
-    for c in collectors:
-        reg.register(c)
-    return generate_latest(reg).decode()
+from monitor.sensor.detectors import severities
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str]]:
-    """Metric name -> label names, from every collector's exposition in a fixture state."""
-    snmp = SnmpCollector()
-    every_column = {key: {2: 1} for key in IF_COUNTERS}  # each column of IF-MIB answered
-    snmp.update(result("pe1", counters=every_column, bgp={"10.254.0.1": (6, 65000)},
-                       ip6={key: 1 for key in IP6_STATS}))
-    snmp.update(result("pe2", ok=False, reason="timeout"))
-    web_root = tmp_path_factory.mktemp("web")
-    not_after = (dt.datetime.now(dt.UTC) + dt.timedelta(days=9)).isoformat()
-    WebEvidence(web_root).save([{"agency": "MOF", "service": "www", "host": "www.mof.go.th",
-                                 "tls": {"not_after": not_after}}])
-    stats = SensorStats()
-    stats.count_event("port_scan", "high", "MOF")
-    agent = Agent(target_source=list)
-    try:
-        agent_text = agent.metrics_text({"devices": "none"}) or b""
-    finally:
-        agent.close()
-    text = "".join([
-        (snmp.render() or b"").decode(), agent_text.decode(),
-        _collected(FixtureVpn("fixture"), CertExpiryCollector(web_root),
-                   SensorCollector(stats, "eth0"), TrapReceiver())])
-    out = _families(text)
-    for name, labels in PROMETHEUS_OWN.items():
-        out.setdefault(name, set()).update(labels)
+def stored(tmp_path_factory: pytest.TempPathFactory) -> list[Series]:
+    """Every series Prometheus stores from the fixture collectors via the generated config."""
+    return stored_series(tmp_path_factory.mktemp("exporters"))
+
+
+@pytest.fixture(scope="module")
+def exported(stored: list[Series]) -> dict[str, set[str]]:
+    """Metric name -> label names, as stored (target labels included)."""
+    out: dict[str, set[str]] = {}
+    for s in stored:
+        out.setdefault(s.name, set()).update(s.labels)
+    return out
+
+
+@pytest.fixture(scope="module")
+def values(stored: list[Series]) -> dict[tuple[str, str], set[str]]:
+    """(metric, label) -> every value a producer emits.  The fixture run shows some; the
+    threat sensor's full range is what its detectors declare (type and severity)."""
+    out: dict[tuple[str, str], set[str]] = {}
+    for s in stored:
+        for k, v in s.labels.items():
+            out.setdefault((s.name, k), set()).add(v)
+    declared = severities()
+    out[("gin_threat_events_total", "type")] |= set(declared)
+    out[("gin_threat_events_total", "severity")] |= set().union(*declared.values())
     return out
 
 
@@ -176,6 +139,31 @@ def test_every_series_and_label_used_is_exported(where: str, expr: str,
                 assert all(label in known[n] for n in names), f"{where}: {kind} {label}"
 
 
+_VALUE_MATCHER = re.compile(r'([A-Za-z_]\w*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"')
+
+
+@pytest.mark.parametrize("where, expr", _all_expressions())
+def test_every_label_value_matched_is_one_a_producer_emits(
+        where: str, expr: str, values: dict[tuple[str, str], set[str]]) -> None:
+    """``severity="critical"``, ``job=~"gin-agent-.*"``, ``type="rogue_ra"``: a rule that
+    matches a value nobody emits can never fire."""
+    for name, body in _SELECTOR.findall(expr):
+        for label, op, want in _VALUE_MATCHER.findall(body):
+            if "$" in want or op.startswith("!"):
+                continue  # a dashboard variable, or an exclusion
+            have = values.get((name, label), set())
+            ok = want in have if op == "=" else any(re.fullmatch(want, v) for v in have)
+            assert ok, (f"{where}: {name}{{{label}{op}\"{want}\"}} matches no value a "
+                        f"producer emits ({sorted(have)})")
+
+
+def test_every_severity_a_detector_reports_reaches_an_alert() -> None:
+    """Each declared severity of high or above has a rule firing on one such event."""
+    exprs = " ".join(a["expr"] for a in rules.ALERTS)
+    for sev in set().union(*severities().values()) & {"high", "critical"}:
+        assert f'gin_threat_events_total{{severity="{sev}"}}' in exprs, sev
+
+
 @pytest.mark.parametrize("alert", rules.ALERTS, ids=lambda a: a["alert"])
 def test_annotations_use_labels_the_alert_has(alert: dict, known: dict[str, set[str]]
                                               ) -> None:
@@ -186,20 +174,27 @@ def test_annotations_use_labels_the_alert_has(alert: dict, known: dict[str, set[
 
 
 def test_the_documented_contract_is_what_is_exported(exported: dict[str, set[str]]) -> None:
+    """Exported labels minus what Prometheus adds at scrape time (job, instance, target
+    labels) are the documented ones."""
     doc = rules.__doc__ or ""
     documented = dict(re.findall(r"``(gin_\w+)\{([\w,]+)\}``", doc))
+    scrape = {"job", "instance", "gin_agent", "sensor"}
     assert {"gin_bgp_peer_up", "gin_vpn_tunnel_up", "gin_vpn_certificate_expiry_seconds",
             "gin_web_cert_expiry_seconds", "gin_threat_events_total"} <= set(documented)
     for name, labels in documented.items():
         assert name in exported, f"rules.py documents {name}, which nobody exports"
-        assert exported[name] == set(labels.split(",")), name
+        assert exported[name] - scrape == set(labels.split(",")) - scrape, name
 
 
-def test_fixture_reaches_every_collector(exported: dict[str, set[str]], tmp_path: Path
-                                         ) -> None:
-    """Guard for the guard: the fixture state really made each collector speak."""
+def test_fixture_reaches_every_collector(exported: dict[str, set[str]],
+                                         values: dict[tuple[str, str], set[str]]) -> None:
+    """Guard for the guard: the fixture state really made each collector speak, and the
+    sensor's real detectors reported critical and high events with an agency."""
     for name in ("gin_snmp_up", "gin_bgp_peer_up", "gin_if_oper_up", "gin_vpn_tunnel_up",
                  "gin_vpn_certificate_expiry_seconds", "gin_web_cert_expiry_seconds",
                  "gin_threat_events_total", "gin_monitor_targets",
-                 "process_cpu_seconds_total"):
+                 "process_cpu_seconds_total", "gin_sensor_dropped_packets_total"):
         assert name in exported, name
+    assert {"critical", "high"} <= values[("gin_threat_events_total", "severity")]
+    assert "MOF" in values[("gin_threat_events_total", "agency")]
+    assert {"gin-agent-bkk", "gin-snmp-bkk", "gin-sensor"} <= values[("up", "job")]

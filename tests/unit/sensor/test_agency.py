@@ -56,4 +56,7 @@ def test_resolver_matches_whois_one_by_one_and_over_arrays(agencies):
 
 
 def test_routers_are_the_directory_device_addresses(agencies):
+    with agencies.transaction() as s:  # a sensor is no router: its RAs would be rogue
+        store.add_device(s, "MOF", "HQ", hostname="ids1", role="sensor", platform="linux",
+                         mgmt_address="192.168.60.50")
     assert directory_routers(agencies) == ["192.168.60.1"]

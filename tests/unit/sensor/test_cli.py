@@ -8,6 +8,7 @@ import click
 from click.testing import CliRunner
 from scapy.all import IP, TCP, wrpcap
 
+from directory.store import Directory
 from gin.commands.sensor import respond, sensor
 from gin.context import Context
 
@@ -30,6 +31,7 @@ def test_sensor_run_pcap_json_and_event_log(tmp_path, sqlite_url):
     wrpcap(str(pcap), timed(IP(src="203.0.113.5", dst="10.2.2.2")
                             / TCP(sport=40000, dport=p, flags="S") for p in range(1, 200)))
     events = tmp_path / "events.jsonl"
+    Directory(sqlite_url).close()  # exists: no 'created a new directory' notice on stderr
     res = CliRunner().invoke(root, ["--db", sqlite_url, "sensor", "run", "--pcap", str(pcap),
                                     "--events", str(events), "--json"])
     assert res.exit_code == 0, res.output
@@ -69,6 +71,7 @@ def test_settings_file_overrides_thresholds(tmp_path):
 
 
 def test_respond_block_list_acl_lift(sqlite_url):
+    Directory(sqlite_url).close()  # exists: no 'created a new directory' notice on stderr
     run = CliRunner().invoke
     base = ["--db", sqlite_url, "respond", "--no-gateway"]
     res = run(root, [*base, "--block", "203.0.113.77", "--ttl", "120", "--json"])
@@ -111,3 +114,13 @@ def test_bpf_filters_compile_or_fail_with_one_line():
     assert len(code) % 8 == 0 and len(code) >= 16
     with pytest.raises(SensorError, match="BPF filter"):
         compile_bpf("tcp port", 1)
+
+
+def test_home_agency_must_be_in_the_directory(tmp_path, sqlite_url):
+    from devices.errors import GinError
+
+    pcap = tmp_path / "x.pcap"
+    wrpcap(str(pcap), timed([IP() / TCP()]))
+    res = CliRunner().invoke(root, ["--db", sqlite_url, "sensor", "run", "--pcap", str(pcap),
+                                    "--agency", "NOPE"])
+    assert isinstance(res.exception, GinError) and "--agency 'NOPE'" in str(res.exception)

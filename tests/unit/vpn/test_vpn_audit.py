@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from audit import catalogue, report
+from audit import catalogue, report, runner
 from audit.checks import BY_ID
 from audit.checks import vpn as vchecks
 from audit.checks.base import Context, Status
@@ -47,7 +47,7 @@ def gw(vdir, tmp_path, monkeypatch):
 def test_findings_per_gateway(gw):
     vdir, _ = gw
     with vdir.transaction() as s:
-        got = statuses(vchecks.audit_directory(s, now=NOW))
+        got = statuses(runner.judge(vchecks.subjects(vchecks.vpn_facts(s)), now=NOW))
     assert got[("gw-dopa", "vpn.tunnel_crypto")] == "fail"
     assert got[("xe-hub", "vpn.tunnel_crypto")] == "fail"
     assert got[("gw-moph", "vpn.tunnel_crypto")] == "pass"
@@ -66,7 +66,7 @@ def test_revoked_but_deployed_and_missing_certificate(gw):
         pki.revoke(s, current.serial, "key-compromise", now=NOW)
         moph = pki.current(s, "gw-moph", NOW)
         pki.revoke(s, moph.serial, "cessation-of-operation", now=NOW)
-        audits = vchecks.audit_directory(s, now=NOW)
+        audits = runner.judge(vchecks.subjects(vchecks.vpn_facts(s)), now=NOW)
     got = statuses(audits)
     assert got[("gw-dopa", "vpn.revoked_not_deployed")] == "fail"
     assert got[("gw-dopa", "vpn.cert_valid")] == "fail"
@@ -88,7 +88,7 @@ def test_controls_mapped_in_the_framework():
 def test_weak_evidence_names_the_algorithm_and_report_renders(gw):
     vdir, _ = gw
     with vdir.transaction() as s:
-        audits = vchecks.audit_directory(s, now=NOW)
+        audits = runner.judge(vchecks.subjects(vchecks.vpn_facts(s)), now=NOW)
     weak = next(f for a in audits for f in a.findings
                 if (a.device, f.check) == ("xe-hub", "vpn.tunnel_crypto"))
     assert any("sha1" in text for _, text in weak.evidence)

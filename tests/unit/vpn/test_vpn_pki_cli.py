@@ -15,20 +15,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-import gin.commands
 from directory import models as m
 from directory.store import Directory
 from gin.cli import main
-from gin.commands.vpn import vpn
 from vpn import tunnels
 
 
 @pytest.fixture
 def run(vdir_url, monkeypatch, capsysbinary):
     monkeypatch.setenv("GIN_DB", vdir_url)
-    registered = gin.commands.COMMANDS
-    if "vpn" not in {c.name for c in registered()}:
-        monkeypatch.setattr(gin.commands, "COMMANDS", lambda: [*registered(), vpn])
 
     def _run(*args: str) -> tuple[int, str, str]:
         code = main(["vpn", *args])

@@ -6,15 +6,16 @@ now (no static file to forget to regenerate).  It reads the directory named by `
 (a SQLite path or any SQLAlchemy URL; default: the per-user SQLite file gin uses) and never
 writes to it.
 
-Ansible runs the script with ``/usr/bin/env python3``; if that Python lacks gin's
+Installed gin provides it as the ``gin-inventory`` command; in a checkout it is this file.
+Run as a file, Ansible starts it with ``/usr/bin/env python3``; if that Python lacks gin's
 dependencies the script re-runs itself under ``$GIN_PYTHON`` or the checkout's
 ``.venv/bin/python``.  Use::
 
     export GIN_DB=/var/lib/gin/directory.sqlite
-    ansible-inventory -i inventory/gin_inventory.py --graph
-    ansible -i inventory/gin_inventory.py role_pe -m ansible.netcommon.cli_command \\
-        -a "command='show version'"
-    ansible-playbook -i inventory/gin_inventory.py playbooks/backup.yml --limit agency_dopa
+    ansible-inventory -i "$(command -v gin-inventory)" --graph
+    ansible -i devices/ansible_content/gin_inventory.py role_pe \\
+        -m ansible.netcommon.cli_command -a "command='show version'"
+    ansible-playbook -i "$(command -v gin-inventory)" site.yml --limit agency_dopa
 
 Groups: ``role_pe``, ``role_ce``, ... (parent ``roles``), ``agency_<code>`` (parent
 ``agencies``), ``platform_frr``, ... (parent ``platforms``).  Host variables:
@@ -37,8 +38,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # run from a checkout too
+ROOT = Path(__file__).resolve().parents[2]  # the checkout, when run as a file from one
 
 
 def _python_with_gin() -> None:
@@ -92,4 +92,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    # Run as a file, Python puts this folder first on the path; the checkout goes there instead.
+    sys.path[0] = str(ROOT)
     sys.exit(main())
