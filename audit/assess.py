@@ -120,11 +120,12 @@ class Assessment:
                                run=self.run_id, skipped=self.skipped)
 
     def write(self, path: Path | str, fmt: str, lang: str = "en",
-              show_all: bool = False) -> None:
-        """Render this run as ``fmt`` (one of :data:`audit.report.FORMATS`) to ``path``."""
+              show_all: bool = False, **render: Any) -> None:
+        """Render this run as ``fmt`` (one of :data:`audit.report.FORMATS`) to ``path``;
+        ``render``: the page's options (``classification``, ``ministries``, ``signoff``)."""
         reports.write(Path(path), self.audits, fmt, scope=self.scope.name, lang=lang,
                       prior=self.prior, show_all=show_all, generated=self.generated_at,
-                      run=self.run_id, skipped=self.skipped)
+                      run=self.run_id, skipped=self.skipped, **render)
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ import io
 import json
 import tempfile
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -22,7 +22,7 @@ from typing import Any
 
 import jinja2
 
-from audit import catalogue, history
+from audit import catalogue, history, messages
 from audit.checks import Status
 from audit.findings import DeviceAudit, Finding
 
@@ -181,7 +181,22 @@ LABELS: dict[str, dict[str, str]] = {
            "scoring": "Score = pass / (pass + fail + unknown); unknown counts against.",
            "trend": "Since the previous run", "changed": "findings changed status",
            "before": "before", "now": "now", "run": "Run",
-           "skipped": "Evidence files not read", "file": "File"},
+           "skipped": "Evidence files not read", "file": "File", "page": "Page",
+           "cover_for": "Audit of the network devices' configurations against the "
+                        "framework below.",
+           "agencies": "Agencies", "classification": "Classification",
+           "classification_default": "CONFIDENTIAL", "summary": "Summary",
+           "by_ministry": "Score by ministry", "ministry": "Ministry",
+           "worst_agencies": "Agencies with the lowest scores",
+           "top_controls": "Controls with the most failing and unknown findings",
+           "control": "Control", "title_col": "Title", "signoff": "Sign-off",
+           "prepared_by": "Prepared by", "reviewed_by": "Reviewed by",
+           "approved_by": "Approved by", "name": "Name", "position": "Position",
+           "signature": "Signature", "date": "Date", "annex": "Annex",
+           "aggregated": "%d findings in %d groups (check and status), each with its "
+                         "reasons counted and up to %d examples; every finding is in the "
+                         "JSON/CSV export, or in this annex with --all-findings.",
+           "example": "Example device", "more": "%d more not shown"},
     "th": {"title": "รายงานสถานะความมั่นคงปลอดภัย", "framework": "มาตรฐาน",
            "scope": "ขอบเขต", "generated": "จัดทำเมื่อ", "overall": "คะแนนรวม",
            "by_agency": "คะแนนรายหน่วยงาน", "by_clause": "คะแนนตามหมวด ISO/IEC 17799",
@@ -199,44 +214,166 @@ LABELS: dict[str, dict[str, str]] = {
            "scoring": "คะแนน = ผ่าน / (ผ่าน + ไม่ผ่าน + ไม่ทราบ) รายการที่ไม่ทราบผลนับเป็นไม่ผ่าน",
            "trend": "เทียบกับการตรวจครั้งก่อน", "changed": "รายการที่สถานะเปลี่ยน",
            "before": "ก่อน", "now": "ล่าสุด", "run": "การตรวจครั้งที่",
-           "skipped": "ไฟล์หลักฐานที่ไม่ได้อ่าน", "file": "ไฟล์"},
+           "skipped": "ไฟล์หลักฐานที่ไม่ได้อ่าน", "file": "ไฟล์", "page": "หน้า",
+           "cover_for": "การตรวจประเมินการตั้งค่าอุปกรณ์เครือข่ายตามมาตรฐานที่ระบุด้านล่าง",
+           "agencies": "หน่วยงาน", "classification": "ชั้นความลับ",
+           "classification_default": "ลับ", "summary": "บทสรุปสำหรับผู้บริหาร",
+           "by_ministry": "คะแนนรายกระทรวง", "ministry": "กระทรวง",
+           "worst_agencies": "หน่วยงานที่มีคะแนนต่ำสุด",
+           "top_controls": "มาตรการควบคุมที่มีรายการไม่ผ่านและไม่ทราบผลมากที่สุด",
+           "control": "มาตรการ", "title_col": "ชื่อ", "signoff": "การลงนามรับรอง",
+           "prepared_by": "ผู้จัดทำ", "reviewed_by": "ผู้ตรวจทาน", "approved_by": "ผู้อนุมัติ",
+           "name": "ชื่อ-สกุล", "position": "ตำแหน่ง", "signature": "ลายมือชื่อ",
+           "date": "วันที่", "annex": "ภาคผนวก",
+           "aggregated": "ผลการตรวจ %d รายการ จัดเป็น %d กลุ่ม (รายการตรวจและสถานะ) "
+                         "แต่ละกลุ่มนับจำนวนตามเหตุผลและแสดงตัวอย่างไม่เกิน %d อุปกรณ์ "
+                         "ผลการตรวจทุกรายการอยู่ในไฟล์ JSON/CSV หรือในภาคผนวกนี้เมื่อใช้ "
+                         "--all-findings",
+           "example": "อุปกรณ์ตัวอย่าง", "more": "และอีก %d รายการที่ไม่ได้แสดง"},
 }
+
+
+def css_string(value: str) -> str:
+    """``value`` inside a CSS double-quoted string (page margin boxes): quotes, backslashes,
+    angle brackets and line ends escaped, so no text can close the string or the style."""
+    return "".join(f"\\{ord(ch):x} " if ch in '"\\<>&\n\r\'' else ch for ch in value)
 
 
 @cache
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
-                              autoescape=True, undefined=jinja2.StrictUndefined,
-                              trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
+                             autoescape=True, undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True)
+    env.filters["css_string"] = css_string
+    return env
+
+
+#: Above this many failing/unknown findings the annex groups them (check and status) with a
+#: few examples each, so a whole-GIN report stays a document a ministry can print and read.
+DETAIL_LIMIT = 400
+EXAMPLES = 3
+EVIDENCE_LINES = 4
+THAI_MONTHS = ("มกราคม", "กุมภาพันธ์", "มีนาคม", "เมษายน", "พฤษภาคม", "มิถุนายน", "กรกฎาคม",
+               "สิงหาคม", "กันยายน", "ตุลาคม", "พฤศจิกายน", "ธันวาคม")
+
+
+def _date_text(iso: str, lang: str) -> str:
+    """The report's date as its reader writes it (Thai: Buddhist era, Thai month)."""
+    when = dt.datetime.fromisoformat(iso)
+    if lang == "th":
+        return (f"{when.day} {THAI_MONTHS[when.month - 1]} {when.year + 543} "
+                f"เวลา {when:%H:%M} น. ({when:%Z})")
+    return f"{when:%d %B %Y, %H:%M} {when:%Z}"
+
+
+def _row(f: Finding, say: messages.Translator) -> dict[str, Any]:
+    return {"device": f.device, "agency": f.agency, "platform": f.platform, "check": f.check,
+            "controls": f.controls, "status": f.status.value,
+            "severity": say.severity(f.severity), "reason": say.reason(f.reason),
+            "evidence": f.evidence, "remediation": [say.remediation(x) for x in f.remediation]}
+
+
+def annex_groups(findings: Sequence[Finding], say: messages.Translator,
+                 examples: int = EXAMPLES) -> list[dict[str, Any]]:
+    """Findings grouped by check and status, worst first (fail before unknown, high severity
+    and many devices first): counts, reasons with their counts, and a few examples, one
+    per platform before a second of any (remediation differs by platform)."""
+    groups: dict[tuple[str, str], list[Finding]] = defaultdict(list)
+    for f in findings:
+        groups[(f.check, f.status.value)].append(f)
+    rank = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+    out = []
+    for (check, status), fs in groups.items():
+        picked: list[Finding] = []
+        for f in fs:  # one per platform first
+            if len(picked) < examples and f.platform not in {p.platform for p in picked}:
+                picked.append(f)
+        picked += [f for f in fs if f not in picked][:examples - len(picked)]
+        first = fs[0]
+        out.append({"check": check, "status": status, "title": say.check(check, first.title),
+                    "controls": first.controls, "severity": say.severity(first.severity),
+                    "rank": (status != "fail", rank.get(first.severity, 9), -len(fs), check),
+                    "count": len(fs), "agencies": len({f.agency for f in fs}),
+                    "reasons": [(say.reason(r), n) for r, n in
+                                Counter(f.reason for f in fs).most_common(5)],
+                    "examples": [_row(f, say) for f in picked]})
+    return sorted(out, key=lambda g: g["rank"])
+
+
+def by_ministry(findings: Sequence[Finding], ministries: Mapping[str, str]) -> list[Score]:
+    """One score per ministry (``ministries``: agency code -> ministry code), worst first."""
+    groups: dict[str, list[Finding]] = defaultdict(list)
+    for f in findings:
+        groups[ministries.get(f.agency or "", NO_AGENCY)].append(f)
+    scores = [_score(k, k, v) for k, v in groups.items()]
+    return sorted(scores, key=lambda s: (s.percent if s.percent is not None else 101, s.key))
 
 
 def to_html(audits: Sequence[DeviceAudit], framework: catalogue.Framework | None = None,
             scope: str = "GIN", lang: str = "en", max_bars: int = 60,
             prior: dict[str, Any] | None = None, show_all: bool = False,
             generated: dt.datetime | None = None, run: int | None = None,
-            skipped: Sequence[tuple[str, str]] = ()) -> str:
-    """One self-contained page: inline CSS and SVG charts, no script, no external asset.
+            skipped: Sequence[tuple[str, str]] = (),
+            classification: str | None = None, ministries: Mapping[str, str] | None = None,
+            signoff: Mapping[str, str] | None = None, detail_limit: int = DETAIL_LIMIT,
+            worst: int = 20, max_rows: int = 200) -> str:
+    """One self-contained page, printable as the document a ministry receives: cover (scope,
+    date, framework, classification), summary (overall, per ministry, worst agencies, the
+    controls failing most, charts), sign-off block, then the findings as an annex.  Inline
+    CSS and SVG, no script, no external asset; the classification and page numbers are on
+    every printed page (CSS page margin boxes).
 
-    The findings table lists failing and unknown findings (what needs work); ``show_all``
-    lists passes and "not applicable" too, for an auditor who files the whole record."""
+    The annex lists failing and unknown findings (what needs work); ``show_all`` lists every
+    finding, passes included, row by row.  Otherwise, above ``detail_limit`` open findings
+    the annex groups them by check and status with counts and a few examples, so the report
+    of the whole GIN stays short.  ``lang="th"`` words everything in Thai (labels and each
+    finding's reason, severity and remediation prose: :mod:`audit.messages`)."""
     if lang not in LABELS:
         raise ValueError(f"unknown language {lang!r}; known: {', '.join(LABELS)}")
     framework = framework or catalogue.load()
+    say = messages.Translator(lang)
+    t = LABELS[lang]
     data = to_data(audits, framework, scope, lang, generated, prior, run, skipped)
-    open_findings = [f for a in audits for f in a.findings
-                     if show_all or f.status in (Status.FAIL, Status.UNKNOWN)]
-    troubled = [d for d in data["devices"] if d["error"] or d["warnings"]]
+    findings = [f for a in audits for f in a.findings]
+    shown = [f for f in findings if show_all or f.status in (Status.FAIL, Status.UNKNOWN)]
+    grouped = not show_all and len(shown) > detail_limit
+    troubled = [{"device": d["device"], "agency": d["agency"], "platform": d["platform"],
+                 "note": say.reason(d["error"]) if d["error"]
+                 else "; ".join(say.reason(w) for w in d["warnings"])}
+                for d in data["devices"] if d["error"] or d["warnings"]]
+    controls = [Score(s.key, say.control(s.key, s.title), s.passed, s.failed, s.unknown,
+                      s.not_applicable) for s in by_control(findings, framework)]
+    top = [c.as_dict() for c in sorted((c for c in controls if c.failed + c.unknown),
+                                       key=lambda c: (-(c.failed + c.unknown), c.key))[:10]]
+    ministry_scores = []
+    if ministries:
+        agencies_of: dict[str, set[str]] = defaultdict(set)
+        for f in findings:
+            agencies_of[ministries.get(f.agency or "", NO_AGENCY)].add(f.agency or NO_AGENCY)
+        ministry_scores = [dict(s.as_dict(), agencies=len(agencies_of[s.key]))
+                           for s in by_ministry(findings, ministries)]
+    scope_text = (f"{scope[:-2]} {t['under']}" if scope.endswith("/*") else scope)
     return _environment().get_template("report.html.j2").render(
-        data=data, t=LABELS[lang], lang=lang, findings=open_findings, troubled=troubled,
-        show_all=show_all,
+        data=data, t=t, lang=lang, show_all=show_all, troubled=troubled,
+        classification=classification or t["classification_default"],
+        scope_text=scope_text, generated_text=_date_text(data["generated_at"], lang),
+        footer=f"{t['title']} — {scope_text}", open_count=len(shown),
+        findings=None if grouped else [_row(f, say) for f in shown],
+        groups=annex_groups(shown, say) if grouped else None, examples=EXAMPLES,
+        evidence_lines=EVIDENCE_LINES, ministry_scores=ministry_scores,
+        ministries=dict(ministries or {}), worst=worst, top_controls=top,
+        signoff=dict(signoff or {}), max_rows=max_rows,
+        skipped=[{"path": k["path"], "reason": say.reason(k["reason"])}
+                 for k in data["skipped"]],
         agency_bars=data["agencies"][:max_bars], clause_bars=data["clauses"])
 
 
 FORMATS = ("html", "pdf", "json", "csv", "oscal")
 #: The keyword arguments each format takes (the CLI passes everything it has).
 RUN = {"generated", "run", "skipped"}
-OPTIONS = {"html": {"scope", "lang", "prior", "show_all", "framework", *RUN},
-           "pdf": {"scope", "lang", "prior", "show_all", "framework", *RUN},
+HTML_OPTIONS = {"scope", "lang", "prior", "show_all", "framework", "classification",
+                "ministries", "signoff", *RUN}
+OPTIONS = {"html": HTML_OPTIONS, "pdf": HTML_OPTIONS,
            "json": {"scope", "lang", "prior", "framework", *RUN}, "csv": set(),
            "oscal": {"scope", "framework", "generated"}}
 

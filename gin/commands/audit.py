@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -233,6 +234,9 @@ def check_cmd(ctx: Context, configs: str | None, host_dir: str | None,
 @click.option("--all-findings", "show_all", is_flag=True,
               help="HTML/PDF: list every finding, passes included (default: failing and "
                    "unknown ones).")
+@click.option("--classification", metavar="MARKING",
+              help="HTML/PDF: the marking on the cover and every page (default: ลับ in Thai, "
+                   "CONFIDENTIAL in English).")
 @no_history_option
 @workers_option
 @backup_dir_option
@@ -240,8 +244,8 @@ def check_cmd(ctx: Context, configs: str | None, host_dir: str | None,
 def report_cmd(ctx: Context, configs: str | None, host_dir: str | None,
                prometheus: str | None, agency: str | None,
                ministry: str | None, max_age_days: int, run: str | None, fmt: str,
-               output: str, lang: str, show_all: bool, keep_history: bool,
-               workers: int | None, backup_dir: str | None) -> None:
+               output: str, lang: str, show_all: bool, classification: str | None,
+               keep_history: bool, workers: int | None, backup_dir: str | None) -> None:
     """Write a posture report of the GIN, one agency or one ministry (scores per agency and
     clause, findings with evidence, the trend since the previous run of the same scope).
 
@@ -262,7 +266,16 @@ def report_cmd(ctx: Context, configs: str | None, host_dir: str | None,
     else:
         result = _assess(ctx, configs, host_dir, prometheus, agency, ministry, max_age_days,
                          workers, backup_dir, keep_history, False)
-    result.write(Path(output), fmt, lang=lang, show_all=show_all)
+    render: dict[str, Any] = {}
+    if classification:
+        render["classification"] = classification
+    directory = _directory(ctx)
+    if directory is not None:  # the summary's table per ministry
+        from audit import ministries
+
+        with directory.transaction() as s:
+            render["ministries"] = ministries.of_agencies(s)
+    result.write(Path(output), fmt, lang=lang, show_all=show_all, **render)
     which = f"run {result.run_id}" if result.run_id is not None else "unrecorded run"
     console.print(f"{fmt} report of {len(result.audits)} devices ({which}) written to {output}")
 

@@ -37,7 +37,8 @@ def test_a_run_comes_back_as_it_was_stored(directory) -> None:
     assert gone.run_id == ids[1] and gone.audits[0].error == missing.audits[0].error
     listed = history.runs(directory)
     assert [r["id"] for r in listed] == [ids[1], ids[0]]
-    assert listed[0]["actor"] == "tester" and listed[1]["skipped"] == 1
+    assert listed[0]["actor"] == directory.actor and listed[0]["actor"].endswith(" as tester")
+    assert listed[1]["skipped"] == 1
 
 
 def test_trend_since_the_previous_run_of_the_same_scope(directory) -> None:

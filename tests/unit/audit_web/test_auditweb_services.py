@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from directory import store
 from directory.errors import Conflict, DirectoryError, Invalid, NotFound
+from directory.store import Directory
 from gin.cli import main
 
 
@@ -127,6 +128,7 @@ def test_cli_add_list_rm(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
 def test_audit_web_without_services_is_one_line(tmp_path: Path,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     base = ["--db", f"sqlite:///{tmp_path / 'empty.sqlite'}"]
+    Directory(base[1]).engine.dispose()  # exists: no "created a new one" notice
     assert main([*base, "audit", "web", "--evidence-dir", str(tmp_path / "ev")]) == 1
     err = capsys.readouterr().err
     assert "no public services recorded" in err and err.count("\n") == 1
@@ -140,6 +142,7 @@ def test_audit_web_without_services_is_one_line(tmp_path: Path,
 def test_audit_web_hostile_agency_is_one_line(tmp_path: Path, agency: str,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     base = ["--db", f"sqlite:///{tmp_path / 'h.sqlite'}"]
+    Directory(base[1]).engine.dispose()  # exists: no "created a new one" notice
     assert main([*base, "audit", "web", "--agency", agency, "--evidence-dir",
                  str(tmp_path / "ev")]) == 1
     err = capsys.readouterr().err

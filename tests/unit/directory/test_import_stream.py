@@ -101,7 +101,7 @@ def test_syntax_soup_gives_the_same_problems_at_any_chunk_size(text, chunk, fmt)
 
 @pytest.mark.parametrize("chunk", [1, 3, 1 << 20])
 def test_a_control_character_in_yaml_is_named_with_its_line(chunk):
-    out = _read("agencies:\n  - code: A\n    name_en: x\x00y\n".encode(), "yaml", chunk)
+    out = _read(b"agencies:\n  - code: A\n    name_en: x\x00y\n", "yaml", chunk)
     assert out[-1] == ("problem", 3, "yaml: control character U+0000 is not allowed in YAML "
                                      "(remove it, or quote it as an escape)")
 
