@@ -41,5 +41,6 @@ class ImportFailed(DirectoryError):
         self.total = len(errors) if total is None else total
         shown = "\n".join(errors[:limit])
         more = f"\n... and {len(errors) - limit} more" if len(errors) > limit else ""
-        super().__init__(f"import rejected, nothing written ({self.total:,} errors):\n"
+        noun = "error" if self.total == 1 else "errors"
+        super().__init__(f"import rejected, nothing written ({self.total:,} {noun}):\n"
                          f"{shown}{more}")

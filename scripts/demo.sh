@@ -25,10 +25,10 @@ step "Who owns an address? (longest-prefix match)"
 addr=$(gin directory prefix list --agency DOPA --json | python3 -c 'import json,sys; p=json.load(sys.stdin)[0]["prefix"]; print(p.split("/")[0]+"1")')
 gin directory whois "$addr"
 step "Hostile input is refused whole: a CSV with a newline in a name and a duplicate code"
-bad=$(mktemp --suffix=.csv)
-printf 'kind,code,name_en,name_th\nagency,NEWA,"New\nline",\nagency,DOPA,Duplicate,\n' > "$bad"
+bad=$(mktemp -d)/agencies.csv
+printf 'code,name_en,name_th\nNEWA,"New\nline",\nDOPA,Duplicate,\n' > "$bad"
 gin directory import "$bad" || echo "(exit $? — nothing was written)"
-rm -f "$bad"
+rm -rf "$(dirname "$bad")"
 step "Exports: Ansible inventory and Prometheus file_sd"
 gin directory inventory --ansible | head -n 20
 step "Change log"
