@@ -130,10 +130,10 @@ def bench_gin(agents: list[str], creds: dict[str, str], version: str, rounds: in
     from monitor.snmp import usm
     from monitor.snmp.poller import Poller
     from monitor.snmp.shard import ShardedPoller
-    from monitor.snmp.targets import Target
+    from monitor.snmp.targets import SnmpTarget
 
     user = usm.UsmUser(creds["user"], "SHA", creds["auth_key"], "AES", creds["priv_key"])
-    targets = [Target(name=f"a{i}", host=h, port=SNMP_PORT, version=version,
+    targets = [SnmpTarget(name=f"a{i}", host=h, port=SNMP_PORT, version=version,
                       community=creds["community"], user=user if version == "v3" else None,
                       static_interval=0.0, timeout=5.0)
                for i, h in enumerate(agents)]

@@ -66,7 +66,7 @@ def _nginx_cpu(lab: WebLab) -> float:
 
 
 def run_gin(lab: WebLab, workers: int) -> tuple[float, float, float, int]:
-    targets = [scan.Target("BENCH", label, srv.name, srv.url)
+    targets = [scan.ScanTarget("BENCH", label, srv.name, srv.url)
                for label, srv in lab.servers.items()]
     n0, c0, t0 = _nginx_cpu(lab), _cpu(resource.RUSAGE_SELF), time.perf_counter()
     records = scan.scan(targets, lab.nameserver, lab.ca_file, workers)

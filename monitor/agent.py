@@ -42,7 +42,7 @@ from prometheus_client.registry import Collector
 
 from monitor.collector import SnmpCollector
 from monitor.snmp.poller import Poller
-from monitor.snmp.targets import Target, load_profiles, targets_from_directory
+from monitor.snmp.targets import SnmpTarget, load_profiles, targets_from_directory
 
 log = logging.getLogger("gin.monitor.agent")
 
@@ -70,11 +70,11 @@ def entry_point_factories() -> list[CollectorFactory]:
 
 
 def directory_targets(db_url: str | None, profiles_path: str | None,
-                      agencies: set[str] | None = None) -> Callable[[], list[Target]]:
+                      agencies: set[str] | None = None) -> Callable[[], list[SnmpTarget]]:
     """A target source reading the directory anew on every call (only ``agencies``' devices
     when given: one agent per region)."""
 
-    def load() -> list[Target]:
+    def load() -> list[SnmpTarget]:
         from directory.store import Directory
 
         profiles = load_profiles(profiles_path)
@@ -116,7 +116,7 @@ class _AgentCollector(Collector):
 class Agent:
     """Poll loop + HTTP exposition. ``target_source`` returns the current target list."""
 
-    target_source: Callable[[], list[Target]]
+    target_source: Callable[[], list[SnmpTarget]]
     listen: tuple[str, int] = ("127.0.0.1", 9436)
     interval: float = 30.0
     reload_interval: float = 300.0
@@ -180,7 +180,7 @@ class Agent:
         log.info("polling %d targets", len(targets))
         return True
 
-    def _log_unpollable(self, targets: list[Target]) -> None:
+    def _log_unpollable(self, targets: list[SnmpTarget]) -> None:
         """Say in words, once per target (not every poll), why a device shows
         ``reason="config"``: its SNMP credentials or profile cannot be used.  Logged again
         only when the problem changes, and forgotten once it is fixed."""

@@ -407,7 +407,7 @@ def wg_handshake(gw: Gateway, tunnel: str, wait: float = HANDSHAKE_WAIT) -> bool
 
 # --- routers ---------------------------------------------------------------------------
 
-def router_changes(p: Plan, keep: Mapping[str, Sequence[str]] | None = None
+def router_changes(p: TunnelDeployment, keep: Mapping[str, Sequence[str]] | None = None
                    ) -> list[DeviceChange]:
     """The tunnel's router sides as device changes (b first): add what each lacks; a
     rollback that finds a router changed since keeps ``keep[host]`` (other tunnels')."""
@@ -430,7 +430,7 @@ def router_withdraw(sessions: Sessions, side: Side, shared: Sequence[str] = ()) 
 # --- one tunnel ---------------------------------------------------------------------------
 
 @dataclass
-class Plan:
+class TunnelDeployment:
     """A tunnel ready to deploy: both sides rendered, nothing sent yet."""
 
     spec: TunnelSpec
@@ -441,7 +441,7 @@ class Plan:
 
 def plan_tunnel(session: Any, tunnel: m.Tunnel,
                 gateway_of: Callable[[m.Device], Gateway] = Gateway.of,
-                deploying: bool = True) -> Plan:
+                deploying: bool = True) -> TunnelDeployment:
     """Render both sides with their secrets and find how to reach each gateway.
 
     A deploy loads a pending rotation's secrets and the gateways' certificates; a withdraw
@@ -463,17 +463,17 @@ def plan_tunnel(session: Any, tunnel: m.Tunnel,
         sides.append(Side(key=key, hostname=device.hostname, platform=device.platform,
                           gateway=gateway_of(device) if linux else None, text=text,
                           target=None if linux else target_of(device), creds=creds))
-    return Plan(spec=s, sides=sides, pending=pending)
+    return TunnelDeployment(spec=s, sides=sides, pending=pending)
 
 
-def _snapshot(p: Plan, side: Side) -> str | None:
+def _snapshot(p: TunnelDeployment, side: Side) -> str | None:
     assert side.gateway is not None
     if p.spec.type == "ikev2":
         return _read(side.gateway.conf_file(p.spec.name))
     return _read(side.gateway.wg_file(wg_ifname(p.spec.name)))
 
 
-def _apply(p: Plan, side: Side, verify: bool = True) -> bool:
+def _apply(p: TunnelDeployment, side: Side, verify: bool = True) -> bool:
     """Write and load one gateway side."""
     assert side.gateway is not None
     if p.spec.type == "ikev2":
@@ -484,7 +484,7 @@ def _apply(p: Plan, side: Side, verify: bool = True) -> bool:
     return wg_apply(side.gateway, p.spec.name, side.text, peer.subnets)
 
 
-def _restore(p: Plan, side: Side, old: str | None) -> None:
+def _restore(p: TunnelDeployment, side: Side, old: str | None) -> None:
     """Put a gateway side back to ``old`` (None: remove it)."""
     assert side.gateway is not None
     if p.spec.type == "ikev2":
@@ -493,7 +493,7 @@ def _restore(p: Plan, side: Side, old: str | None) -> None:
         wg_restore(side.gateway, p.spec.name, old)
 
 
-def _verify(p: Plan) -> str | None:
+def _verify(p: TunnelDeployment) -> str | None:
     """None when the tunnel is up, else the reason in words."""
     a = next(s for s in p.sides if s.key == "a")
     if a.gateway is None:
@@ -504,14 +504,14 @@ def _verify(p: Plan) -> str | None:
     return None if wg_handshake(a.gateway, p.spec.name) else reasons.NO_HANDSHAKE
 
 
-def _tunnel_check(p: Plan) -> Verification:
+def _tunnel_check(p: TunnelDeployment) -> Verification:
     check = Verification()
     reason = _verify(p)
     check.add("tunnel up", reason is None, reason or "")
     return check
 
 
-def deploy_plan(p: Plan, verify: bool = True, via: str = "netmiko",
+def deploy_plan(p: TunnelDeployment, verify: bool = True, via: str = "netmiko",
                 sessions: Sessions | None = None,
                 keep: Mapping[str, Sequence[str]] | None = None) -> DeployResult:
     """Apply one planned tunnel; on failure restore every side applied (see module doc).
@@ -569,7 +569,7 @@ def deploy_plan(p: Plan, verify: bool = True, via: str = "netmiko",
     return _undo(p, done, res)
 
 
-def _converge_routers(p: Plan, sessions: Sessions, routers: list[DeviceChange],
+def _converge_routers(p: TunnelDeployment, sessions: Sessions, routers: list[DeviceChange],
                       verify: bool, gateways_changed: bool) -> Convergence:
     """The router sides, verified with the tunnel (when asked) once they are pushed."""
     return converge(sessions, routers, verify=(lambda conns: _tunnel_check(p)) if verify
@@ -584,7 +584,8 @@ def _router_sides(res: DeployResult, run: Convergence) -> None:
             res.sides[host] = "changed" if out.pushed else "no change"
 
 
-def _undo(p: Plan, done: list[tuple[Side, str | None]], res: DeployResult) -> DeployResult:
+def _undo(p: TunnelDeployment, done: list[tuple[Side, str | None]],
+          res: DeployResult) -> DeployResult:
     """Restore the gateway sides applied (routers were restored by their converge)."""
     ok = res.restored is not False
     for side, old in reversed(done):
@@ -598,7 +599,8 @@ def _undo(p: Plan, done: list[tuple[Side, str | None]], res: DeployResult) -> De
     return res
 
 
-def _others_on_routers(p: Plan, plans: Iterable[Plan]) -> dict[str, list[str]]:
+def _others_on_routers(p: TunnelDeployment, plans: Iterable[TunnelDeployment]
+                       ) -> dict[str, list[str]]:
     """What the run's other tunnels put on this tunnel's routers (a rollback keeps it)."""
     hosts = {sd.hostname for sd in p.sides if sd.gateway is None}
     out: dict[str, list[str]] = {}
@@ -613,7 +615,7 @@ def deploy(directory: Directory, names: Sequence[str], verify: bool = True,
            via: str = "netmiko", workers: int = WORKERS,
            gateway_of: Callable[[m.Device], Gateway] = Gateway.of) -> list[DeployResult]:
     """Deploy tunnels by name (concurrently) and record each outcome in the directory."""
-    plans: dict[str, Plan] = {}
+    plans: dict[str, TunnelDeployment] = {}
     results: dict[str, DeployResult] = {}
     with directory.transaction() as s:
         for name in dict.fromkeys(names):
@@ -635,7 +637,8 @@ def deploy(directory: Directory, names: Sequence[str], verify: bool = True,
     return ordered
 
 
-def revoke_replaced(directory: Directory, done: Sequence[tuple[Plan, DeployResult]]) -> None:
+def revoke_replaced(directory: Directory,
+                    done: Sequence[tuple[TunnelDeployment, DeployResult]]) -> None:
     """After certificate rotations completed (:func:`record` revoked the old certificates as
     superseded), load the CRL that lists them on the tunnels' gateways: the old certificates
     stop being accepted now, not at some later deploy.  A gateway that cannot take it is

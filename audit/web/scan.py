@@ -25,7 +25,7 @@ from directory.store import Directory
 
 
 @dataclass(frozen=True)
-class Target:
+class ScanTarget:
     """One host name of one service."""
 
     agency: str
@@ -34,10 +34,10 @@ class Target:
     url: str
 
 
-def targets_from_directory(directory: Directory, agency: str | None = None) -> list[Target]:
+def targets_from_directory(directory: Directory, agency: str | None = None) -> list[ScanTarget]:
     """Every host of every recorded service (or one agency's), in directory order."""
     with directory.transaction() as s:
-        return [Target(sv.agency.code, sv.name, host, sv.url)
+        return [ScanTarget(sv.agency.code, sv.name, host, sv.url)
                 for sv in dstore.list_services(s, agency) for host in sv.hosts]
 
 
@@ -77,7 +77,7 @@ def _probe_ipv6(rec: dict[str, Any]) -> dict[str, Any] | None:
     return ipv6.leaf_over(rec["dns"]["v6"][0], port, rec["host"]).as_dict()
 
 
-def scan(targets: Sequence[Target], nameserver: str | None = None,
+def scan(targets: Sequence[ScanTarget], nameserver: str | None = None,
          ca_file: Path | str | None = None, workers: int = 16,
          advance: Callable[[], None] | None = None,
          now: dt.datetime | None = None) -> list[dict[str, Any]]:

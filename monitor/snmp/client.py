@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from monitor.snmp import ber, usm
-from monitor.snmp.transport import SnmpError, Stats, Transport
+from monitor.snmp.transport import SnmpError, SnmpTransport, Stats
 
 
 @dataclass
@@ -33,7 +33,7 @@ class EngineState:
 class Session:
     """One target's protocol state; stateless between polls except the v3 engine info."""
 
-    def __init__(self, transport: Transport, host: str, port: int, *, version: str = "v3",
+    def __init__(self, transport: SnmpTransport, host: str, port: int, *, version: str = "v3",
                  community: str = "", user: usm.UsmUser | None = None,
                  timeout: float = 2.0, retries: int = 1, parallel: int = 4) -> None:
         """``parallel`` caps this target's requests in flight: enough to overlap round

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 
 from monitor.snmp import ber, oids
 from monitor.snmp.client import Session
-from monitor.snmp.targets import Target
-from monitor.snmp.transport import SnmpError, Stats, Transport
+from monitor.snmp.targets import SnmpTarget
+from monitor.snmp.transport import SnmpError, SnmpTransport, Stats
 
 log = logging.getLogger("gin.monitor.snmp")
 
@@ -50,7 +50,7 @@ MAX_BGP_PEERS = 4096  # keeps the `peer` label bounded even against a hostile ag
 class PollResult:
     """The latest poll of one target; what the collector exports."""
 
-    target: Target
+    target: SnmpTarget
     ok: bool
     reason: str | None = None
     error: str | None = None
@@ -213,17 +213,17 @@ def _text(value: object, limit: int = 128) -> str:
 class Poller:
     """Holds per-target state and polls targets concurrently (at most ``concurrency``)."""
 
-    def __init__(self, targets: Iterable[Target] = (), *, concurrency: int = 256,
-                 deadline: float | None = None, transport: Transport | None = None) -> None:
-        self.transport = transport or Transport()
+    def __init__(self, targets: Iterable[SnmpTarget] = (), *, concurrency: int = 256,
+                 deadline: float | None = None, transport: SnmpTransport | None = None) -> None:
+        self.transport = transport or SnmpTransport()
         self.concurrency = concurrency
         self.deadline = deadline
         self._sem: asyncio.Semaphore | None = None
         self._states: dict[str, _State] = {}
-        self.targets: dict[str, Target] = {}
+        self.targets: dict[str, SnmpTarget] = {}
         self.set_targets(targets)
 
-    def set_targets(self, targets: Iterable[Target]) -> None:
+    def set_targets(self, targets: Iterable[SnmpTarget]) -> None:
         """Replace the target list; unchanged targets keep their state (engine, names)."""
         new = {t.name: t for t in targets}
         for name in list(self._states):
@@ -231,7 +231,7 @@ class Poller:
                 del self._states[name]
         self.targets = new
 
-    def _state(self, target: Target) -> _State:
+    def _state(self, target: SnmpTarget) -> _State:
         st = self._states.get(target.name)
         if st is None:
             session = Session(self.transport, target.host, target.port, version=target.version,
@@ -247,7 +247,7 @@ class Poller:
             self._sem = asyncio.Semaphore(self.concurrency)
         results: dict[str, PollResult] = {}
 
-        async def one(t: Target) -> None:
+        async def one(t: SnmpTarget) -> None:
             assert self._sem is not None
             async with self._sem:
                 res = await self.poll(t)
@@ -258,7 +258,7 @@ class Poller:
         await asyncio.gather(*(one(t) for t in list(self.targets.values())))
         return results
 
-    async def poll(self, target: Target) -> PollResult:
+    async def poll(self, target: SnmpTarget) -> PollResult:
         """One target, never raising: failures become ``ok=False`` with a reason."""
         started = time.monotonic()
         res = PollResult(target=target, ok=False)
@@ -283,7 +283,7 @@ class Poller:
         res.finished = time.time()
         return res
 
-    def _log_transition(self, target: Target, st: _State, res: PollResult) -> None:
+    def _log_transition(self, target: SnmpTarget, st: _State, res: PollResult) -> None:
         reason = None if res.ok else res.reason
         if reason == st.last_reason:
             return
@@ -294,7 +294,7 @@ class Poller:
                         res.reason, res.error)
         st.last_reason = reason
 
-    async def _poll(self, t: Target, st: _State, res: PollResult) -> None:
+    async def _poll(self, t: SnmpTarget, st: _State, res: PollResult) -> None:
         stats = res.stats
         session = st.session
         scalar_oids = [_UPTIME] + (list(_IP6.values()) if st.has_ip6 else [])

@@ -23,7 +23,7 @@ from typing import Any
 
 from monitor.collector import SnmpCollector
 from monitor.snmp.poller import Poller, PollResult
-from monitor.snmp.targets import Target
+from monitor.snmp.targets import SnmpTarget
 
 log = logging.getLogger("gin.monitor.snmp")
 
@@ -33,7 +33,7 @@ def shard_of(name: str, shards: int) -> int:
     return zlib.crc32(name.encode()) % shards
 
 
-def _worker(conn: Connection, targets: list[Target], concurrency: int,
+def _worker(conn: Connection, targets: list[SnmpTarget], concurrency: int,
             counts: tuple[dict, dict]) -> None:
     """Serve "poll" requests until "stop" (or the parent goes away)."""
     by_name = {t.name: t for t in targets}
@@ -67,7 +67,7 @@ def _worker(conn: Connection, targets: list[Target], concurrency: int,
 class ShardedPoller:
     """Same contract as :meth:`Poller.poll_all`, over ``processes`` forked workers."""
 
-    def __init__(self, targets: Iterable[Target], processes: int = 2,
+    def __init__(self, targets: Iterable[SnmpTarget], processes: int = 2,
                  concurrency: int = 256) -> None:
         self.targets = {t.name: t for t in targets}
         self.processes = max(1, processes)
@@ -78,7 +78,7 @@ class ShardedPoller:
         """Fork the workers (``collector``: where the cumulative counters live)."""
         counts = collector.counts() if collector is not None else ({}, {})
         ctx = mp.get_context("fork")
-        shards: list[list[Target]] = [[] for _ in range(self.processes)]
+        shards: list[list[SnmpTarget]] = [[] for _ in range(self.processes)]
         for t in self.targets.values():
             shards[shard_of(t.name, self.processes)].append(t)
         for share in shards:
@@ -89,7 +89,7 @@ class ShardedPoller:
             child.close()
             self._workers.append((proc, parent))
 
-    def set_targets(self, targets: Iterable[Target]) -> None:
+    def set_targets(self, targets: Iterable[SnmpTarget]) -> None:
         """Restart the workers when the list changed (reloads are rare)."""
         new = {t.name: t for t in targets}
         if new == self.targets:

@@ -95,7 +95,7 @@ def platform_bgp_mibs(platform: str) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
-class Target:
+class SnmpTarget:
     """One device to poll. ``community`` and ``user`` hold Secrets (repr shows ***)."""
 
     name: str
@@ -214,10 +214,10 @@ def _snmp_section(ref: str | None) -> dict[str, Any]:
 
 def build_target(name: str, address: str, profile: Profile, *, agency: str = "",
                  site: str = "", credential_ref: str | None = None,
-                 platform: str | None = None) -> Target:
-    """A Target with credentials resolved; a credential problem becomes ``config_error``."""
+                 platform: str | None = None) -> SnmpTarget:
+    """A SnmpTarget with credentials resolved; a credential problem becomes ``config_error``."""
     host, port = split_address(address, profile.port)
-    base = Target(name=name, host=host, port=port, agency=agency, site=site,
+    base = SnmpTarget(name=name, host=host, port=port, agency=agency, site=site,
                   version=profile.version, timeout=float(profile.timeout),
                   retries=int(profile.retries), max_varbinds=int(profile.max_varbinds),
                   static_interval=float(profile.static_interval), profile=profile.name,
@@ -252,13 +252,13 @@ def build_target(name: str, address: str, profile: Profile, *, agency: str = "",
 
 def targets_from_directory(directory: Any, profiles: dict[str, Profile],
                            only: set[str] | None = None, agencies: set[str] | None = None
-                           ) -> tuple[list[Target], list[str]]:
+                           ) -> tuple[list[SnmpTarget], list[str]]:
     """Every device with an SNMP or management address (of ``only`` hostnames / of
     ``agencies`` when given); (targets, skipped-with-why)."""
     from directory import models as m
     from directory.store import list_all
 
-    targets: list[Target] = []
+    targets: list[SnmpTarget] = []
     skipped: list[str] = []
     with directory.transaction() as s:
         for dev in list_all(s, m.Device):

@@ -46,7 +46,7 @@ Addr = tuple[str, int]
 
 
 class _Protocol(asyncio.DatagramProtocol):
-    def __init__(self, owner: Transport) -> None:
+    def __init__(self, owner: SnmpTransport) -> None:
         self.owner = owner
 
     def datagram_received(self, data: bytes, addr: tuple) -> None:  # type: ignore[override]
@@ -56,7 +56,7 @@ class _Protocol(asyncio.DatagramProtocol):
         log.debug("UDP error: %s", exc)
 
 
-class Transport:
+class SnmpTransport:
     """Shared UDP endpoints; ``request`` sends with retries and awaits the matching reply."""
 
     def __init__(self, rcvbuf: int = RCVBUF, max_inflight: int = MAX_INFLIGHT) -> None:

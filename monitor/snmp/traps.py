@@ -30,7 +30,7 @@ from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
 from monitor.snmp import ber, oids, usm
-from monitor.snmp.targets import Target
+from monitor.snmp.targets import SnmpTarget
 
 log = logging.getLogger("gin.monitor.traps")
 events = logging.getLogger("gin.monitor.events")
@@ -65,7 +65,7 @@ class Notification:
 class TrapReceiver(asyncio.DatagramProtocol, Collector):
     """Receives notifications for the devices in ``targets``; also a Collector."""
 
-    def __init__(self, targets: Iterable[Target] = (), event_log: str | None = None,
+    def __init__(self, targets: Iterable[SnmpTarget] = (), event_log: str | None = None,
                  engine_id: bytes | None = None) -> None:
         self.engine_id = engine_id or (b"\x80\x00\x1f\x88\x04gin" + os.urandom(6))
         self.boots = 1
@@ -78,9 +78,9 @@ class TrapReceiver(asyncio.DatagramProtocol, Collector):
         self.transport: asyncio.DatagramTransport | None = None
         self.set_targets(targets)
 
-    def set_targets(self, targets: Iterable[Target]) -> None:
+    def set_targets(self, targets: Iterable[SnmpTarget]) -> None:
         """Who may send: devices by address, v3 users and v2c communities from targets."""
-        self.by_addr: dict[str, Target] = {}
+        self.by_addr: dict[str, SnmpTarget] = {}
         self.users: dict[bytes, usm.UsmUser] = {}
         self.communities: set[bytes] = set()
         for t in targets:

@@ -12,19 +12,19 @@ import pytest
 from monitor.snmp import usm
 from monitor.snmp.poller import Poller
 from monitor.snmp.snmpd import SnmpdInstance
-from monitor.snmp.targets import Target
+from monitor.snmp.targets import SnmpTarget
 
 pytestmark = pytest.mark.integration
 
 
-def v3_target(inst: SnmpdInstance, i: int = 0, **kw: object) -> Target:
+def v3_target(inst: SnmpdInstance, i: int = 0, **kw: object) -> SnmpTarget:
     host, port = inst.endpoints[i]
     user = usm.UsmUser(inst.user, "SHA", inst.auth_key, "AES", inst.priv_key)
-    return Target(**{"name": f"dev{i}", "host": host, "port": port, "agency": "A",
+    return SnmpTarget(**{"name": f"dev{i}", "host": host, "port": port, "agency": "A",
                      "site": "S", "user": user, **kw})
 
 
-def poll(targets: list[Target]) -> dict:
+def poll(targets: list[SnmpTarget]) -> dict:
     async def run() -> dict:
         poller = Poller(targets)
         try:
@@ -37,7 +37,7 @@ def poll(targets: list[Target]) -> dict:
 
 def test_v3_and_v2c_poll_a_real_agent(snmpd50: SnmpdInstance) -> None:
     host, port = snmpd50.endpoints[0]
-    v2 = Target(name="v2", host=host, port=port, version="v2c", community=snmpd50.community)
+    v2 = SnmpTarget(name="v2", host=host, port=port, version="v2c", community=snmpd50.community)
     res = poll([v3_target(snmpd50), v2])
     for r in res.values():
         assert r.ok, r.error
@@ -116,13 +116,13 @@ def test_bad_targets_get_a_reason_and_do_not_delay_the_good_one(
     nobody = usm.UsmUser("nobody", "SHA", snmpd50.auth_key, "AES", snmpd50.priv_key)
     targets = [
         v3_target(snmpd50, 0, name="good"),
-        Target(name="wrongpass", host=host, port=port, user=wrong_auth),
-        Target(name="nouser", host=host, port=port, user=nobody),
-        Target(name="silent", host="127.0.0.1", port=silent_port, user=wrong_auth,
+        SnmpTarget(name="wrongpass", host=host, port=port, user=wrong_auth),
+        SnmpTarget(name="nouser", host=host, port=port, user=nobody),
+        SnmpTarget(name="silent", host="127.0.0.1", port=silent_port, user=wrong_auth,
                timeout=0.4, retries=1),
-        Target(name="garbage", host="127.0.0.1", port=garbage_port, user=wrong_auth,
+        SnmpTarget(name="garbage", host="127.0.0.1", port=garbage_port, user=wrong_auth,
                timeout=2.0, retries=1),
-        Target(name="badcfg", host="127.0.0.1", port=1, config_error="no SNMPv3 user"),
+        SnmpTarget(name="badcfg", host="127.0.0.1", port=1, config_error="no SNMPv3 user"),
     ]
     with caplog.at_level(logging.WARNING, logger="gin.monitor.snmp"):
         res = poll(targets)
@@ -168,18 +168,18 @@ def test_real_agent_packets_decode_the_same_in_pysnmp(snmpd50: SnmpdInstance,
     from snmp_reference import plain, ref_decode_v2c, ref_open_v3, v2c
 
     from monitor.snmp import ber
-    from monitor.snmp.transport import Transport
+    from monitor.snmp.transport import SnmpTransport
 
     captured: list[bytes] = []
 
-    class Recording(Transport):
+    class Recording(SnmpTransport):
         def _received(self, data: bytes, addr: tuple[str, int]) -> None:
             captured.append(data)
             super()._received(data, addr)
 
     host, port = snmpd50.endpoints[2]
     if version == "v2c":
-        target = Target(name="d", host=host, port=port, version="v2c",
+        target = SnmpTarget(name="d", host=host, port=port, version="v2c",
                         community=snmpd50.community)
     else:
         target = v3_target(snmpd50, 2)
@@ -220,7 +220,7 @@ def test_sharded_poller_matches_the_single_process_one(snmpd50: SnmpdInstance,
     from monitor.snmp.shard import ShardedPoller
 
     targets = [v3_target(snmpd50, i) for i in range(12)]
-    targets.append(Target(name="silent", host="127.0.0.1", port=silent_port,
+    targets.append(SnmpTarget(name="silent", host="127.0.0.1", port=silent_port,
                           user=targets[0].user, timeout=0.3, retries=0))
     collector = SnmpCollector()
 

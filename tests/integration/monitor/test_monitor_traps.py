@@ -14,7 +14,7 @@ from monitor_support import need
 
 from monitor.snmp import usm
 from monitor.snmp.snmpd import free_udp_ports
-from monitor.snmp.targets import Target
+from monitor.snmp.targets import SnmpTarget
 from monitor.snmp.traps import TrapReceiver, start
 
 pytestmark = pytest.mark.integration
@@ -42,7 +42,7 @@ async def send(tool: str, args: list[str], port: int, trap: str, tmp: Path) -> i
 def test_traps_and_informs(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     need(shutil.which("snmptrap") is not None and shutil.which("snmpinform") is not None,
          "needs net-snmp tools (apt-get install -y snmp)")
-    target = Target(name="r1", host="127.0.0.1", port=161, agency="MOF", site="BKK",
+    target = SnmpTarget(name="r1", host="127.0.0.1", port=161, agency="MOF", site="BKK",
                     community=COMMUNITY, user=usm.UsmUser("ginmon", "SHA", AUTH, "AES", PRIV))
     log_path = tmp_path / "events.jsonl"
     receiver = TrapReceiver([target], event_log=str(log_path))

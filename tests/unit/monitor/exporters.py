@@ -29,7 +29,7 @@ from monitor.prometheus.config import AgentSpec, write_all
 from monitor.sensor.agency import PrefixResolver
 from monitor.snmp.oids import IF_COUNTERS, IP6_STATS
 from monitor.snmp.poller import PollResult
-from monitor.snmp.targets import Target
+from monitor.snmp.targets import SnmpTarget
 from monitor.snmp.transport import Stats
 from monitor.snmp.traps import TrapReceiver
 from vpn.metrics import VpnCollector
@@ -68,7 +68,7 @@ class FixtureVpn(VpnCollector):
 
 
 def _result(name: str, ok: bool = True, **kw: object) -> PollResult:
-    t = Target(name=name, host="192.0.2.1", port=161, agency="MOF", site="BKK")
+    t = SnmpTarget(name=name, host="192.0.2.1", port=161, agency="MOF", site="BKK")
     base: dict = {"target": t, "ok": ok, "duration": 0.25, "finished": 1700000000.0,
                   "stats": Stats(3, 3, 1), "varbinds": 42}
     if ok:

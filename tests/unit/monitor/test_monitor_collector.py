@@ -7,12 +7,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.collector import SnmpCollector
 from monitor.snmp.poller import PollResult
-from monitor.snmp.targets import Target
+from monitor.snmp.targets import SnmpTarget
 from monitor.snmp.transport import Stats
 
 
 def result(name: str, ok: bool = True, **kw: object) -> PollResult:
-    t = Target(name=name, host="192.0.2.1", port=161, agency="MOF", site="BKK")
+    t = SnmpTarget(name=name, host="192.0.2.1", port=161, agency="MOF", site="BKK")
     base: dict = {"target": t, "ok": ok, "duration": 0.25, "finished": 1700000000.0,
                   "stats": Stats(3, 3, 1), "varbinds": 42}
     if ok:

@@ -30,7 +30,7 @@ def hub_plan(vdir):
                            text=text,
                            target=DeviceTarget("xe-hub", "cisco_xe", "2001:db8:ffff::9", 22,
                                                None))
-        return deploy.Plan(spec=spec(t), sides=[side])
+        return deploy.TunnelDeployment(spec=spec(t), sides=[side])
 
 
 def test_router_side_pushes_only_missing_lines_then_no_change(hub_plan):
