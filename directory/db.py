@@ -9,6 +9,7 @@ readers run beside the writer, and a busy timeout waits instead of erroring.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -105,11 +106,14 @@ def migrate(engine: Engine) -> None:
 
 
 def head_revision() -> str:
-    """The newest migration.  Revisions are linear and named ``NNNN_title.py`` with
-    ``revision = "NNNN"``, so the head is the largest number: no Alembic import needed on
+    """The newest migration.  Revisions are linear and their files named ``NNNN_title.py``,
+    so the head is the file with the largest number; its id is read from its
+    ``revision = "..."`` line (``NNNN``, or ``NNNN_title``): no Alembic import needed on
     every command just to learn that the schema is current."""
-    names = [p.name.split("_", 1)[0] for p in (MIGRATIONS / "versions").glob("[0-9]*_*.py")]
-    return max(names)
+    newest = max((MIGRATIONS / "versions").glob("[0-9]*_*.py"),
+                 key=lambda p: p.name.split("_", 1)[0])
+    found = re.search(r'^revision = "([^"]+)"', newest.read_text(), re.M)
+    return found.group(1) if found else newest.name.split("_", 1)[0]
 
 
 def needs_migration(engine: Engine) -> bool:
