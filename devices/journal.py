@@ -135,13 +135,32 @@ class Journal:
             run_id=run_id, device=device, state="pushing", pre_image=pre_image,
             pre_sha256=sha256(pre_image), lines=list(lines), owner_pid=o.pid,
             owner_host=o.host, owner_start=o.start, owner_user=o.user, job_id=o.job,
-            started_at=now, updated_at=now))
+            history=[["pushing", now.isoformat()]], started_at=now, updated_at=now))
         self.opened = True
         return int(res.inserted_primary_key[0])
 
     def mark(self, entry_id: int, state: str, **values: Any) -> None:
-        self._write(update(TABLE).where(TABLE.c.id == entry_id)
-                    .values(state=state, updated_at=m.utcnow(), **values))
+        """Move the entry to ``state`` (its history keeps every state and when)."""
+        now = m.utcnow()
+        try:
+            with self.engine.begin() as conn:
+                history = conn.execute(select(TABLE.c.history)
+                                       .where(TABLE.c.id == entry_id)).scalar() or []
+                conn.execute(update(TABLE).where(TABLE.c.id == entry_id).values(
+                    state=state, updated_at=now, history=[*history, [state, now.isoformat()]],
+                    **values))
+        except GinError:
+            raise
+        except Exception as exc:
+            raise JournalError(f"cannot write the change journal: {exc}") from exc
+
+    def mark_if(self, entry_id: int, states: Sequence[str], state: str) -> None:
+        """Move the entry to ``state`` only from one of ``states``."""
+        with self.engine.connect() as conn:
+            now_state = conn.execute(select(TABLE.c.state)
+                                     .where(TABLE.c.id == entry_id)).scalar()
+        if now_state in states:
+            self.mark(entry_id, state)
 
     def note(self, entry_id: int, note: str) -> None:
         self._write(update(TABLE).where(TABLE.c.id == entry_id)
@@ -195,11 +214,8 @@ class JournalRun:
         step, state, device = str(event.step), event.state, event.device
         if device is None:
             if step == "verify" and state == "done":
-                ids = list(self.entries.values())
-                if ids:
-                    self.journal._write(update(TABLE).where(
-                        TABLE.c.id.in_(ids), TABLE.c.state == "saved")
-                        .values(state="verified", updated_at=m.utcnow()))
+                for entry_id in self.entries.values():
+                    self.journal.mark_if(entry_id, ("saved",), "verified")
             return
         entry = self.entries.get(device)
         if step == "push" and state == "start":

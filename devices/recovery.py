@@ -9,7 +9,9 @@ What was found and done is written to the entry and to the change log.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import insert
 
@@ -20,6 +22,9 @@ from devices.restore import restore_exactly
 from devices.targets import DeviceTarget
 from devices.transport import Connection
 from directory import models as m
+
+if TYPE_CHECKING:  # converge imports this module, and Sessions is only passed through
+    from devices.sessions import Sessions
 
 
 @dataclass(frozen=True)
@@ -86,3 +91,21 @@ def _log(journal: Journal, entry: Entry, ok: bool, action: str) -> None:
             before={"state": entry.state, "owner": entry.owner, "lines": len(entry.lines),
                     "pre_sha256": entry.pre_sha256},
             after={"state": "restored" if ok else "restore_failed", "action": action}))
+
+
+def recover(sessions: Sessions, targets: Sequence[DeviceTarget]) -> list[Recovered]:
+    """Resolve the orphaned entries of each device, one after another, each under its
+    change lock (so a live change is never raced, and a dead owner's lock is taken over
+    here).  A device whose restore fails is reported, and the others still recovered."""
+    done: list[Recovered] = []
+    for target in targets:
+        with sessions.changing(target.hostname):
+            if not sessions.journal.orphans([target.hostname]):
+                continue
+            try:
+                done.extend(resolve(sessions.journal, target, sessions.get(target)))
+            except GinError as exc:
+                done.append(Recovered(target.hostname, 0, "?", False, str(exc)))
+            finally:
+                sessions.release(target.hostname)
+    return done

@@ -392,6 +392,8 @@ class DeviceChangeEntry(Base):
     owner_user: Mapped[str] = mapped_column(String(128))
     job_id: Mapped[str | None] = mapped_column(String(128))
     note: Mapped[str | None] = mapped_column(Text)
+    #: every state the entry went through, with its time: [[state, iso time], ...]
+    history: Mapped[list[list[str]]] = mapped_column(JSON, default=list)
     started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     __table_args__ = (

@@ -42,6 +42,7 @@ def _register() -> None:
 
     for command in COMMANDS():
         cli.add_command(command)
+    cli.add_command(__import__("gin.commands.device", fromlist=["device"]).device)
 
 
 def main(argv: list[str] | None = None) -> int:

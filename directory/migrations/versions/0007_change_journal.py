@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("owner_user", sa.String(length=128), nullable=False),
         sa.Column("job_id", sa.String(length=128), nullable=True),
         sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("history", sa.JSON(), nullable=False),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
