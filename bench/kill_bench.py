@@ -50,6 +50,7 @@ from links.render import render
 
 GIN = str(Path(sys.executable).with_name("gin"))
 LINK = "mof-ce1"
+LINKS = (LINK, "moe-ce2")  # both on pe1: two processes changing one PE
 HOSTS = ("ce1", "pe1")  # converge changes them in host-name order
 FAULTS = [f"{when}:{step}:{host}" for host in HOSTS
           for when, step in (("before", "push"), ("after", "push"), ("after", "read_back"),
@@ -174,10 +175,11 @@ class KillLab:
         """Back to the baseline: routers restored exactly, the link planned again."""
         targets = self.targets()
         with self.directory.transaction() as s:
-            link = store.get_link(s, LINK)
-            link.status = "planned"
-            for p in s.scalars(select(m.Prefix).where(m.Prefix.link_id == link.id)):
-                p.status = "planned"
+            for name in LINKS:
+                link = store.get_link(s, name)
+                link.status = "planned"
+                for p in s.scalars(select(m.Prefix).where(m.Prefix.link_id == link.id)):
+                    p.status = "planned"
         with Sessions(transports.get("netmiko"), db=self.directory.engine) as sessions:
             for t in targets:
                 conn = sessions.get(t)

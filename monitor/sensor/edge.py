@@ -153,7 +153,7 @@ class EdgeRouters:
         routers = self.routers()
         if not routers:
             return []
-        with Sessions(self.transport) as sessions, ThreadPoolExecutor(
+        with Sessions(self.transport, db=self.directory.engine) as sessions, ThreadPoolExecutor(
                 max_workers=max(1, min(self.workers, len(routers)))) as pool:
             results = list(pool.map(
                 lambda r: _converge_one(r, active, sessions, self.observer), routers))
