@@ -85,13 +85,18 @@ class Tally:
 class KillLab:
     """The lab, its directory, the planned links and each router's baseline config."""
 
-    def __init__(self, workdir: Path, name: str | None = None) -> None:
+    def __init__(self, workdir: Path, db: str | None = None, on: KillLab | None = None) -> None:
+        """A new lab, or ``on`` another KillLab's lab (with a directory of its own)."""
         self.workdir = workdir
-        self.name = name or "j" + secrets.token_hex(2)
-        topo = workdir / "topology.yaml"
-        topo.write_text(yaml.safe_dump(TOPOLOGY))
-        self.state = lab.up(str(topo), name=self.name)
-        self.db = f"sqlite:///{workdir}/kill.sqlite"
+        self.owns_lab = on is None
+        if on is None:
+            self.name = "j" + secrets.token_hex(2)
+            topo = workdir / "topology.yaml"
+            topo.write_text(yaml.safe_dump(TOPOLOGY))
+            self.state = lab.up(str(topo), name=self.name)
+        else:
+            self.name, self.state = on.name, on.state
+        self.db = db or f"sqlite:///{workdir}/kill.sqlite"
         self.directory = Directory(self.db, actor="kill-bench")
         register(self.state, self.directory)
         plan = load_plan()
@@ -216,7 +221,8 @@ class KillLab:
 
     def close(self) -> None:
         self.directory.close()
-        lab.down(self.name)
+        if self.owns_lab:
+            lab.down(self.name)
 
 
 def main() -> int:

@@ -229,3 +229,24 @@ def test_the_fault_hook_kills_the_process_at_the_named_step(sqlite_url, tmp_path
     [row] = entries(sqlite_url)
     assert row["state"] == "pushed" and row["owner_pid"] != os.getpid()
     assert Journal(sqlite_url).orphans(["r1"])[0].id == row["id"]
+
+
+def test_only_converge_and_recovery_restore_devices():
+    """The exact restore pushes too: outside converge (journaled) and recovery (resolving a
+    journal entry) a call to it would change a device with no record."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    allowed = {"devices/converge.py", "devices/recovery.py", "devices/restore.py"}
+    wrong = []
+    for package in ("devices", "links", "vpn", "monitor", "audit", "gin"):
+        for path in sorted((root / package).rglob("*.py")):
+            rel = str(path.relative_to(root))
+            if rel in allowed:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(), rel)):
+                name = getattr(node, "id", None) or getattr(node, "attr", None)
+                if name in ("restore_exactly", "_emptying"):
+                    wrong.append(f"{rel}:{node.lineno}")
+    assert not wrong, f"restore outside converge/recovery: {wrong}"
