@@ -204,3 +204,43 @@ def test_the_database_stopping_mid_change_is_recovered(kill_lab, own_pg, tmp_pat
         assert tally.outcomes == {"pre-image": len(HOSTS)}
     finally:
         kl.close()
+
+
+CUT_OFF = """
+import sys
+from devices import transport
+from directory.store import Directory
+from monitor.sensor.edge import EdgeRouters
+EdgeRouters(Directory(sys.argv[1], actor="soc"), transport.get("netmiko")).converge(
+    ["2001:db8:bad::/48"], "block")
+print("survived")
+"""
+
+
+@pytest.mark.parametrize("fault", ["after:push:pe1", "after:read_back:pe2",
+                                   "after:save:pe1"])
+def test_a_gsi_cut_off_killed_mid_change_is_recovered(kill_lab, tmp_path, fault):
+    """The GSI cut-off (a block pushed to both PEs at once) killed at a step on one PE:
+    after recover both PEs run their exact configs from before, and the directory's
+    change log holds no push of the block (routers and directory agree: not blocked)."""
+    import os
+    import sys
+
+    from monitor.sensor.edge import PUSH_TYPE
+
+    kill_lab.reset()
+    pre = {h: kill_lab.running(h) for h in ("pe1", "pe2")}
+    script = tmp_path / "cut_off.py"
+    script.write_text(CUT_OFF)
+    child = subprocess.run([sys.executable, str(script), kill_lab.db],
+                           env={**kill_lab.env(GIN_FAULT=fault), "PYTHONPATH": os.getcwd()},
+                           capture_output=True, text=True, timeout=300)
+    assert child.returncode == -9 and "survived" not in child.stdout, child.stderr
+    rec = subprocess.run([GIN, "device", "recover", "--json"], env=kill_lab.env(),
+                         capture_output=True, text=True)
+    assert rec.returncode == 0, rec.stderr
+    assert any(r["device"] == fault.rsplit(":", 1)[1] for r in json.loads(rec.stdout))
+    assert {h: kill_lab.running(h) for h in pre} == pre
+    with kill_lab.directory.transaction() as s:
+        pushes = s.scalars(select(m.Change).where(m.Change.object_type == PUSH_TYPE)).all()
+        assert pushes == []
