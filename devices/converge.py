@@ -15,10 +15,14 @@ wants on each device as a :class:`DeviceChange` and hands the list to :func:`con
   touched since is not reset (that would undo the other change): an additive change then
   removes only the lines it added, keeping the pre-image's and ``keep``'s.
 
-Each step is reported to an optional :data:`Observer` before it starts and when it ends,
-with the device, the lines and the configs involved: a journal can record a change before
-it touches a device, and an observer that raises at a step's start stops that step (no
-push happens without its record).  Restoring is never stopped by an observer.
+Each step is reported, before it starts and when it ends, with the device, the lines and
+the configs involved, first to the sessions' journal (:mod:`devices.journal`: always, the
+caller cannot turn it off), then to an optional :data:`Observer`; one that raises at a
+step's start stops that step (no push happens without its record).  Restoring is never
+stopped by an observer.  Before a device is changed, under its change lock (held across
+processes), the journal entries a dead process left on it are resolved
+(:mod:`devices.recovery`).  ``GIN_FAULT`` kills the process at a named step
+(:mod:`devices.faults`), for crash tests.
 """
 
 from __future__ import annotations
@@ -29,13 +33,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal, Protocol
 
-from devices import configtree, platforms
+from devices import configtree, faults, platforms, recovery
 from devices.errors import GinError, TransportError
+from devices.restore import RESTORE_PASSES, restore_exactly
 from devices.sessions import Sessions
 from devices.targets import DeviceTarget
 from devices.transport import Connection
-
-RESTORE_PASSES = 3
 
 
 class Step(StrEnum):
@@ -154,6 +157,8 @@ class DeviceOutcome:
     #: None: nothing to undo; True: back to the pre-image (or own lines removed), confirmed
     restored: bool | None = None
     restore_note: str = ""
+    #: what recovery did first (entries a dead process left on this device)
+    recovered: list[str] = field(default_factory=list)
 
 
 Status = Literal["changed", "no change", "dry-run", "rolled back", "failed"]
@@ -201,11 +206,16 @@ class _Run:
 
     def __init__(self, sessions: Sessions, observer: Observer | None) -> None:
         self.sessions = sessions
+        self.journal = sessions.journal.run()
         self.observer = observer
+        self.faults = faults.armed()
         self.result = Convergence()
         self.conns: dict[str, Connection] = {}
 
     def tell(self, event: StepEvent) -> None:
+        self.journal(event)
+        if self.faults:
+            faults.strike(self.faults, event.step.value, event.state, event.device)
         if self.observer is not None:
             self.observer(event)
 
@@ -252,8 +262,11 @@ def converge(sessions: Sessions, changes: Sequence[DeviceChange], *,
     try:
         for change in changes:
             out = res.devices[change.hostname] = DeviceOutcome(change.hostname)
-            with sessions.lock(change.hostname):
+            with (sessions.lock(change.hostname) if dry_run
+                  else sessions.changing(change.hostname)):
                 try:
+                    if not dry_run:
+                        _recover(run, change, out)
                     _apply(run, change, out, dry_run)
                 except Exception:
                     if out.pushed:  # undo it now, before anything else can touch it
@@ -310,6 +323,15 @@ def read(sessions: Sessions, target: DeviceTarget, observer: Observer | None = N
             if release:
                 sessions.release(target.hostname)
     return text
+
+
+def _recover(run: _Run, change: DeviceChange, out: DeviceOutcome) -> None:
+    """Resolve what a dead process left on the device before changing it (lock held)."""
+    if not run.sessions.journal.orphans([change.hostname]):
+        return
+    conn = run.conns[change.hostname] = run.sessions.get(change.target)
+    out.recovered = [str(r) for r in recovery.resolve(run.sessions.journal, change.target,
+                                                      conn)]
 
 
 def _apply(run: _Run, change: DeviceChange, out: DeviceOutcome, dry_run: bool) -> None:
@@ -377,7 +399,7 @@ def _restore_all(run: _Run, applied: Sequence[DeviceChange]) -> None:
         out = run.result.devices[change.hostname]
         if out.restored is not None:
             continue
-        with run.sessions.lock(change.hostname):
+        with run.sessions.changing(change.hostname):
             _restore(run, change, out, untouched=False)
 
 
@@ -410,26 +432,6 @@ def _restore(run: _Run, change: DeviceChange, out: DeviceOutcome, untouched: boo
         run.tell(StepEvent(Step.RESTORE, state, host, config=after, error=error))
     except Exception as exc:
         out.restore_note = f"restore not recorded: {exc}"
-
-
-def restore_exactly(conn: Connection, platform: platforms.Platform, before: str,
-                    passes: int = RESTORE_PASSES) -> bool:
-    """Put the exact pre-image back; True when the running text matches it again.
-
-    Remediation lines may be refused once an earlier line removed their parent (FRR
-    rejects ``no neighbor X description`` after ``no neighbor X remote-as``), so errors
-    are tolerated and the remaining difference is recomputed, up to ``passes`` times.
-    """
-    for _ in range(passes):
-        now = conn.show(platform.show_running)
-        if now == before:
-            break
-        lines = configtree.remediation(platform, now, before)
-        if not lines:
-            break
-        conn.configure(lines, tolerate_errors=True)
-    conn.save()
-    return conn.show(platform.show_running) == before
 
 
 def _remove_own(conn: Connection, platform: platforms.Platform, now: str, out: DeviceOutcome,

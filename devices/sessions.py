@@ -2,15 +2,25 @@
 
 A device is changed by one thread at a time (its lock is held while its running config is
 read, changed, read back and saved), while slow work that only reads (verifying a link
-waits seconds for BGP) runs beside other changes on the same connection.  The lock is a
-thread lock: it serialises the threads of one gin process.
+waits seconds for BGP) runs beside other changes on the same connection.  :meth:`lock` is
+a thread lock (reads: never mid-change by this run); :meth:`changing` is the change lock,
+held in the directory's database so that it serialises every gin process on every machine
+(:mod:`devices.locks`).  Every change is journaled in that database (:mod:`devices.journal`);
+the caller need not ask for it, only say which database (``db``) when it is not the
+default (``--db``/``GIN_DB``).
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
 
+from sqlalchemy import Engine
+
+from devices.journal import Journal
+from devices.locks import DeviceLocks
 from devices.targets import DeviceTarget
 from devices.transport import Connection, DeviceTransport, show_all
 
@@ -49,8 +59,11 @@ class Sessions:
     Use as a context manager (or call :meth:`close`): every connection opened is closed.
     """
 
-    def __init__(self, transport: DeviceTransport) -> None:
+    def __init__(self, transport: DeviceTransport, db: Engine | str | None = None,
+                 job: str | None = None) -> None:
         self.transport = transport
+        self.journal = Journal(db, job)
+        self.locks = DeviceLocks(lambda: self.journal.engine, self.journal.owner)
         self._locks: dict[str, threading.Lock] = {}
         self._conns: dict[str, LockedConnection] = {}
         self._guard = threading.Lock()
@@ -59,6 +72,12 @@ class Sessions:
         """The device's change lock (the same object for every caller of this run)."""
         with self._guard:
             return self._locks.setdefault(hostname, threading.Lock())
+
+    @contextmanager
+    def changing(self, hostname: str) -> Iterator[None]:
+        """The device's change lock: this run's threads, then every process (database)."""
+        with self.lock(hostname), self.locks.hold(hostname):
+            yield
 
     def get(self, target: DeviceTarget) -> LockedConnection:
         """The device's shared connection, opened on first use.  Call with the device's
@@ -78,15 +97,22 @@ class Sessions:
         if conn is not None:
             conn.close()
 
-    def close(self) -> None:
+    def close(self, finish: bool = True) -> None:
+        """Close every connection; with ``finish`` the changes applied (and not recorded
+        by the caller through ``journal.finish(session)``) are done.  Leaving by an
+        exception does not finish them: recovery will undo what nobody recorded."""
         with self._guard:
             conns, self._conns = list(self._conns.values()), {}
-        for conn in conns:
-            conn.close()
+        try:
+            if finish:
+                self.journal.finish()
+        finally:
+            for conn in conns:
+                conn.close()
 
     def __enter__(self) -> Sessions:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        self.close()
+        self.close(finish=exc is None)

@@ -519,3 +519,52 @@ class LoginFailure(Base):
     source: Mapped[str] = mapped_column(String(64))
     __table_args__ = (Index("ix_login_failure_user", "user_name", "time"),
                       Index("ix_login_failure_source", "source", "time"))
+
+
+class DeviceChangeEntry(Base):
+    """The change journal: one row per device a change touches, written before the push.
+
+    It keeps what a crashed process cannot: the device's running config before the change
+    (the *pre-image*, with its SHA-256), the lines pushed, who pushed them (process, host,
+    process start, user, job) and how far it got (``state``).  An entry that is not
+    ``done``/``restored`` and whose owner is gone is resolved before the device is changed
+    again.  The pre-image is the device's own text (it may hold its keys): the journal is
+    never written to the change log.
+    """
+
+    __tablename__ = "device_change"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(36))
+    device: Mapped[str] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(16))
+    pre_image: Mapped[str] = mapped_column(Text)
+    pre_sha256: Mapped[str] = mapped_column(String(64))
+    lines: Mapped[list[str]] = mapped_column(JSON)
+    after_sha256: Mapped[str | None] = mapped_column(String(64))
+    owner_pid: Mapped[int] = mapped_column(Integer)
+    owner_host: Mapped[str] = mapped_column(String(255))
+    owner_start: Mapped[str] = mapped_column(String(64))
+    owner_user: Mapped[str] = mapped_column(String(128))
+    job_id: Mapped[str | None] = mapped_column(String(128))
+    note: Mapped[str | None] = mapped_column(Text)
+    #: every state the entry went through, with its time: [[state, iso time], ...]
+    history: Mapped[list[list[str]]] = mapped_column(JSON, default=list)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    __table_args__ = (
+        Index("ix_device_change_open", "device", "state"),
+        Index("ix_device_change_run", "run_id"),
+    )
+
+
+class DeviceLock(Base):
+    """Who holds a device's change lock, since when (on SQLite it *is* the lock; on
+    PostgreSQL an advisory lock is, and this row says who holds it)."""
+
+    __tablename__ = "device_lock"
+    device: Mapped[str] = mapped_column(String(255), primary_key=True)
+    owner_pid: Mapped[int] = mapped_column(Integer)
+    owner_host: Mapped[str] = mapped_column(String(255))
+    owner_start: Mapped[str] = mapped_column(String(64))
+    owner_user: Mapped[str] = mapped_column(String(128))
+    acquired_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -11,6 +11,7 @@ link's /127 and /31 go back to their pools.
 from __future__ import annotations
 
 from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
 from devices import platforms
 from devices.converge import DeviceChange, Observer, converge
@@ -63,15 +64,22 @@ def decommission(directory: Directory, name: str, transport: DeviceTransport,
                          key=lambda d: d.hostname)
         changes = [DeviceChange.removing(target_of(d), *owned_config(s, link, d.hostname),
                                          passes=passes) for d in devices]
-    with Sessions(transport) as sessions:
+    with Sessions(transport, db=directory.engine) as sessions:
         done = converge(sessions, changes, observer=observer)
-    if not done.ok:
-        raise TransportError(f"could not remove the config of link {name}: {done.message}")
-    removed = done.diff
-    with directory.transaction() as s:
-        link = store.get_link(s, name)
-        for prefix in link_prefixes(s, link).values():
-            allocator.release(s, prefix)
-        link.status = "decommissioned"
-        log_event(s, "decommission", link, {"removed": removed})
+        if not done.ok:
+            raise TransportError(f"could not remove the config of link {name}: "
+                                 f"{done.message}")
+        removed = done.diff
+        with directory.transaction() as s:
+            sessions.journal.finish(s)  # the removal and its record commit together
+            _record(s, name, removed)
     return removed
+
+
+def _record(s: Session, name: str, removed: dict[str, list[str]]) -> None:
+    """The link's addresses released, the link decommissioned, the removal logged."""
+    link = store.get_link(s, name)
+    for prefix in link_prefixes(s, link).values():
+        allocator.release(s, prefix)
+    link.status = "decommissioned"
+    log_event(s, "decommission", link, {"removed": removed})

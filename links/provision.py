@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from devices.baseline import Baseline
 from devices.converge import Convergence, DeviceChange, Observer, converge
+from devices.journal import Journal
 from devices.sessions import Sessions
 from devices.targets import DeviceTarget, target_of
 from devices.transport import DeviceTransport
@@ -90,9 +91,11 @@ def _result(name: str, done: Convergence) -> LinkResult:
     return LinkResult(name, done.status, message, done.diff, done.checks, done.restored)
 
 
-def _record(directory: Directory, results: list[LinkResult]) -> None:
-    """Link state and prefixes: planned -> provisioned/active, or failed; log every push."""
+def _record(directory: Directory, results: list[LinkResult], journal: Journal) -> None:
+    """Link state and prefixes: planned -> provisioned/active, or failed; log every push.
+    The journal's entries end in the same transaction (a crash leaves both or neither)."""
     with directory.transaction() as s:
+        journal.finish(s)
         for res in results:
             if res.status == "dry-run":
                 continue
@@ -122,7 +125,7 @@ def provision(directory: Directory, names: list[str], transport: DeviceTransport
     """Provision the named links concurrently; returns one result per link, in order.
     ``observer`` is told of every step on every device (see :mod:`devices.converge`)."""
     jobs = _prepare(directory, names, baseline)
-    with Sessions(transport) as sessions, ThreadPoolExecutor(
+    with Sessions(transport, db=directory.engine) as sessions, ThreadPoolExecutor(
             max_workers=max(1, min(workers, len(jobs)))) as pool:
         futures = [pool.submit(_run_one, j, sessions, dry_run, verify_timeout, with_ping,
                                jobs, observer) for j in jobs]
@@ -132,5 +135,5 @@ def provision(directory: Directory, names: list[str], transport: DeviceTransport
             results.append(res)
             if on_done:
                 on_done(res)
-    _record(directory, results)
+        _record(directory, results, sessions.journal)
     return results

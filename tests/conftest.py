@@ -64,3 +64,12 @@ def directory(db_url) -> Iterator[Directory]:
     d = Directory(db_url, actor="tester")
     yield d
     d.close()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _own_data_home(tmp_path_factory) -> Iterator[None]:
+    """Every change gin pushes is journaled in the default directory database unless told
+    otherwise: tests keep it (and any other per-user data) out of the real home."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data_home")))
+        yield

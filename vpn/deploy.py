@@ -624,7 +624,7 @@ def deploy(directory: Directory, names: Sequence[str], verify: bool = True,
                 plans[name] = plan_tunnel(s, tunnel, gateway_of)
             except GinError as exc:  # this tunnel cannot be rendered or reached: the others go on
                 results[name] = DeployResult(name, "failed", str(exc))
-    with Sessions(transports.get(via)) as sessions, ThreadPoolExecutor(
+    with Sessions(transports.get(via), db=directory.engine) as sessions, ThreadPoolExecutor(
             max_workers=max(1, min(workers, len(plans) or 1))) as pool:
         for res in pool.map(lambda p: deploy_plan(p, verify, via, sessions,
                                                   _others_on_routers(p, plans.values())),
@@ -713,7 +713,7 @@ def withdraw(directory: Directory, names: Sequence[str], via: str = "netmiko",
             for dev in (tunnel.a_device, tunnel.b_device):
                 if not linux_gateway(dev.platform):
                     shared[(n, dev.hostname)] = _router_shared(s, tunnel, dev)
-    with Sessions(transports.get(via)) as sessions:
+    with Sessions(transports.get(via), db=directory.engine) as sessions:
         for p in plans:
             for side in p.sides:
                 if side.gateway is not None:

@@ -10,6 +10,9 @@ ROOT_COMMANDS: dict[str, LazyCommand] = {
     "audit": LazyCommand(
         "gin.commands.audit:audit",
         "Security posture: config backups, ISO/IEC 17799 checks, auditor reports."),
+    "device": LazyCommand(
+        "gin.commands.device:device",
+        "Routers: recover changes a killed gin left half done, show who holds their locks."),
     "directory": LazyCommand(
         "gin.commands.directory:directory",
         "The agency network directory: agencies, sites, devices, prefixes, history."),

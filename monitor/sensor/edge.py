@@ -35,6 +35,7 @@ from sqlalchemy import select
 from devices import configtree, platforms
 from devices.converge import DeviceChange, Observer, converge
 from devices.errors import ConfigError, GinError
+from devices.journal import Journal
 from devices.render import environment
 from devices.sessions import Sessions
 from devices.targets import DeviceTarget, target_of
@@ -153,16 +154,19 @@ class EdgeRouters:
         routers = self.routers()
         if not routers:
             return []
-        with Sessions(self.transport) as sessions, ThreadPoolExecutor(
+        with Sessions(self.transport, db=self.directory.engine) as sessions, ThreadPoolExecutor(
                 max_workers=max(1, min(self.workers, len(routers)))) as pool:
             results = list(pool.map(
                 lambda r: _converge_one(r, active, sessions, self.observer), routers))
-        self._record(results, active, action)
+            self._record(results, active, action, sessions.journal)
         return results
 
-    def _record(self, results: list[RouterResult], active: list[str], action: str) -> None:
-        """One change-log record per router that was changed or failed."""
+    def _record(self, results: list[RouterResult], active: list[str], action: str,
+                journal: Journal) -> None:
+        """One change-log record per router that was changed or failed; the routers'
+        journal entries end in the same transaction (a crash leaves both or neither)."""
         with self.directory.transaction() as s:
+            journal.finish(s)
             for res in results:
                 if res.status == "no change":
                     continue

@@ -65,7 +65,7 @@ def test_help_lists_every_group_without_importing_them(env):
 
 
 def test_completing_a_command_name_imports_no_command(env):
-    env = {**env, "_GIN_COMPLETE": "bash_complete", "COMP_WORDS": "gin d", "COMP_CWORD": "1"}
+    env = {**env, "_GIN_COMPLETE": "bash_complete", "COMP_WORDS": "gin di", "COMP_CWORD": "1"}
     code, out, modules = probe(env=env)
     assert code == 0 and out.split() == ["plain,directory"]
     assert loaded(modules, NEVER_FOR_HELP) == []

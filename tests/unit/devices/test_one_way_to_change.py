@@ -8,9 +8,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
 PACKAGES = ("devices", "links", "vpn", "monitor", "audit", "gin")
-#: the connection contract itself, its implementations and wrappers, and converge
-ALLOWED = {"devices/converge.py", "devices/sessions.py", "devices/transport/__init__.py",
-           "devices/transport/netmiko.py", "devices/transport/ansible.py"}
+#: the connection contract itself, its implementations and wrappers, converge and the
+#: exact restore it shares with crash recovery
+ALLOWED = {"devices/converge.py", "devices/sessions.py", "devices/restore.py",
+           "devices/transport/__init__.py", "devices/transport/netmiko.py",
+           "devices/transport/ansible.py"}
 
 
 def pushes(path: Path) -> list[int]:

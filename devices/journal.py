@@ -1,0 +1,251 @@
+"""The change journal: what gin is doing to a device, written to the directory's database
+before the device is touched, so a killed process leaves a record to recover from.
+
+One :class:`Journal` per run of sessions (``Sessions.journal``); each ``converge`` call
+gets a :class:`JournalRun`, the observer converge always reports to.  At a device's first
+push it writes the pre-image (with its SHA-256), the lines and the owner; if that write
+fails the push does not happen.  Then the entry moves: ``pushing`` -> ``pushed`` ->
+``read_back`` -> ``saved`` -> ``verified`` -> ``done`` (when the caller has recorded the
+result, or the sessions close), or ``restoring`` -> ``restored`` (``restore_failed``).
+Entries neither done nor restored whose owner is gone are resolved by
+:mod:`devices.recovery` before the device is changed again.
+
+Every write is its own committed transaction on the journal's own connection: a journal
+entry must survive the rollback of whatever the caller was doing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.orm import Session
+
+from devices.errors import GinError
+from devices.owner import Owner, alive, me
+from directory import models as m
+from directory.db import open_engine, resolve_url
+
+#: states in which an entry still needs someone: its owner, or recovery
+OPEN = ("pushing", "pushed", "read_back", "saved", "verified", "restoring", "restore_failed")
+#: states after which the change is waiting only to be recorded
+APPLIED = ("saved", "verified")
+TABLE = m.DeviceChangeEntry.__table__
+_ENGINES: dict[str, Engine] = {}
+_ENGINES_GUARD = threading.Lock()
+
+
+class JournalError(GinError):
+    """The journal could not be written or read: nothing is pushed without it."""
+
+    exit_code = 3
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def engine_for(db: Engine | str | None) -> Engine:
+    """The journal's database: the engine given, else ``--db``/``GIN_DB``/the default
+    directory, opened (and migrated) once per process."""
+    if isinstance(db, Engine):
+        return db
+    url = resolve_url(db)
+    with _ENGINES_GUARD:
+        if url not in _ENGINES:
+            _ENGINES[url] = open_engine(url)
+        return _ENGINES[url]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One journal row as recovery reads it."""
+
+    id: int
+    run_id: str
+    device: str
+    state: str
+    pre_image: str
+    pre_sha256: str
+    lines: list[str]
+    after_sha256: str | None
+    owner_pid: int
+    owner_host: str
+    owner_start: str
+    owner_user: str
+    job_id: str | None
+
+    @property
+    def owner_alive(self) -> bool:
+        return alive(self.owner_pid, self.owner_host, self.owner_start)
+
+    @property
+    def owner(self) -> str:
+        return f"pid {self.owner_pid} on {self.owner_host} ({self.owner_user})"
+
+
+class Journal:
+    """The journal of one set of sessions; opens its database at the first write."""
+
+    def __init__(self, db: Engine | str | None = None, job: str | None = None) -> None:
+        self._db = db
+        self._engine: Engine | None = None
+        self.owner: Owner = me(job)
+        self.runs: list[str] = []
+        self.opened = False  # an entry was written (only then is there anything to finish)
+        self._guard = threading.Lock()
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            try:
+                self._engine = engine_for(self._db)
+            except Exception as exc:
+                raise JournalError(f"cannot open the change journal: {exc}") from exc
+        return self._engine
+
+    def run(self) -> JournalRun:
+        """The observer of one converge call."""
+        run = JournalRun(self)
+        with self._guard:
+            self.runs.append(run.run_id)
+        return run
+
+    # --- writes ---------------------------------------------------------------------------
+
+    def _write(self, stmt: Any) -> Any:
+        try:
+            with self.engine.begin() as conn:
+                return conn.execute(stmt)
+        except GinError:
+            raise
+        except Exception as exc:
+            raise JournalError(f"cannot write the change journal: {exc}") from exc
+
+    def open_entry(self, run_id: str, device: str, pre_image: str,
+                   lines: Sequence[str]) -> int:
+        o = self.owner
+        now = m.utcnow()
+        res = self._write(insert(TABLE).values(
+            run_id=run_id, device=device, state="pushing", pre_image=pre_image,
+            pre_sha256=sha256(pre_image), lines=list(lines), owner_pid=o.pid,
+            owner_host=o.host, owner_start=o.start, owner_user=o.user, job_id=o.job,
+            history=[["pushing", now.isoformat()]], started_at=now, updated_at=now))
+        self.opened = True
+        return int(res.inserted_primary_key[0])
+
+    def mark(self, entry_id: int, state: str, **values: Any) -> None:
+        """Move the entry to ``state`` (its history keeps every state and when)."""
+        now = m.utcnow()
+        try:
+            with self.engine.begin() as conn:
+                history = conn.execute(select(TABLE.c.history)
+                                       .where(TABLE.c.id == entry_id)).scalar() or []
+                conn.execute(update(TABLE).where(TABLE.c.id == entry_id).values(
+                    state=state, updated_at=now, history=[*history, [state, now.isoformat()]],
+                    **values))
+        except GinError:
+            raise
+        except Exception as exc:
+            raise JournalError(f"cannot write the change journal: {exc}") from exc
+
+    def mark_if(self, entry_id: int, states: Sequence[str], state: str) -> None:
+        """Move the entry to ``state`` only from one of ``states``."""
+        with self.engine.connect() as conn:
+            now_state = conn.execute(select(TABLE.c.state)
+                                     .where(TABLE.c.id == entry_id)).scalar()
+        if now_state in states:
+            self.mark(entry_id, state)
+
+    def note(self, entry_id: int, note: str) -> None:
+        self._write(update(TABLE).where(TABLE.c.id == entry_id)
+                    .values(note=note[:2000], updated_at=m.utcnow()))
+
+    def finish(self, session: Session | None = None) -> None:
+        """Mark this journal's applied entries ``done``.  Given the caller's directory
+        session (same database), it happens in the caller's transaction: the record of the
+        result and the end of the journal entry commit together, or neither does."""
+        if not self.opened:
+            return  # nothing was ever written
+        stmt = (update(TABLE).where(TABLE.c.run_id.in_(list(self.runs)),
+                                    TABLE.c.state.in_(APPLIED))
+                .values(state="done", updated_at=m.utcnow()))
+        if session is not None:
+            session.connection().execute(stmt)
+        else:
+            self._write(stmt)
+
+    # --- reads ----------------------------------------------------------------------------
+
+    def unfinished(self, devices: Sequence[str] = ()) -> list[Entry]:
+        """Entries neither done nor restored (of every owner), oldest first."""
+        stmt = select(TABLE).where(TABLE.c.state.in_(OPEN)).order_by(TABLE.c.id)
+        if devices:
+            stmt = stmt.where(TABLE.c.device.in_(list(devices)))
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(stmt).mappings().all()
+        except GinError:
+            raise
+        except Exception as exc:
+            raise JournalError(f"cannot read the change journal: {exc}") from exc
+        return [Entry(**{k: r[k] for k in Entry.__dataclass_fields__}) for r in rows]
+
+    def orphans(self, devices: Sequence[str] = ()) -> list[Entry]:
+        """Unfinished entries whose owner is gone: what recovery resolves."""
+        return [e for e in self.unfinished(devices) if not e.owner_alive]
+
+
+class JournalRun:
+    """The observer of one converge call: moves each device's entry along its steps."""
+
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+        self.run_id = str(uuid.uuid4())
+        self.entries: dict[str, int] = {}
+        self._guard = threading.Lock()
+
+    def __call__(self, event: Any) -> None:  # a devices.converge.StepEvent
+        step, state, device = str(event.step), event.state, event.device
+        if device is None:
+            if step == "verify" and state == "done":
+                for entry_id in self.entries.values():
+                    self.journal.mark_if(entry_id, ("saved",), "verified")
+            return
+        entry = self.entries.get(device)
+        if step == "push" and state == "start":
+            if entry is None:
+                new = self.journal.open_entry(self.run_id, device, event.config or "",
+                                              event.lines)
+                with self._guard:
+                    self.entries[device] = new
+            else:  # a further pass: the lines so far plus these
+                self.journal.mark(entry, "pushing", lines=self._lines(entry, event.lines))
+            return
+        if entry is None:
+            return  # nothing pushed on this device: nothing to journal
+        if state == "failed":
+            self.journal.note(entry, f"{step} failed: {event.error}")
+            if step == "restore":
+                self.journal.mark(entry, "restore_failed")
+            return
+        if state == "start":
+            if step == "restore":
+                self.journal.mark(entry, "restoring")
+            return
+        done = {"push": "pushed", "read_back": "read_back", "save": "saved",
+                "restore": "restored"}.get(step)
+        if done == "read_back":
+            self.journal.mark(entry, done, after_sha256=sha256(event.config or ""))
+        elif done is not None:
+            self.journal.mark(entry, done)
+
+    def _lines(self, entry: int, more: Sequence[str]) -> list[str]:
+        with self.journal.engine.connect() as conn:
+            before = conn.execute(select(TABLE.c.lines).where(TABLE.c.id == entry)).scalar()
+        return [*(before or []), *more]
