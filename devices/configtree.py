@@ -26,8 +26,18 @@ def clean(platform: Platform, text: str) -> str:
     lines = [ln.rstrip() for ln in text.splitlines()]
     kept: list[str] = []
     seen: set[str] = set()
+    delimiter: str | None = None  # inside a banner: its text is kept as printed
     for i, line in enumerate(lines):
         bare = line.strip()
+        if delimiter is not None:
+            kept.append(line)
+            if delimiter in bare:
+                delimiter = None
+            continue
+        if line.startswith("banner ") and len(bare.split()) > 2:
+            delimiter = _banner_delimiter(bare)
+            kept.append(line)
+            continue
         if not bare or bare in platform.section_closers or bare.startswith("!"):
             continue
         top = line == bare
@@ -42,6 +52,16 @@ def clean(platform: Platform, text: str) -> str:
             seen.add(bare)
         kept.append(line)
     return "\n".join(kept) + "\n"
+
+
+def _banner_delimiter(line: str) -> str | None:
+    """The delimiter a ``banner <kind> <delim>...`` line opens, None when the banner closes
+    on the same line: a banner's closing ``^C`` or repeated text is not a duplicate line."""
+    word = line.split(None, 2)[2]
+    if word[0].isalnum():
+        return None  # FRR's "banner motd line <text>": no delimiter
+    delim = word[:2] if word.startswith("^") else word[:1]
+    return None if delim in word[len(delim):] else delim
 
 
 def tree(platform: Platform, text: str) -> HConfig:

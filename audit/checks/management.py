@@ -74,7 +74,15 @@ SSH = Check(
     severity="high",
     rules=per_ios(ssh_ios, juniper_junos=ssh_junos, frr=host.ssh_protocol),
     remediation={
-        "cisco_ios": ["ip ssh version 2", "line vty 0 15", " transport input ssh", "exit"],
+        # SSH first (a host key, v2, a username-based login), telnet off last: removing
+        # telnet before SSH works locks every remote administrator out
+        "cisco_ios": ["! SSH must work before telnet is removed: host key, SSH v2 and a login "
+                      "first",
+                      "hostname <hostname>", "ip domain name <domain>",
+                      "crypto key generate rsa modulus 2048", "ip ssh version 2",
+                      "username <admin> privilege 15 algorithm-type scrypt secret <secret>",
+                      "aaa new-model",
+                      "line vty 0 15", " transport input ssh", "exit"],
         "frr": host.FIX["ssh"],
         "juniper_junos": ["delete system services telnet",
                           "set system services ssh protocol-version v2"],
@@ -146,7 +154,8 @@ TIMEOUT = Check(
                   juniper_junos=timeout_junos),
     remediation={
         "cisco_ios": ["line vty 0 15", f" exec-timeout {BASE.exec_timeout_minutes} 0", "exit",
-                      "line con 0", f" exec-timeout {BASE.exec_timeout_minutes} 0", "exit"],
+                      "line con 0", f" exec-timeout {BASE.exec_timeout_minutes} 0", "exit",
+                      "line aux 0", f" exec-timeout {BASE.exec_timeout_minutes} 0", "exit"],
         "frr": ["line vty", f" exec-timeout {BASE.exec_timeout_minutes} 0", "exit"],
         "juniper_junos": [f"set system login idle-timeout {BASE.exec_timeout_minutes}"],
     },

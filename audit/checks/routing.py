@@ -29,14 +29,37 @@ from audit.parse import Node, ParsedConfig
 FILTER_KINDS = ("prefix-list", "route-map", "distribute-list", "filter-list")
 
 
+@dataclass(frozen=True)
+class Inbound:
+    """One inbound filter a neighbor gets: the line, its kind and policy name, and the
+    address family it applies in (None: every family)."""
+
+    node: Node
+    kind: str
+    name: str
+    family: str | None
+
+
 @dataclass
 class Neighbor:
     address: str
     node: Node
     remote_as: str | None = None
     peer_group: str | None = None
+    #: True for a ``neighbor NAME peer-group`` definition (a template, not a session).
+    is_group: bool = False
+    session: str | None = None
     families: list[str] = field(default_factory=list)
-    inbound: list[Node] = field(default_factory=list)
+    inbound: list[Inbound] = field(default_factory=list)
+    #: (peer-policy template, family of the ``inherit peer-policy`` line).
+    policies: list[tuple[str, str | None]] = field(default_factory=list)
+
+
+@dataclass
+class _Template:
+    remote_as: str | None = None
+    inherits: list[str] = field(default_factory=list)
+    inbound: list[tuple[Node, str, str]] = field(default_factory=list)
 
 
 def _defined_policies(config: ParsedConfig) -> set[tuple[str, str]]:
@@ -56,10 +79,55 @@ def _defined_policies(config: ParsedConfig) -> set[tuple[str, str]]:
     return out
 
 
+def _inbound(words: list[str]) -> tuple[str, str] | None:
+    """(kind, name) of an inbound filter's words after the neighbor (``prefix-list X in``)."""
+    if len(words) >= 3 and words[0] in FILTER_KINDS and words[-1] == "in":
+        return words[0], words[1]
+    return None
+
+
+def _templates(bgp: Node, kind: str) -> dict[str, _Template]:
+    """IOS-XE ``template peer-session`` / ``peer-policy`` blocks of a ``router bgp``."""
+    out: dict[str, _Template] = {}
+    for node in bgp.find(f"template {kind} "):
+        t = out.setdefault(node.text.split()[2], _Template())
+        for child in node.children:
+            w = child.text.split()
+            if w[:1] == ["remote-as"] and len(w) > 1:
+                t.remote_as = w[1]
+            elif w[:2] == ["inherit", kind] and len(w) > 2:
+                t.inherits.append(w[2])
+            elif (f := _inbound(w)) is not None:
+                t.inbound.append((child, *f))
+    return out
+
+
+def _chain(templates: dict[str, _Template], name: str | None) -> list[_Template]:
+    """A template and those it inherits, nearest first (a cycle ends the walk)."""
+    out: list[_Template] = []
+    todo = [name] if name else []
+    seen: set[str] = set()
+    while todo:
+        current = todo.pop(0)
+        if current in seen or current not in templates:
+            continue
+        seen.add(current)
+        out.append(templates[current])
+        todo += templates[current].inherits
+    return out
+
+
 def bgp_neighbors(bgp: Node) -> tuple[str, dict[str, Neighbor]]:
-    """(local AS, neighbors with their families and inbound filters) of a ``router bgp``."""
+    """(local AS, sessions with their families and inbound filters) of a ``router bgp``.
+
+    What a real config states once and shares is resolved here, so every session is judged
+    by what it actually gets: a peer-group member inherits the group's remote-as, families
+    and filters (IOS, FRR), an IOS-XE neighbor its ``inherit peer-session`` remote-as and
+    its ``inherit peer-policy`` filters.  Peer-group definitions are not in the table.
+    """
     local_as = bgp.text.split()[2] if len(bgp.text.split()) > 2 else ""
     table: dict[str, Neighbor] = {}
+    sessions, policies = _templates(bgp, "peer-session"), _templates(bgp, "peer-policy")
 
     def get(addr: str, node: Node) -> Neighbor:
         return table.setdefault(addr, Neighbor(addr, node))
@@ -75,15 +143,34 @@ def bgp_neighbors(bgp: Node) -> tuple[str, dict[str, Neighbor]]:
             nb = get(w[1], child)
             if w[2] == "remote-as":
                 nb.remote_as = w[3] if len(w) > 3 else None
+            elif w[2] == "peer-group" and len(w) == 3:
+                nb.is_group = True
             elif w[2] == "peer-group" and len(w) > 3:
                 nb.peer_group = w[3]
+                nb.node = child  # the member line is the session's own line
+            elif w[2:4] == ["inherit", "peer-session"] and len(w) > 4:
+                nb.session = w[4]
+                nb.node = child
+            elif w[2:4] == ["inherit", "peer-policy"] and len(w) > 4:
+                nb.policies.append((w[4], family))
             elif w[2] == "activate" and family:
                 nb.families.append(family)
-            elif w[2] in FILTER_KINDS and w[-1] == "in":
-                nb.inbound.append(child)
+            elif (f := _inbound(w[2:])) is not None:
+                nb.inbound.append(Inbound(child, *f, family))
 
     scan(bgp, None)
-    return local_as, table
+    for nb in table.values():
+        group = table.get(nb.peer_group) if nb.peer_group else None
+        if nb.remote_as is None:
+            inherited = [t.remote_as for t in _chain(sessions, nb.session) if t.remote_as]
+            nb.remote_as = (group.remote_as if group else None) or next(iter(inherited), None)
+        for name, family in nb.policies:
+            nb.inbound += [Inbound(node, kind, policy, family)
+                           for t in _chain(policies, name) for node, kind, policy in t.inbound]
+        if group is not None:
+            nb.inbound += group.inbound
+            nb.families += group.families
+    return local_as, {a: nb for a, nb in table.items() if not nb.is_group}
 
 
 def bgp_filter_hier(config: ParsedConfig, ctx: Context) -> Result:
@@ -98,33 +185,22 @@ def bgp_filter_hier(config: ParsedConfig, ctx: Context) -> Result:
         local_as, table = bgp_neighbors(bgp)
         for nb in table.values():
             if nb.remote_as is None or nb.remote_as in (local_as, "internal"):
-                continue  # a peer-group definition or an iBGP session
+                continue  # no session (a bare description) or an iBGP session
             sessions += 1
-            group = table.get(nb.peer_group) if nb.peer_group else None
-            filters = nb.inbound + (group.inbound if group else [])
-            named = [f for f in filters if (f.text.split()[2], f.text.split()[3]) in defined]
-            covered = {_family_of(bgp, f) for f in named}
+            named = [f for f in nb.inbound if (f.kind, f.name) in defined]
+            covered = {f.family for f in named}
             # no explicit 'activate': the filters' own families (implicit activation)
             families = set(nb.families) or covered or {None}
             if None in covered or families <= covered:
-                good.extend(named)
+                good.extend(f.node for f in named)
             else:
-                wrong.extend(filters or [nb.node])
+                wrong.extend([f.node for f in nb.inbound] or [nb.node])
     if not sessions:
         return na("no eBGP session")
     if wrong:
         return bad("eBGP sessions without an inbound filter naming a defined policy "
                    "(in every activated address family)", wrong)
     return ok(f"all {sessions} eBGP sessions filter what they accept", good)
-
-
-def _family_of(bgp: Node, node: Node) -> str | None:
-    for child in bgp.children:
-        if child is node:
-            return None
-        if child.text.startswith("address-family") and any(c is node for c in child.children):
-            return " ".join(child.text.split()[1:])
-    return None
 
 
 def bgp_filter_junos(config: ParsedConfig, ctx: Context) -> Result:

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import html as htmllib
 import re
+from pathlib import Path
 
 import pytest
+import yaml
 
 from audit import messages, report
 from audit.runner import ConfigSource, DeviceAudit, run
@@ -16,6 +18,7 @@ from bench.audit_gen import generate
 from tests.unit.audit.conftest import LOGGED, NOW, UNLOGGED, UNWATCHED, UP, golden, host_files
 from tests.unit.audit.test_audit_records import build, judged, set_tunnel
 
+REAL = Path(__file__).parents[2] / "fixtures" / "real_configs"
 PLATFORMS = ("cisco_ios", "juniper_junos", "frr")
 
 
@@ -31,6 +34,11 @@ def _golden_sources() -> list[ConfigSource]:
         out.append(ConfigSource(f"host-{kind}", "frr", golden(f"frr_{kind}.conf"), "pe", "MOF",
                                 NOW, False, host=host_files(kind)))
     out.append(ConfigSource("unreadable", "frr", b"\x00\x01binary", "ce", "MOF", None))
+    for path in sorted(REAL.glob("*.expected.yaml")):  # configs in real devices' shapes
+        name = path.name.removesuffix(".expected.yaml")
+        want = yaml.safe_load(path.read_text())
+        out.append(ConfigSource(name, want["platform"], (REAL / f"{name}.conf").read_text(),
+                                want["role"], "MOF", NOW, True))
     return out
 
 
