@@ -139,9 +139,16 @@ async def logout(request: Request, who: Principal = web.page_authenticated()) ->
     if web.session_of(request) and who.identity.token:
         with who.directory.transaction(who.actor) as s:
             identity.revoke_token(s, who.identity.user, who.identity.token)
-    response = RedirectResponse("/ui/login", status_code=303)
+    response = done(request, "/ui/login")
     response.delete_cookie(web.COOKIE, path=web.PATH)
     return response
+
+
+def done(request: Request, target: str) -> Response:
+    """After a POST: a browser is sent on to ``target``; a bearer caller (a script) gets 204."""
+    if web.session_of(request) is None:
+        return Response(status_code=204)
+    return RedirectResponse(target, status_code=303)
 
 
 def _address(text: str) -> bool:
@@ -236,7 +243,7 @@ async def change_description(request: Request, code: str = PathParam(max_length=
         agency = store.get_agency(s, code)
         store.update(s, agency, description=text or None)
         where = agency.code
-    return RedirectResponse(f"/ui/agency/{urllib.parse.quote(where)}", status_code=303)
+    return done(request, f"/ui/agency/{urllib.parse.quote(where)}")
 
 
 def _wants_html(request: Request) -> bool:
