@@ -266,3 +266,13 @@ async def page_errors(request: Request, exc: StarletteHTTPException) -> Response
 def install(app: FastAPI) -> None:
     app.include_router(router, prefix=web.PATH)
     app.add_exception_handler(StarletteHTTPException, page_errors)  # type: ignore[arg-type]
+    directory_errors = app.exception_handlers[DirectoryError]
+
+    async def directory_error_page(request: Request, exc: Exception) -> Response:
+        """The app's own answer to a directory error (its status and line), as a page."""
+        answer = directory_errors(request, exc)
+        if not _wants_html(request):
+            return answer
+        return render(request, "error.html", status=answer.status_code, detail=str(exc))
+
+    app.add_exception_handler(DirectoryError, directory_error_page)

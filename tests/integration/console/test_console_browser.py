@@ -161,6 +161,12 @@ def test_agency_scope_hides_other_agencies(console, watched):
     answer = w.context.request.get(svc.url + "/ui/agency/MOF", headers={"Accept": "text/html"})
     assert answer.status == 403
     assert "directory.read" in answer.text()
+    unknown = w.context.request.get(svc.url + "/ui/agency/NOSUCH",
+                                    headers={"Accept": "text/html"})
+    assert unknown.status == 404 and "<h1>" in unknown.text() and "NOSUCH" in unknown.text()
+    script = httpx.get(svc.url + "/api/v1/agencies/NOSUCH",
+                       headers={"Authorization": f"Bearer {svc.tokens['admin']}"})
+    assert script.status_code == 404 and "NOSUCH" in script.json()["detail"]
 
 
 def test_login_page_and_search_are_reachable_by_keyboard_only(console, watched):
