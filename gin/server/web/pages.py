@@ -165,6 +165,7 @@ def search(request: Request, q: str = Query("", max_length=255),
     """One box: agencies by code or Thai/English name, or the owner of an address."""
     q = thai_query(q)
     agencies: list[dict[str, Any]] = []
+    devices: list[dict[str, str]] = []
     found: dict[str, Any] | None = None
     more = False
     problem = None
@@ -182,8 +183,21 @@ def search(request: Request, q: str = Query("", max_length=255),
             page, cursor = store.agency_page(s, q, limit=LIST_LIMIT,
                                              within=who.visible(s, "directory.read"))
             agencies, more = [agency_row(a) for a in page], cursor is not None
+            devices = _devices(s, q, who.visible(s, "directory.read"))
     return render(request, "search.html", who=who, q=q, agencies=agencies, more=more,
-                  found=found, problem=problem)
+                  found=found, problem=problem, devices=devices)
+
+
+def _devices(s: Any, q: str, visible: set[int] | None) -> list[dict[str, str]]:
+    """Devices whose host name holds the query, within the agencies the caller may see."""
+    stmt = (select(m.Device.hostname, m.Device.role, m.Agency.code)
+            .join(m.Site, m.Device.site_id == m.Site.id)
+            .join(m.Agency, m.Site.agency_id == m.Agency.id)
+            .where(m.Device.hostname.contains(q.lower(), autoescape=True))
+            .order_by(m.Device.hostname).limit(LIST_LIMIT))
+    if visible is not None:
+        stmt = stmt.where(m.Agency.id.in_(visible) if visible else m.Agency.id.is_(None))
+    return [{"hostname": h, "role": r, "agency": c} for h, r, c in s.execute(stmt)]
 
 
 @router.get("/agency/{code}")

@@ -43,6 +43,10 @@ def console(tmp_path_factory) -> Iterator:
             store.add_agency(s, code="XSS", name_en="Hostile <b>bold</b> office",
                              name_th=HOSTILE_TH, kind="department", parent="MOI")
             store.add_contact(s, "DOPA", "สมชาย ใจดี", role="noc", email="noc@dopa.go.th")
+            store.add_device(s, "DOPA", "TH-11", hostname="dopa-pe-1", role="pe",
+                             platform="frr")
+            store.add_device(s, "MOF", store.add_site(s, "MOF", code="BKK").code,
+                             hostname="mof-pe-1", role="pe", platform="frr")
     finally:
         d.close()
     svc = start(db_url, here / "serve.log")
@@ -132,7 +136,7 @@ def test_each_role_sees_what_its_grants_allow_in_both_languages(watched):
         assert user in w.page.inner_text("header")
         w.page.fill("#q", "DOPA")
         w.press("Enter")
-        assert w.page.locator("a[href='/ui/agency/DOPA']").count() == int(sees_dopa), user
+        assert w.page.locator("#agencies a[href='/ui/agency/DOPA']").count() == int(sees_dopa), user
         for lang in ("en", "th"):
             w.go(f"/ui/lang/{lang}?back=/ui/agency/DOPA")
             assert w.page.url.endswith("/ui/agency/DOPA")
@@ -141,6 +145,7 @@ def test_each_role_sees_what_its_grants_allow_in_both_languages(watched):
             heading = "ผู้ติดต่อ" if lang == "th" else "Contacts"
             assert heading in w.page.inner_text("main")
             assert "สมชาย ใจดี" in w.page.inner_text("main")
+            assert "dopa-pe-1" in w.page.inner_text("main")
             forms = w.page.locator("form.write").count()
             assert forms == int(writes), (user, lang, forms)
             w.shot(f"agency-{user}-{lang}")
@@ -154,9 +159,12 @@ def test_agency_scope_hides_other_agencies(console, watched):
     w = watched()
     w.login("eng_dopa")
     w.go("/ui/?q=MOF")
-    assert w.page.locator("a[href='/ui/agency/MOF']").count() == 0
+    assert w.page.locator("#agencies a[href='/ui/agency/MOF']").count() == 0
     w.go("/ui/?q=DOPA")
-    assert w.page.locator("a[href='/ui/agency/DOPA']").count() == 1
+    assert w.page.locator("#agencies a[href='/ui/agency/DOPA']").count() == 1
+    w.go("/ui/?q=-pe-")  # devices by host name: only the agency's own
+    assert "dopa-pe-1" in w.page.inner_text("main")
+    assert "mof-pe-1" not in w.page.inner_text("main")
     # The refused page itself is an expected 403 (Chromium logs it as a failed resource).
     answer = w.context.request.get(svc.url + "/ui/agency/MOF", headers={"Accept": "text/html"})
     assert answer.status == 403
@@ -194,7 +202,7 @@ def test_login_page_and_search_are_reachable_by_keyboard_only(console, watched):
     assert page.evaluate("document.activeElement.id") == "q"
     page.keyboard.type("DOPA")
     w.press("Enter")
-    assert page.locator("a[href='/ui/agency/DOPA']").count() == 1
+    assert page.locator("#agencies a[href='/ui/agency/DOPA']").count() == 1
 
 
 def test_post_without_the_csrf_token_is_refused_and_changes_nothing(console, watched):
@@ -238,9 +246,9 @@ def test_script_in_a_thai_name_renders_as_text_and_decomposed_thai_matches(watch
     decomposed = unicodedata.normalize("NFKD", "สำนักงาน")
     assert decomposed != "สำนักงาน"
     w.go("/ui/?q=" + decomposed)
-    assert w.page.locator("a[href='/ui/agency/XSS']").count() == 1
+    assert w.page.locator("#agencies a[href='/ui/agency/XSS']").count() == 1
     w.go("/ui/?q=สำนักงาน")
-    assert w.page.locator("a[href='/ui/agency/XSS']").count() == 1
+    assert w.page.locator("#agencies a[href='/ui/agency/XSS']").count() == 1
     w.go("/ui/agency/XSS")
     assert HOSTILE_TH in w.page.inner_text("h1")
     assert w.page.evaluate("window.__pwned") is None
