@@ -1,14 +1,19 @@
 """The console's login over plain HTTP clients against a real ``gin serve``: over TLS the
 session cookie is Secure (and HttpOnly, SameSite=Strict, scoped to /ui), and the form is
-throttled exactly like the API's login."""
+throttled exactly like the API's login.  gin's own web audit judges the console's pages."""
 
 from __future__ import annotations
 
+import datetime as dt
 import ssl
 from http.cookies import SimpleCookie
+from urllib.parse import urlsplit
 
 import httpx
 
+import audit.checks  # noqa: F401  (the registry first, as gin loads it)
+from audit.web.checks import BY_ID
+from audit.web.http import fetch
 from tests.integration.server.conftest import PASSWORD, serve  # noqa: F401  (the fixture)
 from tests.integration.server.test_serve_tls import make_ca_and_leaf
 
@@ -38,6 +43,17 @@ def test_session_cookie_is_secure_over_tls(sqlite_url, serve, tmp_path):  # noqa
         assert page.status_code == 200 and "/ui/agency/DOPA" in page.text
         csp = page.headers["Content-Security-Policy"]
         assert "default-src 'none'" in csp and "script-src" not in csp
+    port = urlsplit(svc.url).port
+    for path in ("/ui/login", "/ui/static/console.css"):
+        answer = fetch("127.0.0.1", port, "127.0.0.1", path, tls=True)
+        assert answer.status == 200, (path, answer)
+        record = {"tls": True, "http": {"https": answer.as_dict()}}
+        for check in ("web.hsts", "web.csp", "web.content_type_options", "web.frame_options",
+                      "web.referrer_policy", "web.server_version", "web.cookies"):
+            verdict = BY_ID[check].judge(record, dt.datetime.now(dt.UTC))
+            no_cookie = check == "web.cookies" and path.endswith(".css")
+            expected = "not_applicable" if no_cookie else "pass"
+            assert verdict.status.value == expected, (path, check, verdict)
 
 
 def test_form_logins_are_throttled_like_the_api(sqlite_url, serve):  # noqa: F811
