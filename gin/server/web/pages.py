@@ -118,8 +118,12 @@ async def login_submit(request: Request, _: None = public()) -> Response:
                      password=form.get("password", "")[:identity.MAX_PASSWORD])
         answer = await run_in_threadpool(api_login, body, request)
     except HTTPException as exc:
-        lang_words = words(language(request))
-        message = lang_words["wrong_login"] if exc.status_code == 401 else exc.detail
+        said = words(language(request))
+        if exc.status_code == 429:
+            wait = (exc.headers or {}).get("Retry-After", "?")
+            message = said["throttled"].format(seconds=wait)
+        else:
+            message = said["wrong_login"] if exc.status_code == 401 else str(exc.detail)
         response = render(request, "login.html", status=200,
                           login_csrf=request.cookies.get(web.LOGIN_COOKIE, ""),
                           message=message)
@@ -274,7 +278,8 @@ async def page_errors(request: Request, exc: StarletteHTTPException) -> Response
         response = RedirectResponse("/ui/login", status_code=303)
         response.delete_cookie(web.COOKIE, path=web.PATH)
         return response
-    return render(request, "error.html", status=exc.status_code, detail=str(exc.detail))
+    return render(request, "error.html", status=exc.status_code, code=exc.status_code,
+                  detail=str(exc.detail))
 
 
 def install(app: FastAPI) -> None:
@@ -287,6 +292,7 @@ def install(app: FastAPI) -> None:
         answer = directory_errors(request, exc)
         if not _wants_html(request):
             return answer
-        return render(request, "error.html", status=answer.status_code, detail=str(exc))
+        return render(request, "error.html", status=answer.status_code,
+                      code=answer.status_code, detail=str(exc))
 
     app.add_exception_handler(DirectoryError, directory_error_page)

@@ -168,7 +168,7 @@ def test_agency_scope_hides_other_agencies(console, watched):
     # The refused page itself is an expected 403 (Chromium logs it as a failed resource).
     answer = w.context.request.get(svc.url + "/ui/agency/MOF", headers={"Accept": "text/html"})
     assert answer.status == 403
-    assert "directory.read" in answer.text()
+    assert "directory.read" in answer.text() and "not permitted" in answer.text()
     unknown = w.context.request.get(svc.url + "/ui/agency/NOSUCH",
                                     headers={"Accept": "text/html"})
     assert unknown.status == 404 and "<h1>" in unknown.text() and "NOSUCH" in unknown.text()
