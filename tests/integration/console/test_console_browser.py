@@ -16,7 +16,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from directory import models as m
 from directory import store
 from directory.store import Directory
 from tests.integration.server.conftest import PASSWORD, seed, start, stop
@@ -63,6 +65,18 @@ def browser(console) -> Iterator:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
         b.close()
+
+
+def dopa_address(svc) -> str:
+    """An address inside DOPA's /48 (seeded by the server tests' conftest)."""
+    d = svc.directory()
+    try:
+        with d.transaction() as s:
+            cidr = s.scalar(select(m.Prefix.cidr).join(m.Agency, m.Prefix.agency_id == m.Agency.id)
+                            .where(m.Agency.code == "DOPA", m.Prefix.prefixlen == 48))
+    finally:
+        d.close()
+    return cidr.split("/")[0] + "1"
 
 
 class Watched:
@@ -162,6 +176,13 @@ def test_agency_scope_hides_other_agencies(console, watched):
     assert w.page.locator("#agencies a[href='/ui/agency/MOF']").count() == 0
     w.go("/ui/?q=DOPA")
     assert w.page.locator("#agencies a[href='/ui/agency/DOPA']").count() == 1
+    address = dopa_address(svc)
+    w.go("/ui/?q=" + address)  # whois: the owner of an address
+    assert w.page.locator("section a[href='/ui/agency/DOPA']").count() == 1
+    other = watched()
+    other.login("eng_mof")
+    other.go("/ui/?q=" + address)  # outside their ministry: not told who owns it
+    assert other.page.locator("a[href='/ui/agency/DOPA']").count() == 0
     w.go("/ui/?q=-pe-")  # devices by host name: only the agency's own
     assert "dopa-pe-1" in w.page.inner_text("main")
     assert "mof-pe-1" not in w.page.inner_text("main")
