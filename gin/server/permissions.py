@@ -62,7 +62,6 @@ class Guard:
                 who.require(s, need.permission, code)
         return who
 
-
     def authenticate(self, request: Request) -> Principal:
         """Who is calling (the console's pages also accept their session cookie)."""
         from .auth import authenticate
