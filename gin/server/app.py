@@ -11,6 +11,7 @@ from directory.errors import Conflict, DirectoryError, Exhausted, Invalid, NotFo
 from directory.store import Directory
 from gin import __version__
 
+from . import web
 from .limits import BodyLimit
 from .routes import addresses, agencies, changes, people, system
 
@@ -53,5 +54,6 @@ def create_app(directory: Directory) -> FastAPI:
             response.headers.setdefault(name, value)
         return response
 
+    web.mount(app)
     app.add_middleware(BodyLimit)
     return app

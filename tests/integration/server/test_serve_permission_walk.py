@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 from fastapi.routing import APIRoute
@@ -18,7 +19,8 @@ from gin.server.app import create_app
 from gin.server.permissions import Need, declared, walk
 from tests.integration.server.conftest import PASSWORD, PEOPLE
 
-Request = tuple[str, str, dict[str, Any] | None, dict[str, str]]
+Request = tuple[str, str, dict[str, Any] | str | None, dict[str, str]]
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 #: For each route: how to build a request that the right caller may make (given the admin's
 #: client to prepare it), and the agency it acts on (None: not one agency).
 EXAMPLES: dict[tuple[str, str], tuple[Callable[[httpx.Client], Request], str | None]] = {
@@ -42,7 +44,27 @@ EXAMPLES: dict[tuple[str, str], tuple[Callable[[httpx.Client], Request], str | N
     ("GET", "/api/v1/changes/verify"): (lambda a: ("GET", "/changes/verify", None, {}), None),
     ("GET", "/api/v1/metrics"): (lambda a: ("GET", "/metrics", None, {}), None),
     ("GET", "/api/v1/users"): (lambda a: ("GET", "/users", None, {}), None),
+    # The console's pages (bearer tokens work there too; browsers use the session cookie).
+    ("GET", "/ui/static/{name}"): (lambda a: ("GET", _ui(a, "static/console.css"), None, {}),
+                                   None),
+    ("GET", "/ui/lang/{lang}"): (lambda a: ("GET", _ui(a, "lang/th"), None, {}), None),
+    ("GET", "/ui/login"): (lambda a: ("GET", _ui(a, "login"), None, {}), None),
+    ("POST", "/ui/login"): (
+        lambda a: ("POST", _ui(a, "login"), urlencode({"csrf": "walk", "user": "viewer",
+                                                       "password": PASSWORD}),
+                   {**FORM, "Cookie": "gin_login=walk"}), None),
+    ("POST", "/ui/logout"): (lambda a: ("POST", _ui(a, "logout"), "", FORM), None),
+    ("GET", "/ui/"): (lambda a: ("GET", _ui(a, "?q=DOPA"), None, {}), None),
+    ("GET", "/ui/agency/{code}"): (lambda a: ("GET", _ui(a, "agency/DOPA"), None, {}), "DOPA"),
+    ("POST", "/ui/agency/{code}/description"): (
+        lambda a: ("POST", _ui(a, "agency/DOPA/description"),
+                   urlencode({"description": "walked"}), FORM), "DOPA"),
 }
+
+
+def _ui(admin: httpx.Client, path: str) -> str:
+    """A console URL (outside the API's base URL)."""
+    return str(admin.base_url).split("/api/v1")[0] + "/ui/" + path
 
 
 def _dopa_net(admin: httpx.Client) -> str:
@@ -104,6 +126,8 @@ def expectations(need: Need, agency: str | None, roles: dict[str, set[str]]
 
 def call(client: httpx.Client, request: Request) -> httpx.Response:
     method, path, body, headers = request
+    if isinstance(body, str):  # a form, as the console's pages take
+        return client.request(method, path, content=body, headers=headers)
     return client.request(method, path, json=body, headers=headers)
 
 
