@@ -38,11 +38,14 @@ def is_loopback(host: str) -> bool:
               help="PEM certificate (chain) for HTTPS.")
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False),
               help="PEM private key of --tls-cert.")
+@click.option("--ldap-config", type=click.Path(exists=True, dir_okay=False),
+              help="YAML file of NetBox-style AUTH_LDAP_* settings: log users in against LDAP, "
+                   "roles from their groups (see the README).")
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info"]),
               default="info", show_default=True)
 @pass_ctx
 def serve(ctx: Context, listen: str, tls_cert: str | None, tls_key: str | None,
-          log_level: str) -> None:
+          ldap_config: str | None, log_level: str) -> None:
     """Serve the directory's API to the whole GIN team (users and tokens: gin user --help)."""
     host, port = parse_listen(listen)
     if bool(tls_cert) != bool(tls_key):
@@ -50,6 +53,14 @@ def serve(ctx: Context, listen: str, tls_cert: str | None, tls_key: str | None,
     if not tls_cert and not is_loopback(host):
         raise click.UsageError(f"serving on {host} without TLS would send tokens in clear: "
                                "give --tls-cert and --tls-key (plain HTTP is for loopback only)")
+    ldap = None
+    if ldap_config:
+        from gin.server.ldap import LdapConfigError, load_config
+
+        try:
+            ldap = load_config(ldap_config)
+        except LdapConfigError as exc:
+            raise click.UsageError(str(exc)) from None
     import logging
 
     import uvicorn
@@ -60,5 +71,6 @@ def serve(ctx: Context, listen: str, tls_cert: str | None, tls_key: str | None,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     app = create_app(ctx.directory)
+    app.state.ldap = ldap
     uvicorn.run(app, host=host, port=port, ssl_certfile=tls_cert, ssl_keyfile=tls_key,
                 log_level=log_level, server_header=False, proxy_headers=False)
