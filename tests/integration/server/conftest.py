@@ -26,7 +26,7 @@ import pytest
 from directory import identity, samples
 from directory.assign import allocate
 from directory.plan import apply_plan, load_plan
-from directory.store import Directory
+from directory.store import Directory, add_device, add_site
 
 PASSWORD = "correct horse battery staple"
 #: name -> (role, scope, agency) granted; "nobody" has an account and no grant at all.
@@ -73,6 +73,9 @@ def seed(db_url: str) -> dict[str, str]:
             samples.load_samples(s)
             apply_plan(s, load_plan())
             allocate(s, None, 48, agency="DOPA")
+            add_site(s, "DOPA", code="HQ", name="ศาลาว่าการ <b>HQ</b>", province="Bangkok")
+            add_device(s, "DOPA", "HQ", hostname="dopa-pe1", role="pe", platform="frr",
+                       mgmt_address="2001:db8:ffff::11", credential_ref="vault:dopa-pe1")
             for name, grant in PEOPLE.items():
                 identity.add_user(s, name, PASSWORD)
                 if grant:

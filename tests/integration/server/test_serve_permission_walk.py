@@ -18,6 +18,8 @@ from gin.server.app import create_app
 from gin.server.permissions import Need, declared, walk
 from tests.integration.server.conftest import PASSWORD, PEOPLE
 
+#: GSI blocks are recorded only: enforcement on a gateway and routers is tested on its own.
+NO_ENFORCEMENT = ("--no-gsi-gateway", "--gsi-routers-via", "none")
 Request = tuple[str, str, dict[str, Any] | None, dict[str, str]]
 #: For each route: how to build a request that the right caller may make (given the admin's
 #: client to prepare it), and the agency it acts on (None: not one agency).
@@ -42,7 +44,24 @@ EXAMPLES: dict[tuple[str, str], tuple[Callable[[httpx.Client], Request], str | N
     ("GET", "/api/v1/changes/verify"): (lambda a: ("GET", "/changes/verify", None, {}), None),
     ("GET", "/api/v1/metrics"): (lambda a: ("GET", "/metrics", None, {}), None),
     ("GET", "/api/v1/users"): (lambda a: ("GET", "/users", None, {}), None),
+    ("GET", "/api/v1/sites"): (lambda a: ("GET", "/sites?limit=5", None, {}), None),
+    ("GET", "/api/v1/agencies/{code}/sites/{site}"): (
+        lambda a: ("GET", "/agencies/DOPA/sites/HQ", None, {}), "DOPA"),
+    ("GET", "/api/v1/devices"): (lambda a: ("GET", "/devices?role=pe", None, {}), None),
+    ("GET", "/api/v1/devices/{hostname}"): (
+        lambda a: ("GET", "/devices/dopa-pe1", None, {}), "DOPA"),
+    ("GET", "/api/v1/gsi/blocks"): (lambda a: ("GET", "/gsi/blocks", None, {}), None),
+    ("POST", "/api/v1/gsi/blocks"): (
+        lambda a: ("POST", "/gsi/blocks", {"source": "198.51.100.7", "ttl": 600}, {}), None),
+    ("DELETE", "/api/v1/gsi/blocks/{source:path}"): (
+        lambda a: ("DELETE", f"/gsi/blocks/{_fresh_block(a)}", None, {}), None),
 }
+
+
+def _fresh_block(admin: httpx.Client) -> str:
+    made = admin.post("/gsi/blocks", json={"source": "198.51.100.9", "reason": "walk"})
+    assert made.status_code == 201, made.text
+    return made.json()["source"]
 
 
 def _dopa_net(admin: httpx.Client) -> str:
@@ -108,7 +127,7 @@ def call(client: httpx.Client, request: Request) -> httpx.Response:
 
 
 def test_every_route_declares_and_enforces_its_permission(pg_url, serve):
-    svc = serve(pg_url)
+    svc = serve(pg_url, *NO_ENFORCEMENT)
     roles = role_permissions(svc)
     admin = svc.client("admin")
     walked = routes()
