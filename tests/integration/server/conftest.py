@@ -27,6 +27,7 @@ from directory import identity, samples
 from directory.assign import allocate
 from directory.plan import apply_plan, load_plan
 from directory.store import Directory, add_device, add_site
+from links.plan import Endpoint, plan_link
 
 PASSWORD = "correct horse battery staple"
 #: name -> (role, scope, agency) granted; "nobody" has an account and no grant at all.
@@ -75,7 +76,11 @@ def seed(db_url: str) -> dict[str, str]:
             allocate(s, None, 48, agency="DOPA")
             add_site(s, "DOPA", code="HQ", name="ศาลาว่าการ <b>HQ</b>", province="Bangkok")
             add_device(s, "DOPA", "HQ", hostname="dopa-pe1", role="pe", platform="frr",
-                       mgmt_address="2001:db8:ffff::11", credential_ref="vault:dopa-pe1")
+                       mgmt_address="2001:db8:ffff::11", credential_ref="vault:dopa-pe1",
+                       asn=64512)
+            add_device(s, "DOPA", "HQ", hostname="dopa-cpe", role="ce", platform="frr")
+            plan_link(s, load_plan(), "DOPA", "HQ", Endpoint.parse("dopa-pe1:eth1"),
+                      Endpoint.parse("dopa-cpe:eth0"), lan="eth1", name="dopa-hq")
             for name, grant in PEOPLE.items():
                 identity.add_user(s, name, PASSWORD)
                 if grant:

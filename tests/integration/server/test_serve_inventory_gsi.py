@@ -45,16 +45,16 @@ def test_sites_and_devices_page_filter_and_scope(pg_url, serve):
         if after is None:
             break
     names = [n for page in pages for n in page]
-    assert names == sorted(names) and len(names) == len(set(names)) == 8
+    assert names == sorted(names) and len(names) == len(set(names)) == 9
     assert all(len(p) == 3 for p in pages[:-1])
     assert [d["hostname"] for d in viewer.get("/devices?role=pe").json()["items"]] == ["dopa-pe1"]
-    assert len(viewer.get("/devices?agency=DOPA&site=HQ&role=ce").json()["items"]) == 7
+    assert len(viewer.get("/devices?agency=DOPA&site=HQ&role=ce").json()["items"]) == 8
     assert viewer.get("/devices?site=HQ").status_code == 422
     assert viewer.get("/devices?role=router").status_code == 422
     assert viewer.get("/devices?agency=NOPE").status_code == 404
 
     shown = viewer.get("/devices/dopa-pe1").json()
-    assert shown["agency"] == "DOPA" and shown["site"] == "HQ" and shown["interfaces"] == []
+    assert shown["agency"] == "DOPA" and shown["site"] == "HQ" and shown["interfaces"] == ["eth1"]
     site = viewer.get("/agencies/DOPA/sites/HQ").json()
     assert site["name"] == "ศาลาว่าการ <b>HQ</b>"  # stored and returned as text
     everything = viewer.get("/sites?agency=DOPA&limit=1000").json()
@@ -76,7 +76,26 @@ def test_sites_and_devices_page_filter_and_scope(pg_url, serve):
     assert mof.get("/devices/dopa-pe1").status_code == 403
     assert mof.get("/agencies/DOPA/sites/HQ").status_code == 403
     # MOI's engineer (DOPA is under MOI) sees them
-    assert len(svc.client("eng_moi").get("/devices").json()["items"]) == 8
+    assert len(svc.client("eng_moi").get("/devices").json()["items"]) == 9
+
+
+def test_links_list_show_and_render(pg_url, serve):
+    svc = serve(pg_url, "--no-gsi-gateway", "--gsi-routers-via", "none")
+    viewer = svc.client("viewer")
+    [row] = viewer.get("/links?agency=DOPA&status=planned").json()["items"]
+    assert row["name"] == "dopa-hq" and row["pe"] == "dopa-pe1:eth1"
+    assert viewer.get("/links?status=nonsense").status_code == 422
+    shown = viewer.get("/links/dopa-hq").json()
+    assert shown["pe_asn"] == 64512 and shown["ce_address"] and shown["lan"]
+    config = viewer.get("/links/dopa-hq/config")
+    assert config.headers["content-type"].startswith("text/plain")
+    assert "! dopa-pe1\n" in config.text and "! dopa-cpe\n" in config.text
+    assert shown["ce_address"] in config.text  # the consumer reads the addresses it shows
+    only_ce = viewer.get("/links/dopa-hq/config?device=dopa-cpe").text
+    assert only_ce.startswith("! dopa-cpe\n") and "! dopa-pe1" not in only_ce
+    mof = svc.client("eng_mof")
+    assert mof.get("/links").json()["items"] == []
+    assert mof.get("/links/dopa-hq/config").status_code == 403
 
 
 def nft_set(ns: str) -> str:

@@ -50,6 +50,10 @@ EXAMPLES: dict[tuple[str, str], tuple[Callable[[httpx.Client], Request], str | N
     ("GET", "/api/v1/devices"): (lambda a: ("GET", "/devices?role=pe", None, {}), None),
     ("GET", "/api/v1/devices/{hostname}"): (
         lambda a: ("GET", "/devices/dopa-pe1", None, {}), "DOPA"),
+    ("GET", "/api/v1/links"): (lambda a: ("GET", "/links?agency=DOPA", None, {}), None),
+    ("GET", "/api/v1/links/{name}"): (lambda a: ("GET", "/links/dopa-hq", None, {}), "DOPA"),
+    ("GET", "/api/v1/links/{name}/config"): (
+        lambda a: ("GET", "/links/dopa-hq/config", None, {}), "DOPA"),
     ("GET", "/api/v1/gsi/blocks"): (lambda a: ("GET", "/gsi/blocks", None, {}), None),
     ("POST", "/api/v1/gsi/blocks"): (
         lambda a: ("POST", "/gsi/blocks", {"source": "198.51.100.7", "ttl": 600}, {}), None),
