@@ -139,3 +139,27 @@ def serve(tmp_path) -> Iterator:
         text = svc.log.read_text()
         for secret in [*svc.tokens.values(), PASSWORD]:
             assert secret not in text, "a secret reached the server's log"
+
+
+def add_tunnel(svc: Service, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A PSK tunnel ``dopa-moph`` between DOPA's and MOPH's gateways, sealed under a throw-away
+    key (GIN_VPN_KEY); returns the PSK, which no answer of the service may contain."""
+    import base64
+
+    from vpn import tunnels
+
+    monkeypatch.delenv("GIN_VPN_KEY_FILE", raising=False)
+    monkeypatch.setenv("GIN_VPN_KEY", base64.b64encode(b"s" * 32).decode())
+    d = svc.directory()
+    try:
+        with d.transaction() as s:
+            add_site(s, "MOPH", code="HQ")
+            add_device(s, "DOPA", "HQ", hostname="dopa-gw", role="vpn-gateway",
+                       platform="linux", mgmt_address="2001:db8:ffff::21")
+            add_device(s, "MOPH", "HQ", hostname="moph-gw", role="vpn-gateway",
+                       platform="linux", mgmt_address="2001:db8:ffff::22")
+            allocate(s, None, 48, agency="MOPH")
+            t = tunnels.create_tunnel(s, "dopa-gw", "moph-gw", "ikev2", "psk", name="dopa-moph")
+            return next(iter(tunnels.tunnel_secrets(s, t).values())).reveal()
+    finally:
+        d.close()

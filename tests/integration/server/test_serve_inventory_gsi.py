@@ -18,6 +18,7 @@ from sqlalchemy import select
 from directory import models as m
 from directory.store import add_device
 from monitor.sensor.respond import OBJECT_TYPE, TABLE
+from tests.integration.server.conftest import add_tunnel
 
 
 def add_devices(svc, count: int) -> None:
@@ -149,3 +150,22 @@ def test_soc_blocks_and_lifts_on_a_real_gateway(pg_url, serve, gateway_ns):
     finally:
         d.close()
     assert actors == [("create", "api:soc/token:test"), ("delete", "api:soc/token:test")]
+
+
+def test_tunnels_list_and_show_never_a_secret(pg_url, serve, monkeypatch):
+    svc = serve(pg_url, "--no-gsi-gateway", "--gsi-routers-via", "none")
+    psk = add_tunnel(svc, monkeypatch)
+    admin = svc.client("admin")
+    [row] = admin.get("/tunnels").json()["items"]
+    assert row["name"] == "dopa-moph" and row["secret"] == "sealed"
+    assert row["a_agency"] == "DOPA" and row["b_agency"] == "MOPH"
+    shown = admin.get("/tunnels/dopa-moph")
+    assert shown.status_code == 200 and psk not in shown.text
+    assert psk not in admin.get("/tunnels").text
+    assert psk not in admin.get("/changes?limit=1000").text
+    # MOI's engineer sees it (DOPA's end), MOF's does not
+    assert [t["name"] for t in svc.client("eng_moi").get("/tunnels").json()["items"]] == [
+        "dopa-moph"]
+    assert svc.client("eng_mof").get("/tunnels").json()["items"] == []
+    assert svc.client("eng_mof").get("/tunnels/dopa-moph").status_code == 403
+    assert admin.get("/tunnels/nope").status_code == 404

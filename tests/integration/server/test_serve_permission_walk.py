@@ -16,7 +16,7 @@ from directory import models as m
 from directory.identity import PERMISSIONS
 from gin.server.app import create_app
 from gin.server.permissions import Need, declared, walk
-from tests.integration.server.conftest import PASSWORD, PEOPLE
+from tests.integration.server.conftest import PASSWORD, PEOPLE, add_tunnel
 
 #: GSI blocks are recorded only: enforcement on a gateway and routers is tested on its own.
 NO_ENFORCEMENT = ("--no-gsi-gateway", "--gsi-routers-via", "none")
@@ -54,6 +54,9 @@ EXAMPLES: dict[tuple[str, str], tuple[Callable[[httpx.Client], Request], str | N
     ("GET", "/api/v1/links/{name}"): (lambda a: ("GET", "/links/dopa-hq", None, {}), "DOPA"),
     ("GET", "/api/v1/links/{name}/config"): (
         lambda a: ("GET", "/links/dopa-hq/config", None, {}), "DOPA"),
+    ("GET", "/api/v1/tunnels"): (lambda a: ("GET", "/tunnels", None, {}), None),
+    ("GET", "/api/v1/tunnels/{name}"): (lambda a: ("GET", "/tunnels/dopa-moph", None, {}),
+                                        "DOPA"),
     ("GET", "/api/v1/gsi/blocks"): (lambda a: ("GET", "/gsi/blocks", None, {}), None),
     ("POST", "/api/v1/gsi/blocks"): (
         lambda a: ("POST", "/gsi/blocks", {"source": "198.51.100.7", "ttl": 600}, {}), None),
@@ -130,8 +133,9 @@ def call(client: httpx.Client, request: Request) -> httpx.Response:
     return client.request(method, path, json=body, headers=headers)
 
 
-def test_every_route_declares_and_enforces_its_permission(pg_url, serve):
+def test_every_route_declares_and_enforces_its_permission(pg_url, serve, monkeypatch):
     svc = serve(pg_url, *NO_ENFORCEMENT)
+    add_tunnel(svc, monkeypatch)
     roles = role_permissions(svc)
     admin = svc.client("admin")
     walked = routes()
