@@ -288,7 +288,7 @@ def authenticate_password(session: Session, name: str, password: str) -> Identit
         user = get_user(session, name)
     except (Invalid, NotFound):
         user = None
-    if user is None or user.password_hash is None or user.disabled:
+    if user is None or not has_password(user) or user.disabled:
         if not _DUMMY:
             _DUMMY.append(hasher.hash(secrets.token_hex(16)))
         with contextlib.suppress(VerificationError):
@@ -300,6 +300,71 @@ def authenticate_password(session: Session, name: str, password: str) -> Identit
         return None
     if hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hasher.hash(password)
+    return identity_of(user)
+
+
+# --- LDAP-backed users ---------------------------------------------------------------------------
+
+#: What an LDAP-backed account holds instead of a password hash: like the ``!`` of a locked
+#: /etc/shadow entry it can never verify, so such an account logs in only through LDAP.
+LDAP_MARK = "!ldap"
+
+
+def has_password(user: m.User) -> bool:
+    """Whether the account has a local (argon2id) password."""
+    return user.password_hash is not None and user.password_hash != LDAP_MARK
+
+
+def is_ldap(user: m.User) -> bool:
+    return user.password_hash == LDAP_MARK
+
+
+def ldap_login_allowed(session: Session, name: str) -> bool:
+    """An LDAP login may create ``name`` or act for an LDAP-backed account, never take over a
+    local account (one with a password, or a token-only robot created by ``gin user add``)."""
+    user = session.scalars(select(m.User).where(m.User.name == clean_user(name))).first()
+    return user is None or is_ldap(user)
+
+
+def sync_ldap_user(session: Session, name: str, full_name: str | None,
+                   grants: tuple[tuple[str, str, str | None], ...]) -> Identity | None:
+    """Create or update the LDAP-backed account ``name`` after a successful LDAP bind, with
+    exactly ``grants`` (role, scope, agency) from its groups: roles from groups no longer held
+    are taken away.  Grants naming an unknown role or agency are skipped (the caller logs
+    them).  None if the account is disabled locally (a local disable overrides LDAP)."""
+    key = clean_user(name)
+    user = session.scalars(select(m.User).where(m.User.name == key)).first()
+    if user is None:
+        user = m.User(name=key, password_hash=LDAP_MARK)
+        session.add(user)
+    elif not is_ldap(user):
+        raise Conflict(f"user {key!r} is a local account: LDAP may not log in as it")
+    if user.disabled:
+        return None
+    name_text = clean_text(full_name, "full_name", 255, False)
+    if name_text and user.full_name != name_text:
+        user.full_name = name_text
+    session.flush()
+    wanted = set()
+    for role, scope, agency in grants:
+        with contextlib.suppress(NotFound):
+            r = get_role(session, role)
+            ag_id = None
+            if agency is not None:
+                from .store import get_agency
+
+                ag_id = get_agency(session, agency).id
+            wanted.add((r.id, scope, ag_id))
+    for g in list(user.grants):
+        if (g.role_id, g.scope, g.agency_id) not in wanted:
+            user.grants.remove(g)
+            session.delete(g)
+        else:
+            wanted.discard((g.role_id, g.scope, g.agency_id))
+    for role_id, scope, ag_id in sorted(wanted, key=str):
+        user.grants.append(m.Grant(role_id=role_id, scope=scope, agency_id=ag_id))
+    session.flush()
+    session.refresh(user)
     return identity_of(user)
 
 

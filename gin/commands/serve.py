@@ -38,11 +38,21 @@ def is_loopback(host: str) -> bool:
               help="PEM certificate (chain) for HTTPS.")
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False),
               help="PEM private key of --tls-cert.")
+@click.option("--ldap-config", type=click.Path(exists=True, dir_okay=False),
+              help="YAML file of NetBox-style AUTH_LDAP_* settings: log users in against LDAP, "
+                   "roles from their groups (see the README).")
+@click.option("--gsi-netns", metavar="NS",
+              help="GSI blocks: run nft inside this network namespace (default: this host).")
+@click.option("--gsi-gateway/--no-gsi-gateway", default=True, show_default=True,
+              help="GSI blocks: enforce them with nftables on the gateway.")
+@click.option("--gsi-routers-via", default="netmiko", show_default=True,
+              help="GSI blocks: transport to the edge routers ('none': not the routers).")
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info"]),
               default="info", show_default=True)
 @pass_ctx
 def serve(ctx: Context, listen: str, tls_cert: str | None, tls_key: str | None,
-          log_level: str) -> None:
+          ldap_config: str | None, gsi_netns: str | None, gsi_gateway: bool,
+          gsi_routers_via: str, log_level: str) -> None:
     """Serve the directory's API to the whole GIN team (users and tokens: gin user --help)."""
     host, port = parse_listen(listen)
     if bool(tls_cert) != bool(tls_key):
@@ -50,15 +60,27 @@ def serve(ctx: Context, listen: str, tls_cert: str | None, tls_key: str | None,
     if not tls_cert and not is_loopback(host):
         raise click.UsageError(f"serving on {host} without TLS would send tokens in clear: "
                                "give --tls-cert and --tls-key (plain HTTP is for loopback only)")
+    ldap = None
+    if ldap_config:
+        from gin.server.ldap import LdapConfigError, load_config
+
+        try:
+            ldap = load_config(ldap_config)
+        except LdapConfigError as exc:
+            raise click.UsageError(str(exc)) from None
     import logging
 
     import uvicorn
 
     from gin.server.app import create_app
+    from gin.server.routes.gsi import GsiSettings
 
     logging.basicConfig(level=log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     app = create_app(ctx.directory)
+    app.state.ldap = ldap
+    app.state.gsi = GsiSettings(gateway=gsi_gateway, netns=gsi_netns,
+                                routers_via=None if gsi_routers_via == "none" else gsi_routers_via)
     uvicorn.run(app, host=host, port=port, ssl_certfile=tls_cert, ssl_keyfile=tls_key,
                 log_level=log_level, server_header=False, proxy_headers=False)

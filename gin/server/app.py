@@ -13,7 +13,7 @@ from gin import __version__
 
 from . import web
 from .limits import BodyLimit
-from .routes import addresses, agencies, changes, people, system
+from .routes import addresses, agencies, changes, gsi, inventory, links, people, system, tunnels
 
 API = "/api/v1"
 log = logging.getLogger("gin.server")
@@ -39,7 +39,7 @@ def create_app(directory: Directory) -> FastAPI:
                               "bearer token (gin user token create, or POST /api/v1/auth/login) "
                               "carrying the permission the route declares.")
     app.state.directory = directory
-    for module in (system, agencies, addresses, changes, people):
+    for module in (system, agencies, addresses, changes, people, inventory, gsi, links, tunnels):
         app.include_router(module.router, prefix=API)
 
     @app.exception_handler(DirectoryError)

@@ -24,7 +24,7 @@ def list_users(who: Principal = requires("identity.read", gin_wide=True)) -> dic
                 "name": t.name, "state": identity.token_state(t), "read_only": t.read_only,
                 "expires_at": t.expires_at, "last_used_at": t.last_used_at})
         items = [{"name": u.name, "full_name": u.full_name, "disabled": u.disabled,
-                  "password": u.password_hash is not None,
+                  "password": identity.has_password(u), "ldap": identity.is_ldap(u),
                   "grants": [identity.describe_grant(g) for g in u.grants],
                   "tokens": tokens.get(u.name, [])} for u in identity.list_users(s)]
     return {"items": items}

@@ -12,8 +12,11 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, ConfigDict, Field
 
 from directory import identity
+from directory.errors import Invalid
 
+from .. import ldap
 from ..auth import LOGIN_TOKEN_DAYS, source, unauthenticated
+from ..ldap import LdapConfig
 from ..metrics import LOGINS, exposition
 from ..permissions import Principal, authenticated, public, requires
 
@@ -62,7 +65,11 @@ def login(body: Login, request: Request, _: None = public()) -> dict[str, Any]:
                                  f"try again in {wait} s", headers={"Retry-After": str(wait)})
     with directory.transaction("api:login") as s:
         who = identity.authenticate_password(s, body.user, body.password)
-        if who is not None:
+        ldap_ok = who is None and ldap_config(request) is not None and _ldap_name(s, body.user)
+    if ldap_ok:
+        who = _ldap_login(request, body.user, body.password)
+    if who is not None:
+        with directory.transaction("api:login") as s:
             s.info["actor"] = who.actor  # from here on the change log knows who it is
             identity.clear_login_failures(s, who.user)
             token, secret = identity.create_token(s, who.user,
@@ -78,6 +85,37 @@ def login(body: Login, request: Request, _: None = public()) -> dict[str, Any]:
     LOGINS.labels("success").inc()
     log.info("login of %s from %s", who.user, where)
     return {"token": secret, "expires_at": expires, "user": who.user}
+
+
+def ldap_config(request: Request) -> LdapConfig | None:
+    """The LDAP configuration ``gin serve --ldap-config`` gave the app (None: local only)."""
+    return getattr(request.app.state, "ldap", None)
+
+
+def _ldap_name(s: Any, user: str) -> bool:
+    """Whether ``user`` may be tried against LDAP: a valid name not held by a local account."""
+    try:
+        return identity.ldap_login_allowed(s, user)
+    except Invalid:
+        return False
+
+
+def _ldap_login(request: Request, user: str, password: str) -> identity.Identity | None:
+    """Bind to LDAP as the user; on success create or update the LDAP-backed account with the
+    roles its groups map to.  503 when the LDAP server cannot be reached (not a failed login)."""
+    config = ldap_config(request)
+    assert config is not None
+    try:
+        found = ldap.authenticate(config, identity.clean_user(user), password)
+    except ldap.LdapUnavailable as exc:
+        raise HTTPException(503, f"{exc}: try again later") from None
+    if found is None:
+        return None
+    unmapped = [g for g in found.groups if g not in config.group_roles]
+    log.info("LDAP login of %s (groups: %d mapped, %d unmapped)", user,
+             len(found.groups) - len(unmapped), len(unmapped))
+    with request.app.state.directory.transaction(f"ldap:{user}") as s:
+        return identity.sync_ldap_user(s, user, found.full_name, found.grants)
 
 
 @router.get("/metrics", response_class=PlainTextResponse)

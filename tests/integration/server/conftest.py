@@ -26,7 +26,8 @@ import pytest
 from directory import identity, samples
 from directory.assign import allocate
 from directory.plan import apply_plan, load_plan
-from directory.store import Directory
+from directory.store import Directory, add_device, add_site
+from links.plan import Endpoint, plan_link
 
 PASSWORD = "correct horse battery staple"
 #: name -> (role, scope, agency) granted; "nobody" has an account and no grant at all.
@@ -73,6 +74,13 @@ def seed(db_url: str) -> dict[str, str]:
             samples.load_samples(s)
             apply_plan(s, load_plan())
             allocate(s, None, 48, agency="DOPA")
+            add_site(s, "DOPA", code="HQ", name="ศาลาว่าการ <b>HQ</b>", province="Bangkok")
+            add_device(s, "DOPA", "HQ", hostname="dopa-pe1", role="pe", platform="frr",
+                       mgmt_address="2001:db8:ffff::11", credential_ref="vault:dopa-pe1",
+                       asn=64512)
+            add_device(s, "DOPA", "HQ", hostname="dopa-cpe", role="ce", platform="frr")
+            plan_link(s, load_plan(), "DOPA", "HQ", Endpoint.parse("dopa-pe1:eth1"),
+                      Endpoint.parse("dopa-cpe:eth0"), lan="eth1", name="dopa-hq")
             for name, grant in PEOPLE.items():
                 identity.add_user(s, name, PASSWORD)
                 if grant:
@@ -131,3 +139,27 @@ def serve(tmp_path) -> Iterator:
         text = svc.log.read_text()
         for secret in [*svc.tokens.values(), PASSWORD]:
             assert secret not in text, "a secret reached the server's log"
+
+
+def add_tunnel(svc: Service, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A PSK tunnel ``dopa-moph`` between DOPA's and MOPH's gateways, sealed under a throw-away
+    key (GIN_VPN_KEY); returns the PSK, which no answer of the service may contain."""
+    import base64
+
+    from vpn import tunnels
+
+    monkeypatch.delenv("GIN_VPN_KEY_FILE", raising=False)
+    monkeypatch.setenv("GIN_VPN_KEY", base64.b64encode(b"s" * 32).decode())
+    d = svc.directory()
+    try:
+        with d.transaction() as s:
+            add_site(s, "MOPH", code="HQ")
+            add_device(s, "DOPA", "HQ", hostname="dopa-gw", role="vpn-gateway",
+                       platform="linux", mgmt_address="2001:db8:ffff::21")
+            add_device(s, "MOPH", "HQ", hostname="moph-gw", role="vpn-gateway",
+                       platform="linux", mgmt_address="2001:db8:ffff::22")
+            allocate(s, None, 48, agency="MOPH")
+            t = tunnels.create_tunnel(s, "dopa-gw", "moph-gw", "ikev2", "psk", name="dopa-moph")
+            return next(iter(tunnels.tunnel_secrets(s, t).values())).reveal()
+    finally:
+        d.close()

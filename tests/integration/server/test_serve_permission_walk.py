@@ -17,8 +17,10 @@ from directory import models as m
 from directory.identity import PERMISSIONS
 from gin.server.app import create_app
 from gin.server.permissions import Need, declared, walk
-from tests.integration.server.conftest import PASSWORD, PEOPLE
+from tests.integration.server.conftest import PASSWORD, PEOPLE, add_tunnel
 
+#: GSI blocks are recorded only: enforcement on a gateway and routers is tested on its own.
+NO_ENFORCEMENT = ("--no-gsi-gateway", "--gsi-routers-via", "none")
 Request = tuple[str, str, dict[str, Any] | str | None, dict[str, str]]
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 #: For each route: how to build a request that the right caller may make (given the admin's
@@ -59,12 +61,36 @@ EXAMPLES: dict[tuple[str, str], tuple[Callable[[httpx.Client], Request], str | N
     ("POST", "/ui/agency/{code}/description"): (
         lambda a: ("POST", _ui(a, "agency/DOPA/description"),
                    urlencode({"description": "walked"}), FORM), "DOPA"),
+    ("GET", "/api/v1/sites"): (lambda a: ("GET", "/sites?limit=5", None, {}), None),
+    ("GET", "/api/v1/agencies/{code}/sites/{site}"): (
+        lambda a: ("GET", "/agencies/DOPA/sites/HQ", None, {}), "DOPA"),
+    ("GET", "/api/v1/devices"): (lambda a: ("GET", "/devices?role=pe", None, {}), None),
+    ("GET", "/api/v1/devices/{hostname}"): (
+        lambda a: ("GET", "/devices/dopa-pe1", None, {}), "DOPA"),
+    ("GET", "/api/v1/links"): (lambda a: ("GET", "/links?agency=DOPA", None, {}), None),
+    ("GET", "/api/v1/links/{name}"): (lambda a: ("GET", "/links/dopa-hq", None, {}), "DOPA"),
+    ("GET", "/api/v1/links/{name}/config"): (
+        lambda a: ("GET", "/links/dopa-hq/config", None, {}), "DOPA"),
+    ("GET", "/api/v1/tunnels"): (lambda a: ("GET", "/tunnels", None, {}), None),
+    ("GET", "/api/v1/tunnels/{name}"): (lambda a: ("GET", "/tunnels/dopa-moph", None, {}),
+                                        "DOPA"),
+    ("GET", "/api/v1/gsi/blocks"): (lambda a: ("GET", "/gsi/blocks", None, {}), None),
+    ("POST", "/api/v1/gsi/blocks"): (
+        lambda a: ("POST", "/gsi/blocks", {"source": "198.51.100.7", "ttl": 600}, {}), None),
+    ("DELETE", "/api/v1/gsi/blocks/{source:path}"): (
+        lambda a: ("DELETE", f"/gsi/blocks/{_fresh_block(a)}", None, {}), None),
 }
 
 
 def _ui(admin: httpx.Client, path: str) -> str:
     """A console URL (outside the API's base URL)."""
     return str(admin.base_url).split("/api/v1")[0] + "/ui/" + path
+
+
+def _fresh_block(admin: httpx.Client) -> str:
+    made = admin.post("/gsi/blocks", json={"source": "198.51.100.9", "reason": "walk"})
+    assert made.status_code == 201, made.text
+    return made.json()["source"]
 
 
 def _dopa_net(admin: httpx.Client) -> str:
@@ -131,8 +157,9 @@ def call(client: httpx.Client, request: Request) -> httpx.Response:
     return client.request(method, path, json=body, headers=headers)
 
 
-def test_every_route_declares_and_enforces_its_permission(pg_url, serve):
-    svc = serve(pg_url)
+def test_every_route_declares_and_enforces_its_permission(pg_url, serve, monkeypatch):
+    svc = serve(pg_url, *NO_ENFORCEMENT)
+    add_tunnel(svc, monkeypatch)
     roles = role_permissions(svc)
     admin = svc.client("admin")
     walked = routes()
