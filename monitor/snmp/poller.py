@@ -194,6 +194,10 @@ def _bgp_peers(mibs: tuple[str, ...], tables: list[dict[bytes, object]]
             if type(state) is not int or not 1 <= state <= 6:
                 raise SnmpError("malformed", f"{mib} peer state is not a BGP FSM state 1-6")
             remote_as = as_col.get(suffix)
+            if type(remote_as) is int and -2**31 <= remote_as < 0:
+                # BGP4-MIB's bgpPeerRemoteAs is an Integer32: FRR puts a 4-byte AS
+                # (e.g. a private 42xxxxxxxx) there as is, so it arrives wrapped negative
+                remote_as += 2**32
             if remote_as is not None and (type(remote_as) is not int
                                           or not 0 <= remote_as < 2**32):
                 raise SnmpError("malformed", f"{mib} peer remote AS is not a 32-bit number")

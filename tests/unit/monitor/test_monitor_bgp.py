@@ -88,3 +88,9 @@ def test_exported_series_both_paths() -> None:
     assert m["gin_bgp_peer_remote_as"] == {key(**dev, peer="10.254.0.1"): 65000}
     c.update(result("pe1", ok=False, reason="timeout"))  # no stale session state
     assert "gin_bgp_peer_up" not in scrape(c)
+
+
+def test_a_four_byte_as_in_the_integer32_column_reads_unsigned() -> None:
+    # FRR's BGP4-MIB puts a private 4-byte AS (4200000001) into the Integer32 column
+    tables = [{idx(10, 0, 0, 1): 6}, {idx(10, 0, 0, 1): 4200000001 - 2**32}]
+    assert _bgp_peers(("bgp4",), tables) == {"10.0.0.1": (6, 4200000001)}
