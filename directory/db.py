@@ -15,6 +15,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from .errors import DirectoryError
@@ -80,8 +81,8 @@ def make_engine(url: str) -> Engine:
     """Create an engine for ``url`` with the settings this project relies on."""
     try:
         if url.startswith("sqlite"):
-            path = url.split("///", 1)[-1]
-            if path and path != ":memory:":
+            path = make_url(url).database  # None or "" for "sqlite://": in memory
+            if path and path != ":memory:" and not path.startswith("file:"):
                 _create_private(Path(path))
             engine = create_engine(url, connect_args={"timeout": 60})
             _sqlite_setup(engine)
