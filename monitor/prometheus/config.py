@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,7 +98,7 @@ def prometheus_config(agents: list[AgentSpec], out_dir: str, *,
                                          "labels": {"gin_agent": a.name}}]})
         jobs.append({
             "job_name": f"gin-snmp-{a.name}", "scrape_interval": scrape_interval,
-            "scrape_timeout": "10s" if scrape_interval != "1s" else "1s",
+            "scrape_timeout": _snmp_timeout(scrape_interval),
             "metrics_path": "/metrics", "honor_labels": True,
             "file_sd_configs": [{"files": [f"file_sd/gin-snmp-{a.name}.json"],
                                  "refresh_interval": "5m"}],
@@ -293,3 +294,15 @@ def generate(directory: Any, out: Path, agents: list[AgentSpec], *,
                         alertmanager=alertmanager, sensors=sensors, webhook=webhook)
     checks = check_with_tools(out) if check else []
     return Generated(written, len(devices), [s["device"] for s in sensors], skipped, checks)
+
+
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _snmp_timeout(scrape_interval: str) -> str:
+    """10 s for a device's SNMP poll, but never longer than the interval (Prometheus refuses
+    a scrape timeout above the scrape interval)."""
+    m = re.fullmatch(r"(\d+)(ms|s|m|h|d)", scrape_interval.strip())
+    if m is None or int(m.group(1)) * _UNITS[m.group(2)] >= 10:
+        return "10s"
+    return scrape_interval

@@ -287,3 +287,14 @@ def test_amtool_routes_by_severity_and_agency(generated: Path) -> None:
     assert route("severity=critical", "agency=MOF") == "soc-pager,agency-MOF"
     assert route("severity=warning", "agency=MOI") == "soc-queue"
     assert route("severity=warning", "agency=MOF") == "agency-MOF,soc-queue"
+
+
+@pytest.mark.parametrize("interval", ["1s", "2s", "5s", "15s", "1m"])
+def test_any_scrape_interval_passes_promtool(tmp_path: Path, interval: str) -> None:
+    """The SNMP job's timeout never exceeds its interval, which Prometheus would refuse."""
+    need(shutil.which("promtool") is not None, "needs promtool (apt-get install prometheus)")
+    write_all(tmp_path, [{"device": "r1", "agency": "MOF", "site": "BKK"}], {},
+              [AgentSpec("bkk", "127.0.0.1:9436")], scrape_interval=interval)
+    proc = subprocess.run(["promtool", "check", "config", str(tmp_path / "prometheus.yml")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
