@@ -57,8 +57,8 @@ def test_first_admin_and_a_token_from_the_cli(sqlite_url, capsys, monkeypatch):
         assert identity.authenticate_password(s, "alice", PASSWORD + "x") is None
     d.close()
     code, out, _ = run(capsys, monkeypatch, sqlite_url, "user", "list", "--json")
-    assert json.loads(out) == [{"name": "alice", "full_name": None, "disabled": False,
-                                "password": True, "grants": "admin@gin"}]
+    assert json.loads(out) == [{"name": "alice", "full_name": None, "source": "local",
+                                "disabled": False, "password": True, "grants": "admin@gin"}]
     code, out, _ = run(capsys, monkeypatch, sqlite_url, "directory", "history", "--json")
     assert secret not in out and PASSWORD not in out
     assert {e["type"] for e in json.loads(out)} == {"gin_user", "gin_grant", "gin_token"}
