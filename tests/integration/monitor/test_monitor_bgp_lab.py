@@ -58,7 +58,7 @@ def test_bgp_session_down_in_the_lab(gin_lab: Any, gin_lab_directory: Any,
         # devices without BGP (the CEs here) export no BGP samples and no error
         ce = next(n for n in gin_lab.routers if n.role == "ce")
         assert not prom.query(f'gin_bgp_peer_up{{device="{ce.name}"}}')
-        assert prom.query(f'gin_snmp_up{{device="{ce.name}"}}')[0]["value"][1] == "1"
+        prom.wait_for(f'gin_snmp_up{{device="{ce.name}"}} == 1', timeout=30)  # waited for, too
 
         gin_lab.vtysh(pe.name, "configure terminal", router, f"neighbor {peer} shutdown")
         prom.wait_for(f"{here} == 0", timeout=30)
