@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 
+from audit.junos_text import BraceError, braces_to_set, expand_groups, is_braces
 from devices import platforms
 from devices.configtree import tree
 from devices.errors import GinError
@@ -78,15 +79,26 @@ class ParsedConfig:
 
     @cached_property
     def _set_index(self) -> dict[str, list[tuple[Node, list[str]]]]:
-        """``set`` lines split into words once, grouped by their first word."""
-        index: dict[str, list[tuple[Node, list[str]]]] = {}
+        """Statements in force, split into words once, grouped by their first word: the
+        ``set`` lines less what a ``deactivate`` line takes out of force, then what
+        ``apply-groups`` brings in (cited by the group's own line)."""
+        stated: list[tuple[Node, list[str]]] = []
+        inactive: list[list[str]] = []
         for node in self.root.children:
-            if not node.text.startswith("set "):
-                continue
-            words = _words(node.text)[1:]
-            if words:
-                index.setdefault(words[0], []).append((node, words))
-                index.setdefault("", []).append((node, words))
+            words = _words(node.text)[1:] if node.text.startswith("set ") else []
+            # hier_config reads "deactivate X" as "set deactivate X" (Junos has no such
+            # statement, so the word can only come from a deactivate line)
+            if words[:1] == ["deactivate"]:
+                inactive.append(words[1:])
+            elif words:
+                stated.append((node, words))
+        stated = [(n, w) for n, w in stated
+                  if not any(w[:len(off)] == off for off in inactive if off)]
+        inherited = [(stated[i][0], w) for i, w in expand_groups([w for _, w in stated])]
+        index: dict[str, list[tuple[Node, list[str]]]] = {}
+        for node, words in stated + inherited:
+            index.setdefault(words[0], []).append((node, words))
+            index.setdefault("", []).append((node, words))
         return index
 
 
@@ -165,11 +177,20 @@ def parse(data: bytes | str, platform_name: str) -> ParsedConfig:
         raise AuditParseError("configuration is empty")
     if _open_banner(text):
         raise AuditParseError("configuration ends inside a banner (cut short?)")
+    read, origin = text, None
+    if platform.syntax == "set" and is_braces(text):
+        try:
+            statements, origin = braces_to_set(text)
+        except BraceError as exc:
+            raise AuditParseError(f"Junos configuration in braces: {exc}") from exc
+        read = "\n".join(statements) + "\n"
     try:
-        hconfig = tree(platform, text)
+        hconfig = tree(platform, read)
     except GinError as exc:
         raise AuditParseError(str(exc)) from exc
-    index = _line_index(text)
+    index = _line_index(read)
+    if origin is not None:  # set line number -> the line of the braces text it came from
+        index = {path: origin[number - 1] for path, number in index.items()}
 
     def convert(hnode: object, path: tuple[str, ...]) -> Node:
         node_text = hnode.text  # type: ignore[attr-defined]
@@ -183,18 +204,23 @@ def parse(data: bytes | str, platform_name: str) -> ParsedConfig:
 
     root = Node("", None, [convert(c, ()) for c in hconfig.children])
     lines = text.splitlines()
-    return ParsedConfig(platform, root, len(lines), completeness(platform, text))
+    whole = completeness(platform, text, braces=origin is not None)
+    return ParsedConfig(platform, root, len(lines), whole)
 
 
-def completeness(platform: Platform, text: str) -> str | None:
+def completeness(platform: Platform, text: str, braces: bool = False) -> str | None:
     """Why ``text`` may not be a whole configuration, or None when it looks whole.
 
     IOS and FRR end ``show running-config`` with ``end``; Junos' ``display set`` output has
     no end marker, so there a full config is recognised by its ``set version`` line and a
-    final newline (a cut exactly at a line boundary after that cannot be seen).
+    final newline (a cut exactly at a line boundary after that cannot be seen).  Junos in
+    braces (``braces``) is whole when its braces balance, which :func:`parse` checked (a
+    cut between two top-level blocks cannot be seen).
     """
     if not text.endswith("\n"):
         return "the last line is cut mid-line"
+    if braces:
+        return None
     if platform.syntax == "set":
         if not any(ln.startswith("set version ") for ln in text.splitlines()[:50]):
             return "no 'set version' line: not a whole 'show configuration | display set'"
