@@ -72,15 +72,18 @@ def aaa_ios(config: ParsedConfig, ctx: Context) -> Result:
     undefined: list[str] = []
     wrong: list[Node] = []
     used: list[Node] = []
+    unlisted: list[Node] = []
     for line in lines:
         applied = line.child("login authentication ")
         name = applied.text.split()[2] if applied and len(applied.text.split()) > 2 \
             else "default"
         method_list = lists.get(name)
         if method_list is None:
-            if name != "default":  # no default list: IOS checks the local database
+            if name != "default":
                 undefined.append(name)
                 wrong.append(applied)  # type: ignore[arg-type]
+            else:  # no default list: IOS checks the local user database
+                unlisted.append(line)
             continue
         used += [method_list] + ([applied] if applied else [])
         words = method_list.text.split()[4:]
@@ -94,8 +97,13 @@ def aaa_ios(config: ParsedConfig, ctx: Context) -> Result:
         names = ", ".join(f"'{n}'" for n in dict.fromkeys(undefined))
         return bad(f"login method lists or server groups used but not defined: {names}",
                    wrong)
+    users = active(config, "username ")
+    if unlisted and not users:
+        return bad("AAA on, but no login method list applies to these lines (no 'aaa "
+                   "authentication login default' with a method): they fall back to a local "
+                   "user database that holds no user", model + unlisted)
     return ok("AAA on: every login method list and server group the lines use is defined",
-              model + used)
+              model + used + (users if unlisted else []))
 
 
 def aaa_junos(config: ParsedConfig, ctx: Context) -> Result:

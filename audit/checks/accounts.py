@@ -16,7 +16,8 @@ from audit.parse import Node, ParsedConfig
 # MD5 (type 5) secrets, which current guidance counts as broken.
 IOS_WEAK = re.compile(r"^(username \S+ .*\bpassword\b|enable password\b|password\b"
                       r"|(username \S+ .*\b|enable )secret 5 )")
-FRR_WEAK = re.compile(r"^(enable )?password (?!8 )")
+# FRR (Cumulus) "username NAME nopassword": a vtysh user who logs in with no password.
+FRR_WEAK = re.compile(r"^((enable )?password (?!8 )|username \S+ nopassword\b)")
 
 
 def _walk(node: Node):  # noqa: ANN202
@@ -31,8 +32,8 @@ def secrets_hier(pattern: re.Pattern[str]):  # noqa: ANN201
     def rule(config: ParsedConfig, ctx: Context) -> Result:
         weak = [n for n in _walk(config.root) if pattern.match(n.text)]
         if weak:
-            return bad("cleartext, reversible (type 7) or MD5 secrets in the configuration",
-                       weak)
+            return bad("cleartext, reversible (type 7), MD5 or missing secrets in the "
+                       "configuration", weak)
         service = active(config, "service password-encryption")
         if not service:
             return bad("'service password-encryption' is off")

@@ -141,6 +141,10 @@ def bgp_neighbors(bgp: Node) -> tuple[str, dict[str, Neighbor]]:
             if w[0] != "neighbor" or len(w) < 3:
                 continue
             nb = get(w[1], child)
+            if w[2] == "interface":  # FRR unnumbered: "neighbor IF interface [v6only] ..."
+                w = w[:2] + [x for x in w[3:] if x != "v6only"]
+                if len(w) < 3:
+                    continue
             if w[2] == "remote-as":
                 nb.remote_as = w[3] if len(w) > 3 else None
             elif w[2] == "peer-group" and len(w) == 3:
@@ -173,13 +177,67 @@ def bgp_neighbors(bgp: Node) -> tuple[str, dict[str, Neighbor]]:
     return local_as, {a: nb for a, nb in table.items() if not nb.is_group}
 
 
+def _seq(words: list[str], at: int, default: int) -> int:
+    try:
+        return int(words[at])
+    except (IndexError, ValueError):
+        return default
+
+
+def _catch_all(words: list[str]) -> bool:
+    """A prefix-list entry's words after permit/deny match every prefix of its family:
+    ``any``, or the zero-length prefix up to the longest length (``0.0.0.0/0 le 32``)."""
+    if words[:1] == ["any"]:
+        return True
+    try:
+        net = ipaddress.ip_network(words[0])
+    except (IndexError, ValueError):
+        return False
+    le = _seq(words, words.index("le") + 1, 0) if "le" in words else net.prefixlen
+    ge = _seq(words, words.index("ge") + 1, 0) if "ge" in words else 0
+    return net.prefixlen == 0 and le == net.max_prefixlen and ge <= 1
+
+
+def open_policies(config: ParsedConfig) -> set[tuple[str, str]]:
+    """(kind, name) of the route-maps and prefix-lists that let every route through: in
+    sequence order, an entry that permits without any condition (a route-map ``permit``
+    with no ``match``, a prefix-list ``permit any``) comes before anything is denied.
+    A list whose entries all match something ends in an implicit deny: a filter."""
+    entries: dict[tuple[str, str], list[tuple[int, str, bool]]] = {}
+    for node in config.root.children:
+        w = node.text.split()
+        if w[:1] == ["route-map"] and len(w) > 1:
+            action = w[2] if len(w) > 2 and w[2] in ("permit", "deny") else "permit"
+            every = not any(c.text.startswith("match ") for c in node.children)
+            entries.setdefault(("route-map", w[1]), []).append((_seq(w, 3, 10), action, every))
+        elif len(w) > 4 and w[0] in ("ip", "ipv6") and w[1] == "prefix-list":
+            rest = w[3:]
+            seq = len(entries.get(("prefix-list", w[2]), [])) * 5 + 5
+            if rest[0] == "seq":
+                seq, rest = _seq(rest, 1, seq), rest[2:]
+            if rest and rest[0] in ("permit", "deny"):
+                entries.setdefault(("prefix-list", w[2]), []).append(
+                    (seq, rest[0], _catch_all(rest[1:])))
+    out: set[tuple[str, str]] = set()
+    for key, rows in entries.items():
+        for _, action, every in sorted(rows, key=lambda r: r[0]):
+            if action == "deny":
+                break
+            if every:
+                out.add(key)
+                break
+    return out
+
+
 def bgp_filter_hier(config: ParsedConfig, ctx: Context) -> Result:
     processes = active(config, "router bgp")
     if not processes:
         return na("no BGP process")
     defined = _defined_policies(config)
+    permissive = open_policies(config)
     good: list[Node] = []
     wrong: list[Node] = []
+    everything: list[str] = []
     sessions = 0
     for bgp in processes:
         local_as, table = bgp_neighbors(bgp)
@@ -188,73 +246,150 @@ def bgp_filter_hier(config: ParsedConfig, ctx: Context) -> Result:
                 continue  # no session (a bare description) or an iBGP session
             sessions += 1
             named = [f for f in nb.inbound if (f.kind, f.name) in defined]
-            covered = {f.family for f in named}
+            filtering = [f for f in named if (f.kind, f.name) not in permissive]
+            covered = {f.family for f in filtering}
             # no explicit 'activate': the filters' own families (implicit activation)
-            families = set(nb.families) or covered or {None}
+            families = set(nb.families) or {f.family for f in named} or {None}
             if None in covered or families <= covered:
-                good.extend(f.node for f in named)
+                good.extend(f.node for f in filtering)
             else:
                 wrong.extend([f.node for f in nb.inbound] or [nb.node])
+                everything += [f.name for f in named if f not in filtering]
     if not sessions:
         return na("no eBGP session")
     if wrong:
-        return bad("eBGP sessions without an inbound filter naming a defined policy "
-                   "(in every activated address family)", wrong)
+        why = ("eBGP sessions without an inbound filter naming a defined policy (in every "
+               "activated address family)")
+        if everything:
+            why += (", or whose inbound policy accepts every route (a permit with no match "
+                    f"before anything is denied): {', '.join(dict.fromkeys(everything))}")
+        return bad(why, wrong)
     return ok(f"all {sessions} eBGP sessions filter what they accept", good)
 
 
+def _junos_bgp(config: ParsedConfig) -> list[tuple[str | None, Node, list[str]]]:
+    """(routing instance or None, line, words after ``protocols bgp``) of every BGP
+    statement, in the master instance and in each routing instance."""
+    out: list[tuple[str | None, Node, list[str]]] = [
+        (None, n, w[2:]) for n, w in junos_active(config, "protocols", "bgp")]
+    out += [(w[1], n, w[4:]) for n, w in junos_active(config, "routing-instances")
+            if len(w) > 4 and w[2:4] == ["protocols", "bgp"]]
+    return out
+
+
+def _imports(node: Node, words: list[str]) -> tuple[Node, list[str]] | None:
+    """(line, policy chain) of an ``import`` statement (a name or a ``[ A B ]`` list)."""
+    if "import" not in words:
+        return None
+    k = words.index("import")
+    if k + 1 >= len(words):
+        return None
+    if words[k + 1] == "[":
+        end = words.index("]") if "]" in words else len(words)
+        return node, words[k + 2:end]
+    return node, [words[k + 1]]
+
+
+def junos_policies(config: ParsedConfig) -> dict[str, list[tuple[bool, set[str]]]]:
+    """Each policy-statement's terms in order: (has a ``from``/``to`` condition, the
+    actions of its ``then``).  Statements outside any term form a last, unnamed term."""
+    terms: dict[str, dict[str | None, tuple[bool, set[str]]]] = {}
+    for _, w in junos_active(config, "policy-options", "policy-statement"):
+        if len(w) < 4:
+            continue
+        named = w[3] == "term" and len(w) > 5
+        term, rest = (w[4], w[5:]) if named else (None, w[3:])
+        policy = terms.setdefault(w[2], {})
+        cond, actions = policy.get(term, (False, set()))
+        if rest[0] in ("from", "to"):
+            cond = True
+        elif rest[0] == "then" and len(rest) > 1:
+            actions = actions | {rest[1]}
+        policy[term] = (cond, actions)
+    return {name: [t for k, t in ts.items() if k is not None] + ([ts[None]] if None in ts
+                                                                  else [])
+            for name, ts in terms.items()}
+
+
+def junos_accepts_all(chain: list[str],
+                      policies: dict[str, list[tuple[bool, set[str]]]]) -> bool:
+    """True when an import chain lets every route in: a term with no condition accepts
+    before any term rejects, or no term rejects at all (BGP's default import policy,
+    reached by every route no term decided, accepts)."""
+    for name in chain:
+        for cond, actions in policies.get(name, []):
+            if "reject" in actions:
+                return False
+            if not cond and "accept" in actions:
+                return True
+    return True
+
+
 def bgp_filter_junos(config: ParsedConfig, ctx: Context) -> Result:
-    lines = junos_active(config, "protocols", "bgp")
+    lines = _junos_bgp(config)
     if not lines:
         return na("no BGP")
-    local = {w[2] for _, w in junos_active(config, "routing-options", "autonomous-system")}
-    bgp_import = [n for n, w in lines if w[2:3] == ["import"]]
-    groups: dict[str, dict[str, object]] = {}
-    for node, w in lines:
-        if len(w) < 5 or w[2] != "group":
+    local = {None: {w[2] for _, w in junos_active(config, "routing-options",
+                                                  "autonomous-system")}}
+    for _, w in junos_active(config, "routing-instances"):
+        if w[2:4] == ["routing-options", "autonomous-system"] and len(w) > 4:
+            local.setdefault(w[1], set()).add(w[4])
+    top_import: dict[str | None, list[tuple[Node, list[str]]]] = {}
+    groups: dict[tuple[str | None, str], dict[str, object]] = {}
+    for instance, node, w in lines:
+        if w[:1] == ["import"]:
+            top_import.setdefault(instance, []).append(_imports(node, w))  # type: ignore
+        if len(w) < 3 or w[0] != "group":
             continue
-        g = groups.setdefault(w[3], {"import": [], "type": None, "peer_as": None,
-                                     "neighbors": {}})
-        if w[4] == "import":
-            g["import"].append(node)  # type: ignore[attr-defined]
-        elif w[4] == "type" and len(w) > 5:
-            g["type"] = w[5]
-        elif w[4] == "peer-as" and len(w) > 5:
-            g["peer_as"] = w[5]
-        elif w[4] == "neighbor" and len(w) > 5:
-            nb = g["neighbors"].setdefault(w[5], {"node": node, "import": [],  # type: ignore
+        g = groups.setdefault((instance, w[1]), {"import": [], "type": None, "peer_as": None,
+                                                 "neighbors": {}})
+        if w[2] == "import" and (imp := _imports(node, w)):
+            g["import"].append(imp)  # type: ignore[attr-defined]
+        elif w[2] == "type" and len(w) > 3:
+            g["type"] = w[3]
+        elif w[2] == "peer-as" and len(w) > 3:
+            g["peer_as"] = w[3]
+        elif w[2] == "neighbor" and len(w) > 3:
+            nb = g["neighbors"].setdefault(w[3], {"node": node, "import": [],  # type: ignore
                                                    "peer_as": None})
-            if w[6:7] == ["import"]:
-                nb["import"].append(node)
-            elif w[6:7] == ["peer-as"] and len(w) > 7:
-                nb["peer_as"] = w[7]
-    policies = {w[2] for _, w in junos_active(config, "policy-options", "policy-statement")}
+            if w[4:5] == ["import"] and (imp := _imports(node, w)):
+                nb["import"].append(imp)
+            elif w[4:5] == ["peer-as"] and len(w) > 5:
+                nb["peer_as"] = w[5]
+    policies = junos_policies(config)
     good: list[Node] = []
     wrong: list[Node] = []
+    open_policies: list[str] = []
     sessions = 0
-    for g in groups.values():
+    for (instance, _), g in groups.items():
+        mine = local.get(instance) or local[None]
         for nb in g["neighbors"].values():  # type: ignore[attr-defined]
             peer_as = nb["peer_as"] or g["peer_as"]
-            external = g["type"] == "external" or (peer_as is not None and peer_as not in local)
+            external = g["type"] == "external" or (peer_as is not None and peer_as not in mine)
             if not external:
                 continue
             sessions += 1
-            imports = nb["import"] or g["import"] or bgp_import
-            named = [n for n in imports if _words_last(n) in policies]
-            if named:
-                good.extend(named)
+            imports = nb["import"] or g["import"] or top_import.get(instance, [])
+            chain = [name for _, names in imports for name in names]
+            nodes = [n for n, _ in imports]
+            if not chain or any(name not in policies for name in chain):
+                wrong.extend(nodes or [nb["node"]])
+            elif junos_accepts_all(chain, policies):
+                wrong.extend(nodes)
+                open_policies += chain
             else:
-                wrong.extend(imports or [nb["node"]])
+                good.extend(nodes)
     if not sessions:
         return na("no eBGP session")
     if wrong:
-        return bad("eBGP neighbors without an import policy (Junos then accepts every route)",
-                   wrong)
-    return ok(f"all {sessions} eBGP sessions have an import policy", good)
-
-
-def _words_last(node: Node) -> str:
-    return node.text.split()[-1]
+        why = "eBGP neighbors without an import policy (Junos then accepts every route)"
+        if open_policies:
+            names = ", ".join(dict.fromkeys(open_policies))
+            why += (f", or whose import policy accepts every route (no term rejects, or a "
+                    f"term with no condition accepts first): {names}")
+        return bad(why, wrong)
+    return ok(f"all {sessions} eBGP sessions have an import policy that rejects what it "
+              "does not accept", good)
 
 
 BGP_FILTER = Check(
