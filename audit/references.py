@@ -15,6 +15,7 @@ neighbour's ``prefix-list`` means the family of the address-family it sits in.
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -24,6 +25,15 @@ from audit.parse import Node, ParsedConfig
 BUILTIN: dict[str, frozenset[str]] = {
     "snmp view": frozenset({"v1default", "*ilmi", "*tv.FFFFFFFF.FFFFFFFF.FFFFFFFF.F"}),
     "class-map": frozenset({"class-default"}),
+}
+#: Definitions IOS-XE prints on its own (smart licensing's trustpoint, the HTTPS server's
+#: self-signed one, Catalyst 9000 control-plane policing classes and its cloud-management
+#: ACL): used by the software, never by a line, so never "unused".  Shell patterns.
+BUILTIN_DEFINED: dict[str, tuple[str, ...]] = {
+    "pki trustpoint": ("SLA-TrustPoint", "TP-self-signed-*"),
+    "class-map": ("system-cpp-*", "non-client-nrt-class"),
+    "policy-map": ("system-cpp-policy",),
+    "ipv4 access-list": ("meraki-fqdn-dns",),
 }
 #: Kinds whose use a configuration cannot show, so "unused" is never said of them: IOS
 #: keeps SNMPv3 users (who join a group) out of the running config, and both IOS and Junos
@@ -86,7 +96,8 @@ class References:
         seen: set[tuple[str, str]] = set()
         out = []
         for r in self.defined:
-            if r.key in names or r.key in seen or r.kind in NEVER_UNUSED:
+            if r.key in names or r.key in seen or r.kind in NEVER_UNUSED or any(
+                    fnmatch.fnmatchcase(r.name, p) for p in BUILTIN_DEFINED.get(r.kind, ())):
                 continue
             seen.add(r.key)
             out.append(r)
@@ -172,6 +183,9 @@ def _ios_defines(w: list[str], path: tuple[str, ...]) -> Iterator[tuple[str, str
     elif path[0].startswith("router bgp") and w[0] == "neighbor" and len(w) == 3 \
             and w[2] == "peer-group":
         yield "peer-group", w[1]
+    elif path[0].startswith("router bgp") and w[0] == "template" and len(w) >= 3 \
+            and w[1] in ("peer-session", "peer-policy"):
+        yield w[1] + " template", w[2]
 
 
 def _list_name(rest: list[str]) -> str:
@@ -189,6 +203,16 @@ def _ios_uses(w: list[str], path: tuple[str, ...]) -> Iterator[tuple[str, str]]:
     for i, word in enumerate(w[:-1]):
         if word in ROUTE_MAP_WORDS and not (i == 0 and not path):
             yield "route-map", w[i + 1]
+    if top.startswith("router bgp") and w[:1] == ["inherit"] and len(w) >= 3 \
+            and w[1] in ("peer-session", "peer-policy"):
+        yield w[1] + " template", w[2]  # a template inheriting another
+        return
+    if top.startswith("router bgp") and w[0] == "neighbor" and "v6only" in w[3:4]:
+        w = w[:3] + w[4:]  # FRR "neighbor IF interface v6only peer-group G"
+    if top.startswith("router bgp") and w[0] == "neighbor" and len(w) >= 5 \
+            and w[2] == "inherit" and w[3] in ("peer-session", "peer-policy"):
+        yield w[3] + " template", w[4]
+        return
     if top.startswith("router bgp") and w[0] == "neighbor" and len(w) >= 4:
         what, name = w[2], w[3]
         if what == "peer-group" and len(w) == 4:
