@@ -149,12 +149,18 @@ def _binary_ratio(sample: str) -> float:
     return len(ODD.findall(sample)) / len(sample)
 
 
+def _same(text: str) -> str:
+    """A line as the parser keeps it: runs of blanks are one space (real configs carry
+    hand-typed double spaces, which the tree does not)."""
+    return " ".join(text.split())
+
+
 def _line_index(text: str) -> dict[tuple[str, ...], int]:
     """Path of stripped texts (indentation-based) -> first line number it appears on."""
     index: dict[tuple[str, ...], int] = {}
     stack: list[tuple[int, str]] = []
     for number, raw in enumerate(text.splitlines(), start=1):
-        bare = raw.strip()
+        bare = _same(raw)
         if not bare:
             continue
         indent = len(raw) - len(raw.lstrip())
@@ -194,10 +200,10 @@ def parse(data: bytes | str, platform_name: str) -> ParsedConfig:
 
     def convert(hnode: object, path: tuple[str, ...]) -> Node:
         node_text = hnode.text  # type: ignore[attr-defined]
-        here = path + (node_text,)
+        here = path + (_same(node_text),)
         line = index.get(here)
         if line is None:  # multi-line banners are indexed by their first line
-            line = index.get(path + (node_text.split("\n", 1)[0],))
+            line = index.get(path + (_same(node_text.split("\n", 1)[0]),))
         node = Node(node_text, line)
         node.children = [convert(c, here) for c in hnode.children]  # type: ignore[attr-defined]
         return node

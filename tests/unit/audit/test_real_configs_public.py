@@ -20,7 +20,7 @@ def _expected(name: str) -> dict:
 
 
 def test_the_public_fixtures_cover_three_vendors_and_name_their_source() -> None:
-    assert {p.stem for p in PUBLIC.glob("*.conf")} == set(CASES) and len(CASES) >= 12
+    assert {p.stem for p in PUBLIC.glob("*.conf")} == set(CASES) and len(CASES) >= 13
     platforms = {_expected(n)["platform"] for n in CASES}
     assert {"cisco_ios", "cisco_xe", "juniper_junos", "frr"} <= platforms
     sources = (PUBLIC / "SOURCES.md").read_text()
@@ -48,6 +48,8 @@ def test_public_config_gives_expected_findings(name: str) -> None:
             assert line in cited, (check, line, cited)
         for part in want.get("evidence_contains", []):
             assert any(part in snippet for snippet in cited), (check, part, cited)
+        for part in want.get("evidence_excludes", []):
+            assert not any(part in snippet for snippet in cited), (check, part, cited)
         assert all(number is not None for number, _ in finding.evidence), (check, got)
 
 
