@@ -73,6 +73,7 @@ def aaa_ios(config: ParsedConfig, ctx: Context) -> Result:
     wrong: list[Node] = []
     used: list[Node] = []
     unlisted: list[Node] = []
+    open_lists: list[Node] = []
     for line in lines:
         applied = line.child("login authentication ")
         name = applied.text.split()[2] if applied and len(applied.text.split()) > 2 \
@@ -87,6 +88,8 @@ def aaa_ios(config: ParsedConfig, ctx: Context) -> Result:
             continue
         used += [method_list] + ([applied] if applied else [])
         words = method_list.text.split()[4:]
+        if "none" in words:
+            open_lists.append(method_list)
         for i, word in enumerate(words):
             if word == "group" and i + 1 < len(words) and words[i + 1] not in groups:
                 undefined.append(words[i + 1])
@@ -97,6 +100,10 @@ def aaa_ios(config: ParsedConfig, ctx: Context) -> Result:
         names = ", ".join(f"'{n}'" for n in dict.fromkeys(undefined))
         return bad(f"login method lists or server groups used but not defined: {names}",
                    wrong)
+    if open_lists:
+        return bad("a login method list the lines use has the method 'none': a login that "
+                   "reaches it (first, or when the servers before it do not answer) needs no "
+                   "password", open_lists)
     users = active(config, "username ")
     if unlisted and not users:
         return bad("AAA on, but no login method list applies to these lines (no 'aaa "
@@ -152,6 +159,9 @@ def users_ios(config: ParsedConfig, ctx: Context) -> Result:
     readable = [u for u in users if " password " in f" {u.text} "]
     if readable:
         return bad("local users with cleartext or reversible (type 7) passwords", readable)
+    empty = [u for u in users if " nopassword" in f" {u.text} "]
+    if empty:
+        return bad("local users with no password at all ('nopassword')", empty)
     md5 = [u for u in users if " secret 5 " in u.text]
     if md5:
         return bad("local users with MD5 (type 5) secrets, a weak hash", md5)

@@ -43,3 +43,25 @@ def test_frr_user_without_a_password_is_a_missing_secret() -> None:
     result = BY_ID["auth.hashed_secrets"].run(config, "frr", CTX)
     assert result.status is Status.FAIL and "missing" in result.reason
     assert [s for _, s in result.evidence] == ["username cumulus nopassword"]
+
+
+def test_a_method_list_with_none_lets_a_login_in_without_a_password() -> None:
+    # the shape of a lab IOSv 15.8 config: RADIUS for a named list, 'none' for the rest
+    text = ("aaa new-model\naaa group server radius AAA_RADIUS\n server name freeradius\n"
+            "radius server freeradius\n address ipv4 192.0.2.10 auth-port 1812 acct-port 1813\n"
+            "aaa authentication login default none\n"
+            "aaa authentication login AAA_AUTHC_RADIUS group AAA_RADIUS local\n"
+            "line con 0\nline vty 0 4\n login authentication AAA_AUTHC_RADIUS\n")
+    result = _aaa(text)
+    assert result.status is Status.FAIL and "'none'" in result.reason, result
+    assert [s for _, s in result.evidence] == ["aaa authentication login default none"]
+    fixed = text.replace("default none", "default group AAA_RADIUS local")
+    assert _aaa(fixed).status is Status.PASS
+
+
+def test_an_ios_user_with_nopassword_fails() -> None:
+    config = parse(as_running("cisco_ios", "username guest nopassword\n"
+                              "username ops privilege 15 secret 9 $9$abc\n"), "cisco_ios")
+    result = BY_ID["auth.local_users"].run(config, "cisco_ios", CTX)
+    assert result.status is Status.FAIL and "nopassword" in result.reason
+    assert [s for _, s in result.evidence] == ["username guest nopassword"]
