@@ -95,3 +95,40 @@ def test_remediation_of_a_public_ios_config_never_locks_anyone_out(name: str) ->
     for check in LOGIN_CHECKS:
         result = BY_ID[check].run(after, platform, Context(device=name, role="pe"))
         assert result.status is Status.PASS, (check, result.reason, result.evidence)
+
+
+def test_gin_audit_check_reads_a_folder_of_the_public_configs(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch,
+                                                              ) -> None:
+    """The joint an auditor uses: the files as received (no devices.yaml, no platform in
+    the name) through ``gin audit check --configs``: each platform is recognised from the
+    text (Junos in braces too), no file is skipped, and the role-free findings are the
+    expected ones."""
+    import json
+    import shutil
+
+    from click.testing import CliRunner
+
+    from gin.cli import cli
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("GIN_BACKUP_DIR", str(tmp_path / "backups"))
+    monkeypatch.delenv("GIN_DB", raising=False)
+    folder = tmp_path / "received"
+    folder.mkdir()
+    for name in CASES:
+        shutil.copy(PUBLIC / f"{name}.conf", folder / f"{name}.conf")
+    result = CliRunner().invoke(cli, ["audit", "check", "--configs", str(folder), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["skipped"] == []
+    platforms = {d["device"]: d["platform"] for d in data["devices"]}
+    found = {(f["device"], f["check"]): f["status"] for f in data["findings"]}
+    for name in CASES:
+        expected = _expected(name)
+        dialect = {"cisco_xe": "cisco_ios"}.get(expected["platform"], expected["platform"])
+        assert platforms[name] == dialect, name
+        for check in ("route.bgp_inbound_filter", "cfg.undefined_reference"):
+            if check in expected["findings"]:
+                assert found[(name, check)] == expected["findings"][check]["status"], (name,
+                                                                                      check)
