@@ -87,7 +87,7 @@ def audit_one(source: ConfigSource, checks: Sequence[Check] = ALL,
             # what passed on half a config proves nothing about the missing half
             status = Status.UNKNOWN
             reason = f"configuration incomplete ({config.incomplete}); not trusted: {reason}"
-        fix = check.fix(source.platform, ctx) if status is Status.FAIL else ()
+        fix = check.fix(source.platform, ctx, config) if status is Status.FAIL else ()
         result.findings.append(Finding(
             device=source.device, agency=source.agency, platform=source.platform,
             check=check.id, title=check.title,

@@ -120,12 +120,20 @@ class Check:
         """False when the check is "not applicable" on ``platform``."""
         return _entry(self.not_applicable, platform) is None
 
-    def fix(self, platform: str, ctx: Context | None = None) -> tuple[str, ...]:
+    def fix(self, platform: str, ctx: Context | None = None,
+            config: ParsedConfig | None = None) -> tuple[str, ...]:
         """The remediation lines for ``platform`` (its dialect's, else the generic ones),
-        or the ones :attr:`remedy` works out from ``ctx``."""
+        or the ones :attr:`remedy` works out from ``ctx``; with the judged ``config``, a
+        ``line vty 0 15`` reaches every VTY line the device has (IOS-XE prints
+        ``line vty 16 31`` and beyond), so the fix covers every line it cited."""
         if self.remedy is not None and ctx is not None:
             return tuple(self.remedy(ctx))
-        return tuple(_entry(self.remediation, platform) or self.remediation.get("*") or ())
+        lines = tuple(_entry(self.remediation, platform) or self.remediation.get("*") or ())
+        last = _last_vty(config) if config is not None else None
+        if last is not None and last > 15:
+            lines = tuple(f"line vty 0 {last}" if ln == "line vty 0 15" else ln
+                          for ln in lines)
+        return lines
 
     def run(self, config: ParsedConfig | None, platform: str, ctx: Context) -> Result:
         """Apply the rule for ``platform``; a missing rule or a crash is "unknown"."""
@@ -141,6 +149,19 @@ class Check:
             return rule(config, ctx)  # type: ignore[arg-type]
         except Exception as exc:  # a rule bug must never read as a pass
             return Result(Status.UNKNOWN, f"check error: {type(exc).__name__}: {exc}")
+
+
+def _last_vty(config: ParsedConfig) -> int | None:
+    """The highest VTY line number the config prints (None: no ``line vty`` section)."""
+    last: int | None = None
+    for node in config.top("line vty "):
+        words = node.text.split()
+        try:
+            end = int(words[3] if len(words) > 3 else words[2])
+        except (IndexError, ValueError):
+            continue
+        last = end if last is None else max(last, end)
+    return last
 
 
 @cache
