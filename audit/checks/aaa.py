@@ -117,7 +117,8 @@ def aaa_junos(config: ParsedConfig, ctx: Context) -> Result:
     order = junos_active(config, "system", "authentication-order")
     if not order:
         return ok("no authentication-order: logins are checked against local passwords")
-    methods = [w[2] for _, w in order if len(w) > 2]
+    # "display set" prints one method a line; braces print a list: "[ tacplus password ]"
+    methods = [m for _, w in order for m in w[2:] if m not in ("[", "]")]
     servers = {"tacplus": junos_active(config, "system", "tacplus-server"),
                "radius": junos_active(config, "system", "radius-server")}
     missing = [m for m in methods if m in servers and not servers[m]]

@@ -65,3 +65,18 @@ def test_an_ios_user_with_nopassword_fails() -> None:
     result = BY_ID["auth.local_users"].run(config, "cisco_ios", CTX)
     assert result.status is Status.FAIL and "nopassword" in result.reason
     assert [s for _, s in result.evidence] == ["username guest nopassword"]
+
+
+def test_junos_authentication_order_as_braces_print_it() -> None:
+    """'show configuration' prints the order as one list; every method in it needs its
+    server, as with the one-method-a-line 'display set' form."""
+    text = ("version 21.4R3.15;\nsystem {\n    authentication-order [ tacplus password ];\n"
+            "}\n")
+    config = parse(text, "juniper_junos")
+    result = BY_ID["auth.aaa_login"].run(config, "juniper_junos", CTX)
+    assert result.status is Status.FAIL and "tacplus" in result.reason, result
+    assert result.evidence[0][0] == 3
+    served = text.replace("}\n", "    tacplus-server {\n        192.0.2.49 secret \"$9$x\";\n"
+                                 "    }\n}\n")
+    passed = BY_ID["auth.aaa_login"].run(parse(served, "juniper_junos"), "juniper_junos", CTX)
+    assert passed.status is Status.PASS and "tacplus password" in passed.reason, passed
