@@ -229,13 +229,15 @@ def acl_ios(config: ParsedConfig, ctx: Context) -> Result:
 
 
 def acl_junos(config: ParsedConfig, ctx: Context) -> Result:
-    filters = [(n, w) for n, w in junos_active(config, "interfaces", "lo0")
-               if "filter" in w and "input" in w]
+    # "filter input NAME", or "filter input-list [ A B ]" (a chain of filters)
+    filters = [(n, [x for x in w[w.index(kind) + 1:] if x not in ("[", "]")])
+               for n, w in junos_active(config, "interfaces", "lo0")
+               for kind in ("input", "input-list") if "filter" in w and kind in w]
     if not filters:
         return bad("no input firewall filter on lo0: the routing engine accepts any source")
     defined = {w[4] for _, w in junos_active(config, "firewall", "family") if len(w) > 4}
     defined |= {w[2] for _, w in junos_active(config, "firewall", "filter") if len(w) > 2}
-    named = [n for n, w in filters if w[-1] in defined]
+    named = [n for n, names in filters if names and set(names) <= defined]
     if not named:
         return bad("lo0 input filter names a filter that is not defined",
                    [n for n, _ in filters])

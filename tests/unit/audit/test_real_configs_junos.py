@@ -134,3 +134,41 @@ def test_a_bgp_group_inheriting_peer_as_and_import_is_judged_by_them() -> None:
     filtered = check.run(parse(base + policy, "juniper_junos"), "juniper_junos", ctx)
     assert filtered.status is Status.PASS, filtered
     assert any("set groups EDGE" in text for _, text in filtered.evidence)
+
+
+def test_an_input_filter_list_on_lo0_protects_the_routing_engine() -> None:
+    text = """\
+version 21.4R3.15;
+interfaces {
+    lo0 {
+        unit 0 {
+            family inet6 {
+                filter {
+                    input-list [ ACCEPT-MGMT DISCARD-ALL ];
+                }
+            }
+        }
+    }
+}
+firewall {
+    family inet6 {
+        filter ACCEPT-MGMT {
+            term ssh {
+                then accept;
+            }
+        }
+        filter DISCARD-ALL {
+            term all {
+                then discard;
+            }
+        }
+    }
+}
+"""
+    check = BY_ID["mgmt.access_acl"]
+    ctx = Context(device="r1")
+    assert check.run(parse(text, "juniper_junos"), "juniper_junos", ctx).status is Status.PASS
+    half = text.replace("        filter DISCARD-ALL {\n            term all {\n"
+                        "                then discard;\n            }\n        }\n", "")
+    result = check.run(parse(half, "juniper_junos"), "juniper_junos", ctx)
+    assert result.status is Status.FAIL and result.evidence[0][0] == 7, result
