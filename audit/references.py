@@ -305,6 +305,8 @@ def _route_map_entry(w: list[str]) -> Iterator[tuple[str, str]]:
         if w[2] in ("address", "next-hop", "route-source"):
             if w[3] == "prefix-list":
                 yield from ((f"{fam} prefix-list", n) for n in w[4:])
+            elif w[2] == "next-hop" and w[3] == "address":
+                return  # FRR "match ipv6 next-hop address X": an address, not a list
             elif w[3] not in ("type",):
                 yield from ((f"{fam} access-list", n) for n in w[3:])
         return

@@ -72,3 +72,14 @@ def test_definitions_ios_xe_prints_for_itself_are_never_unused() -> None:
     result = BY_ID["cfg.unused_definition"].run(config, "cisco_xe", Context(device="r1"))
     assert result.status is Status.FAIL
     assert result.reason.endswith("pki trustpoint OURS"), result.reason
+
+
+def test_a_next_hop_address_is_not_a_list_name() -> None:
+    text = ("ipv6 access-list nh1 permit 2001:db8:1::/64\n"
+            "route-map r2 permit 10\n match ipv6 next-hop nh1\n"
+            "route-map r2 permit 40\n match ipv6 next-hop address 2001:db8:4::1\n"
+            "route-map r2 permit 50\n match ip next-hop address 192.0.2.1\n"
+            "router bgp 65001\n neighbor 2001:db8::2 remote-as external\n"
+            " address-family ipv6 unicast\n  neighbor 2001:db8::2 route-map r2 in\n")
+    refs = _refs(text, "frr")
+    assert refs.undefined() == [] and refs.unused() == []
