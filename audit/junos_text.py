@@ -154,16 +154,21 @@ def expand_groups(statements: Sequence[Sequence[str]]) -> list[tuple[int, list[s
     A group applied at hierarchy P contributes each of its statements that lies under P;
     a wildcard (``<*>``, ``<ge-*>``) in what remains stands for every name the config
     itself has at that place.  Groups applied inside groups are followed (each group
-    once per place, so a cycle ends).
+    once per place, so a cycle ends); ``apply-groups-except`` keeps a group out of the
+    hierarchy below it.
     """
     groups: dict[str, list[int]] = {}
     applied: list[tuple[list[str], str]] = []
+    excepted: list[tuple[list[str], str]] = []
     for i, words in enumerate(statements):
         if len(words) > 2 and words[0] == "groups":
             groups.setdefault(words[1], []).append(i)
-        if "apply-groups" in words and words[0] != "groups":
+        elif "apply-groups" in words:
             k = list(words).index("apply-groups")
             applied += [(list(words[:k]), name) for name in _list(words, k + 1)]
+        elif "apply-groups-except" in words:
+            k = list(words).index("apply-groups-except")
+            excepted += [(list(words[:k]), name) for name in _list(words, k + 1)]
     plain = [list(w) for w in statements if w and w[0] != "groups"]
     out: list[tuple[int, list[str]]] = []
     seen: set[tuple[tuple[str, ...], str]] = set()
@@ -182,7 +187,7 @@ def expand_groups(statements: Sequence[Sequence[str]]) -> list[tuple[int, list[s
                 if "apply-groups" in words:
                     k = words.index("apply-groups")
                     todo += [(words[:k], n) for n in _list(words, k + 1)]
-                else:
+                elif not any(words[:len(at)] == at and name == n for at, n in excepted):
                     out.append((i, words))
     return out
 

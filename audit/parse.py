@@ -79,9 +79,9 @@ class ParsedConfig:
 
     @cached_property
     def _set_index(self) -> dict[str, list[tuple[Node, list[str]]]]:
-        """Statements in force, split into words once, grouped by their first word: the
-        ``set`` lines less what a ``deactivate`` line takes out of force, then what
-        ``apply-groups`` brings in (cited by the group's own line)."""
+        """Statements in force, split into words once, grouped by their first word: what
+        ``apply-groups`` brings in (cited by the group's own line), then the ``set`` lines,
+        less what a ``deactivate`` line takes out of force."""
         stated: list[tuple[Node, list[str]]] = []
         inactive: list[list[str]] = []
         for node in self.root.children:
@@ -96,7 +96,9 @@ class ParsedConfig:
                   if not any(w[:len(off)] == off for off in inactive if off)]
         inherited = [(stated[i][0], w) for i, w in expand_groups([w for _, w in stated])]
         index: dict[str, list[tuple[Node, list[str]]]] = {}
-        for node, words in stated + inherited:
+        # what a group brings comes first: a statement written in place overrides it, and
+        # the checks read a single-valued statement's last line
+        for node, words in inherited + stated:
             index.setdefault(words[0], []).append((node, words))
             index.setdefault("", []).append((node, words))
         return index

@@ -172,3 +172,17 @@ firewall {
                         "                then discard;\n            }\n        }\n", "")
     result = check.run(parse(half, "juniper_junos"), "juniper_junos", ctx)
     assert result.status is Status.FAIL and result.evidence[0][0] == 7, result
+
+
+def test_a_statement_written_in_place_overrides_the_group_and_except_keeps_it_out() -> None:
+    text = ("set version 21.4R3\nset routing-options autonomous-system 65000\n"
+            "set groups EDGE protocols bgp group <*> peer-as 65001\n"
+            "set protocols bgp apply-groups EDGE\n"
+            "set protocols bgp group CORE neighbor 192.0.2.1\n"
+            "set protocols bgp group CORE peer-as 65000\n"
+            "set protocols bgp group RR neighbor 192.0.2.2\n"
+            "set protocols bgp group RR apply-groups-except EDGE\n")
+    result = BY_ID["route.bgp_inbound_filter"].run(parse(text, "juniper_junos"),
+                                                    "juniper_junos", Context(device="r1"))
+    # CORE's own peer-as 65000 wins over the group's; RR does not take the group at all
+    assert result.status is Status.NOT_APPLICABLE, result
