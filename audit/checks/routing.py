@@ -44,6 +44,8 @@ class Inbound:
 class Neighbor:
     address: str
     node: Node
+    #: The VRF of an ``address-family ... vrf NAME`` session (None: the global table).
+    vrf: str | None = None
     remote_as: str | None = None
     peer_group: str | None = None
     #: True for a ``neighbor NAME peer-group`` definition (a template, not a session).
@@ -129,10 +131,13 @@ def bgp_neighbors(bgp: Node) -> tuple[str, dict[str, Neighbor]]:
     table: dict[str, Neighbor] = {}
     sessions, policies = _templates(bgp, "peer-session"), _templates(bgp, "peer-policy")
 
-    def get(addr: str, node: Node) -> Neighbor:
-        return table.setdefault(addr, Neighbor(addr, node))
+    def get(addr: str, vrf: str | None, node: Node) -> Neighbor:
+        # a PE reuses one CE address in many VRFs: each is its own session
+        return table.setdefault(f"{addr}%{vrf}" if vrf else addr, Neighbor(addr, node, vrf))
 
     def scan(section: Node, family: str | None) -> None:
+        words = (family or "").split()
+        vrf = words[words.index("vrf") + 1] if "vrf" in words[:-1] else None
         for child in section.children:
             w = child.text.split()
             if w[0] == "address-family":
@@ -140,7 +145,7 @@ def bgp_neighbors(bgp: Node) -> tuple[str, dict[str, Neighbor]]:
                 continue
             if w[0] != "neighbor" or len(w) < 3:
                 continue
-            nb = get(w[1], child)
+            nb = get(w[1], vrf, child)
             if w[2] == "interface":  # FRR unnumbered: "neighbor IF interface [v6only] ..."
                 w = w[:2] + [x for x in w[3:] if x != "v6only"]
                 if len(w) < 3:
@@ -164,7 +169,8 @@ def bgp_neighbors(bgp: Node) -> tuple[str, dict[str, Neighbor]]:
 
     scan(bgp, None)
     for nb in table.values():
-        group = table.get(nb.peer_group) if nb.peer_group else None
+        group = (table.get(f"{nb.peer_group}%{nb.vrf}") or table.get(nb.peer_group)
+                 if nb.peer_group else None)
         if nb.remote_as is None:
             inherited = [t.remote_as for t in _chain(sessions, nb.session) if t.remote_as]
             nb.remote_as = (group.remote_as if group else None) or next(iter(inherited), None)

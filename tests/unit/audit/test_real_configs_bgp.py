@@ -126,3 +126,22 @@ def test_junos_routing_instance_sessions_are_judged_too() -> None:
     assert any("routing-instances AGENCY-VRF" in s for _, s in result.evidence)
     internal = text.replace("peer-as 65010", "peer-as 65000")
     assert _judge("juniper_junos", internal).status is Status.NOT_APPLICABLE
+
+
+def test_one_ce_address_in_two_vrfs_is_two_sessions() -> None:
+    """An MPLS PE reuses a CE address in every VRF: the filter of one VRF's session does
+    not cover the other's."""
+    text = ("router bgp 65000\n address-family ipv4 vrf AGENCY-A\n"
+            "  neighbor 10.1.1.2 remote-as 65010\n  neighbor 10.1.1.2 activate\n"
+            "  neighbor 10.1.1.2 prefix-list A-IN in\n exit-address-family\n"
+            " address-family ipv4 vrf AGENCY-B\n  neighbor 10.1.1.2 remote-as 65020\n"
+            "  neighbor 10.1.1.2 activate\n exit-address-family\n!\n"
+            "ip prefix-list A-IN seq 5 permit 198.51.100.0/24\n")
+    result = _judge("cisco_ios", text)
+    assert result.status is Status.FAIL, result
+    assert [s for _, s in result.evidence] == ["neighbor 10.1.1.2 remote-as 65020"]
+    both = text.replace("  neighbor 10.1.1.2 activate\n exit-address-family\n!\n",
+                        "  neighbor 10.1.1.2 activate\n  neighbor 10.1.1.2 prefix-list A-IN in\n"
+                        " exit-address-family\n!\n")
+    passed = _judge("cisco_ios", both)
+    assert passed.status is Status.PASS and "all 2 eBGP sessions" in passed.reason, passed
