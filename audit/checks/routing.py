@@ -465,8 +465,9 @@ def urpf_ios(config: ParsedConfig, ctx: Context) -> Result:
 def urpf_junos(config: ParsedConfig, ctx: Context) -> Result:
     if ctx.role == "ce":
         return na("uRPF is enforced on the PE side of an agency edge, not on the CE")
-    peers = [ipaddress.ip_address(w[5]) for _, w in junos_active(config, "protocols", "bgp")
-             if len(w) > 5 and w[2] == "group" and w[4] == "neighbor" and _is_ip(w[5])]
+    # CE sessions of a PE live in routing instances as often as in the master instance
+    peers = [ipaddress.ip_address(w[3]) for _, _, w in _junos_bgp(config)
+             if len(w) > 3 and w[0] == "group" and w[2] == "neighbor" and _is_ip(w[3])]
     units: dict[tuple[str, str, str], dict[str, object]] = {}
     for node, w in junos_active(config, "interfaces"):
         if len(w) > 6 and w[2] == "unit" and w[4] == "family":

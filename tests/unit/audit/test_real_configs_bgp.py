@@ -145,3 +145,20 @@ def test_one_ce_address_in_two_vrfs_is_two_sessions() -> None:
                         " exit-address-family\n!\n")
     passed = _judge("cisco_ios", both)
     assert passed.status is Status.PASS and "all 2 eBGP sessions" in passed.reason, passed
+
+
+def test_junos_urpf_finds_the_edge_of_a_routing_instance_session() -> None:
+    text = ("set routing-options autonomous-system 65000\n"
+            "set interfaces ge-0/0/1 unit 0 family inet6 address 2001:db8:1::1/64\n"
+            "set routing-instances AGENCY-VRF instance-type vrf\n"
+            "set routing-instances AGENCY-VRF interface ge-0/0/1.0\n"
+            "set routing-instances AGENCY-VRF protocols bgp group CE peer-as 65010\n"
+            "set routing-instances AGENCY-VRF protocols bgp group CE neighbor 2001:db8:1::2\n")
+    config = parse(as_running("juniper_junos", text), "juniper_junos")
+    urpf = BY_ID["route.urpf_edges"]
+    result = urpf.run(config, "juniper_junos", CTX)
+    assert result.status is Status.FAIL and result.evidence[0][1].startswith(
+        "set interfaces ge-0/0/1"), result
+    fixed = text + "set interfaces ge-0/0/1 unit 0 family inet6 rpf-check\n"
+    assert urpf.run(parse(as_running("juniper_junos", fixed), "juniper_junos"),
+                    "juniper_junos", CTX).status is Status.PASS
