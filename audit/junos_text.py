@@ -16,6 +16,7 @@ inherited from a group is judged like one written in place.
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Sequence
 
 #: Markers Junos prints before a statement; ``inactive:`` takes it out of force.
@@ -36,44 +37,31 @@ def is_braces(text: str) -> bool:
     return False
 
 
+#: One token of a braces config: a newline (counted), blanks, a comment, a quoted string,
+#: punctuation, a word; or the start of a string or comment that never ends.
+TOKEN = re.compile(r'(\n)|[ \t\r\f\v]+|#[^\n]*|(/\*.*?\*/)|("(?:\\.|[^"\\])*")|([{};\[\]])'
+                   r'|((?!/\*)[^\s{};\[\]"#][^\s{};\[\]"]*)|(["]|/\*)', re.S)
+
+
 def _tokens(text: str) -> list[tuple[str, int]]:
     """Words, quoted strings and the punctuation ``{ } ; [ ]`` with their line numbers;
     comments (``# ...`` to the end of the line, ``/* ... */``) dropped."""
     out: list[tuple[str, int]] = []
-    i, line, n = 0, 1, len(text)
-    while i < n:
-        c = text[i]
-        if c == "\n":
+    line = 1
+    for m in TOKEN.finditer(text):
+        newline, comment, quoted, punct, word, unclosed = m.groups()
+        if newline:
             line += 1
-            i += 1
-        elif c.isspace():
-            i += 1
-        elif c == "#":
-            while i < n and text[i] != "\n":
-                i += 1
-        elif text.startswith("/*", i):
-            end = text.find("*/", i + 2)
-            end = n if end < 0 else end + 2
-            line += text.count("\n", i, end)
-            i = end
-        elif c == '"':
-            j = i + 1
-            while j < n and text[j] != '"':
-                j += 2 if text[j] == "\\" else 1
-            if j >= n:
-                raise BraceError(f"a quoted string opened on line {line} never closes")
-            out.append((text[i:j + 1], line))
-            line += text.count("\n", i, j)
-            i = j + 1
-        elif c in "{};[]":
-            out.append((c, line))
-            i += 1
-        else:
-            j = i
-            while j < n and not text[j].isspace() and text[j] not in '{};[]"':
-                j += 1
-            out.append((text[i:j], line))
-            i = j
+        elif comment:
+            line += comment.count("\n")
+        elif quoted:
+            out.append((quoted, line))
+            line += quoted.count("\n")
+        elif punct or word:
+            out.append((punct or word, line))
+        elif unclosed:
+            what = "comment" if unclosed == "/*" else "quoted string"
+            raise BraceError(f"a {what} opened on line {line} never closes")
     return out
 
 

@@ -71,7 +71,8 @@ def test_an_empty_block_is_a_statement() -> None:
 
 
 @pytest.mark.parametrize("cut", [BRACES[:BRACES.index("    services {")],
-                                 BRACES + "}\n", 'system {\n    host-name "r1;\n}\n'])
+                                 BRACES + "}\n", 'system {\n    host-name "r1;\n}\n',
+                                 "system {\n    /* never closed\n}\n"])
 def test_braces_that_do_not_balance_are_one_clear_error(cut: str) -> None:
     with pytest.raises(BraceError):
         braces_to_set(cut)
