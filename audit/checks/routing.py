@@ -3,7 +3,10 @@
 An eBGP session without an inbound filter lets an agency announce any prefix into the GIN
 (a hijack or a leak); an agency edge without uRPF forwards spoofed sources.  A filter that
 names a prefix-list or route-map that does not exist is a failure too: IOS then permits
-everything.
+everything.  So is a "filter" that lets every route through (a route-map permit with no
+match, a prefix-list ``permit any``, a Junos import chain no term of which rejects, since
+BGP's default import policy then accepts the rest): real configs use such maps to set a
+local preference and call them filters.
 """
 
 from __future__ import annotations
