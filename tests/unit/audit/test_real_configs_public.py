@@ -79,12 +79,16 @@ def test_remediation_of_a_public_ios_config_never_locks_anyone_out(name: str) ->
     from audit.checks.base import Context, Status
     from audit.login_paths import apply, login_paths
     from audit.parse import parse
-    from tests.unit.audit.test_remediation_lockout import LOGIN_CHECKS, _remediation
+    from tests.unit.audit.test_remediation_lockout import LOGIN_CHECKS, _fill, _remediation
 
     platform = _expected(name)["platform"]
     text = (PUBLIC / f"{name}.conf").read_text()
     config = parse(text, platform)
-    lines = _remediation(text, platform)
+    # the AAA fix first when AAA fails too: it must not lock anyone out either
+    aaa = next(f for f in audit_text(text, platform, role="pe").findings
+               if f.check == "auth.aaa_login")
+    lines = ([_fill(ln) for ln in aaa.remediation] if aaa.status is Status.FAIL else [])
+    lines += _remediation(text, platform)
     assert lines, "every public IOS fixture fails a login check"
     before = login_paths(config)
     for n in range(1, len(lines) + 1):
