@@ -31,6 +31,29 @@ from typing import Any
 
 IF = "agency, site, device, ifname"
 
+#: how long a device may fail its polls before it is "unreachable" (GinDeviceUnreachable's
+#: ``for``), and so how long the link rules carry an interface's last polled state
+UNREACHABLE_AFTER = "5m"
+
+
+def _last(metric: str) -> str:
+    """``metric``'s last polled value, for up to :data:`UNREACHABLE_AFTER` without a poll.
+
+    Why: a device that fails a poll (a timeout, a genErr) exports ``gin_snmp_up 0`` and no
+    interface values at all (monitor.collector says why: no stale values), so Prometheus
+    marks its interface series stale.  A rule on the raw series would lose a down link at
+    the first failed poll and restart its ``for:``; a link whose router also misses a poll
+    now and then (busy CPU, the very outage that took the link down) would never alert.
+    Over the gap the link's last known state stands; once the device has failed polls for
+    as long as GinDeviceUnreachable waits, that alert takes over (and Alertmanager inhibits
+    the device's link alerts), and these series end.
+    """
+    return f"last_over_time({metric}[{UNREACHABLE_AFTER}])"
+
+
+#: an administratively up interface whose last polled operational state is down
+LINK_DOWN = f"{_last('gin_if_admin_up')} == 1 and on ({IF}) {_last('gin_if_oper_up')} == 0"
+
 RECORDING: list[dict[str, str]] = [
     {"record": "gin:if_in_utilisation:ratio_rate5m",
      "expr": "rate(gin_if_in_octets_total[5m]) * 8"
@@ -49,7 +72,7 @@ RECORDING: list[dict[str, str]] = [
     {"record": "gin:agency_devices:count",
      "expr": "count by (agency) (gin_snmp_up)"},
     {"record": "gin:agency_links_down:count",
-     "expr": "count by (agency) (gin_if_admin_up == 1 and on (" + IF + ") gin_if_oper_up == 0)"},
+     "expr": f"count by (agency) ({LINK_DOWN})"},
 ]
 
 
@@ -75,11 +98,11 @@ def _alert(name: str, expr: str, for_: str, severity: str, summary: str,
 
 ALERTS: list[dict[str, Any]] = [
     _alert("GinLinkDown",
-           f"gin_if_admin_up == 1 and on ({IF}) gin_if_oper_up == 0", "2m", "critical",
+           LINK_DOWN, "2m", "critical",
            "Link {{ $labels.device }} {{ $labels.ifname }} is down",
            "{{ $labels.agency }}/{{ $labels.site }}: interface {{ $labels.ifname }} on "
            "{{ $labels.device }} is administratively up but operationally down."),
-    _alert("GinDeviceUnreachable", "gin_snmp_up == 0", "5m", "critical",
+    _alert("GinDeviceUnreachable", "gin_snmp_up == 0", UNREACHABLE_AFTER, "critical",
            "Device {{ $labels.device }} does not answer SNMP",
            "{{ $labels.agency }}/{{ $labels.site }}: the last polls of {{ $labels.device }} "
            "failed; see gin_snmp_last_error_info for the reason."),

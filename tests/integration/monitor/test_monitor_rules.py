@@ -74,6 +74,13 @@ IFL = dict(ADMIN.labels)  # what an interface alert carries: every label of the 
 IFK = by(ADMIN, "agency", "site", "device", "ifname")  # what a recording rule keeps
 LINK_DOWN = [(ADMIN, "1x20"), (OPER, "1 1 0x18")]
 LINK_FINE = [(ADMIN, "0x20"), (OPER, "0x20")]  # administratively down: not an outage
+# the device fails two polls while its link is down: the agent then exports no interface
+# values (gin_snmp_up 0), so Prometheus marks the series stale for two scrapes
+STALE2 = "stale stale"
+LINK_DOWN_POLLS_FAIL = [(ADMIN, f"1 1 1 1 {STALE2} 1x14"), (OPER, f"1 0 0 0 {STALE2} 0x14")]
+# the device stops answering for good one minute after the link went down
+LINK_DOWN_DEVICE_GONE = [(ADMIN, "1 1 " + " ".join(["stale"] * 14)),
+                         (OPER, "1 0 " + " ".join(["stale"] * 14))]
 SPEED = real("gin_if_speed_bits_per_second", **IF)
 IN_OCT, OUT_OCT = real("gin_if_in_octets_total", **IF), real("gin_if_out_octets_total", **IF)
 TRAFFIC = [(SPEED, "1000000000x40"),
@@ -105,7 +112,16 @@ ALERT_CASES = {
         "summary": "Link pe1 eth0 is down",
         "description": "MOF/BKK: interface eth0 on pe1 is administratively up but "
                        "operationally down."}),
-        alert("GinLinkDown", LINK_FINE, "6m", None)],
+        alert("GinLinkDown", LINK_FINE, "6m", None),
+        # down since 1m, two failed polls at 4m-5m: still firing at 6m (for: 2m did not
+        # restart at the gap, which it did when the rule read the raw series)
+        alert("GinLinkDown", LINK_DOWN_POLLS_FAIL, "6m", IFL, {
+            "summary": "Link pe1 eth0 is down",
+            "description": "MOF/BKK: interface eth0 on pe1 is administratively up but "
+                           "operationally down."}),
+        # the device has answered no poll for longer than GinDeviceUnreachable waits:
+        # that alert speaks now, the link's last state is no longer carried
+        alert("GinLinkDown", LINK_DOWN_DEVICE_GONE, "12m", None)],
     "GinDeviceUnreachable": [alert("GinDeviceUnreachable", [
         (SNMP_UP1, "0x10"), (SNMP_UP2, "1x10")], "6m", dict(SNMP_UP1.labels), {
         "summary": "Device pe1 does not answer SNMP",
