@@ -121,10 +121,17 @@ def agency() -> Dashboard:
                                "in {{device}}"),
                             _t(f"rate(gin_ipv6_out_requests_total{{{sel}}}[$__rate_interval])",
                                "out {{device}}")]),
-        TimeSeries(title="Threat events", gridPos=_pos(0, 32, 24, 8), unit="ops",
+        TimeSeries(title="Threat events against the agency", gridPos=_pos(0, 32, 12, 8),
+                   unit="ops",
                    targets=[_t('sum by (type, severity) (rate(gin_threat_events_total'
                                '{agency="$agency"}[$__rate_interval]))',
                                "{{type}} ({{severity}})")]),
+        # the agency's own hosts as the source: compromised machines to clean up
+        TimeSeries(title="Threat events from the agency's hosts", gridPos=_pos(12, 32, 12, 8),
+                   unit="ops",
+                   targets=[_t('sum by (type, agency) (rate(gin_threat_events_total'
+                               '{source_agency="$agency"}[$__rate_interval]))',
+                               "{{type}} against {{agency}}")]),
     ], templates)
 
 

@@ -16,8 +16,10 @@ and in the dashboards against what the collectors really export):
   certificate expires (vpn.metrics)
 * ``gin_web_cert_expiry_seconds{agency,host}`` — seconds left until an agency web
   service's TLS certificate expires, negative once expired (audit.web.metrics)
-* ``gin_threat_events_total{type,severity,agency}`` — threat sensor events
-  (monitor.sensor.metrics); severities are the detectors' own
+* ``gin_threat_events_total{type,severity,agency,source_agency}`` — threat sensor events
+  (monitor.sensor.metrics): ``agency`` is the attacked agency (the alerts route to its
+  contacts), ``source_agency`` the agency of the source address or "unknown" (outside the
+  GIN); severities are the detectors' own
   (monitor.sensor.detectors.severities: rogue RA and ARP spoofing of a router critical,
   brute force, floods, block-list hits high, ...)
 * ``gin_sensor_dropped_packets_total{interface}`` — packets the capture dropped before the
@@ -81,12 +83,13 @@ SENSOR_JOB = "gin-sensor"
 
 
 def _one_event(severity: str) -> str:
-    """Threat events of ``severity`` in the last 5 minutes, by agency and type: fires on
-    ONE event.  The sensor exports a (type, severity, agency) series only from its first
-    event on, at 1, and ``increase()`` sees no rise in a series' first sample; so a series
-    that is new within 5 minutes counts too."""
+    """Threat events of ``severity`` in the last 5 minutes, by attacked agency, source
+    agency and type (an attack on one agency from two others is two alerts: two agencies
+    to call): fires on ONE event.  The sensor exports a series only from its first event
+    on, at 1, and ``increase()`` sees no rise in a series' first sample; so a series that
+    is new within 5 minutes counts too."""
     sel = f'gin_threat_events_total{{severity="{severity}"}}'
-    return (f"sum by (agency, type) (increase({sel}[5m]) > 0"
+    return (f"sum by (agency, source_agency, type) (increase({sel}[5m]) > 0"
             f" or ({sel} unless gin_threat_events_total offset 5m))")
 
 
@@ -146,12 +149,14 @@ ALERTS: list[dict[str, Any]] = [
            "{{ $value | humanize }} {{ $labels.type }} events in 5 minutes."),
     _alert("GinCriticalThreatEvent", _one_event("critical"), "0m", "critical",
            "Critical threat event at {{ $labels.agency }}: {{ $labels.type }}",
-           "The threat sensor reported critical {{ $labels.type }} events "
-           "({{ $labels.agency }}); see its event log for source and evidence."),
+           "The threat sensor reported critical {{ $labels.type }} events against "
+           "{{ $labels.agency }} from source agency {{ $labels.source_agency }}; see its "
+           "event log for the source address and evidence."),
     _alert("GinHighThreatEvent", _one_event("high"), "0m", "warning",
            "High-severity threat event at {{ $labels.agency }}: {{ $labels.type }}",
-           "The threat sensor reported {{ $labels.type }} ({{ $labels.agency }}); see its "
-           "event log for source and evidence, and consider gin monitor respond --block."),
+           "The threat sensor reported {{ $labels.type }} against {{ $labels.agency }} "
+           "from source agency {{ $labels.source_agency }}; see its event log for the "
+           "source address and evidence, and consider gin monitor respond --block."),
     _alert("GinCertificateExpiringSoon",
            "gin_vpn_certificate_expiry_seconds < 14 * 86400", "1h", "warning",
            "VPN certificate of {{ $labels.device }} expires within 14 days",

@@ -174,31 +174,35 @@ ALERT_CASES = {
         alert("GinLinkUtilisationHigh", TRAFFIC, "25m", None)],
     "GinThreatEventSpike": [alert("GinThreatEventSpike", [(SCAN, "0+10x30")], "10m",
                                   by(SCAN, "agency", "type"), {
-        "summary": "Threat event spike at MOI: port_scan",
+        "summary": "Threat event spike at MOF: port_scan",
         "description": "50 port_scan events in 5 minutes."}),
         alert("GinThreatEventSpike", [(SCAN, "0+1x30")], "10m", None)],
     # ONE event: the sensor's series appears at 1 with the event (absent before: "_")
     "GinCriticalThreatEvent": [
         alert("GinCriticalThreatEvent", [(RA, "_ _ _ 1 1 1 1 1 1 1 1 1")], "4m",
-              by(RA, "agency", "type"), {
+              by(RA, "agency", "source_agency", "type"), {
                   "summary": "Critical threat event at MOF: rogue_ra",
-                  "description": "The threat sensor reported critical rogue_ra events (MOF); "
-                                 "see its event log for source and evidence."}),
+                  "description": "The threat sensor reported critical rogue_ra events "
+                                 "against MOF from source agency MOF; see its event log for "
+                                 "the source address and evidence."}),
         alert("GinCriticalThreatEvent", [(ARP, "1x3 2 2 2 2 2 2")], "5m",
-              by(ARP, "agency", "type"), {
+              by(ARP, "agency", "source_agency", "type"), {
                   "summary": "Critical threat event at MOF: arp_spoof",
                   "description": "The threat sensor reported critical arp_spoof events "
-                                 "(MOF); see its event log for source and evidence."}),
+                                 "against MOF from source agency MOF; see its event log for "
+                                 "the source address and evidence."}),
         # quiet for 5 minutes after the one event: resolved
         alert("GinCriticalThreatEvent", [(RA, "_ _ _ 1x20")], "15m", None),
         # a high event is not a critical one
         alert("GinCriticalThreatEvent", [(BRUTE, "_ 1x10")], "3m", None)],
     "GinHighThreatEvent": [
-        alert("GinHighThreatEvent", [(BRUTE, "_ _ 1x10")], "3m", by(BRUTE, "agency", "type"), {
-            "summary": "High-severity threat event at MOI: brute_force",
-            "description": "The threat sensor reported brute_force (MOI); see its event log "
-                           "for source and evidence, and consider gin monitor respond "
-                           "--block."}),
+        # MOI's host attacks MOF: the alert is MOF's, and names MOI as the source agency
+        alert("GinHighThreatEvent", [(BRUTE, "_ _ 1x10")], "3m",
+              by(BRUTE, "agency", "source_agency", "type"), {
+            "summary": "High-severity threat event at MOF: brute_force",
+            "description": "The threat sensor reported brute_force against MOF from source "
+                           "agency MOI; see its event log for the source address and "
+                           "evidence, and consider gin monitor respond --block."}),
         alert("GinHighThreatEvent", [(SCAN, "_ 1x10")], "3m", None)],
     # seconds left count down by 60 per 1m step, as the collectors' values do
     "GinCertificateExpiringSoon": [alert("GinCertificateExpiringSoon", [
