@@ -7,6 +7,8 @@ snmpd is then frozen (SIGSTOP: every poll times out) and thawed.  While it is fr
 agent exports ``gin_snmp_up 0`` with the reason and no interface values (no stale data),
 Prometheus sees the interface series go stale, and yet GinLinkDown stays the same alert:
 its ``activeAt`` does not move, so its ``for:`` never restarts because of a failed poll.
+The agent's log says each of these in words, as it does why a device is not polled at all
+(no SNMP credentials; a threat sensor).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import yaml
 from monitor_support import PromServer, free_tcp_port, have_prometheus, need
 from test_monitor_agent import AGENT, add_device, metrics, wait_until_serving, write_secret
 
+from directory import store
 from directory.store import Directory
 from monitor.prometheus.config import AgentSpec, directory_inventory, write_all
 from monitor.snmp.snmpd import SNMPD, SnmpdInstance, loopback_endpoints
@@ -64,6 +67,13 @@ def setup(tmp_path: Path, down_link: str) -> Iterator[dict]:
     prof.write_text(yaml.safe_dump({"profiles": {
         "lab": {"version": "v3", "port": port, "timeout": 0.5, "retries": 0}}}))
     add_device(db, DEVICE, host, "lab", write_secret(tmp_path / "c.json", snmpd.credentials()))
+    d = Directory(db, actor="tests")
+    with d.transaction() as s:
+        store.add_device(s, "MOF", "BKK", hostname="nocreds", role="ce", platform="frr",
+                         snmp_address="127.0.0.2")
+        store.add_device(s, "MOF", "BKK", hostname="ids1", role="sensor", platform="linux",
+                         mgmt_address="127.0.0.3")
+    d.close()
     listen = free_tcp_port()
     agent = subprocess.Popen(
         [sys.executable, "-c", AGENT, "--db", db, "monitor", "agent", "--listen",
@@ -80,13 +90,15 @@ def setup(tmp_path: Path, down_link: str) -> Iterator[dict]:
     try:
         wait_until_serving(agent, listen)
         prom.start()
-        yield {"snmpd": snmpd, "prom": prom, "listen": listen, "ifname": down_link}
+        yield {"snmpd": snmpd, "prom": prom, "listen": listen, "ifname": down_link,
+               "agent": agent}
     finally:
         prom.stop()
         if snmpd.proc is not None:
             snmpd.proc.send_signal(signal.SIGCONT)
         snmpd.stop()
-        agent.kill()
+        if agent.poll() is None:
+            agent.kill()
         agent.wait()
 
 
@@ -128,3 +140,13 @@ def test_link_down_alert_survives_failed_polls(setup: dict) -> None:
     prom.wait_for(f"{oper} == 0", timeout=30)
     [after] = link_down_alerts(prom, ifname)
     assert after["activeAt"] == before["activeAt"]
+
+    agent: subprocess.Popen[bytes] = setup["agent"]
+    agent.send_signal(signal.SIGTERM)
+    log = agent.communicate(timeout=30)[0].decode()
+    assert f"snmp target {DEVICE} (" in log and ") is down: timeout:" in log
+    assert f"snmp target {DEVICE} (" in log and ") is up" in log
+    assert ("snmp target nocreds (127.0.0.2:" in log and "cannot be polled: no SNMPv3 user"
+            in log)
+    assert ("not polled: ids1: a threat sensor, scraped over HTTP by the gin-sensor job"
+            in log)
