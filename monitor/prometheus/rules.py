@@ -53,8 +53,15 @@ def _last(metric: str) -> str:
     return f"last_over_time({metric}[{UNREACHABLE_AFTER}])"
 
 
-#: an administratively up interface whose last polled operational state is down
-LINK_DOWN = f"{_last('gin_if_admin_up')} == 1 and on ({IF}) {_last('gin_if_oper_up')} == 0"
+def link_down(match: str = "") -> str:
+    """Administratively up interfaces whose last polled operational state is down (of the
+    series ``match``, label matchers such as ``agency="MOF"``, selects)."""
+    sel = f"{{{match}}}" if match else ""
+    return (f"{_last('gin_if_admin_up' + sel)} == 1 and on ({IF}) "
+            f"{_last('gin_if_oper_up' + sel)} == 0")
+
+
+LINK_DOWN = link_down()
 
 RECORDING: list[dict[str, str]] = [
     {"record": "gin:if_in_utilisation:ratio_rate5m",
