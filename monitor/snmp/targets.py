@@ -264,8 +264,8 @@ def polled_address(device: Any) -> tuple[str | None, str | None]:
     at its SNMP address, else its management address.
     """
     if device.role == SENSOR_ROLE and not device.snmp_address:
-        return None, ("a threat sensor, scraped over HTTP by the gin-sensor job (give it an "
-                      "snmp_address to poll its host too)")
+        return None, ("a threat sensor, scraped over HTTP by the gin-sensor job; give it an "
+                      "snmp_address to poll its host too")
     address = device.snmp_address or device.mgmt_address
     if not address:
         return None, "no snmp_address or mgmt_address"

@@ -52,7 +52,7 @@ def test_the_agent_does_not_poll_a_sensor_and_says_why(directory: str,
     assert b'gin_snmp_up{agency="MOF",device="ids-snmp",site="BKK"}' in text
     lines = [r.getMessage() for r in caplog.records if "ids-mof" in r.getMessage()]
     assert lines == ["not polled: ids-mof: a threat sensor, scraped over HTTP by the "
-                     "gin-sensor job (give it an snmp_address to poll its host too)"]
+                     "gin-sensor job; give it an snmp_address to poll its host too"]
 
 
 def test_the_snmp_jobs_do_not_scrape_a_sensor(directory: str, tmp_path: Path) -> None:
@@ -66,3 +66,19 @@ def test_the_snmp_jobs_do_not_scrape_a_sensor(directory: str, tmp_path: Path) ->
     assert done.devices == 2
     sensors = json.loads((tmp_path / "file_sd" / "gin-sensor.json").read_text())
     assert [g["labels"]["sensor"] for g in sensors] == ["ids-mof", "ids-snmp"]
+
+
+def test_polling_a_sensor_by_name_says_why_not(directory: str) -> None:
+    from devices.errors import ConfigError
+    from monitor.poll import poll_directory
+
+    d = Directory(directory, actor="t")
+    try:
+        with pytest.raises(ConfigError) as err:
+            poll_directory(d, None, {"ids-mof"})
+    finally:
+        d.close()
+    assert str(err.value) == (
+        "no pollable device named ids-mof in the directory: ids-mof: a threat sensor, "
+        "scraped over HTTP by the gin-sensor job; give it an snmp_address to poll its host "
+        "too")
