@@ -159,7 +159,7 @@ def alertmanager_config(agencies: dict[str, list[str]], *,
         "inhibit_rules": [
             # a device that does not answer at all: do not also page for each of its links
             {"source_matchers": ['alertname="GinDeviceUnreachable"'],
-             "target_matchers": ['alertname=~"GinLinkDown|GinInterfaceErrors"'],
+             "target_matchers": ['alertname=~"GinLinkDown|GinInterfaceErrors|GinBgpSessionDown"'],
              "equal": ["device"]},
             # the agent itself is down: not also one alert per device scraped through it
             {"source_matchers": ['alertname="GinMonitorAgentDown"'],

@@ -48,7 +48,8 @@ def _last(metric: str) -> str:
     now and then (busy CPU, the very outage that took the link down) would never alert.
     Over the gap the link's last known state stands; once the device has failed polls for
     as long as GinDeviceUnreachable waits, that alert takes over (and Alertmanager inhibits
-    the device's link alerts), and these series end.
+    the device's link alerts), and these series end.  BGP sessions, polled with the
+    interfaces, are read the same way.
     """
     return f"last_over_time({metric}[{UNREACHABLE_AFTER}])"
 
@@ -119,7 +120,7 @@ ALERTS: list[dict[str, Any]] = [
     _alert("GinMonitorAgentDown", 'up{job=~"gin-agent-.*"} == 0', "2m", "critical",
            "gin monitor agent {{ $labels.instance }} is down",
            "Prometheus cannot scrape the agent: none of its devices are being watched."),
-    _alert("GinBgpSessionDown", "gin_bgp_peer_up == 0", "3m", "critical",
+    _alert("GinBgpSessionDown", f"{_last('gin_bgp_peer_up')} == 0", "3m", "critical",
            "BGP session {{ $labels.device }} -> {{ $labels.peer }} is down",
            "{{ $labels.agency }}: BGP peer {{ $labels.peer }} of {{ $labels.device }} is not "
            "Established."),

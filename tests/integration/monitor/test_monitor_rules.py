@@ -159,7 +159,11 @@ ALERT_CASES = {
                                 dict(BGP.labels), {
         "summary": "BGP session pe1 -> 10.254.0.1 is down",
         "description": "MOF: BGP peer 10.254.0.1 of pe1 is not Established."}),
-        alert("GinBgpSessionDown", [(BGP, "1x10")], "4m", None)],
+        alert("GinBgpSessionDown", [(BGP, "1x10")], "4m", None),
+        # down since 1m, the router missed two polls at 3m-4m: still firing at 5m
+        alert("GinBgpSessionDown", [(BGP, f"1 0 0 {STALE2} 0x10")], "5m", dict(BGP.labels), {
+            "summary": "BGP session pe1 -> 10.254.0.1 is down",
+            "description": "MOF: BGP peer 10.254.0.1 of pe1 is not Established."})],
     "GinVpnTunnelDown": [alert("GinVpnTunnelDown", [(TUNNEL, "0x10")], "4m",
                                dict(TUNNEL.labels), {
         "summary": "VPN tunnel mof-moi (ikev2) is down",
