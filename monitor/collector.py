@@ -8,8 +8,19 @@ are exported as Prometheus counters: a device reboot resets them, which ``rate()
 handles.
 
 Labels are bounded: agency, site, device, ifname (+ ``reason`` from a fixed set on the
-self-metrics).  A device that failed its last poll exports only ``gin_snmp_up 0`` and the
-self-metrics, like snmp_exporter's failed scrape.
+self-metrics).  A device that failed its last poll (a timeout, a genErr, wrong keys, ...)
+exports only ``gin_snmp_up 0`` and the self-metrics with the reason, like snmp_exporter's
+failed scrape, and no interface, BGP or device values at all.
+
+Why not keep the last values while ``gin_snmp_up`` is 0: Prometheus would store them again
+at every scrape as if they had just been read.  The octet counters would stand still, so
+rate() and the utilisation rules would report a silent link instead of an unknown one; an
+interface that went down after the last good poll would still look up; and nobody could
+tell, from the series alone, which samples are measurements.  What a gap means is decided
+where it is used: the link rules (monitor.prometheus.rules) carry an interface's last
+polled state across failed polls for as long as GinDeviceUnreachable waits, so
+GinLinkDown's ``for:`` does not restart when one poll fails, and a device that stays
+unreachable is reported as such, once.
 """
 
 from __future__ import annotations

@@ -20,8 +20,9 @@ def poll_directory(directory: Any, profiles_path: str | None,
     (results, skipped-with-why)."""
     targets, skipped = targets_from_directory(directory, load_profiles(profiles_path), only)
     if only and not targets:
+        why = f": {'; '.join(skipped)}" if skipped else ""
         raise ConfigError(f"no pollable device named {', '.join(sorted(only))} in the "
-                          "directory")
+                          f"directory{why}")
 
     async def run() -> list[PollResult]:
         poller = Poller(targets)

@@ -15,7 +15,8 @@ from gin.choices import transport_choice
 from gin.context import Context, json_option, pass_ctx
 from gin.output import console, emit_object, emit_rows, print_json
 
-EVENT_COLUMNS = ["time", "type", "severity", "source", "destination", "agency", "count"]
+EVENT_COLUMNS = ["time", "type", "severity", "source", "destination", "agency",
+                 "source_agency", "count"]
 
 
 def _host_port(text: str) -> tuple[str, int]:
@@ -31,7 +32,8 @@ def sensor() -> None:
     force, block-list hits and forbidden inter-agency traffic, from a pcap or live.
 
     Events go to a JSON-lines log (one line per deduplicated event) and to Prometheus as
-    gin_threat_events_total{type,severity,agency}.
+    gin_threat_events_total{type,severity,agency,source_agency}: agency is the attacked
+    agency, source_agency the source address's ("unknown" outside the GIN).
     """
 
 
@@ -58,8 +60,9 @@ def sensor() -> None:
                    "segregation, and every IPv6 RA is rogue unless --settings lists "
                    "rogue_ra routers.")
 @click.option("--agency", "home_agency", metavar="CODE",
-              help="The agency whose LAN this sensor watches: labels events whose addresses "
-                   "belong to no agency (link-local RAs, ARP), so alerts name it.")
+              help="The agency whose LAN this sensor watches: the attacked agency of events "
+                   "whose destination belongs to no agency (link-local RAs, ARP), so alerts "
+                   "name it.")
 @click.option("--auto-block", "auto_types", multiple=True, metavar="TYPE",
               help="Opt-in GSI cut-off: block the source of events of this type "
                    "(repeatable, e.g. port_scan, brute_force, blocklist) on the gateway; "

@@ -159,7 +159,7 @@ def alertmanager_config(agencies: dict[str, list[str]], *,
         "inhibit_rules": [
             # a device that does not answer at all: do not also page for each of its links
             {"source_matchers": ['alertname="GinDeviceUnreachable"'],
-             "target_matchers": ['alertname=~"GinLinkDown|GinInterfaceErrors"'],
+             "target_matchers": ['alertname=~"GinLinkDown|GinInterfaceErrors|GinBgpSessionDown"'],
              "equal": ["device"]},
             # the agent itself is down: not also one alert per device scraped through it
             {"source_matchers": ['alertname="GinMonitorAgentDown"'],
@@ -174,14 +174,18 @@ def alertmanager_config(agencies: dict[str, list[str]], *,
 
 
 def directory_inventory(directory: Any) -> tuple[list[dict[str, str]], dict[str, list[str]]]:
-    """(devices with agency/site, agency -> contact e-mails) from the directory."""
+    """(devices the agents poll, with agency/site; agency -> contact e-mails) from the
+    directory.  The devices are the agent's own choice (monitor.snmp.targets.polled_address:
+    a sensor is scraped by the sensor job instead), so the SNMP jobs never scrape a device
+    the agent does not serve."""
     from directory import models as m
     from directory.store import list_all
+    from monitor.snmp.targets import polled_address
 
     devices, contacts = [], defaultdict(list)
     with directory.transaction() as s:
         for dev in list_all(s, m.Device):
-            if dev.snmp_address or dev.mgmt_address:
+            if polled_address(dev)[0] is not None:
                 devices.append({"device": dev.hostname, "agency": dev.site.agency.code,
                                 "site": dev.site.code})
         for agency in list_all(s, m.Agency):

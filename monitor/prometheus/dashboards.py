@@ -27,9 +27,9 @@ from grafanalib.core import (
     TimeSeries,
 )
 
+from monitor.prometheus.rules import link_down
+
 DS = "${DS_PROMETHEUS}"
-IF = "agency, site, device, ifname"
-LINKS_DOWN = f"gin_if_admin_up == 1 and on ({IF}) gin_if_oper_up == 0"
 
 
 def _t(expr: str, legend: str = "", instant: bool = False) -> Target:
@@ -60,7 +60,7 @@ def overview() -> Dashboard:
         Stat(title="Devices unreachable", gridPos=_pos(12, 0, 6, 4), reduceCalc="lastNotNull",
              targets=[_t("count(gin_snmp_up == 0) or vector(0)")]),
         Stat(title="Links down", gridPos=_pos(18, 0, 6, 4), reduceCalc="lastNotNull",
-             targets=[_t(f"count({LINKS_DOWN}) or vector(0)")]),
+             targets=[_t(f"count({link_down()}) or vector(0)")]),
         BarGauge(title="Top 10 link utilisation", gridPos=_pos(0, 4, 12, 10),
                  format="percentunit", max=1, min=0, calc="lastNotNull",
                  targets=[_t("topk(10, max by (agency, device, ifname) "
@@ -93,8 +93,7 @@ def agency() -> Dashboard:
         Stat(title="Devices up", gridPos=_pos(0, 0, 6, 4), reduceCalc="lastNotNull",
              targets=[_t(f"sum(gin_snmp_up{{{sel}}})")]),
         Stat(title="Links down", gridPos=_pos(6, 0, 6, 4), reduceCalc="lastNotNull",
-             targets=[_t(f"count(gin_if_admin_up{{{sel}}} == 1 and on ({IF}) "
-                         f"gin_if_oper_up{{{sel}}} == 0) or vector(0)")]),
+             targets=[_t(f"count({link_down(sel)}) or vector(0)")]),
         Table(title="Devices", gridPos=_pos(12, 0, 12, 8),
               targets=[_t(f"gin_snmp_up{{{sel}}}", instant=True),
                        _t(f"gin_device_uptime_seconds{{{sel}}}", instant=True)]),
@@ -121,10 +120,17 @@ def agency() -> Dashboard:
                                "in {{device}}"),
                             _t(f"rate(gin_ipv6_out_requests_total{{{sel}}}[$__rate_interval])",
                                "out {{device}}")]),
-        TimeSeries(title="Threat events", gridPos=_pos(0, 32, 24, 8), unit="ops",
+        TimeSeries(title="Threat events against the agency", gridPos=_pos(0, 32, 12, 8),
+                   unit="ops",
                    targets=[_t('sum by (type, severity) (rate(gin_threat_events_total'
                                '{agency="$agency"}[$__rate_interval]))',
                                "{{type}} ({{severity}})")]),
+        # the agency's own hosts as the source: compromised machines to clean up
+        TimeSeries(title="Threat events from the agency's hosts", gridPos=_pos(12, 32, 12, 8),
+                   unit="ops",
+                   targets=[_t('sum by (type, agency) (rate(gin_threat_events_total'
+                               '{source_agency="$agency"}[$__rate_interval]))',
+                               "{{type}} against {{agency}}")]),
     ], templates)
 
 

@@ -16,8 +16,10 @@ and in the dashboards against what the collectors really export):
   certificate expires (vpn.metrics)
 * ``gin_web_cert_expiry_seconds{agency,host}`` — seconds left until an agency web
   service's TLS certificate expires, negative once expired (audit.web.metrics)
-* ``gin_threat_events_total{type,severity,agency}`` — threat sensor events
-  (monitor.sensor.metrics); severities are the detectors' own
+* ``gin_threat_events_total{type,severity,agency,source_agency}`` — threat sensor events
+  (monitor.sensor.metrics): ``agency`` is the attacked agency (the alerts route to its
+  contacts), ``source_agency`` the agency of the source address or "unknown" (outside the
+  GIN); severities are the detectors' own
   (monitor.sensor.detectors.severities: rogue RA and ARP spoofing of a router critical,
   brute force, floods, block-list hits high, ...)
 * ``gin_sensor_dropped_packets_total{interface}`` — packets the capture dropped before the
@@ -30,6 +32,37 @@ from __future__ import annotations
 from typing import Any
 
 IF = "agency, site, device, ifname"
+
+#: how long a device may fail its polls before it is "unreachable" (GinDeviceUnreachable's
+#: ``for``), and so how long the link rules carry an interface's last polled state
+UNREACHABLE_AFTER = "5m"
+
+
+def _last(metric: str) -> str:
+    """``metric``'s last polled value, for up to :data:`UNREACHABLE_AFTER` without a poll.
+
+    Why: a device that fails a poll (a timeout, a genErr) exports ``gin_snmp_up 0`` and no
+    interface values at all (monitor.collector says why: no stale values), so Prometheus
+    marks its interface series stale.  A rule on the raw series would lose a down link at
+    the first failed poll and restart its ``for:``; a link whose router also misses a poll
+    now and then (busy CPU, the very outage that took the link down) would never alert.
+    Over the gap the link's last known state stands; once the device has failed polls for
+    as long as GinDeviceUnreachable waits, that alert takes over (and Alertmanager inhibits
+    the device's link alerts), and these series end.  BGP sessions, polled with the
+    interfaces, are read the same way.
+    """
+    return f"last_over_time({metric}[{UNREACHABLE_AFTER}])"
+
+
+def link_down(match: str = "") -> str:
+    """Administratively up interfaces whose last polled operational state is down (of the
+    series ``match``, label matchers such as ``agency="MOF"``, selects)."""
+    sel = f"{{{match}}}" if match else ""
+    return (f"{_last('gin_if_admin_up' + sel)} == 1 and on ({IF}) "
+            f"{_last('gin_if_oper_up' + sel)} == 0")
+
+
+LINK_DOWN = link_down()
 
 RECORDING: list[dict[str, str]] = [
     {"record": "gin:if_in_utilisation:ratio_rate5m",
@@ -49,7 +82,7 @@ RECORDING: list[dict[str, str]] = [
     {"record": "gin:agency_devices:count",
      "expr": "count by (agency) (gin_snmp_up)"},
     {"record": "gin:agency_links_down:count",
-     "expr": "count by (agency) (gin_if_admin_up == 1 and on (" + IF + ") gin_if_oper_up == 0)"},
+     "expr": f"count by (agency) ({LINK_DOWN})"},
 ]
 
 
@@ -58,12 +91,13 @@ SENSOR_JOB = "gin-sensor"
 
 
 def _one_event(severity: str) -> str:
-    """Threat events of ``severity`` in the last 5 minutes, by agency and type: fires on
-    ONE event.  The sensor exports a (type, severity, agency) series only from its first
-    event on, at 1, and ``increase()`` sees no rise in a series' first sample; so a series
-    that is new within 5 minutes counts too."""
+    """Threat events of ``severity`` in the last 5 minutes, by attacked agency, source
+    agency and type (an attack on one agency from two others is two alerts: two agencies
+    to call): fires on ONE event.  The sensor exports a series only from its first event
+    on, at 1, and ``increase()`` sees no rise in a series' first sample; so a series that
+    is new within 5 minutes counts too."""
     sel = f'gin_threat_events_total{{severity="{severity}"}}'
-    return (f"sum by (agency, type) (increase({sel}[5m]) > 0"
+    return (f"sum by (agency, source_agency, type) (increase({sel}[5m]) > 0"
             f" or ({sel} unless gin_threat_events_total offset 5m))")
 
 
@@ -75,18 +109,18 @@ def _alert(name: str, expr: str, for_: str, severity: str, summary: str,
 
 ALERTS: list[dict[str, Any]] = [
     _alert("GinLinkDown",
-           f"gin_if_admin_up == 1 and on ({IF}) gin_if_oper_up == 0", "2m", "critical",
+           LINK_DOWN, "2m", "critical",
            "Link {{ $labels.device }} {{ $labels.ifname }} is down",
            "{{ $labels.agency }}/{{ $labels.site }}: interface {{ $labels.ifname }} on "
            "{{ $labels.device }} is administratively up but operationally down."),
-    _alert("GinDeviceUnreachable", "gin_snmp_up == 0", "5m", "critical",
+    _alert("GinDeviceUnreachable", "gin_snmp_up == 0", UNREACHABLE_AFTER, "critical",
            "Device {{ $labels.device }} does not answer SNMP",
            "{{ $labels.agency }}/{{ $labels.site }}: the last polls of {{ $labels.device }} "
            "failed; see gin_snmp_last_error_info for the reason."),
     _alert("GinMonitorAgentDown", 'up{job=~"gin-agent-.*"} == 0', "2m", "critical",
            "gin monitor agent {{ $labels.instance }} is down",
            "Prometheus cannot scrape the agent: none of its devices are being watched."),
-    _alert("GinBgpSessionDown", "gin_bgp_peer_up == 0", "3m", "critical",
+    _alert("GinBgpSessionDown", f"{_last('gin_bgp_peer_up')} == 0", "3m", "critical",
            "BGP session {{ $labels.device }} -> {{ $labels.peer }} is down",
            "{{ $labels.agency }}: BGP peer {{ $labels.peer }} of {{ $labels.device }} is not "
            "Established."),
@@ -123,12 +157,14 @@ ALERTS: list[dict[str, Any]] = [
            "{{ $value | humanize }} {{ $labels.type }} events in 5 minutes."),
     _alert("GinCriticalThreatEvent", _one_event("critical"), "0m", "critical",
            "Critical threat event at {{ $labels.agency }}: {{ $labels.type }}",
-           "The threat sensor reported critical {{ $labels.type }} events "
-           "({{ $labels.agency }}); see its event log for source and evidence."),
+           "The threat sensor reported critical {{ $labels.type }} events against "
+           "{{ $labels.agency }} from source agency {{ $labels.source_agency }}; see its "
+           "event log for the source address and evidence."),
     _alert("GinHighThreatEvent", _one_event("high"), "0m", "warning",
            "High-severity threat event at {{ $labels.agency }}: {{ $labels.type }}",
-           "The threat sensor reported {{ $labels.type }} ({{ $labels.agency }}); see its "
-           "event log for source and evidence, and consider gin monitor respond --block."),
+           "The threat sensor reported {{ $labels.type }} against {{ $labels.agency }} "
+           "from source agency {{ $labels.source_agency }}; see its event log for the "
+           "source address and evidence, and consider gin monitor respond --block."),
     _alert("GinCertificateExpiringSoon",
            "gin_vpn_certificate_expiry_seconds < 14 * 86400", "1h", "warning",
            "VPN certificate of {{ $labels.device }} expires within 14 days",

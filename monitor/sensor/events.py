@@ -27,7 +27,13 @@ def _iso(sec: float) -> str:
 
 @dataclass
 class Event:
-    """One deduplicated threat: what, who, how much, and the evidence."""
+    """One deduplicated threat: what, who, how much, and the evidence.
+
+    ``agency`` is the attacked agency (the victim's, whose SOC contacts must hear of it);
+    ``source_agency`` the agency the source address belongs to, when it belongs to one (an
+    attack from inside the GIN: the agency to call about its host).  The block acts on
+    ``source``, the address, whatever its agency.
+    """
 
     type: str
     severity: str
@@ -39,22 +45,25 @@ class Event:
     last_seen: float
     count: int
     evidence: dict[str, Any] = field(default_factory=dict)
+    source_agency: str | None = None
 
     def record(self) -> dict[str, Any]:
         """The JSON object written to the event log."""
         return {"time": _iso(self.first_seen), "last_seen": _iso(self.last_seen),
                 "type": self.type, "severity": self.severity, "source": self.source,
                 "destination": self.destination, "agency": self.agency,
-                "count": self.count, "evidence": self.evidence}
+                "source_agency": self.source_agency, "count": self.count,
+                "evidence": self.evidence}
 
 
 class EventLog:
     """Deduplicates findings into events and appends closed events to a JSON-lines file.
 
     ``agency_of`` maps an address (text) to its agency code; it is called once per new
-    event, never per packet.  ``home_agency`` labels events whose addresses belong to no
-    agency (a rogue RA from a link-local address, ARP on the LAN): the agency whose LAN
-    the sensor watches.
+    event, never per packet.  The attacked agency is the destination's; when the
+    destination belongs to no agency (a rogue RA to ff02::1, ARP on the LAN, a sweep, a
+    hit on an outside block-listed address) it is ``home_agency``, the agency whose LAN
+    the sensor watches, and without one the source's (the LAN host the finding is about).
     """
 
     def __init__(self, path: str | Path | IO[str] | None = None, quiet_s: float = 10,
@@ -90,21 +99,19 @@ class EventLog:
             ev.last_seen = max(ev.last_seen, now)
             ev.evidence.update(finding.evidence)
             return None
-        agency = None
-        if self.agency_of is not None:
-            for addr in (finding.source, finding.destination):
-                if addr and (agency := self._agency(addr)):
-                    break
-        agency = agency or self.home_agency
+        source_agency = self._agency(finding.source)
+        agency = self._agency(finding.destination) or self.home_agency or source_agency
         ev = Event(finding.type, finding.severity, finding.key, finding.source,
                    finding.destination, agency, now, now, finding.count,
-                   dict(finding.evidence))
+                   dict(finding.evidence), source_agency)
         self.open[key] = ev
         return ev
 
-    def _agency(self, addr: str) -> str | None:
+    def _agency(self, addr: str | None) -> str | None:
+        if not addr or self.agency_of is None:
+            return None
         try:
-            return self.agency_of(addr) if self.agency_of else None
+            return self.agency_of(addr)
         except ValueError:
             return None
 

@@ -2,7 +2,12 @@
 
 The sensor updates plain integers once per batch; the collector reads them when Prometheus
 scrapes.  Nothing is touched per packet (that would cost ~0.5 us a packet), and no label
-carries an address: labels are bounded (type, severity, agency).
+carries an address: labels are bounded (type, severity, agency, source_agency).
+
+``agency`` is the attacked agency and ``source_agency`` the agency of the source address
+("unknown" for either when no agency owns it, e.g. an attacker outside the GIN).  Both are
+directory agency codes, so the series stay bounded by the (type, victim, source) pairs
+that actually occurred; the source address itself is in the event log, never a label.
 """
 
 from __future__ import annotations
@@ -29,12 +34,13 @@ class SensorStats:
     lag_seconds: float = 0.0
     last_packet_ts: float = 0.0
     started: float = field(default_factory=time.time)
-    events: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    events: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def count_event(self, type_: str, severity: str, agency: str | None) -> None:
+    def count_event(self, type_: str, severity: str, agency: str | None,
+                    source_agency: str | None = None) -> None:
         with self.lock:
-            self.events[(type_, severity, agency or "unknown")] += 1
+            self.events[(type_, severity, agency or "unknown", source_agency or "unknown")] += 1
 
     def snapshot(self) -> dict:
         with self.lock:
@@ -54,9 +60,9 @@ class SensorCollector(Collector):
         snap = self.stats.snapshot()
         ev = CounterMetricFamily("gin_threat_events_total",
                                  "Threat events detected by the sensor (deduplicated).",
-                                 labels=["type", "severity", "agency"])
-        for (type_, severity, agency), n in sorted(snap["events"].items()):
-            ev.add_metric([type_, severity, agency], n)
+                                 labels=["type", "severity", "agency", "source_agency"])
+        for (type_, severity, agency, source_agency), n in sorted(snap["events"].items()):
+            ev.add_metric([type_, severity, agency, source_agency], n)
         yield ev
         for name, doc, key in (
             ("gin_sensor_packets", "Packets processed by the sensor.", "packets"),

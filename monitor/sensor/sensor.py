@@ -68,7 +68,8 @@ class Sensor:
             for finding in det.process(s):
                 ev = self.events.add(finding, float(s.sec))
                 if ev is not None:
-                    self.stats.count_event(ev.type, ev.severity, ev.agency)
+                    self.stats.count_event(ev.type, ev.severity, ev.agency,
+                                           ev.source_agency)
                     if self.on_event is not None:
                         self.on_event(ev)
 

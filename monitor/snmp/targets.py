@@ -250,10 +250,32 @@ def build_target(name: str, address: str, profile: Profile, *, agency: str = "",
         return replace(base, config_error=str(exc))
 
 
+#: devices of this role serve their own metrics over HTTP (the ``gin-sensor`` scrape job)
+SENSOR_ROLE = "sensor"
+
+
+def polled_address(device: Any) -> tuple[str | None, str | None]:
+    """(address to poll over SNMP, None) or (None, why the device is not polled).
+
+    A threat sensor is scraped over HTTP for its own metrics, not polled by SNMP: polling
+    its management address would only raise GinDeviceUnreachable for a host that runs no
+    SNMP agent.  A sensor whose directory entry names an ``snmp_address`` does run one (its
+    host is watched like any device) and is polled there.  Every other device is polled
+    at its SNMP address, else its management address.
+    """
+    if device.role == SENSOR_ROLE and not device.snmp_address:
+        return None, ("a threat sensor, scraped over HTTP by the gin-sensor job; give it an "
+                      "snmp_address to poll its host too")
+    address = device.snmp_address or device.mgmt_address
+    if not address:
+        return None, "no snmp_address or mgmt_address"
+    return address, None
+
+
 def targets_from_directory(directory: Any, profiles: dict[str, Profile],
                            only: set[str] | None = None, agencies: set[str] | None = None
                            ) -> tuple[list[SnmpTarget], list[str]]:
-    """Every device with an SNMP or management address (of ``only`` hostnames / of
+    """Every device :func:`polled_address` gives an address (of ``only`` hostnames / of
     ``agencies`` when given); (targets, skipped-with-why)."""
     from directory import models as m
     from directory.store import list_all
@@ -266,9 +288,9 @@ def targets_from_directory(directory: Any, profiles: dict[str, Profile],
                 continue
             if agencies and dev.site.agency.code not in agencies:
                 continue
-            address = dev.snmp_address or dev.mgmt_address
-            if not address:
-                skipped.append(f"{dev.hostname}: no snmp_address or mgmt_address")
+            address, why = polled_address(dev)
+            if address is None:
+                skipped.append(f"{dev.hostname}: {why}")
                 continue
             profile = profiles.get(dev.snmp_profile or DEFAULT_PROFILE,
                                    profiles[DEFAULT_PROFILE])

@@ -74,6 +74,13 @@ IFL = dict(ADMIN.labels)  # what an interface alert carries: every label of the 
 IFK = by(ADMIN, "agency", "site", "device", "ifname")  # what a recording rule keeps
 LINK_DOWN = [(ADMIN, "1x20"), (OPER, "1 1 0x18")]
 LINK_FINE = [(ADMIN, "0x20"), (OPER, "0x20")]  # administratively down: not an outage
+# the device fails two polls while its link is down: the agent then exports no interface
+# values (gin_snmp_up 0), so Prometheus marks the series stale for two scrapes
+STALE2 = "stale stale"
+LINK_DOWN_POLLS_FAIL = [(ADMIN, f"1 1 1 1 {STALE2} 1x14"), (OPER, f"1 0 0 0 {STALE2} 0x14")]
+# the device stops answering for good one minute after the link went down
+LINK_DOWN_DEVICE_GONE = [(ADMIN, "1 1 " + " ".join(["stale"] * 14)),
+                         (OPER, "1 0 " + " ".join(["stale"] * 14))]
 SPEED = real("gin_if_speed_bits_per_second", **IF)
 IN_OCT, OUT_OCT = real("gin_if_in_octets_total", **IF), real("gin_if_out_octets_total", **IF)
 TRAFFIC = [(SPEED, "1000000000x40"),
@@ -105,7 +112,16 @@ ALERT_CASES = {
         "summary": "Link pe1 eth0 is down",
         "description": "MOF/BKK: interface eth0 on pe1 is administratively up but "
                        "operationally down."}),
-        alert("GinLinkDown", LINK_FINE, "6m", None)],
+        alert("GinLinkDown", LINK_FINE, "6m", None),
+        # down since 1m, two failed polls at 4m-5m: still firing at 6m (for: 2m did not
+        # restart at the gap, which it did when the rule read the raw series)
+        alert("GinLinkDown", LINK_DOWN_POLLS_FAIL, "6m", IFL, {
+            "summary": "Link pe1 eth0 is down",
+            "description": "MOF/BKK: interface eth0 on pe1 is administratively up but "
+                           "operationally down."}),
+        # the device has answered no poll for longer than GinDeviceUnreachable waits:
+        # that alert speaks now, the link's last state is no longer carried
+        alert("GinLinkDown", LINK_DOWN_DEVICE_GONE, "12m", None)],
     "GinDeviceUnreachable": [alert("GinDeviceUnreachable", [
         (SNMP_UP1, "0x10"), (SNMP_UP2, "1x10")], "6m", dict(SNMP_UP1.labels), {
         "summary": "Device pe1 does not answer SNMP",
@@ -143,7 +159,11 @@ ALERT_CASES = {
                                 dict(BGP.labels), {
         "summary": "BGP session pe1 -> 10.254.0.1 is down",
         "description": "MOF: BGP peer 10.254.0.1 of pe1 is not Established."}),
-        alert("GinBgpSessionDown", [(BGP, "1x10")], "4m", None)],
+        alert("GinBgpSessionDown", [(BGP, "1x10")], "4m", None),
+        # down since 1m, the router missed two polls at 3m-4m: still firing at 5m
+        alert("GinBgpSessionDown", [(BGP, f"1 0 0 {STALE2} 0x10")], "5m", dict(BGP.labels), {
+            "summary": "BGP session pe1 -> 10.254.0.1 is down",
+            "description": "MOF: BGP peer 10.254.0.1 of pe1 is not Established."})],
     "GinVpnTunnelDown": [alert("GinVpnTunnelDown", [(TUNNEL, "0x10")], "4m",
                                dict(TUNNEL.labels), {
         "summary": "VPN tunnel mof-moi (ikev2) is down",
@@ -158,31 +178,35 @@ ALERT_CASES = {
         alert("GinLinkUtilisationHigh", TRAFFIC, "25m", None)],
     "GinThreatEventSpike": [alert("GinThreatEventSpike", [(SCAN, "0+10x30")], "10m",
                                   by(SCAN, "agency", "type"), {
-        "summary": "Threat event spike at MOI: port_scan",
+        "summary": "Threat event spike at MOF: port_scan",
         "description": "50 port_scan events in 5 minutes."}),
         alert("GinThreatEventSpike", [(SCAN, "0+1x30")], "10m", None)],
     # ONE event: the sensor's series appears at 1 with the event (absent before: "_")
     "GinCriticalThreatEvent": [
         alert("GinCriticalThreatEvent", [(RA, "_ _ _ 1 1 1 1 1 1 1 1 1")], "4m",
-              by(RA, "agency", "type"), {
+              by(RA, "agency", "source_agency", "type"), {
                   "summary": "Critical threat event at MOF: rogue_ra",
-                  "description": "The threat sensor reported critical rogue_ra events (MOF); "
-                                 "see its event log for source and evidence."}),
+                  "description": "The threat sensor reported critical rogue_ra events "
+                                 "against MOF from source agency MOF; see its event log for "
+                                 "the source address and evidence."}),
         alert("GinCriticalThreatEvent", [(ARP, "1x3 2 2 2 2 2 2")], "5m",
-              by(ARP, "agency", "type"), {
+              by(ARP, "agency", "source_agency", "type"), {
                   "summary": "Critical threat event at MOF: arp_spoof",
                   "description": "The threat sensor reported critical arp_spoof events "
-                                 "(MOF); see its event log for source and evidence."}),
+                                 "against MOF from source agency MOF; see its event log for "
+                                 "the source address and evidence."}),
         # quiet for 5 minutes after the one event: resolved
         alert("GinCriticalThreatEvent", [(RA, "_ _ _ 1x20")], "15m", None),
         # a high event is not a critical one
         alert("GinCriticalThreatEvent", [(BRUTE, "_ 1x10")], "3m", None)],
     "GinHighThreatEvent": [
-        alert("GinHighThreatEvent", [(BRUTE, "_ _ 1x10")], "3m", by(BRUTE, "agency", "type"), {
-            "summary": "High-severity threat event at MOI: brute_force",
-            "description": "The threat sensor reported brute_force (MOI); see its event log "
-                           "for source and evidence, and consider gin monitor respond "
-                           "--block."}),
+        # MOI's host attacks MOF: the alert is MOF's, and names MOI as the source agency
+        alert("GinHighThreatEvent", [(BRUTE, "_ _ 1x10")], "3m",
+              by(BRUTE, "agency", "source_agency", "type"), {
+            "summary": "High-severity threat event at MOF: brute_force",
+            "description": "The threat sensor reported brute_force against MOF from source "
+                           "agency MOI; see its event log for the source address and "
+                           "evidence, and consider gin monitor respond --block."}),
         alert("GinHighThreatEvent", [(SCAN, "_ 1x10")], "3m", None)],
     # seconds left count down by 60 per 1m step, as the collectors' values do
     "GinCertificateExpiringSoon": [alert("GinCertificateExpiringSoon", [

@@ -56,7 +56,7 @@ from scapy.all import ARP, IP, TCP, Ether, conf, sendp
 conf.verb = 0
 iface = sys.argv[1]
 mac, rogue = "02:00:00:00:00:fe", "02:00:00:00:66:66"
-sendp([Ether(src=rogue, dst="02:00:00:00:00:02") / IP(src="10.77.0.1", dst="10.77.0.2")
+sendp([Ether(src=rogue, dst="02:00:00:00:00:02") / IP(src="10.78.0.1", dst="10.77.0.2")
        / TCP(sport=40000 + i, dport=22, flags="S") for i in range(40)], iface=iface)
 sendp([Ether(src=m, dst="ff:ff:ff:ff:ff:ff") / ARP(op=2, psrc="10.77.0.254", hwsrc=m,
                                                   pdst="10.77.0.2") for m in (mac, rogue)],
@@ -119,6 +119,8 @@ def _directory(db: str) -> None:
         store.add_agency(s, code="MOF", name_en="Finance")
         store.add_site(s, "MOF", code="BKK")
         allocator.add_prefix(s, "10.77.0.0/24", role="agency", agency="MOF")
+        store.add_agency(s, code="MOI", name_en="Interior")  # the brute force's source
+        allocator.add_prefix(s, "10.78.0.0/24", role="agency", agency="MOI")
         store.add_device(s, "MOF", "BKK", hostname="ids-mof", role="sensor",
                          platform="linux", mgmt_address="127.0.0.1")
         store.add_device(s, "MOF", "BKK", hostname="mof-gw", role="ce", platform="frr",
@@ -170,10 +172,14 @@ def test_one_threat_event_reaches_the_webhook_with_the_agency(attacker, tmp_path
         subprocess.run(["ip", "netns", "exec", ns, sys.executable, "-c", ATTACK, inside],
                        check=True, capture_output=True, timeout=120)
         events = prom.wait_for("gin_threat_events_total", timeout=60,
-                               cond=lambda r: len(r) >= 2)
-        assert {(e["metric"]["type"], e["metric"]["severity"], e["metric"]["agency"])
-                for e in events} == {("brute_force", "high", "MOF"),
-                                     ("arp_spoof", "critical", "MOF")}
+                               cond=lambda r: len(r) >= 3)
+        # agency: the attacked one; source_agency: the attacker's (MOI's host brute-forces
+        # MOF, which is also traffic between two agencies; the ARP spoofer impersonates
+        # MOF's own gateway)
+        assert {(e["metric"]["type"], e["metric"]["severity"], e["metric"]["agency"],
+                 e["metric"]["source_agency"]) for e in events} == {
+            ("brute_force", "high", "MOF", "MOI"), ("arp_spoof", "critical", "MOF", "MOF"),
+            ("segregation", "medium", "MOF", "MOI")}
 
         def arrived() -> set[str]:
             return {a["labels"]["alertname"] for _, a in hook.alerts()}
@@ -198,6 +204,8 @@ def test_one_threat_event_reaches_the_webhook_with_the_agency(attacker, tmp_path
     by_name = {a["labels"]["alertname"]: (path, a) for path, a in hook.alerts()}
     path, high = by_name["GinHighThreatEvent"]
     assert path == "/gin" and high["labels"]["agency"] == "MOF"
+    assert high["labels"]["source_agency"] == "MOI"
+    assert "against MOF from source agency MOI" in high["annotations"]["description"]
     assert high["labels"]["type"] == "brute_force" and high["labels"]["severity"] == "warning"
     assert high["annotations"]["summary"] == (
         "High-severity threat event at MOF: brute_force")
@@ -207,4 +215,4 @@ def test_one_threat_event_reaches_the_webhook_with_the_agency(attacker, tmp_path
     # one event each: no spike, and the sensor's own summary agrees
     assert "GinThreatEventSpike" not in by_name
     summary = json.loads(out)["summary"]
-    assert summary["events"] == 2 and summary["dropped"] == 0
+    assert summary["events"] == 3 and summary["dropped"] == 0

@@ -189,7 +189,7 @@ def test_the_documented_contract_is_what_is_exported(exported: dict[str, set[str
 def test_fixture_reaches_every_collector(exported: dict[str, set[str]],
                                          values: dict[tuple[str, str], set[str]]) -> None:
     """Guard for the guard: the fixture state really made each collector speak, and the
-    sensor's real detectors reported critical and high events with an agency."""
+    sensor's real detectors reported critical and high events with both agencies."""
     for name in ("gin_snmp_up", "gin_bgp_peer_up", "gin_if_oper_up", "gin_vpn_tunnel_up",
                  "gin_vpn_certificate_expiry_seconds", "gin_web_cert_expiry_seconds",
                  "gin_threat_events_total", "gin_monitor_targets",
@@ -197,4 +197,6 @@ def test_fixture_reaches_every_collector(exported: dict[str, set[str]],
         assert name in exported, name
     assert {"critical", "high"} <= values[("gin_threat_events_total", "severity")]
     assert "MOF" in values[("gin_threat_events_total", "agency")]
+    # the fixture's MOI hosts attack MOF: the source agency is a label of its own
+    assert "MOI" in values[("gin_threat_events_total", "source_agency")]
     assert {"gin-agent-bkk", "gin-snmp-bkk", "gin-sensor"} <= values[("up", "job")]

@@ -90,8 +90,9 @@ def test_segregation_forbidden_pairs(run_pcap):
                     IP(src="198.51.100.1", dst="10.1.0.5") / TCP(dport=443)])  # Internet
     run = run_pcap(pkts, resolver=RESOLVER,
                    settings={"segregation": {"allowed": [("MOPH", "MOF")]}})
-    found = sorted((e.key, e.count, e.agency) for e in run.of("segregation"))
-    assert found == [("MOF->MOI", 4, "MOF"), ("MOF->MOPH-LAB", 1, "MOF")]
+    found = sorted((e.key, e.count, e.agency, e.source_agency) for e in run.of("segregation"))
+    # the attacked agency is the destination's, the source's its own label
+    assert found == [("MOF->MOI", 4, "MOI", "MOF"), ("MOF->MOPH-LAB", 1, "MOPH-LAB", "MOF")]
 
 
 def test_segregation_off_without_resolver(run_pcap):

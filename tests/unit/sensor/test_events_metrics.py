@@ -21,7 +21,7 @@ def test_event_log_lines_are_complete_json(run_pcap, tmp_path):
     [line] = (tmp_path / "events.jsonl").read_text().splitlines()
     rec = json.loads(line)
     assert set(rec) == {"time", "last_seen", "type", "severity", "source", "destination",
-                        "agency", "count", "evidence"}
+                        "agency", "source_agency", "count", "evidence"}
     assert rec["type"] == "port_scan" and rec["source"] == "10.1.1.1"
     assert rec["time"].startswith("2026-") and rec["count"] == 299
 
@@ -50,8 +50,8 @@ def test_metrics_have_bounded_labels_and_sensor_counters(run_pcap):
     reg = CollectorRegistry()
     reg.register(SensorCollector(run.stats, interface="pcap"))
     text = generate_latest(reg).decode()
-    assert ('gin_threat_events_total{agency="unknown",severity="medium",type="icmp_flood"} 1.0'
-            in text)
+    assert ('gin_threat_events_total{agency="unknown",severity="medium",'
+            'source_agency="unknown",type="icmp_flood"} 1.0' in text)
     assert 'gin_sensor_packets_total{interface="pcap"} 498.0' in text
     assert 'gin_sensor_malformed_packets_total{interface="pcap"} 0.0' in text
     assert "gin_sensor_dropped_packets_total" in text and "gin_sensor_lag_seconds" in text
@@ -60,8 +60,8 @@ def test_metrics_have_bounded_labels_and_sensor_counters(run_pcap):
 
 def test_stats_update_once_per_batch():
     stats = SensorStats()
-    stats.count_event("port_scan", "medium", None)
-    assert stats.snapshot()["events"] == {("port_scan", "medium", "unknown"): 1}
+    stats.count_event("port_scan", "medium", None, "MOI")
+    assert stats.snapshot()["events"] == {("port_scan", "medium", "unknown", "MOI"): 1}
 
 
 def test_live_sensor_closes_quiet_events_on_idle_ticks(tmp_path):

@@ -96,4 +96,4 @@ def test_events_of_no_agency_take_the_sensors_home_agency(tmp_path):
     [fam] = [f for f in SensorCollector(sensor.stats).collect()
              if f.name == "gin_threat_events"]
     assert fam.samples[0].labels == {"type": "rogue_ra", "severity": "critical",
-                                     "agency": "MOF"}
+                                     "agency": "MOF", "source_agency": "unknown"}
