@@ -1,0 +1,179 @@
+"""Jobs of a real ``gin serve``: on PostgreSQL run by a real ``gin worker`` (procrastinate),
+on SQLite by the serving process; followed over HTTP to the end; the stored audit run
+downloaded in every format; a job whose worker process died is failed, never left running.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from directory import jobs as records
+from directory.store import Directory
+from gin.server.jobs import reap
+from tests.integration.server.conftest import Service
+
+#: a bound for a wedged job, not a speed check
+WAIT = 300
+
+
+def poll(client: httpx.Client, job_id: int, until: tuple[str, ...] = ("succeeded", "failed")
+         ) -> dict:
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        job = client.get(f"/jobs/{job_id}")
+        assert job.status_code == 200, job.text
+        if job.json()["state"] in until:
+            return job.json()
+        time.sleep(0.3)
+    pytest.fail(f"job {job_id} still {job.json()['state']}: {job.json()}")
+
+
+def start_worker(svc: Service, log: Path, *args: str, env: dict[str, str] | None = None
+                 ) -> subprocess.Popen:
+    """``gin worker`` on the service's database; returns once it takes jobs."""
+    out = log.open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "gin.cli", "worker", *args],
+                            stdout=out, stderr=subprocess.STDOUT,
+                            env={**os.environ, "GIN_DB": svc.db_url, **(env or {})},
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if "worker ready" in log.read_text():
+            return proc
+        if proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    stop_worker(proc)
+    pytest.fail(f"gin worker did not start:\n{log.read_text()}")
+
+
+def stop_worker(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def test_an_audit_job_runs_on_a_worker_and_its_run_downloads_in_every_format(
+        pg_url, serve, tmp_path):
+    svc = serve(pg_url, "--data-dir", str(tmp_path / "data"))
+    admin, eng, auditor = svc.client("admin"), svc.client("eng_dopa"), svc.client("auditor")
+    # an auditor reads and changes nothing; an engineer of another ministry has no scope here
+    assert auditor.post("/audit/runs", json={"agency": "DOPA"}).status_code == 403
+    assert svc.client("eng_mof").post("/audit/runs", json={"agency": "DOPA"}).status_code == 403
+    started = eng.post("/audit/runs", json={"agency": "DOPA"})
+    assert started.status_code == 202, started.text
+    job = started.json()
+    assert started.headers["Location"] == f"/api/v1/jobs/{job['id']}"
+    assert (job["state"], job["kind"], job["runner"]) == ("queued", "audit", "procrastinate")
+    assert job["owner"] == "api:eng_dopa/token:test"
+    worker = start_worker(svc, tmp_path / "worker.log")
+    try:
+        done = poll(eng, job["id"])
+    finally:
+        stop_worker(worker)
+    assert done["state"] == "succeeded", done
+    assert done["worker"].startswith(f"pid {worker.pid} ")
+    assert done["progress"]["done"] == done["progress"]["total"]
+    lines = [ln["line"] for ln in done["log"]]
+    assert lines[0].startswith("started by api:eng_dopa/token:test")
+    assert lines[-1] == "succeeded"
+    run = done["result"]["run"]
+    # the run is the service's: its history lists it with who ran it, for every reader
+    runs = auditor.get("/audit/runs").json()["items"]
+    assert [(r["id"], r["scope"], r["actor"]) for r in runs] == [
+        (run, "DOPA", "api:eng_dopa/token:test")]
+    assert svc.client("eng_mof").get("/audit/runs").json()["items"] == []  # not their scope
+    assert svc.client("eng_mof").get(f"/audit/runs/{run}/report").status_code == 403
+    for fmt, kind in (("html", "text/html"), ("json", "application/json"),
+                      ("csv", "text/csv"), ("oscal", "application/json")):
+        got = auditor.get(f"/audit/runs/{run}/report", params={"format": fmt})
+        assert got.status_code == 200, (fmt, got.text)
+        assert got.headers["content-type"].startswith(kind)
+        assert f"gin-audit-run-{run}." in got.headers["content-disposition"]
+    assert json.loads(auditor.get(f"/audit/runs/{run}/report?format=json").text)["scope"] \
+        == "DOPA"
+    oscal = json.loads(auditor.get(f"/audit/runs/{run}/report?format=oscal").text)
+    assert "assessment-results" in oscal
+    assert auditor.get(f"/audit/runs/{run}/report?format=doc").status_code == 422
+    # the job list: the engineer's own job, in the admin's view and not in MOF's
+    assert [j["id"] for j in eng.get("/jobs").json()["items"]] == [job["id"]]
+    assert [j["id"] for j in admin.get("/jobs?kind=audit&state=succeeded").json()["items"]] \
+        == [job["id"]]
+    assert svc.client("eng_mof").get("/jobs").json()["items"] == []
+    assert svc.client("eng_mof").get(f"/jobs/{job['id']}").status_code == 403
+
+
+def test_jobs_page_newest_first_without_gaps(pg_url, serve):
+    svc = serve(pg_url)
+    admin = svc.client("admin")
+    made = [admin.post("/audit/runs", json={"agency": "DOPA"}).json()["id"] for _ in range(5)]
+    seen, cursor = [], None
+    while True:
+        page = admin.get("/jobs", params={"limit": 2, **({"before": cursor} if cursor else {})})
+        seen += [j["id"] for j in page.json()["items"]]
+        cursor = page.json()["next"]
+        if cursor is None:
+            break
+    assert seen == sorted(made, reverse=True)
+
+
+def test_on_sqlite_the_service_runs_jobs_itself(sqlite_url, serve, tmp_path):
+    Directory(sqlite_url).engine.dispose()
+    svc = serve(sqlite_url, "--data-dir", str(tmp_path / "data"))
+    eng = svc.client("eng_moi")
+    job = eng.post("/audit/runs", json={"ministry": "MOI"})
+    assert job.status_code == 202, job.text
+    assert job.json()["runner"] == "in-process"
+    done = poll(eng, job.json()["id"])
+    assert done["state"] == "succeeded", done
+    assert done["result"]["scope"] == "MOI/*"
+
+
+def test_a_job_whose_worker_died_is_failed(db_url):
+    """A real process takes the job and is killed: reaping fails the job at once (same host),
+    and a job whose heartbeat went stale is failed wherever its worker ran."""
+    d = Directory(db_url, actor="tester")
+    try:
+        with d.transaction() as s:
+            dead_id = records.create(s, "backup", {}, "api:admin", "procrastinate")
+            stale_id = records.create(s, "backup", {}, "api:admin", "procrastinate")
+            live_id = records.create(s, "backup", {}, "api:admin", "procrastinate")
+        victim = subprocess.Popen(["sleep", "600"])
+        from devices.owner import process_start
+
+        host = socket.gethostname()
+        assert records.claim(d.engine, dead_id, records.Worker(victim.pid, host,
+                                                               process_start(victim.pid)))
+        assert records.claim(d.engine, stale_id, records.Worker(1, "elsewhere", "x"))
+        me = os.getpid()
+        assert records.claim(d.engine, live_id, records.Worker(me, host, process_start(me)))
+        assert not records.claim(d.engine, live_id, records.Worker(me, host, "y"))  # once
+        victim.kill()
+        victim.wait()
+        assert reap(d.engine) == [dead_id]  # the other host's worker may still live ...
+        old = records.m.utcnow() - records.STALE_AFTER * 2
+        with d.engine.begin() as conn:
+            conn.execute(records.JOB.update().where(records.JOB.c.id == stale_id)
+                         .values(heartbeat_at=old))
+        assert reap(d.engine) == [stale_id]  # ... until its heartbeat is stale
+        with d.transaction() as s:
+            states = {j: records.get(s, j).state for j in (dead_id, stale_id, live_id)}
+            why = [ln.line for ln in records.lines(s, dead_id)]
+        assert states == {dead_id: "failed", stale_id: "failed", live_id: "running"}
+        assert why == [f"its worker (pid {victim.pid} on {host}) died: the job failed"]
+    finally:
+        d.close()
