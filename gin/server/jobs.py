@@ -195,6 +195,19 @@ class Heartbeat:
         self._stop.set()
 
 
+def check_data_dir(wanted: str | None) -> None:
+    """Refuse to run a job with another data directory than the service's: its backups,
+    evidence and sealing key would be another's (a worker started without --data-dir)."""
+    from pathlib import Path
+
+    from directory.db import data_home
+
+    here = data_home()
+    if wanted and Path(wanted).resolve() != here.resolve():
+        raise GinError(f"this worker keeps its data in {here}, the service in {wanted}: start "
+                       f"gin worker with --data-dir {wanted} (or GIN_DATA_DIR)")
+
+
 def execute(directory: Directory, job_id: int, functions: dict[str, JobFunction],
             heartbeat: Heartbeat | None = None) -> str | None:
     """Run one recorded job here, if it is still queued: claim it, run its function as its
@@ -211,10 +224,11 @@ def execute(directory: Directory, job_id: int, functions: dict[str, JobFunction]
         ctx = JobContext(job_id, kind, params, who, Acting(directory, who),  # type: ignore[arg-type]
                          engine)
         ctx.log(f"started by {who} on {owner.me()}")
-        function = functions.get(kind)
-        if function is None:
-            raise GinError(f"this worker does not know jobs of kind {kind!r}")
         try:
+            function = functions.get(kind)
+            if function is None:
+                raise GinError(f"this worker does not know jobs of kind {kind!r}")
+            check_data_dir(params.get("data_dir"))
             ok, result = function(ctx)
             error = None if ok else str(result.get("message") or f"{kind} did not succeed")
         except (GinError, DirectoryError) as exc:

@@ -42,6 +42,9 @@ def start_job(request: Request, response: Response, who: Principal, kind: str,
     runner = getattr(request.app.state, "runner", None)
     if runner is None:
         raise HTTPException(503, "this service runs no jobs (start it with gin serve)")
+    from directory.db import data_home
+
+    params = {**params, "data_dir": str(data_home())}  # the worker must use the same one
     with who.directory.transaction(who.actor) as s:
         agency_id = store.get_agency(s, agency).id if agency else None
         job_id = records.create(s, kind, params, who.actor, runner.name, agency_id)

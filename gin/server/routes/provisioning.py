@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from devices.errors import GinError
 from directory import store
 from directory.plan import load_plan
 from gin.commands.link import link_row
@@ -117,10 +118,14 @@ def create(body: NewTunnel, who: Principal = requires("directory.write")) -> dic
     with who.directory.transaction(who.actor) as s:
         for host in (body.a, body.b):
             who.require(s, "directory.write", store.get_device(s, host).site.agency.code)
-        t = tunnels.create_tunnel(s, body.a, body.b, body.type, body.auth, body.policy,
-                                  name=body.name, allow_weak=body.allow_weak,
-                                  a_address=body.a_address, b_address=body.b_address,
-                                  a_interface=body.a_interface, b_interface=body.b_interface)
+        try:
+            t = tunnels.create_tunnel(s, body.a, body.b, body.type, body.auth, body.policy,
+                                      name=body.name, allow_weak=body.allow_weak,
+                                      a_address=body.a_address, b_address=body.b_address,
+                                      a_interface=body.a_interface,
+                                      b_interface=body.b_interface)
+        except GinError as exc:  # a weak policy, no sealing key, a gateway it cannot build
+            raise HTTPException(422, str(exc)) from None
         return tunnels.row(t)
 
 

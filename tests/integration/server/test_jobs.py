@@ -80,7 +80,7 @@ def test_an_audit_job_runs_on_a_worker_and_its_run_downloads_in_every_format(
     assert started.headers["Location"] == f"/api/v1/jobs/{job['id']}"
     assert (job["state"], job["kind"], job["runner"]) == ("queued", "audit", "procrastinate")
     assert job["owner"] == "api:eng_dopa/token:test"
-    worker = start_worker(svc, tmp_path / "worker.log")
+    worker = start_worker(svc, tmp_path / "worker.log", "--data-dir", str(tmp_path / "data"))
     try:
         done = poll(eng, job["id"])
     finally:
@@ -115,6 +115,23 @@ def test_an_audit_job_runs_on_a_worker_and_its_run_downloads_in_every_format(
         == [job["id"]]
     assert svc.client("eng_mof").get("/jobs").json()["items"] == []
     assert svc.client("eng_mof").get(f"/jobs/{job['id']}").status_code == 403
+
+
+def test_a_worker_with_another_data_directory_refuses_the_job(pg_url, serve, tmp_path):
+    svc = serve(pg_url, "--data-dir", str(tmp_path / "team"))
+    admin = svc.client("admin")
+    job = admin.post("/audit/runs", json={"agency": "DOPA"}).json()
+    assert job["params"]["data_dir"] == str(tmp_path / "team")
+    worker = start_worker(svc, tmp_path / "worker.log", "--data-dir", str(tmp_path / "mine"))
+    try:
+        done = poll(admin, job["id"])
+    finally:
+        stop_worker(worker)
+    assert done["state"] == "failed"
+    assert done["error"] == (f"this worker keeps its data in {tmp_path / 'mine'}, the service "
+                             f"in {tmp_path / 'team'}: start gin worker with --data-dir "
+                             f"{tmp_path / 'team'} (or GIN_DATA_DIR)")
+    assert admin.get("/audit/runs").json()["items"] == []  # nothing was audited
 
 
 def test_jobs_page_newest_first_without_gaps(pg_url, serve):
@@ -175,5 +192,48 @@ def test_a_job_whose_worker_died_is_failed(db_url):
             why = [ln.line for ln in records.lines(s, dead_id)]
         assert states == {dead_id: "failed", stale_id: "failed", live_id: "running"}
         assert why == [f"its worker (pid {victim.pid} on {host}) died: the job failed"]
+    finally:
+        d.close()
+
+
+def test_the_service_keeps_the_sealing_key_in_its_data_directory(pg_url, serve, tmp_path,
+                                                                 monkeypatch):
+    """No per-user key: the service started with --data-dir seals new tunnels' secrets with
+    the key in that directory, and whoever is given the same directory opens them."""
+    from directory.assign import allocate
+    from directory.store import add_device, add_site
+    from vpn import keys, tunnels
+
+    data = tmp_path / "team"
+    for name in ("GIN_VPN_KEY", "GIN_VPN_KEY_FILE", "GIN_DATA_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "someone-home"))  # not used
+    monkeypatch.setenv("GIN_DATA_DIR", str(data))
+    key = keys.init_key_file()  # `gin vpn key init`, with the team's data directory
+    assert key == data / "vpn.key"
+    monkeypatch.delenv("GIN_DATA_DIR")
+    svc = serve(pg_url, "--data-dir", str(data))
+    d = svc.directory()
+    try:
+        with d.transaction() as s:
+            add_site(s, "MOPH", code="HQ")
+            add_device(s, "DOPA", "HQ", hostname="dopa-gw", role="vpn-gateway",
+                       platform="linux", mgmt_address="2001:db8:ffff::21")
+            add_device(s, "MOPH", "HQ", hostname="moph-gw", role="vpn-gateway",
+                       platform="linux", mgmt_address="2001:db8:ffff::22")
+            allocate(s, None, 48, agency="MOPH")
+        made = svc.client("admin").post("/tunnels", json={"a": "dopa-gw", "b": "moph-gw",
+                                                          "type": "ikev2", "auth": "psk"})
+        assert made.status_code == 201, made.text
+        assert made.json()["name"] == "dopa-gw-moph-gw"
+        assert not (tmp_path / "someone-home").exists()
+        monkeypatch.setenv("GIN_DATA_DIR", str(data))
+        with d.transaction() as s:
+            opened = tunnels.tunnel_secrets(s, tunnels.get_tunnel(s, "dopa-gw-moph-gw"))
+        assert len(opened["psk"].reveal()) == 44  # base64 of 32 bytes: the right key
+        # an engineer of one end only may not create a tunnel that changes the other's gateway
+        refused = svc.client("eng_dopa").post("/tunnels", json={
+            "a": "dopa-gw", "b": "moph-gw", "type": "ikev2", "auth": "psk", "name": "x-y"})
+        assert refused.status_code == 403 and "MOPH" in refused.json()["detail"]
     finally:
         d.close()

@@ -9,10 +9,12 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, select, text
 
+from audit.evidence import BackupStore
 from bench.kill_bench import HOSTS, LINK, KillLab, Tally
 from directory import identity
 from directory import models as m
@@ -23,7 +25,7 @@ ENTRY = m.DeviceChangeEntry.__table__
 
 
 @pytest.fixture(scope="module")
-def lab_service(tmp_path_factory) -> Iterator[tuple[KillLab, Service]]:
+def lab_service(tmp_path_factory) -> Iterator[tuple[KillLab, Service, Path]]:
     """The kill bench's lab with a directory on a fresh PostgreSQL database, two engineers
     (MOF's and MOE's) and an admin, and ``gin serve`` over it."""
     import os
@@ -53,7 +55,7 @@ def lab_service(tmp_path_factory) -> Iterator[tuple[KillLab, Service]]:
                 tokens[user] = identity.create_token(s, user, "test")[1]
         svc = start(url, work / "serve.log", "--data-dir", str(work / "data"))
         svc.tokens = tokens
-        yield kl, svc
+        yield kl, svc, work / "data"
     finally:
         if svc is not None:
             stop(svc.proc)
@@ -64,15 +66,18 @@ def lab_service(tmp_path_factory) -> Iterator[tuple[KillLab, Service]]:
 
 
 def test_a_provision_job_changes_the_routers_in_the_engineers_name(lab_service, tmp_path):
-    kl, svc = lab_service
+    kl, svc, data = lab_service
     kl.reset()
     eng = svc.client("eng_mof")
     assert svc.client("eng_moe").post(f"/links/{LINK}/provision").status_code == 403
     started = eng.post(f"/links/{LINK}/provision", json={"ping": False})
     assert started.status_code == 202, started.text
-    worker = start_worker(svc, tmp_path / "worker.log")
+    worker = start_worker(svc, tmp_path / "worker.log", "--data-dir", str(data))
     try:
         done = poll(eng, started.json()["id"])
+        # then its config is backed up into the service's data directory, and audited there
+        backup = poll(eng, eng.post("/backups", json={"devices": ["ce1"]}).json()["id"])
+        audit = poll(eng, eng.post("/audit/runs", json={"agency": "MOF"}).json()["id"])
     finally:
         stop_worker(worker)
     assert done["state"] == "succeeded", done
@@ -91,18 +96,28 @@ def test_a_provision_job_changes_the_routers_in_the_engineers_name(lab_service, 
     changes = svc.client("admin").get("/changes", params={"type": "link", "key": LINK})
     acts = {(c["action"], c["actor"]) for c in changes.json()["items"]}
     assert {("push", "api:eng_mof/token:test"), ("verify", "api:eng_mof/token:test")} <= acts
+    assert backup["state"] == "succeeded", backup
+    [saved] = backup["result"]["devices"]
+    version, config = BackupStore(data / "backups").latest("ce1")
+    assert saved["sha256"] == version.sha256
+    assert "router bgp" in config
+    assert audit["state"] == "succeeded", audit
+    run = svc.client("admin").get(f"/audit/runs/{audit['result']['run']}/report",
+                                  params={"format": "csv"})
+    assert "ce1" in run.text  # the audit read the backup the job had kept
 
 
 def test_a_worker_killed_mid_push_fails_its_job_and_the_next_worker_recovers(lab_service,
                                                                              tmp_path):
-    kl, svc = lab_service
+    kl, svc, data = lab_service
     kl.reset()
     pre = {h: kl.running(h) for h in HOSTS}
     eng = svc.client("eng_mof")
     started = eng.post(f"/links/{LINK}/provision", json={"ping": False})
     assert started.status_code == 202, started.text
     job_id = started.json()["id"]
-    doomed = start_worker(svc, tmp_path / "doomed.log", env={"GIN_FAULT": "after:push:ce1"})
+    doomed = start_worker(svc, tmp_path / "doomed.log", "--data-dir", str(data),
+                          env={"GIN_FAULT": "after:push:ce1"})
     doomed.wait(timeout=300)
     assert doomed.returncode == -9  # it died at the hook, ce1 pushed and nothing recorded
     assert kl.running("ce1") != pre["ce1"]  # half changed until recovered
@@ -111,7 +126,8 @@ def test_a_worker_killed_mid_push_fails_its_job_and_the_next_worker_recovers(lab
     assert failed["state"] == "failed", failed
     assert f"pid {doomed.pid}" in failed["error"] and "died" in failed["error"]
     assert failed["finished_at"] is not None
-    worker = start_worker(svc, tmp_path / "worker.log")  # ready only once it has recovered
+    # ready only once it has recovered
+    worker = start_worker(svc, tmp_path / "worker.log", "--data-dir", str(data))
     try:
         tally = Tally()
         kl.judge(pre, tally, "worker killed")
