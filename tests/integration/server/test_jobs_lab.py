@@ -152,3 +152,53 @@ def test_a_worker_killed_mid_push_fails_its_job_and_the_next_worker_recovers(lab
         assert eng.get(f"/jobs/{job_id}").json()["state"] == "failed"
     finally:
         stop_worker(worker)
+
+
+def test_on_sqlite_a_service_killed_mid_job_fails_it_and_recovers_at_restart(
+        lab_service, tmp_path, monkeypatch):
+    """The single-user default: the serving process runs the job, dies mid-push (GIN_FAULT);
+    started again, it fails the job it held and puts the router back before anything else."""
+    import contextlib
+
+    import httpx
+
+    from directory import jobs as records
+
+    kl, _, _ = lab_service
+    kl.reset()
+    db = f"sqlite:///{tmp_path / 'solo.sqlite'}"
+    solo = KillLab(tmp_path, db=db, on=kl)  # the same routers, a directory on SQLite
+    try:
+        with solo.directory.transaction() as s:
+            identity.add_user(s, "eng_mof", PASSWORD)
+            identity.grant(s, "eng_mof", "engineer", "agency", "MOF")
+            token = identity.create_token(s, "eng_mof", "test")[1]
+        pre = {h: solo.running(h) for h in HOSTS}
+        monkeypatch.setenv("GIN_FAULT", "after:push:ce1")
+        svc = start(db, tmp_path / "serve-doomed.log", "--data-dir", str(tmp_path / "data"))
+        svc.tokens = {"eng_mof": token}
+        # the process may die before it answers: the job is recorded either way
+        with contextlib.suppress(httpx.HTTPError):
+            svc.client("eng_mof").post(f"/links/{LINK}/provision", json={"ping": False})
+        svc.proc.wait(timeout=300)
+        assert svc.proc.returncode == -9
+        with solo.directory.transaction() as s:
+            [job] = records.page(s)[0]
+            job_id = job.id
+        assert job.state == "running"  # as the dead process left it
+        monkeypatch.delenv("GIN_FAULT")
+        again = start(db, tmp_path / "serve.log", "--data-dir", str(tmp_path / "data"))
+        again.tokens = {"eng_mof": token}
+        try:
+            failed = poll(again.client("eng_mof"), job_id)
+            assert failed["state"] == "failed" and "died" in failed["error"], failed
+            deadline = time.monotonic() + 120  # recovery runs on the job threads at start
+            while time.monotonic() < deadline and solo.running("ce1") != pre["ce1"]:
+                time.sleep(0.5)
+            tally = Tally()
+            solo.judge(pre, tally, "service killed")
+            assert tally.outcomes == {"pre-image": len(HOSTS)} and not tally.problems, tally
+        finally:
+            stop(again.proc)
+    finally:
+        solo.close()
