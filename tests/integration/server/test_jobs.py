@@ -109,6 +109,8 @@ def test_an_audit_job_runs_on_a_worker_and_its_run_downloads_in_every_format(
     oscal = json.loads(auditor.get(f"/audit/runs/{run}/report?format=oscal").text)
     assert "assessment-results" in oscal
     assert auditor.get(f"/audit/runs/{run}/report?format=doc").status_code == 422
+    pdf = auditor.get(f"/audit/runs/{run}/report", params={"format": "pdf", "lang": "th"})
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-"), pdf.text[:200]
     # the job list: the engineer's own job, in the admin's view and not in MOF's
     assert [j["id"] for j in eng.get("/jobs").json()["items"]] == [job["id"]]
     assert [j["id"] for j in admin.get("/jobs?kind=audit&state=succeeded").json()["items"]] \
