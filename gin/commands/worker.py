@@ -34,9 +34,12 @@ def worker(ctx: Context, concurrency: int, via: str, name: str | None, data_dir:
 
     logging.basicConfig(level=log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    directory = ctx.directory
-    if directory.engine.url.get_backend_name() != "postgresql":
+    from sqlalchemy.engine import make_url
+
+    from directory.db import resolve_url
+
+    if make_url(resolve_url(ctx.db)).get_backend_name() != "postgresql":
         raise click.UsageError("gin worker takes jobs from PostgreSQL (--db/GIN_DB "
                                "postgresql+psycopg://...); on SQLite `gin serve` runs them "
                                "itself")
-    run_worker(directory, KINDS, via=via, concurrency=concurrency, name=name)
+    run_worker(ctx.directory, KINDS, via=via, concurrency=concurrency, name=name)

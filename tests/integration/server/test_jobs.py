@@ -239,3 +239,14 @@ def test_the_service_keeps_the_sealing_key_in_its_data_directory(pg_url, serve, 
         assert refused.status_code == 403 and "MOPH" in refused.json()["detail"]
     finally:
         d.close()
+
+
+def test_a_worker_on_sqlite_is_refused_in_one_line_and_creates_nothing(tmp_path):
+    db = tmp_path / "solo.sqlite"
+    done = subprocess.run([sys.executable, "-m", "gin.cli", "worker"], capture_output=True,
+                          text=True, env={**os.environ, "GIN_DB": str(db)}, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == (
+        "Error: gin worker takes jobs from PostgreSQL (--db/GIN_DB postgresql+psycopg://...); "
+        "on SQLite `gin serve` runs them itself")
+    assert not db.exists()
