@@ -250,3 +250,14 @@ def test_a_worker_on_sqlite_is_refused_in_one_line_and_creates_nothing(tmp_path)
         "Error: gin worker takes jobs from PostgreSQL (--db/GIN_DB postgresql+psycopg://...); "
         "on SQLite `gin serve` runs them itself")
     assert not db.exists()
+
+
+def test_serve_refuses_procrastinate_on_sqlite(sqlite_url):
+    Directory(sqlite_url).engine.dispose()
+    done = subprocess.run([sys.executable, "-m", "gin.cli", "serve", "--listen", "127.0.0.1:0",
+                           "--jobs", "procrastinate"], capture_output=True, text=True,
+                          env={**os.environ, "GIN_DB": sqlite_url}, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == (
+        "Error: --jobs procrastinate needs the directory on PostgreSQL (GIN_DB="
+        "postgresql+psycopg://...); on SQLite jobs run in-process")
