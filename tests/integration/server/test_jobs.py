@@ -261,3 +261,32 @@ def test_serve_refuses_procrastinate_on_sqlite(sqlite_url):
     assert done.stderr.strip().splitlines()[-1] == (
         "Error: --jobs procrastinate needs the directory on PostgreSQL (GIN_DB="
         "postgresql+psycopg://...); on SQLite jobs run in-process")
+
+
+def test_deploy_and_backup_jobs_that_cannot_reach_their_devices_fail_with_why(
+        sqlite_url, serve, tmp_path, monkeypatch):
+    """The jobs' functions run to their end against devices nobody answers for: each job
+    fails, its result says which device or tunnel and why, and the service goes on."""
+    import base64
+
+    from tests.integration.server.conftest import add_tunnel
+
+    Directory(sqlite_url).engine.dispose()
+    monkeypatch.setenv("GIN_VPN_KEY", base64.b64encode(b"s" * 32).decode())
+    svc = serve(sqlite_url, "--data-dir", str(tmp_path / "data"))
+    add_tunnel(svc, monkeypatch)
+    admin = svc.client("admin")
+    deploy = admin.post("/tunnels/dopa-moph/deploy", json={"verify": False})
+    backup = admin.post("/backups", json={"devices": ["dopa-pe1"]})
+    assert deploy.status_code == backup.status_code == 202, (deploy.text, backup.text)
+    deployed, backed = poll(admin, deploy.json()["id"]), poll(admin, backup.json()["id"])
+    assert deployed["state"] == "failed", deployed
+    [tunnel] = deployed["result"]["tunnels"]
+    assert (tunnel["tunnel"], tunnel["result"]) == ("dopa-moph", "failed")
+    assert deployed["error"].startswith("dopa-moph: failed")
+    assert deployed["progress"] == {"done": 1, "total": 1, "percent": 100}
+    assert backed["state"] == "failed", backed
+    [device] = backed["result"]["devices"]
+    assert (device["device"], device["status"]) == ("dopa-pe1", "failed") and device["error"]
+    assert backed["error"] == "not backed up: dopa-pe1"
+    assert admin.get("/health").status_code == 200
