@@ -290,3 +290,33 @@ def test_deploy_and_backup_jobs_that_cannot_reach_their_devices_fail_with_why(
     assert (device["device"], device["status"]) == ("dopa-pe1", "failed") and device["error"]
     assert backed["error"] == "not backed up: dopa-pe1"
     assert admin.get("/health").status_code == 200
+
+
+def test_a_web_scan_job_keeps_its_evidence_in_the_data_directory(sqlite_url, serve, tmp_path):
+    """The service scans the recorded public services of an agency (here no name resolves:
+    the scan runs to its end all the same), says which did not answer, and keeps the record
+    where every later audit of the team reads it: the service's data directory."""
+    from directory.store import add_service
+
+    Directory(sqlite_url).engine.dispose()
+    svc = serve(sqlite_url, "--data-dir", str(tmp_path / "data"))
+    d = svc.directory()
+    try:
+        with d.transaction() as s:
+            add_service(s, "DOPA", "portal", "https://portal.dopa.invalid/")
+    finally:
+        d.close()
+    eng = svc.client("eng_dopa")
+    assert svc.client("auditor").post("/audit/web", json={"agency": "DOPA"}).status_code == 403
+    assert eng.post("/audit/web", json={"nameserver": "not an address"}).status_code == 422
+    job = eng.post("/audit/web", json={"agency": "DOPA"})
+    assert job.status_code == 202, job.text
+    done = poll(eng, job.json()["id"])
+    hosts = {h["host"]: h for h in done["result"]["hosts"]}
+    assert "portal.dopa.invalid" in hosts and hosts["portal.dopa.invalid"]["agency"] == "DOPA"
+    assert done["state"] == "failed" and "portal.dopa.invalid" in done["error"]
+    assert "portal.dopa.invalid: did not answer (portal.dopa.invalid has no A or AAAA record)" \
+        in [ln["line"] for ln in done["log"]]
+    assert done["progress"]["done"] == done["progress"]["total"] == len(hosts)
+    kept = [p for p in (tmp_path / "data" / "web").rglob("*") if p.is_file()]
+    assert any("portal.dopa.invalid" in p.read_text(errors="replace") for p in kept), kept
