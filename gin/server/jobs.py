@@ -97,7 +97,15 @@ class JobContext:
 
     def observer(self, event: StepEvent) -> None:
         """converge()'s step observer: each step ended is one step of progress and one
-        log line (device, step, how many lines; never a config)."""
+        log line (device, step, how many lines; never a config).  The job's log only
+        informs (the change journal is the record a push waits for): a failure to write
+        it never stops a step."""
+        try:
+            self._observe(event)
+        except Exception as exc:
+            log.warning("job %d: progress not recorded: %s", self.job_id, type(exc).__name__)
+
+    def _observe(self, event: StepEvent) -> None:
         if event.state == "start" and event.step not in (Step.PUSH, Step.RESTORE):
             return
         where = event.device or "all devices"
