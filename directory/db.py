@@ -23,10 +23,29 @@ from .errors import DirectoryError
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
+#: One data directory for a whole team: ``gin serve --data-dir`` and its workers set it.
+DATA_DIR_ENV = "GIN_DATA_DIR"
+
+
 def data_home() -> Path:
-    """Where gin keeps per-user data: ``$XDG_DATA_HOME/gin`` (``~/.local/share/gin``)."""
+    """The one place gin keeps its files (config backups and host files, web evidence, the
+    VPN sealing key, the default SQLite directory): ``$GIN_DATA_DIR`` when set (the shared
+    service's data directory), else per user ``$XDG_DATA_HOME/gin`` (``~/.local/share/gin``).
+    Every such path is derived here (:func:`user_data_path`), never from the home folder."""
+    shared = os.environ.get(DATA_DIR_ENV)
+    if shared:
+        return Path(shared).expanduser()
     base = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
     return Path(base) / "gin"
+
+
+def set_data_dir(path: str | os.PathLike[str]) -> Path:
+    """Make ``path`` this process's data directory (and its children's, through
+    ``$GIN_DATA_DIR``): created mode 0700 when missing, since it holds the sealing key."""
+    target = Path(path).expanduser().resolve()
+    target.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.environ[DATA_DIR_ENV] = str(target)
+    return target
 
 
 def user_data_path(env: str, name: str) -> Path:

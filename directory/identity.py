@@ -41,6 +41,8 @@ PERMISSIONS: dict[str, tuple[str, bool]] = {
     "monitor.read": ("read monitoring state and threat events", False),
     "audit.read": ("read audit runs and reports", False),
     "network.provision": ("provision links and deploy tunnels", True),
+    "audit.run": ("run audits, web scans and config backups (evidence; changes no device)",
+                  True),
 }
 READ_PERMISSIONS = frozenset(p for p, (_, writes) in PERMISSIONS.items() if not writes)
 

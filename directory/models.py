@@ -568,3 +568,53 @@ class DeviceLock(Base):
     owner_start: Mapped[str] = mapped_column(String(64))
     owner_user: Mapped[str] = mapped_column(String(128))
     acquired_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+JOB_STATES = ("queued", "running", "succeeded", "failed")
+
+
+class Job(Base):
+    """A long operation of the service (provision, deploy, backup, audit, web scan): gin's
+    own record of it, whatever runs it (an in-process runner, or a procrastinate worker on
+    PostgreSQL), so the API reads one table.  ``worker_*`` name the process running it and
+    ``heartbeat_at`` says it still lives: a running job whose worker is gone is marked
+    failed, never left running.  Written with plain statements, not to the change log (the
+    operation's own changes are logged there under ``owner``)."""
+
+    __tablename__ = "gin_job"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    #: the principal who asked (the change log's actor for everything the job changes)
+    owner: Mapped[str] = mapped_column(String(128))
+    #: the agency the job acts on (who else may see it); None: the whole GIN
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id", ondelete="SET NULL"))
+    agency: Mapped[Agency | None] = relationship()
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    progress_done: Mapped[int] = mapped_column(Integer, default=0)
+    #: 0 while the amount of work is not known yet
+    progress_total: Mapped[int] = mapped_column(Integer, default=0)
+    runner: Mapped[str] = mapped_column(String(32))
+    worker_pid: Mapped[int | None] = mapped_column(Integer)
+    worker_host: Mapped[str | None] = mapped_column(String(255))
+    worker_start: Mapped[str | None] = mapped_column(String(64))
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (Index("ix_gin_job_state", "state"), Index("ix_gin_job_owner", "owner"),
+                      CheckConstraint("state IN ('queued', 'running', 'succeeded', 'failed')",
+                                      name="ck_gin_job_state"))
+
+
+class JobLogLine(Base):
+    """One line of a job's log (what it did, step by step; never a secret or a config)."""
+
+    __tablename__ = "gin_job_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("gin_job.id", ondelete="CASCADE"))
+    time: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    line: Mapped[str] = mapped_column(Text)
+    __table_args__ = (Index("ix_gin_job_log_job", "job_id", "id"),)

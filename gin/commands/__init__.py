@@ -36,4 +36,7 @@ ROOT_COMMANDS: dict[str, LazyCommand] = {
         "gin.commands.vpn:vpn",
         "VPN tunnels between agencies: create, list, show, render, rotate, rm; the CA and "
         "gateway certificates (ca, cert, crl)."),
+    "worker": LazyCommand(
+        "gin.commands.worker:worker",
+        "Run the long operations of `gin serve` (jobs) until stopped; needs PostgreSQL."),
 }

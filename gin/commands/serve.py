@@ -31,6 +31,25 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+data_dir_option = click.option(
+    "--data-dir", type=click.Path(file_okay=False), envvar="GIN_DATA_DIR",
+    help="The team's one data directory (config backups and host files, web evidence, the "
+         "VPN sealing key; the SQLite directory by default): give the service and its "
+         "workers the same one. Default: the user's ~/.local/share/gin. Env: GIN_DATA_DIR.")
+
+
+def use_data_dir(data_dir: str | None) -> None:
+    """Make ``--data-dir`` this process's (and its children's) data directory."""
+    if data_dir:
+        from directory.db import set_data_dir
+
+        try:
+            set_data_dir(data_dir)
+        except OSError as exc:
+            raise click.BadParameter(f"{data_dir}: {exc.strerror}",
+                                     param_hint="--data-dir") from None
+
+
 @click.command("serve")
 @click.option("--listen", default="127.0.0.1:8443", show_default=True, metavar="HOST:PORT",
               help="Address and port to serve on ([::1]:8443 for IPv6).")
@@ -49,12 +68,19 @@ def is_loopback(host: str) -> bool:
               help="GSI blocks: transport to the edge routers ('none': not the routers).")
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info"]),
               default="info", show_default=True)
+@data_dir_option
+@click.option("--jobs", "job_runner", type=click.Choice(["in-process", "procrastinate"]),
+              help="Who runs long operations (provision, deploy, backup, audit, web scan): "
+                   "procrastinate = `gin worker` processes (default on PostgreSQL), "
+                   "in-process = this process (default on SQLite).")
 @pass_ctx
 def serve(ctx: Context, listen: str, tls_cert: str | None, tls_key: str | None,
           ldap_config: str | None, gsi_netns: str | None, gsi_gateway: bool,
-          gsi_routers_via: str, log_level: str) -> None:
+          gsi_routers_via: str, log_level: str, data_dir: str | None,
+          job_runner: str | None) -> None:
     """Serve the directory's API to the whole GIN team (users and tokens: gin user --help)."""
     host, port = parse_listen(listen)
+    use_data_dir(data_dir)
     if bool(tls_cert) != bool(tls_key):
         raise click.UsageError("give both --tls-cert and --tls-key, or neither")
     if not tls_cert and not is_loopback(host):
@@ -78,9 +104,19 @@ def serve(ctx: Context, listen: str, tls_cert: str | None, tls_key: str | None,
     logging.basicConfig(level=log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    from devices.errors import GinError
+    from gin.server.jobs_runner import make_runner
+
     app = create_app(ctx.directory)
     app.state.ldap = ldap
     app.state.gsi = GsiSettings(gateway=gsi_gateway, netns=gsi_netns,
                                 routers_via=None if gsi_routers_via == "none" else gsi_routers_via)
-    uvicorn.run(app, host=host, port=port, ssl_certfile=tls_cert, ssl_keyfile=tls_key,
-                log_level=log_level, server_header=False, proxy_headers=False)
+    try:
+        app.state.runner = make_runner(ctx.directory, job_runner)
+    except GinError as exc:
+        raise click.UsageError(str(exc)) from None
+    try:
+        uvicorn.run(app, host=host, port=port, ssl_certfile=tls_cert, ssl_keyfile=tls_key,
+                    log_level=log_level, server_header=False, proxy_headers=False)
+    finally:
+        app.state.runner.close()

@@ -13,7 +13,20 @@ from gin import __version__
 
 from . import web
 from .limits import BodyLimit
-from .routes import addresses, agencies, changes, gsi, inventory, links, people, system, tunnels
+from .routes import (  # noqa: I001 (long operations as jobs)
+    addresses,
+    agencies,
+    audit_runs,
+    changes,
+    gsi,
+    inventory,
+    jobs,
+    links,
+    people,
+    provisioning,
+    system,
+    tunnels,
+)
 
 API = "/api/v1"
 log = logging.getLogger("gin.server")
@@ -40,6 +53,8 @@ def create_app(directory: Directory) -> FastAPI:
                               "carrying the permission the route declares.")
     app.state.directory = directory
     for module in (system, agencies, addresses, changes, people, inventory, gsi, links, tunnels):
+        app.include_router(module.router, prefix=API)
+    for module in (provisioning, jobs, audit_runs):
         app.include_router(module.router, prefix=API)
 
     @app.exception_handler(DirectoryError)

@@ -5,6 +5,8 @@ writes are all refused; the callers who hold the grant get through."""
 
 from __future__ import annotations
 
+import base64
+import itertools
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -79,7 +81,65 @@ EXAMPLES: dict[tuple[str, str], tuple[Callable[[httpx.Client], Request], str | N
         lambda a: ("POST", "/gsi/blocks", {"source": "198.51.100.7", "ttl": 600}, {}), None),
     ("DELETE", "/api/v1/gsi/blocks/{source:path}"): (
         lambda a: ("DELETE", f"/gsi/blocks/{_fresh_block(a)}", None, {}), None),
+    # Planning and creating record intent; provisioning, deploying, backups, audits and web
+    # scans are jobs (queued here: the walk runs no worker).  A tunnel needs the permission
+    # over both ends' agencies: no scoped caller covers DOPA and MOPH.
+    ("POST", "/api/v1/links"): (lambda a: ("POST", "/links", _new_link(), {}), "DOPA"),
+    ("POST", "/api/v1/links/{name}/provision"): (
+        lambda a: ("POST", "/links/dopa-hq/provision", {"ping": False}, {}), "DOPA"),
+    ("POST", "/api/v1/tunnels"): (lambda a: ("POST", "/tunnels", _new_tunnel(), {}),
+                                  "DOPA+MOPH"),
+    ("POST", "/api/v1/tunnels/{name}/deploy"): (
+        lambda a: ("POST", "/tunnels/dopa-moph/deploy", {}, {}), "DOPA+MOPH"),
+    ("GET", "/api/v1/jobs"): (lambda a: ("GET", "/jobs?limit=5", None, {}), None),
+    ("GET", "/api/v1/jobs/{job_id}"): (lambda a: ("GET", f"/jobs/{_dopa_job(a)}", None, {}),
+                                       "DOPA"),
+    ("POST", "/api/v1/backups"): (
+        lambda a: ("POST", "/backups", {"devices": ["dopa-pe1"]}, {}), "DOPA"),
+    ("POST", "/api/v1/audit/runs"): (
+        lambda a: ("POST", "/audit/runs", {"agency": "DOPA"}, {}), "DOPA"),
+    ("POST", "/api/v1/audit/web"): (lambda a: ("POST", "/audit/web", {"agency": "DOPA"}, {}),
+                                    "DOPA"),
+    ("GET", "/api/v1/audit/runs"): (lambda a: ("GET", "/audit/runs?limit=5", None, {}), None),
+    ("GET", "/api/v1/audit/runs/{run_id}/report"): (
+        lambda a: ("GET", f"/audit/runs/{_dopa_run(a)}/report?format=csv", None, {}), "DOPA"),
 }
+_fresh = itertools.count(1)
+
+
+def _new_link() -> dict[str, Any]:
+    n = next(_fresh)
+    return {"agency": "DOPA", "site": "HQ", "pe": f"dopa-pe1:eth{10 + n}",
+            "ce": f"dopa-cpe:eth{10 + n}", "name": f"dopa-walk{n}", "ipv4": False}
+
+
+def _new_tunnel() -> dict[str, Any]:
+    return {"a": "dopa-gw", "b": "moph-gw", "type": "ikev2", "auth": "psk",
+            "name": f"dopa-moph-walk{next(_fresh)}"}
+
+
+def _dopa_job(admin: httpx.Client) -> int:
+    made = admin.post("/audit/runs", json={"agency": "DOPA"})
+    assert made.status_code == 202, made.text
+    return made.json()["id"]
+
+
+def _dopa_run(admin: httpx.Client) -> int:
+    return admin.get("/audit/runs?scope=DOPA").json()["items"][0]["id"]
+
+
+def add_audit_run(svc) -> None:
+    """A stored audit run of DOPA (what a finished audit job leaves)."""
+    import datetime as dt
+
+    from audit import history
+
+    d = svc.directory()
+    try:
+        history.record(d, [], scope="DOPA", generated_at=dt.datetime.now(dt.UTC),
+                       framework="ISO/IEC 17799:2005")
+    finally:
+        d.close()
 
 
 def _ui(admin: httpx.Client, path: str) -> str:
@@ -145,6 +205,8 @@ def expectations(need: Need, agency: str | None, roles: dict[str, set[str]]
             (allowed if where in ("DOPA", "MOI") else refused).append(person)
         elif agency is None and not need.gin_wide:
             allowed.append(person)  # lists and lookups filter to the caller's scope
+        else:
+            refused.append(person)  # an example over agencies no scoped grant covers all of
     if PERMISSIONS[need.permission][1]:
         refused.append("admin:ro")  # a read-only token never writes
     return refused, allowed
@@ -158,8 +220,11 @@ def call(client: httpx.Client, request: Request) -> httpx.Response:
 
 
 def test_every_route_declares_and_enforces_its_permission(pg_url, serve, monkeypatch):
+    # the service seals new tunnels' secrets with the same key as add_tunnel
+    monkeypatch.setenv("GIN_VPN_KEY", base64.b64encode(b"s" * 32).decode())
     svc = serve(pg_url, *NO_ENFORCEMENT)
     add_tunnel(svc, monkeypatch)
+    add_audit_run(svc)
     roles = role_permissions(svc)
     admin = svc.client("admin")
     walked = routes()

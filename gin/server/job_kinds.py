@@ -1,0 +1,140 @@
+"""What each kind of job does: the same importable calls as the CLI's commands, with the
+job's log and progress in place of the terminal's progress bar.
+
+Each function takes a :class:`~gin.server.jobs.JobContext` and returns (ok, result).  The
+result holds what the CLI would print (statuses, counts, ids), never a config or a secret:
+config diffs stay in the change log, where they are redacted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from .jobs import JobContext, JobFunction
+
+#: converge() steps a link ends after on each of its two routers (read, diff, push,
+#: read back, save) and once for both (verify): the progress total of one link
+STEPS_PER_LINK = 2 * 5 + 1
+
+
+def _counting(ctx: JobContext, what: str) -> Callable[[int], Any]:
+    """A ``progress(total)`` context manager (as the audit calls take) that advances the
+    job's progress by one per item."""
+
+    @contextmanager
+    def progress(total: int) -> Iterator[Callable[[], None]]:
+        ctx.progress(0, total)
+        ctx.log(f"{total} {what} to go")
+        yield ctx.advance
+
+    return progress
+
+
+def provision(ctx: JobContext) -> tuple[bool, dict[str, Any]]:
+    """``gin link provision``: converge each link's routers, verify, roll back what fails."""
+    from devices import transport as transports
+    from links import provision as prov
+
+    names = list(ctx.params["links"])
+    ctx.progress(0, STEPS_PER_LINK * len(names))
+    results = prov.provision(ctx.directory, names, transports.get(ctx.params.get("via",
+                                                                               "netmiko")),
+                             verify_timeout=float(ctx.params.get("verify_timeout", 45)),
+                             with_ping=bool(ctx.params.get("ping", True)),
+                             observer=ctx.observer,
+                             on_done=lambda r: ctx.log(f"link {r.link}: {r.status}"
+                                                       + (f" ({r.message})" if r.message
+                                                          else "")))
+    rows = [{"link": r.link, "status": r.status, "message": r.message, "checks": r.checks,
+             "restored": r.restored,
+             "pushed": {h: len(v) for h, v in r.diff.items()} if r.status != "no change"
+             else {}} for r in results]
+    ok = all(prov.EXIT[r.status] == 0 for r in results)
+    return ok, {"links": rows, **({} if ok else {"message": "; ".join(
+        f"{r.link}: {r.status}" for r in results if prov.EXIT[r.status])})}
+
+
+def deploy(ctx: JobContext) -> tuple[bool, dict[str, Any]]:
+    """``gin vpn deploy``: both gateways of each tunnel, brought up, or put back."""
+    from vpn import deploy as deploying
+
+    names = list(ctx.params["tunnels"])
+    ctx.progress(0, len(names))
+    results = deploying.deploy(ctx.directory, names, verify=bool(ctx.params.get("verify", True)),
+                               via=ctx.params.get("via", "netmiko"))
+    for r in results:
+        ctx.log(f"tunnel {r.tunnel}: {r.result}" + (f" ({r.message})" if r.message else ""))
+    ctx.progress(len(results), len(names))
+    ok = all(deploying.EXIT[r.result] == 0 for r in results)
+    return ok, {"tunnels": [r.as_dict() for r in results], **({} if ok else {"message": "; ".join(
+        f"{r.tunnel}: {r.result}" for r in results if deploying.EXIT[r.result])})}
+
+
+def backup(ctx: JobContext) -> tuple[bool, dict[str, Any]]:
+    """``gin audit backup``: running configs (and host files) into the data directory."""
+    from audit.evidence import BackupStore
+    from audit.evidence import backup as collect
+    from devices import transport as transports
+
+    devices = list(ctx.params.get("devices") or ())
+    with ctx.directory.transaction() as s:
+        from directory import models as m
+        from directory import store
+
+        total = len(devices) or len(store.list_all(s, m.Device))
+    ctx.progress(0, total)
+    results = collect(ctx.directory, transports.get(ctx.params.get("via", "netmiko")), devices,
+                      BackupStore(), advance=ctx.advance,
+                      host_files=bool(ctx.params.get("host_files")))
+    rows = [{"device": r.device, "what": r.what, "status": r.status, "sha256": r.sha256,
+             "time": r.time.isoformat(timespec="seconds") if r.time else None,
+             "error": r.error} for r in results]
+    for r in rows:
+        ctx.log(f"{r['device']} {r['what']}: {r['status']}"
+                + (f" ({r['error']})" if r["error"] else ""))
+    failed = [r["device"] for r in rows if r["status"] == "failed"]
+    return not failed, {"devices": rows, **({"message": f"not backed up: {', '.join(failed)}"}
+                                            if failed else {})}
+
+
+def audit(ctx: JobContext) -> tuple[bool, dict[str, Any]]:
+    """``gin audit check``: every check on the newest backups, stored as a run."""
+    from audit import assess
+
+    agency, ministry = ctx.params.get("agency"), ctx.params.get("ministry")
+    scope = assess.scope_of(ctx.directory, agency, ministry)
+    evidence = assess.Evidence(directory=ctx.directory, prometheus=ctx.params.get("prometheus"),
+                               max_age_days=int(ctx.params.get("max_age_days", 7)))
+    result = assess.assess(scope, evidence, store=True, progress=_counting(ctx, "configs"))
+    for path, why in result.skipped:
+        ctx.log(f"skipped {path}: {why}")
+    counts = {s: sum(1 for a in result.audits for f in a.findings if f.status.value == s)
+              for s in ("pass", "fail", "unknown", "not_applicable")}
+    ctx.log(f"run {result.run_id} recorded: {len(result.audits)} subjects, {counts}")
+    return True, {"run": result.run_id, "scope": scope.name, "subjects": len(result.audits),
+                  **counts}
+
+
+def web_scan(ctx: JobContext) -> tuple[bool, dict[str, Any]]:
+    """``gin audit web``: the agencies' public services scanned, kept as evidence."""
+    from audit import assess
+
+    result = assess.scan_web(ctx.directory, ctx.params.get("agency"),
+                             ctx.params.get("nameserver"),
+                             progress=_counting(ctx, "hosts"))
+    for r in result.records:
+        ctx.log(f"{r.get('host')}: " + (f"did not answer ({r['error']})" if r.get("error")
+                                        else "scanned"))
+    rows = [{"host": a.device, "agency": a.agency,
+             **{s: sum(1 for f in a.findings if f.status.value == s)
+                for s in ("pass", "fail", "unknown")}} for a in result.audits]
+    return not result.unreachable, {"hosts": rows, **(
+        {"message": f"did not answer: {', '.join(result.unreachable)}"}
+        if result.unreachable else {})}
+
+
+#: Every kind of job, by the name recorded in ``gin_job.kind``.
+KINDS: dict[str, JobFunction] = {"provision": provision, "deploy": deploy, "backup": backup,
+                                 "audit": audit, "web_scan": web_scan}
