@@ -67,19 +67,24 @@ def place(lat: float | None, lon: float | None, province: str | None,
 
 
 def map_view(s: Any, visible: set[int] | None, state: telemetry.LinkState) -> dict[str, Any]:
-    """Sites, links (with state) and the down links' list, within the agencies visible."""
+    """Sites, links (with state) and the down links' list, within the agencies visible.
+
+    Thousands of sites and links become a handful of SVG paths: one for the sites (a dot per
+    distinct map unit, about 2 km), one per link state (a segment per distinct pair of ends);
+    only what is down is drawn one by one (named, so it can be found and styled).  On the
+    2,154-agency directory that keeps the page near 100 KB instead of 800."""
     stmt = (select(m.Site.id, m.Site.code, m.Site.province, m.Site.latitude, m.Site.longitude,
                    m.Agency.code).join(m.Agency, m.Site.agency_id == m.Agency.id))
     if visible is not None:
         stmt = stmt.where(m.Agency.id.in_(visible) if visible else m.Agency.id.is_(None))
-    sites: dict[int, dict[str, Any]] = {}
+    sites: dict[int, tuple[float, float, str]] = {}
     unplaced = 0
     for sid, code, province, lat, lon, agency in s.execute(stmt):
         xy = place(lat, lon, province, code)
         if xy is None:
             unplaced += 1
             continue
-        sites[sid] = {"x": xy[0], "y": xy[1], "agency": agency, "code": code, "down": False}
+        sites[sid] = (xy[0], xy[1], agency)
     ia, ib = aliased(m.Interface), aliased(m.Interface)
     da, db = aliased(m.Device), aliased(m.Device)
     lstmt = (select(m.Link.name, da.site_id, da.hostname, ia.name, db.site_id, db.hostname,
@@ -87,25 +92,33 @@ def map_view(s: Any, visible: set[int] | None, state: telemetry.LinkState) -> di
              .join(ia, m.Link.a_interface_id == ia.id).join(da, ia.device_id == da.id)
              .join(ib, m.Link.b_interface_id == ib.id).join(db, ib.device_id == db.id)
              .order_by(m.Link.name))
-    links, down = [], []
+    segments: dict[str, set[tuple[int, int, int, int]]] = {"up": set(), "unknown": set()}
+    counts = {"up": 0, "down": 0, "unknown": 0}
+    down, down_lines, down_sites = [], [], set()
     for name, sa, ha, na, sb, hb, nb in s.execute(lstmt):
         a, b = sites.get(sa), sites.get(sb)
         if a is None or b is None:
             continue
         live = state.link((ha, na), (hb, nb))
-        links.append({"x1": a["x"], "y1": a["y"], "x2": b["x"], "y2": b["y"], "state": live,
-                      "name": name})
-        if live == "down":
-            for end in (a, b):
-                end["down"] = True
-            if len(down) < DOWN_ROWS:
-                down.append({"name": name, "a": f"{ha} {na}", "b": f"{hb} {nb}",
-                             "agency": b["agency"] if a["agency"] == "GIN" else a["agency"]})
-    links.sort(key=lambda link: link["state"] == "down")  # red drawn last, on top
-    counts = {k: sum(1 for link in links if link["state"] == k)
-              for k in ("up", "down", "unknown")}
-    return {"geo": geometry(), "sites": list(sites.values()), "links": links,
-            "down": down, "counts": counts, "unplaced": unplaced}
+        counts[live] += 1
+        if live != "down":
+            ends = sorted([(round(a[0]), round(a[1])), (round(b[0]), round(b[1]))])
+            if ends[0] != ends[1]:
+                segments[live].add((*ends[0], *ends[1]))
+            continue
+        down_sites.update({a[:2], b[:2]})
+        down_lines.append({"name": name, "x1": a[0], "y1": a[1], "x2": b[0], "y2": b[1]})
+        if len(down) < DOWN_ROWS:
+            down.append({"name": name, "a": f"{ha} {na}", "b": f"{hb} {nb}",
+                         "agency": b[2] if a[2] == "GIN" else a[2]})
+    dots = {(round(x), round(y)) for x, y, _ in sites.values()}
+    return {"geo": geometry(), "down": down, "down_lines": down_lines,
+            "down_sites": sorted(down_sites), "counts": counts,
+            "site_count": len(sites), "link_count": sum(counts.values()),
+            "unplaced": unplaced,
+            "site_path": "".join(f"M{x} {y}h0" for x, y in sorted(dots)),
+            "link_paths": {k: "".join(f"M{x1} {y1}L{x2} {y2}" for x1, y1, x2, y2 in sorted(v))
+                           for k, v in segments.items()}}
 
 
 @router.get("/map")

@@ -24,6 +24,12 @@ THREAT_EVENTS = ("sum by (agency, type, severity) (increase(gin_threat_events_to
                  " or (gin_threat_events_total unless gin_threat_events_total offset 1h))")
 
 
+IF_OPER, IF_ADMIN, TUNNEL_UP = "gin_if_oper_up", "gin_if_admin_up", "gin_vpn_tunnel_up"
+#: Every expression the console sends (before a device selector is added): the monitor's
+#: metric contract test holds them to what gin's collectors export.
+EXPRESSIONS = (THREAT_EVENTS, IF_OPER, IF_ADMIN, TUNNEL_UP)
+
+
 class Unavailable(Exception):
     """A source is not configured or did not answer (the message is the page's line)."""
 
@@ -116,14 +122,14 @@ def link_state(t: Telemetry, devices: set[str] | None = None) -> LinkState:
         names = "|".join(sorted(d.replace("\\", "").replace('"', "") for d in devices))
         selector = f'{{device=~"{_regex(names)}"}}'
     try:
-        oper = query(t, f"gin_if_oper_up{selector}")
+        oper = query(t, f"{IF_OPER}{selector}")
         admin = {(r["metric"].get("device"), r["metric"].get("ifname")): r["value"][1]
-                 for r in query(t, f"gin_if_admin_up{selector}")}
+                 for r in query(t, f"{IF_ADMIN}{selector}")}
         for r in oper:
             key = (r["metric"].get("device", ""), r["metric"].get("ifname", ""))
             up = r["value"][1] == "1"
             state.interfaces[key] = up or admin.get(key) == "0"
-        for r in query(t, "gin_vpn_tunnel_up"):
+        for r in query(t, TUNNEL_UP):
             state.tunnels[r["metric"].get("tunnel", "")] = r["value"][1] == "1"
     except Unavailable as exc:
         state.problem = str(exc)
