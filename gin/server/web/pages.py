@@ -68,7 +68,7 @@ def render(request: Request, template: str, status: int = 200,
     html = TEMPLATES.get_template(template).render(
         t=words(lang), lang=lang, user=who.identity.user if who else None,
         csrf=web.csrf_token(session) if session else "", here=request.url.path,
-        **context)
+        nav_soc=bool(who and who.holds("monitor.read", gin_wide=True)), **context)
     response = HTMLResponse(html, status_code=status)
     response.headers["Content-Security-Policy"] = CSP
     return response

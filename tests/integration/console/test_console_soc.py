@@ -327,6 +327,14 @@ def test_soc_sees_alerts_blocks_and_lifts_and_the_link_goes_red(stack, watched):
     assert f"{BLOCKED}/32" in auditor.page.inner_text("#blocks")
     assert auditor.page.locator("form.block, form.lift, #block-source").count() == 0
     auditor.shot("soc-auditor-en")
+    auditor.go("/ui/lang/th?back=/ui/soc")
+    assert "การปิดกั้น GSI" in auditor.page.inner_text("main")
+    auditor.shot("soc-auditor-th")
+    auditor.go("/ui/lang/en?back=/ui/soc")
+    viewer = watched()  # no monitor.read: no SOC board in the header, the map is there
+    viewer.login("viewer")
+    assert viewer.page.locator("header a[href='/ui/soc']").count() == 0
+    assert viewer.page.locator("header a[href='/ui/map']").count() == 1
     token = auditor.page.locator("header form input[name=csrf]").get_attribute("value")
     for path, form in (("/ui/soc/lift", {"source": f"{BLOCKED}/32", "reason": "auditor"}),
                        ("/ui/soc/block", {"source": "203.0.113.9", "reason": "auditor"})):
