@@ -179,7 +179,7 @@ def stack(tmp_path_factory) -> Iterator[dict[str, Any]]:
         lab.up()
         snmpd = SnmpdInstance(here / "snmpd", [(lab.pe_address, 161)], netns=lab.pe)
         snmpd.extra_config = f"rocommunity {snmpd.community} {lab.pe_address}"  # its check
-        snmpd.start()
+        snmpd.start()  # stopped in the finally below, also when it never answers
         creds = _write_secret(here / "snmp.json", snmpd.credentials())
         _directory(db, lab, creds)
         profiles = here / "profiles.yaml"
