@@ -66,6 +66,12 @@ def use_data_dir(data_dir: str | None) -> None:
               help="GSI blocks: enforce them with nftables on the gateway.")
 @click.option("--gsi-routers-via", default="netmiko", show_default=True,
               help="GSI blocks: transport to the edge routers ('none': not the routers).")
+@click.option("--prometheus", metavar="URL",
+              help="The console's live state (links, tunnels, threat events) from this "
+                   "Prometheus, e.g. http://127.0.0.1:9090.")
+@click.option("--alertmanager", metavar="URL",
+              help="The SOC board's firing alerts from this Alertmanager, e.g. "
+                   "http://127.0.0.1:9093.")
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info"]),
               default="info", show_default=True)
 @data_dir_option
@@ -76,8 +82,8 @@ def use_data_dir(data_dir: str | None) -> None:
 @pass_ctx
 def serve(ctx: Context, listen: str, tls_cert: str | None, tls_key: str | None,
           ldap_config: str | None, gsi_netns: str | None, gsi_gateway: bool,
-          gsi_routers_via: str, log_level: str, data_dir: str | None,
-          job_runner: str | None) -> None:
+          gsi_routers_via: str, prometheus: str | None, alertmanager: str | None,
+          log_level: str, data_dir: str | None, job_runner: str | None) -> None:
     """Serve the directory's API to the whole GIN team (users and tokens: gin user --help)."""
     host, port = parse_listen(listen)
     use_data_dir(data_dir)
@@ -86,6 +92,10 @@ def serve(ctx: Context, listen: str, tls_cert: str | None, tls_key: str | None,
     if not tls_cert and not is_loopback(host):
         raise click.UsageError(f"serving on {host} without TLS would send tokens in clear: "
                                "give --tls-cert and --tls-key (plain HTTP is for loopback only)")
+    for name, url in (("--prometheus", prometheus), ("--alertmanager", alertmanager)):
+        if url and not url.startswith(("http://", "https://")):
+            raise click.BadParameter(f"{url!r}: expected an http:// or https:// URL, e.g. "
+                                     "http://127.0.0.1:9090", param_hint=name)
     ldap = None
     if ldap_config:
         from gin.server.ldap import LdapConfigError, load_config
@@ -100,6 +110,7 @@ def serve(ctx: Context, listen: str, tls_cert: str | None, tls_key: str | None,
 
     from gin.server.app import create_app
     from gin.server.routes.gsi import GsiSettings
+    from gin.server.web.telemetry import Telemetry
 
     logging.basicConfig(level=log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -111,6 +122,7 @@ def serve(ctx: Context, listen: str, tls_cert: str | None, tls_key: str | None,
     app.state.ldap = ldap
     app.state.gsi = GsiSettings(gateway=gsi_gateway, netns=gsi_netns,
                                 routers_via=None if gsi_routers_via == "none" else gsi_routers_via)
+    app.state.telemetry = Telemetry(prometheus=prometheus, alertmanager=alertmanager)
     try:
         app.state.runner = make_runner(ctx.directory, job_runner)
     except GinError as exc:

@@ -217,14 +217,16 @@ class Responder:
         self._converge("block")
         return block
 
-    def lift(self, source: str) -> None:
+    def lift(self, source: str, reason: str | None = None) -> None:
+        """Take a block off; ``reason`` (why it was lifted) goes into the change log."""
         net = parse_source(source)
         active = {b.source: b for b in self.list()}
         if str(net) not in active:
             raise RespondError(f"{net} is not blocked (see: gin monitor respond --list)")
         if self.gateway is not None:
             self.gateway.delete(net)
-        self._record("delete", str(net), active[str(net)].record(), None)
+        self._record("delete", str(net), active[str(net)].record(),
+                     {"reason": reason[:200]} if reason else None)
         self._converge("lift")
 
     def expire(self) -> list[RouterResult]:
@@ -315,12 +317,12 @@ class Response:
 
 
 def respond(directory: Directory, *, block: str | None = None, lift: str | None = None,
-            expire: bool = False, ttl: int = DEFAULT_TTL, reason: str = "manual",
+            expire: bool = False, ttl: int = DEFAULT_TTL, reason: str | None = "manual",
             netns: str | None = None, gateway: bool = True,
             routers_via: str | None = "netmiko") -> Response:
     """One of block / lift / expire, on the gateway (unless ``gateway`` is off; never for
     expire: nftables lifts by itself) and on the edge routers through the transport
-    ``routers_via`` (None: not the routers)."""
+    ``routers_via`` (None: not the routers).  ``reason`` is logged with a block or a lift."""
     if sum(map(bool, (block, lift, expire))) != 1:
         raise RespondError("respond: give one of block, lift or expire")
     gw = NftGateway(netns) if gateway and not expire else None
@@ -331,11 +333,11 @@ def respond(directory: Directory, *, block: str | None = None, lift: str | None 
         edge = EdgeRouters(directory, transports.get(routers_via))
     responder = Responder(directory, gw, edge)
     if block:
-        done: dict[str, Any] = responder.block(block, ttl, reason).record()
+        done: dict[str, Any] = responder.block(block, ttl, reason or "manual").record()
         line = f"blocked {done['source']} until {done['expires']}"
     elif lift:
-        responder.lift(lift)
-        done, line = {"lifted": lift}, f"lifted {lift}"
+        responder.lift(lift, reason)
+        done, line = {"lifted": lift, "reason": reason}, f"lifted {lift}"
     else:
         responder.expire()
         done, line = {"expired": True}, "edge routers brought to the active blocks"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from devices.errors import GinError
@@ -51,7 +51,9 @@ def settings(request: Request) -> GsiSettings:
     return getattr(request.app.state, "gsi", None) or GsiSettings()
 
 
-def _respond(who: Principal, request: Request, **what: Any) -> dict[str, Any]:
+def act(who: Principal, request: Request, **what: Any) -> dict[str, Any]:
+    """Block or lift as ``who`` where the server enforces blocks (the API's routes and the
+    console's SOC board both come here)."""
     gsi = settings(request)
     try:
         done = respond(Acting(who.directory, who.actor), netns=gsi.netns,  # type: ignore[arg-type]
@@ -89,12 +91,14 @@ def add_block(body: NewBlock, request: Request,
               who: Principal = requires("gsi.block", gin_wide=True)) -> dict[str, Any]:
     """Block a source on the gateway and the edge routers until ``ttl`` runs out; the
     management network and the directory's devices are refused (422)."""
-    return _respond(who, request, block=body.source, ttl=body.ttl, reason=body.reason)
+    return act(who, request, block=body.source, ttl=body.ttl, reason=body.reason)
 
 
 @router.delete("/gsi/blocks/{source:path}")
 def lift_block(request: Request,
                source: str = Path(max_length=64, examples=["198.51.100.7/32"]),
+               reason: str | None = Query(None, max_length=200,
+                                          description="why it is lifted (change log)"),
                who: Principal = requires("gsi.block", gin_wide=True)) -> dict[str, Any]:
     """Lift an active block (422 when that source is not blocked)."""
-    return _respond(who, request, lift=source)
+    return act(who, request, lift=source, reason=reason)

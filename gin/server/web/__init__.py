@@ -8,6 +8,9 @@ from fastapi import FastAPI
 
 def mount(app: FastAPI) -> None:
     """Add the console's pages and its error pages to the service (one line in app.py)."""
+    from . import live, map, soc
     from .pages import install
 
     install(app)
+    for module in (soc, map, live):  # the SOC board, the map, the agency page's live state
+        app.include_router(module.router, prefix="/ui")

@@ -28,6 +28,8 @@ from ..routes.system import Login
 from ..routes.system import login as api_login
 from . import session as web
 from .i18n import LANGUAGES, words
+from .live import CSP as LIVE_CSP
+from .live import agency_state
 
 HERE = Path(__file__).parent
 TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -36,6 +38,7 @@ TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"
 THAI_FONTS = Path("/usr/share/fonts/truetype/tlwg")
 ASSETS = {"console.css": (HERE / "static" / "console.css", "text/css"),
           "favicon.svg": (HERE / "static" / "favicon.svg", "image/svg+xml"),
+          "live.js": (HERE / "static" / "live.js", "text/javascript"),
           "garuda.ttf": (THAI_FONTS / "Garuda.ttf", "font/ttf"),
           "garuda-bold.ttf": (THAI_FONTS / "Garuda-Bold.ttf", "font/ttf")}
 CSP = ("default-src 'none'; style-src 'self'; font-src 'self'; img-src 'self'; "
@@ -65,7 +68,7 @@ def render(request: Request, template: str, status: int = 200,
     html = TEMPLATES.get_template(template).render(
         t=words(lang), lang=lang, user=who.identity.user if who else None,
         csrf=web.csrf_token(session) if session else "", here=request.url.path,
-        **context)
+        nav_soc=bool(who and who.holds("monitor.read", gin_wide=True)), **context)
     response = HTMLResponse(html, status_code=status)
     response.headers["Content-Security-Policy"] = CSP
     return response
@@ -213,7 +216,10 @@ def agency_page(request: Request, code: str = PathParam(max_length=32),
         a = store.get_agency(s, code)
         view = _agency_view(s, a)
         writable = who.allows(s, "directory.write", a.code)
-    return render(request, "agency.html", who=who, writable=writable, **view)
+        live = agency_state(request, view["links"], view["tunnels"])
+    response = render(request, "agency.html", who=who, writable=writable, live=live, **view)
+    response.headers["Content-Security-Policy"] = LIVE_CSP  # live.js refreshes the state
+    return response
 
 
 def _agency_view(s: Any, a: m.Agency) -> dict[str, Any]:

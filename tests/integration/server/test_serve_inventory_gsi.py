@@ -136,8 +136,9 @@ def test_soc_blocks_and_lifts_on_a_real_gateway(pg_url, serve, gateway_ns):
     assert engineer.post("/gsi/blocks", json={"source": "192.0.2.1"}).status_code == 403
     assert svc.client("auditor").get("/gsi/blocks").status_code == 200
 
-    lifted = soc.delete("/gsi/blocks/198.51.100.7/32")
+    lifted = soc.delete("/gsi/blocks/198.51.100.7/32", params={"reason": "scan over"})
     assert lifted.status_code == 200, lifted.text
+    assert lifted.json()["reason"] == "scan over"
     assert "198.51.100.7" not in nft_set(gateway_ns)
     assert soc.get("/gsi/blocks").json()["items"] == []
     assert soc.delete("/gsi/blocks/198.51.100.7/32").status_code == 422
@@ -145,11 +146,12 @@ def test_soc_blocks_and_lifts_on_a_real_gateway(pg_url, serve, gateway_ns):
     d = svc.directory()
     try:
         with d.transaction() as s:
-            actors = [(c.action, c.actor) for c in s.scalars(
+            actors = [(c.action, c.actor, (c.after or {}).get("reason")) for c in s.scalars(
                 select(m.Change).where(m.Change.object_type == OBJECT_TYPE).order_by(m.Change.id))]
     finally:
         d.close()
-    assert actors == [("create", "api:soc/token:test"), ("delete", "api:soc/token:test")]
+    assert actors == [("create", "api:soc/token:test", "port scan <script>"),
+                      ("delete", "api:soc/token:test", "scan over")]
 
 
 def test_tunnels_list_and_show_never_a_secret(pg_url, serve, monkeypatch):

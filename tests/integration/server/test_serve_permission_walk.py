@@ -63,6 +63,17 @@ EXAMPLES: dict[tuple[str, str], tuple[Callable[[httpx.Client], Request], str | N
     ("POST", "/ui/agency/{code}/description"): (
         lambda a: ("POST", _ui(a, "agency/DOPA/description"),
                    urlencode({"description": "walked"}), FORM), "DOPA"),
+    ("GET", "/ui/soc"): (lambda a: ("GET", _ui(a, "soc"), None, {}), None),
+    ("POST", "/ui/soc/block"): (
+        lambda a: ("POST", _ui(a, "soc/block"),
+                   urlencode({"source": "198.51.100.8", "ttl": 600, "reason": "walked"}), FORM),
+        None),
+    ("POST", "/ui/soc/lift"): (
+        lambda a: ("POST", _ui(a, "soc/lift"),
+                   urlencode({"source": _fresh_block(a), "reason": "walked"}), FORM), None),
+    ("GET", "/ui/map"): (lambda a: ("GET", _ui(a, "map"), None, {}), None),
+    ("GET", "/ui/agency/{code}/live"): (lambda a: ("GET", _ui(a, "agency/DOPA/live"), None, {}),
+                                        "DOPA"),
     ("GET", "/api/v1/sites"): (lambda a: ("GET", "/sites?limit=5", None, {}), None),
     ("GET", "/api/v1/agencies/{code}/sites/{site}"): (
         lambda a: ("GET", "/agencies/DOPA/sites/HQ", None, {}), "DOPA"),

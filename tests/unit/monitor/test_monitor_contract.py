@@ -18,6 +18,7 @@ import re
 import pytest
 from exporters import Series, stored_series
 
+from gin.server.web import telemetry
 from monitor.prometheus import dashboards, rules
 from monitor.sensor.detectors import severities
 
@@ -111,6 +112,7 @@ def _all_expressions() -> list[tuple[str, str]]:
     out += [(a["alert"], a["expr"]) for a in rules.ALERTS]
     for name, make in dashboards.DASHBOARDS.items():
         out += [(name, e) for e in dashboards.expressions(dashboards.to_json(make()))]
+    out += [("console", e) for e in telemetry.EXPRESSIONS]  # the web console's live state
     return out
 
 
