@@ -134,7 +134,8 @@ def _quiet(_total: int) -> Iterator[Callable[[], None]]:
 
 
 def _config_sources(scope: Scope, ev: Evidence, store: BackupStore,
-                    facts: dict[str, sources.DeviceFacts] | None
+                    facts: dict[str, sources.DeviceFacts] | None,
+                    now: dt.datetime | None = None
                     ) -> tuple[list[runner.ConfigSource], tuple[tuple[str, str], ...]]:
     skipped: tuple[tuple[str, str], ...] = ()
     if ev.configs is not None:
@@ -148,8 +149,9 @@ def _config_sources(scope: Scope, ev: Evidence, store: BackupStore,
         srcs = sources.with_host_evidence(srcs, ev.host_dir)
     if ev.directory is not None:
         srcs = sources.with_change_log(srcs, store, ev.directory)
+        srcs = sources.with_blocks(srcs, ev.directory, now)
     if ev.prometheus:
-        srcs = sources.with_monitoring(srcs, ev.prometheus)
+        srcs = sources.with_monitoring(srcs, ev.prometheus, now)
     return srcs, skipped
 
 
@@ -169,7 +171,7 @@ def assess(scope: Scope, evidence: Evidence, *, store: bool = False,
     backups = evidence.backups or BackupStore()
     facts = (sources.directory_facts(evidence.directory)
              if evidence.directory is not None else None)
-    srcs, skipped = _config_sources(scope, evidence, backups, facts)
+    srcs, skipped = _config_sources(scope, evidence, backups, facts, now)
     if workers is None:
         workers = min(8, os.cpu_count() or 1) if len(srcs) >= PARALLEL_FROM else 1
     with (progress or _quiet)(len(srcs)) as advance:
