@@ -25,9 +25,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from audit import catalogue, history, runner, sources
+from audit import catalogue, history, monitoring, runner, sources
 from audit import report as reports
-from audit.checks import records
+from audit.checks import records, tunnels
 from audit.checks.base import Status
 from audit.evidence import BackupStore, list_folder
 from audit.findings import DeviceAudit, Finding, findings_of, merge
@@ -181,6 +181,9 @@ def assess(scope: Scope, evidence: Evidence, *, store: bool = False,
     if evidence.directory is not None:
         with evidence.directory.transaction() as s:
             subjects = records.directory_subjects(s, agencies)
+        if evidence.prometheus:
+            subjects = tunnels.with_live(subjects,
+                                         monitoring.tunnel_states(evidence.prometheus, now))
     else:
         subjects = records.unconsulted_subjects([(c.device, c.agency, c.platform)
                                                  for c in srcs])

@@ -25,6 +25,7 @@ from devices.errors import ConfigError, GinError
 MAX_RESPONSE = 32 * 1024 * 1024
 UP = "max by (device) (gin_snmp_up)"
 THREATS = "sum by (agency, type, severity) (gin_threat_events_total)"
+TUNNELS = "max by (tunnel) (gin_vpn_tunnel_up)"
 #: Severities that call for a response (the detectors' own words).
 RESPONSE_SEVERITIES = ("high", "critical")
 
@@ -114,3 +115,16 @@ def monitor_facts(url: str, devices: dict[str, str | None],
                            tuple(sorted(serious.get(a or "", ()))),
                            links.outages.get(d, ()), links.watched.get(d, 0), window)
             for d, a in devices.items()}
+
+
+def tunnel_states(url: str, now: dt.datetime | None = None) -> dict[str, float]:
+    """``gin_vpn_tunnel_up`` per tunnel name at ``now`` (the agent exports it from the
+    gateways' live state; a tunnel with no series is absent)."""
+    at = (now or dt.datetime.now(dt.UTC)).timestamp()
+    out: dict[str, float] = {}
+    for series in query(_check_url(url), TUNNELS, at=at):
+        try:
+            out[str(series["metric"]["tunnel"])] = float(series["value"][1])
+        except (KeyError, IndexError, TypeError, ValueError):
+            continue
+    return out

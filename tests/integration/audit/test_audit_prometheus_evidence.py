@@ -1,13 +1,14 @@
 """The audit's Prometheus evidence against a real Prometheus: link outages from the
-interfaces' status samples and GinLinkDown's ``ALERTS`` history, threats by severity.
+interfaces' status samples and GinLinkDown's ``ALERTS`` history, threats by severity, the
+tunnels' live state.
 
 The hour of samples is backfilled (``promtool tsdb create-blocks-from openmetrics``) in the
 shapes the agent (``gin_if_oper_up``/``gin_if_admin_up``/``gin_snmp_up`` with agency, site,
-device, ifname), the sensor (``gin_threat_events_total`` with agency, type, severity) and
-Prometheus' rule engine (``ALERTS`` with alertname, alertstate, the rule's labels) write
-them, over an hour that ended a while ago, so the audit can be asked about any instant of
-it.  The readers then query the server over its HTTP API, as ``gin audit check
---prometheus`` does.
+device, ifname; its VPN collector's ``gin_vpn_tunnel_up`` with tunnel, type, agency), the
+sensor (``gin_threat_events_total`` with agency, type, severity) and Prometheus' rule
+engine (``ALERTS`` with alertname, alertstate, the rule's labels) write them, over an hour
+that ended a while ago, so the audit can be asked about any instant of it.  The readers
+then query the server over its HTTP API, as ``gin audit check --prometheus`` does.
 """
 
 from __future__ import annotations
@@ -59,6 +60,10 @@ def _openmetrics(t0: int) -> str:
     for device, agency in (("pe1", "LAB"), ("pe2", "LAB"), ("ce2", "MOE")):
         out += stretch([(0, 60, 1)], lambda t, v, d=device, a=agency:
                        f'gin_snmp_up{{agency="{a}",device="{d}"}} {v} {t}')
+    out.append("# TYPE gin_vpn_tunnel_up gauge")
+    for tunnel, parts in (("mof-moe", [(0, 60, 1)]), ("mof-moph", [(0, 40, 1), (40, 60, 0)])):
+        out += stretch(parts, lambda t, v, n=tunnel:
+                       f'gin_vpn_tunnel_up{{agency="MOF",tunnel="{n}",type="ikev2"}} {v} {t}')
     out.append("# TYPE gin_threat_events counter")
     for kind, severity, parts in (("brute_force", "high", [(0, 30, 0), (30, 60, 3)]),
                                   ("port_scan", "medium", [(30, 60, 1)])):
@@ -93,7 +98,7 @@ def _at(t0: dt.datetime, minutes: float) -> dt.datetime:
 
 def test_outages_threats_and_their_findings_from_a_real_prometheus(prometheus) -> None:  # noqa: ANN001
     from audit.checks.base import Status
-    from audit.monitoring import monitor_facts
+    from audit.monitoring import monitor_facts, tunnel_states
     from audit.outages import Outage
     from audit.runner import ConfigSource, audit_one
 
@@ -115,6 +120,8 @@ def test_outages_threats_and_their_findings_from_a_real_prometheus(prometheus) -
         "gin_threat_events_total{agency='MOF', type='brute_force'} = 3",
         "gin_threat_events_total{agency='MOF', type='port_scan'} = 1")
     assert facts["ce1"].serious == ("brute_force",) and facts["pe1"].serious == ()
+    assert tunnel_states(url, end) == {"mof-moe": 1.0, "mof-moph": 0.0}
+    assert tunnel_states(url, _at(t0, 30)) == {"mof-moe": 1.0, "mof-moph": 1.0}
     # an instant inside the outage: the same link reads as still down then
     during = monitor_facts(url, {"pe2": "LAB"}, now=_at(t0, 15),
                            window=dt.timedelta(hours=1))

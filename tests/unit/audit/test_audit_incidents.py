@@ -182,3 +182,47 @@ def test_every_reason_of_the_two_checks_has_thai() -> None:
     assert {r for r in reasons if th.reason(r) is None} == set()
     for check in ("ops.link_faults", "inc.gsi_response"):
         assert check in th.checks
+
+
+def test_a_tunnel_in_force_is_deployed_through_gin_and_carries_traffic(directory, monkeypatch
+                                                                        ) -> None:  # noqa: ANN001
+    """The deploy record is the one gin's deploy writes (``vpn.deploy.record``); the live
+    state is what Prometheus' ``gin_vpn_tunnel_up`` says, attached as assess attaches it."""
+    from audit import runner
+    from audit.checks import records, tunnels
+    from audit.findings import findings_of
+    from tests.unit.audit.test_audit_records import NOW as RECORDS_NOW
+    from tests.unit.audit.test_audit_records import set_tunnel
+    from vpn import deploy
+
+    monkeypatch.setenv("GIN_VPN_KEY", base64.b64encode(b"k" * 32).decode())
+    build(directory)  # tunnel t1 between gw-dopa and gw-moph, planned
+
+    def verdict(live: dict[str, float] | None) -> tuple[Status, str, tuple[str, ...]]:
+        with directory.transaction() as s:
+            subjects = records.directory_subjects(s)
+        if live is not None:
+            subjects = tunnels.with_live(subjects, live)
+        found = {(f.device, f.check): f for f in findings_of(runner.judge(subjects,
+                                                                          now=RECORDS_NOW))}
+        f = found[("gw-dopa", "vpn.tunnel_in_force")]
+        return f.status, f.reason, tuple(text for _, text in f.evidence)
+
+    assert verdict({"t1": 1.0})[0] is Status.NOT_APPLICABLE  # planned: protects nothing
+    set_tunnel(directory, "up")  # recorded up, but never deployed through gin
+    status, reason, _ = verdict({"t1": 1.0})
+    assert (status, reason) == (Status.FAIL, "1 tunnel(s) recorded in force were never "
+                                             "deployed through gin (t1)")
+    deploy.record(directory, [deploy.DeployResult("t1", "changed", "up")], verify=True)
+    status, reason, evidence = verdict({"t1": 1.0})
+    assert (status, reason) == (Status.PASS, "1 tunnel(s) deployed and carrying traffic")
+    assert evidence[0].startswith("tunnel t1 (up): deployed ") and evidence[0].endswith(
+        f" by {directory.actor} (changed)")
+    assert evidence[1] == "gin_vpn_tunnel_up{tunnel='t1'} = 1"
+    assert verdict({"t1": 0.0})[:2] == (Status.FAIL, "1 tunnel(s) recorded in force carry no "
+                                                     "traffic (t1)")
+    assert verdict({})[0] is Status.FAIL  # no series: not carrying traffic either
+    assert verdict(None)[0] is Status.UNKNOWN  # no Prometheus consulted
+    th = messages.catalogue("th")
+    assert th is not None and all(th.reason(verdict(live)[1]) for live in (
+        {"t1": 1.0}, {"t1": 0.0}, None))
