@@ -25,9 +25,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from audit import catalogue, history, runner, sources
+from audit import catalogue, history, monitoring, runner, sources
 from audit import report as reports
-from audit.checks import records
+from audit.checks import records, tunnels
 from audit.checks.base import Status
 from audit.evidence import BackupStore, list_folder
 from audit.findings import DeviceAudit, Finding, findings_of, merge
@@ -134,7 +134,8 @@ def _quiet(_total: int) -> Iterator[Callable[[], None]]:
 
 
 def _config_sources(scope: Scope, ev: Evidence, store: BackupStore,
-                    facts: dict[str, sources.DeviceFacts] | None
+                    facts: dict[str, sources.DeviceFacts] | None,
+                    now: dt.datetime | None = None
                     ) -> tuple[list[runner.ConfigSource], tuple[tuple[str, str], ...]]:
     skipped: tuple[tuple[str, str], ...] = ()
     if ev.configs is not None:
@@ -148,8 +149,9 @@ def _config_sources(scope: Scope, ev: Evidence, store: BackupStore,
         srcs = sources.with_host_evidence(srcs, ev.host_dir)
     if ev.directory is not None:
         srcs = sources.with_change_log(srcs, store, ev.directory)
+        srcs = sources.with_blocks(srcs, ev.directory, now)
     if ev.prometheus:
-        srcs = sources.with_monitoring(srcs, ev.prometheus)
+        srcs = sources.with_monitoring(srcs, ev.prometheus, now)
     return srcs, skipped
 
 
@@ -169,7 +171,7 @@ def assess(scope: Scope, evidence: Evidence, *, store: bool = False,
     backups = evidence.backups or BackupStore()
     facts = (sources.directory_facts(evidence.directory)
              if evidence.directory is not None else None)
-    srcs, skipped = _config_sources(scope, evidence, backups, facts)
+    srcs, skipped = _config_sources(scope, evidence, backups, facts, now)
     if workers is None:
         workers = min(8, os.cpu_count() or 1) if len(srcs) >= PARALLEL_FROM else 1
     with (progress or _quiet)(len(srcs)) as advance:
@@ -179,6 +181,9 @@ def assess(scope: Scope, evidence: Evidence, *, store: bool = False,
     if evidence.directory is not None:
         with evidence.directory.transaction() as s:
             subjects = records.directory_subjects(s, agencies)
+        if evidence.prometheus:
+            subjects = tunnels.with_live(subjects,
+                                         monitoring.tunnel_states(evidence.prometheus, now))
     else:
         subjects = records.unconsulted_subjects([(c.device, c.agency, c.platform)
                                                  for c in srcs])

@@ -27,8 +27,10 @@ WINDOW_DAYS = 90
 DEVICE_KEYS = ("device_id", "a_device_id", "b_device_id")
 INTERFACE_KEYS = ("interface_id", "a_interface_id", "b_interface_id")
 DIFF_LINES = 6
-#: Change-log objects that can change a router's configuration.
-OBJECTS = ("device", "interface", "link", "tunnel", "prefix", "tunnel_rotation")
+#: Change-log objects that can change a router's configuration (``sensor_block_push``: a
+#: GSI block or lift ``gin monitor respond`` put on an edge router, keyed by its hostname).
+OBJECTS = ("device", "interface", "link", "tunnel", "prefix", "tunnel_rotation",
+           "sensor_block_push")
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,7 @@ def _hostnames(session: object) -> tuple[dict[int, str], dict[int, str]]:
 def touched(change: m.Change, devices: dict[int, str], interfaces: dict[int, str]) -> set[str]:
     """Hostnames a change-log entry is about."""
     out: set[str] = set()
-    if change.object_type == "device":
+    if change.object_type in ("device", "sensor_block_push"):
         out.add(change.object_key)
     elif change.object_type == "interface":
         out.add(change.object_key.split(":", 1)[0])

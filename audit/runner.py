@@ -22,6 +22,7 @@ from audit.changes import ChangeFacts
 from audit.checks import registry
 from audit.checks.base import Check, Context, Status, Subject
 from audit.findings import DeviceAudit, Finding, combine, finding, findings_of, merge
+from audit.gsi import BlockRecord
 from audit.host import HostFiles
 from audit.monitoring import MonitorFact
 from audit.parse import AuditParseError, ParsedConfig, parse
@@ -48,6 +49,8 @@ class ConfigSource:
     changes: ChangeFacts | None = None
     #: Prometheus' view of the device (None: not consulted).
     monitor: MonitorFact | None = None
+    #: GSI blocks of sources in the device's agency (None: the change log not consulted).
+    blocks: tuple[BlockRecord, ...] | None = None
 
 
 #: The checks of a device's config, found in the registry.
@@ -64,7 +67,8 @@ def audit_one(source: ConfigSource, checks: Sequence[Check] = ALL,
     ctx = Context(device=source.device, role=source.role, agency=source.agency,
                   backed_up_at=source.backed_up_at, in_directory=source.in_directory,
                   now=now or dt.datetime.now(dt.UTC), host=source.host,
-                  changes=source.changes, monitor=source.monitor, **limits)
+                  changes=source.changes, monitor=source.monitor,
+                  blocks=source.blocks, **limits)
     result = DeviceAudit(source.device, source.agency, source.platform)
     config: ParsedConfig | None = None
     if source.text is None:

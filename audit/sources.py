@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from audit import changes, host, monitoring
+from audit import changes, gsi, host, monitoring, outages
 from audit.evidence import BackupStore, guess_platform, read_folder
 from audit.parse import MAX_BYTES
 from audit.runner import ConfigSource
@@ -141,10 +141,23 @@ def with_change_log(sources: Sequence[ConfigSource], store: BackupStore,
     return [replace(s, changes=facts.get(s.device)) for s in sources]
 
 
-def with_monitoring(sources: Sequence[ConfigSource], prometheus: str) -> list[ConfigSource]:
-    """``sources`` with what Prometheus at ``prometheus`` says of each device."""
-    facts = monitoring.monitor_facts(prometheus, {s.device: s.agency for s in sources})
+def with_monitoring(sources: Sequence[ConfigSource], prometheus: str,
+                    now: dt.datetime | None = None) -> list[ConfigSource]:
+    """``sources`` with what Prometheus at ``prometheus`` says of each device (at ``now``,
+    and its link outages over the audit window before it)."""
+    facts = monitoring.monitor_facts(prometheus, {s.device: s.agency for s in sources}, now)
     return [replace(s, monitor=facts.get(s.device)) for s in sources]
+
+
+def with_blocks(sources: Sequence[ConfigSource], directory: Directory,
+                now: dt.datetime | None = None,
+                window: dt.timedelta = outages.WINDOW) -> list[ConfigSource]:
+    """``sources`` with the GSI blocks (:mod:`audit.gsi`) of sources in each device's
+    agency, added or in force in the window before ``now``."""
+    since = (now or dt.datetime.now(dt.UTC)) - window
+    with directory.transaction() as s:
+        filed = gsi.by_agency(s, gsi.blocks(s, since))
+    return [replace(src, blocks=tuple(filed.get(src.agency or "", ()))) for src in sources]
 
 
 def _last_backup(store: BackupStore | None, device: str) -> dt.datetime | None:

@@ -18,6 +18,7 @@ from functools import cache
 from typing import TypeVar
 
 from audit.changes import ChangeFacts
+from audit.gsi import BlockRecord
 from audit.host import HostFiles
 from audit.monitoring import MonitorFact
 from audit.parse import Node, ParsedConfig
@@ -66,6 +67,8 @@ class Context:
     changes: ChangeFacts | None = None
     #: What Prometheus says about the device; None: no Prometheus consulted.
     monitor: MonitorFact | None = None
+    #: GSI blocks of sources in the device's agency (the change log); None: not consulted.
+    blocks: tuple[BlockRecord, ...] | None = None
 
 
 Predicate = Callable[[ParsedConfig, Context], Result]

@@ -43,6 +43,9 @@ class TunnelFact:
     weak: tuple[str, ...] = ()
     #: Is the tunnel's secret (PSK, WireGuard keys) stored sealed?
     sealed: bool = False
+    #: Its latest deploy through gin (the change log's ``vpn-deploy``): when, by whom,
+    #: with what result, in words; None: never deployed through gin.
+    deployed: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,8 @@ class VpnContext(Context):
     """A check context that carries the gateway's VPN facts."""
 
     vpn: VpnFacts | None = None
+    #: Prometheus' ``gin_vpn_tunnel_up`` per tunnel name (None: no Prometheus consulted).
+    live: Mapping[str, float] | None = None
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
@@ -84,6 +89,13 @@ def vpn_facts(session: Session) -> dict[str, VpnFacts]:
     """Facts of every device that ends a tunnel or holds a certificate, by host name."""
     tunnels: dict[int, list[TunnelFact]] = {}
     devices: dict[int, m.Device] = {}
+    deploys: dict[str, str] = {}
+    for ch in session.scalars(select(m.Change).where(m.Change.object_type == "tunnel",
+                                                     m.Change.action == "vpn-deploy")
+                              .order_by(m.Change.id)):
+        result = (ch.after or {}).get("result") or "?"
+        deploys[ch.object_key] = (f"deployed {_utc(ch.time):%Y-%m-%dT%H:%M:%SZ} by "
+                                  f"{ch.actor} ({result})")
     for t in session.scalars(select(m.Tunnel).order_by(m.Tunnel.name)):
         crypto = (t.policy or {}).get("crypto") or {}
         weak = tuple(str(w) for w in crypto.get("weak") or ())
@@ -91,7 +103,8 @@ def vpn_facts(session: Session) -> dict[str, VpnFacts]:
         for me, peer in ((t.a_device, t.b_device), (t.b_device, t.a_device)):
             devices[me.id] = me
             tunnels.setdefault(me.id, []).append(TunnelFact(
-                t.name, peer.hostname, t.type, t.auth or "", t.status, weak, sealed))
+                t.name, peer.hostname, t.type, t.auth or "", t.status, weak, sealed,
+                deploys.get(t.name)))
     certs: dict[int, list[CertFact]] = {}
     ca_end: dt.datetime | None = None
     for c in session.scalars(select(m.Certificate).order_by(m.Certificate.not_before,

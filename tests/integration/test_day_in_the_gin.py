@@ -1,23 +1,30 @@
 """One day in the GIN, end to end on one lab, through the ``gin`` CLI as each user types it.
 
-The default lab (pe1/pe2 core; ce1/MOF on pe1, ce2/MOE on pe2, a LAN host behind each)
-stands in for the real routers; it is registered in a scratch SQLite directory (GIN_DB)
-whose agencies an engineer has just imported from CSV.  Then, in order:
+The day lab (gin/lab/topologies/day.yaml: the default lab's pe1/pe2 core, ce1/MOF on pe1,
+ce2/MOE on pe2, a LAN host behind each, plus a VPN gateway of each of MOF and MOE with a
+host on a LAN inside the agency's /48, and a standby cable from ce2 to pe1) stands in for
+the real routers; it is registered in a scratch SQLite directory (GIN_DB) whose agencies an
+engineer has just imported from CSV.  Then, in order:
 
 1. engineer: ``gin directory import`` (MOF, MOE), ``gin directory plan apply``, the agency
    /48s, ``gin link plan`` and ``gin link provision`` of both links; h1 reaches h2 across
-   the core.  (No VPN here: the default topology has no VPN gateways -- those live in
-   gin/lab/topologies/vpn.yaml, a lab of its own -- so no tunnel is created.)
+   the core.
 2. the agent (``gin monitor agent``) polls every router; the MOE LAN's threat sensor
    (``gin monitor sensor run`` in ce2's namespace on its LAN port, a directory device of
    role sensor); a real Prometheus on ``gin monitor prometheus-config``'s output scrapes
-   both and sends to a real Alertmanager whose webhook is this test.
-3. h1 (MOF) port-scans and SSH-brute-forces h2 (MOE) with plain sockets; the SOC sees the
+   both and sends to a real Alertmanager whose webhook is this test.  Meanwhile the
+   engineer builds the MOF-MOE tunnel as the README says (``gin vpn key init``, ``ca
+   init``, ``cert issue``, ``create --auth cert``, ``deploy``): ha reaches hb only through
+   it, and the tunnel's byte counters (``gin vpn status``) rise with the pings.
+3. MOE's standby uplink is cut at pe1: ce2's port is up but has no carrier.
+   GinLinkDown's 2 minutes run through what follows (MOE's traffic keeps its own link).
+4. h1 (MOF) port-scans and SSH-brute-forces h2 (MOE) with plain sockets; the SOC sees the
    alert at the webhook with the agency named, blocks h1 (``gin monitor respond``): no
    traffic either way, and the lift restores it.
-4. MOE's link is set down on ce2: Prometheus's GinLinkDown rule takes hold of pe2's port.
-5. auditor: ``gin audit backup``, ``gin audit check --prometheus``, ``gin audit report
-   --format json`` of that run: monitoring and threat evidence from Prometheus.
+5. auditor: ``gin audit backup``, ``gin audit check --prometheus``, ``gin audit report``
+   (JSON and HTML) of that run: the threat events, the GSI block (added and lifted, by
+   whom), the tunnel protecting both agencies' links, and the outage still going, as
+   evidence.  Then GinLinkDown reaches the SOC's pager at the webhook, naming MOE.
 6. ``gin directory history --json`` names who did each step.
 """
 
@@ -31,10 +38,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
+from markupsafe import escape
 
 from tests.conftest import need
 from tests.integration.monitor.monitor_support import PromServer, free_tcp_port, have_prometheus
@@ -43,6 +52,12 @@ from tests.integration.sensor.test_sensor_alerts import ALERTMANAGER, Webhook
 pytestmark = pytest.mark.integration
 
 H1, H2 = "2001:db8:1001::10", "2001:db8:1002::10"
+HB = "2001:db8:1002:b::10"  # MOE's host behind its VPN gateway gwb (ha is MOF's, behind gwa)
+TUNNEL = "mof-moe"
+#: Seconds from the cut to GinLinkDown at the webhook (2 m "for" + 10 s group wait, and room
+#: for the rule to start over after a failed poll)
+LINKDOWN_WAIT = 600
+TOPOLOGY = Path(__file__).parents[2] / "gin" / "lab" / "topologies" / "day.yaml"
 #: agency -> (CE, its LAN host, N of the host's 2001:db8:N::/64, the link's name)
 AGENCIES = {"MOF": ("ce1", "h1", 1001, "mof-ce1"), "MOE": ("ce2", "h2", 1002, "moe-ce2")}
 ATTACK = """
@@ -77,9 +92,11 @@ def _wait(cond: Any, what: str, timeout: float, detail: Any = lambda: "") -> Any
 class Gin:
     """``gin`` as a user runs it: GIN_DB on the scratch directory, --actor per user."""
 
-    def __init__(self, db: Path, backups: Path) -> None:
-        self.env = {**os.environ, "GIN_DB": str(db), "GIN_BACKUP_DIR": str(backups)}
-        self.env.pop("GIN_ACTOR", None)
+    def __init__(self, db: Path, backups: Path, vpn_key: Path) -> None:
+        self.env = {**os.environ, "GIN_DB": str(db), "GIN_BACKUP_DIR": str(backups),
+                    "GIN_VPN_KEY_FILE": str(vpn_key)}
+        for name in ("GIN_ACTOR", "GIN_VPN_KEY"):
+            self.env.pop(name, None)
 
     def argv(self, actor: str, *args: str) -> list[str]:
         return [sys.executable, "-m", "gin.cli", "--actor", actor, *args]
@@ -116,10 +133,11 @@ def _stop(proc: subprocess.Popen | None) -> None:
 
 @pytest.fixture
 def day_lab() -> Iterator[Any]:
-    """The default lab under a unique name, torn down at the end (also on failure)."""
+    """The day lab under a unique name, torn down at the end (also on failure)."""
     from tests.integration.conftest import require_lab
 
     require_lab()
+    need(os.path.exists("/usr/lib/ipsec/charon"), "needs strongSwan (deps/apt-vpn.txt)")
     need(have_prometheus(), "needs Prometheus (apt-get install -y prometheus)")
     need(os.path.exists(ALERTMANAGER),
          "needs Alertmanager (apt-get install -y prometheus-alertmanager)")
@@ -127,7 +145,7 @@ def day_lab() -> Iterator[Any]:
 
     name = "d" + secrets.token_hex(2)
     try:
-        yield lab.up(name=name)
+        yield lab.up(TOPOLOGY, name=name)
     finally:
         lab.down(name)
 
@@ -140,16 +158,46 @@ def _cut(lab: Any, src: str, dst: str) -> bool:
     return lab.exec(src, ["ping", "-6", "-c", "2", "-i", "0.2", "-W", "1", dst]).returncode != 0
 
 
+def build_tunnel(gin: Gin, lab: Any) -> None:
+    """The engineer's VPN work as the README has it: sealing key, CA, the gateways'
+    certificates, the tunnel (it protects the agencies' /48s), its deploy; then ha reaches
+    hb, which it cannot without the tunnel, and the tunnel's counters rise."""
+    gin("engineer", "vpn", "key", "init")
+    gin("engineer", "vpn", "ca", "init")
+    for gw in ("gwa", "gwb"):
+        gin("engineer", "vpn", "cert", "issue", gw)
+    created = gin.json("engineer", "vpn", "create", "gwa", "gwb", "--type", "ikev2",
+                       "--auth", "cert", "--name", TUNNEL)
+    assert created["name"] == TUNNEL, created
+    shown = json.dumps(gin.json("engineer", "vpn", "show", TUNNEL))
+    assert "2001:db8:1001::/48" in shown and "2001:db8:1002::/48" in shown, shown
+    assert _cut(lab, "ha", HB)  # gwa has no route to MOE's LAN: only the tunnel will give one
+    [deployed] = gin.json("engineer", "vpn", "deploy", TUNNEL)
+    assert (deployed["result"], deployed["message"]) == ("changed", "up"), deployed
+    [before] = gin.json("engineer", "vpn", "status", TUNNEL)
+    assert before["up"], before
+    _wait(lambda: _reach(lab, "ha", HB), "ha reaching hb through the tunnel", 30)
+    [after] = gin.json("engineer", "vpn", "status", TUNNEL)
+    assert after["bytes_out"] > before["bytes_out"] and after["bytes_in"] > before[
+        "bytes_in"], (before, after)
+
+
 def test_one_day_in_the_gin(day_lab: Any, tmp_path: Path) -> None:
     from directory.store import Directory
     from gin.lab.register import register
 
     lab = day_lab
     db = tmp_path / "directory.sqlite"
-    gin = Gin(db, tmp_path / "backups")
+    gin = Gin(db, tmp_path / "backups", tmp_path / "vpn.key")
     procs: list[subprocess.Popen] = []
     hook = Webhook()
     prom = PromServer(tmp_path / "prom")
+    began = time.monotonic()
+    engineer = ThreadPoolExecutor(1)
+
+    def step(what: str) -> None:  # the story's clock, shown with a failure's output
+        print(f"{time.monotonic() - began:6.1f} s  {what}")
+
     try:
         # 1. engineer: agencies from CSV, then the (lab's) routers, links planned and pushed
         csv = tmp_path / "agencies.csv"
@@ -174,6 +222,7 @@ def test_one_day_in_the_gin(day_lab: Any, tmp_path: Path) -> None:
             "mof-ce1": "changed", "moe-ce2": "changed"}, provisioned
         _wait(lambda: _reach(lab, "h1", H2), "h1 reaching h2 across the GIN", 90)
 
+        step("links provisioned")
         # 2. agent, sensor, Prometheus, Alertmanager
         ce2 = lab.node("ce2")
         sensor_host = ce2.mgmt_address.split("/")[0]
@@ -199,12 +248,24 @@ def test_one_day_in_the_gin(day_lab: Any, tmp_path: Path) -> None:
              "--cluster.listen-address="],
             stdout=subprocess.DEVNULL, stderr=open(tmp_path / "am.log", "wb")))  # noqa: SIM115
         prom.start()
+
+        step("monitoring started")
+        # meanwhile the engineer builds the MOF-MOE tunnel (its own thread: the SOC goes on)
+        tunnel = engineer.submit(build_tunnel, gin, lab)
         routers = {"pe1", "pe2", "ce1", "ce2", "ce3"}
         prom.wait_for("max_over_time(gin_snmp_up[2m]) == 1", timeout=120,
                       cond=lambda r: routers <= {x["metric"]["device"] for x in r})
         prom.wait_for('up{job="gin-sensor",sensor="ids-moe"} == 1', timeout=90)
 
-        # 3. h1 (MOF) scans and brute-forces h2 (MOE); the SOC sees it, blocks, lifts
+        step("Prometheus scrapes every router and the sensor")
+        # 3. MOE's standby uplink is cut at the GIN's side: ce2's port is admin up, oper
+        # down (GinLinkDown's 2 minutes run through the SOC's busy hour that follows)
+        assert lab.exec("pe1", ["ip", "link", "set", _port(lab, "pe1", "ce2"),
+                                "down"]).returncode == 0
+        uplink = _port(lab, "ce2", "pe1")
+        cut_at = time.monotonic()
+
+        # 4. h1 (MOF) scans and brute-forces h2 (MOE); the SOC sees it, blocks, lifts
         lab.exec("h1", [sys.executable, "-c", ATTACK, H2])
         events = prom.wait_for("gin_threat_events_total", timeout=90,
                                cond=lambda r: {"port_scan", "brute_force"}
@@ -212,7 +273,8 @@ def test_one_day_in_the_gin(day_lab: Any, tmp_path: Path) -> None:
         by_type = {e["metric"]["type"]: e["metric"] for e in events}
         assert by_type["brute_force"]["severity"] == "high"
         threat_agency = by_type["brute_force"]["agency"]
-        assert threat_agency == "MOF", by_type  # the attacker's agency: the one to call
+        assert threat_agency == "MOE", by_type  # the attacked agency
+        assert by_type["brute_force"]["source_agency"] == "MOF", by_type  # and the source's
 
         def firing(name: str) -> list[tuple[str, dict]]:
             return [(p, a) for p, a in hook.alerts() if a["labels"]["alertname"] == name]
@@ -225,6 +287,7 @@ def test_one_day_in_the_gin(day_lab: Any, tmp_path: Path) -> None:
         assert alert["labels"]["agency"] == threat_agency
         assert threat_agency in alert["annotations"]["summary"]
 
+        step("the brute force at the webhook")
         blocked = gin.json("soc", "monitor", "respond", "--no-gateway", "--block", H1,
                            "--ttl", "600", "--reason", "port scan and SSH brute force on MOE")
         assert {r["router"]: r["status"] for r in blocked["routers"]} == {
@@ -235,38 +298,46 @@ def test_one_day_in_the_gin(day_lab: Any, tmp_path: Path) -> None:
         _wait(lambda: _reach(lab, "h1", H2) and _reach(lab, "h2", H1),
               "traffic both ways after the lift", 60)
 
-        # 4. MOE's link goes down at the CE: the PE's port is admin up, oper down
-        lab.exec("ce2", ["ip", "link", "set", _port(lab, "ce2", "pe2"), "down"])
-
-        # 5. auditor (while the alert's 2 minutes run)
+        step("blocked both ways and lifted")
+        tunnel.result(timeout=600)
+        step("tunnel deployed and carrying")
+        # 5. auditor (while the alert's 2 minutes run): the outage is already evidence
+        prom.wait_for(f'gin_if_oper_up{{device="ce2",ifname="{uplink}"}} == 0', timeout=60)
         backup = gin.json("auditor", "audit", "backup", "pe1", "pe2", "ce1", "ce2")
         check = gin.json("auditor", "audit", "check", "--prometheus", prom.url)
-        report_file = tmp_path / "report.json"
+        report_file, html_file = tmp_path / "report.json", tmp_path / "report.html"
         gin("auditor", "audit", "report", "--run", "latest", "--format", "json",
             "-o", str(report_file))
+        gin("auditor", "audit", "report", "--run", "latest", "--format", "html",
+            "--all-findings", "-o", str(html_file))
         report = json.loads(report_file.read_text())
 
-        # LinkDown reaches Prometheus's rule on the real series (pending: its 2 minutes
-        # run).  Not awaited at the webhook: a failed poll (the lab's snmpd answers genErr
-        # now and then) drops the device's interface series, which restarts the rule's
-        # 2 minutes, so on a loaded machine it may never fire -- see the report.
-        port = _port(lab, "pe2", "ce2")
-        down = prom.wait_for(f'ALERTS{{alertname="GinLinkDown",device="pe2",ifname="{port}"}}',
-                             timeout=120)
-        assert down[0]["metric"]["agency"] == "LAB" and down[0]["metric"]["severity"] == (
-            "critical")
-        assert prom.query(f'gin_if_admin_up{{device="pe2",ifname="{port}"}} == 1')
+        step("audited and reported")
+        # LinkDown pages the SOC (critical: /gin/page) with the agency whose link it is: 2
+        # minutes after the cut, plus the pager's 10 s group wait.  Generous: a poll the
+        # router fails (its BGP subagent times out now and then under load, and the agent
+        # then drops the whole poll) takes the port's series out of one scrape, which
+        # starts the rule's 2 minutes again.
+        [(path, alert), *_] = _wait(lambda: firing("GinLinkDown"), "GinLinkDown at the webhook",
+                                    max(60.0, LINKDOWN_WAIT - (time.monotonic() - cut_at)),
+                                    lambda: [a["labels"] for _, a in hook.alerts()])
+        assert path == "/gin/page", path
+        assert {k: alert["labels"][k] for k in ("device", "ifname", "agency", "severity")} == {
+            "device": "ce2", "ifname": uplink, "agency": "MOE", "severity": "critical"}, alert
+        assert "MOE" in alert["annotations"]["description"], alert
 
+        step("GinLinkDown at the webhook")
         history = gin.json("auditor", "directory", "history", "--limit", "1000")
     finally:
+        engineer.shutdown(wait=True, cancel_futures=True)
         prom.stop()
         for proc in procs:
             _stop(proc)
         hook.close()
 
-    # 5. what the auditor's report reads: the backups, and from Prometheus which devices
-    # are monitored and the threat events per agency.  It does not read the GSI blocks,
-    # link outages or tunnel protection (no such evidence in gin's audit yet).
+    # 5. what the auditor's report reads: the backups; from Prometheus which devices are
+    # monitored, the threat events per agency and the link outage; from the directory the
+    # GSI block and its lift, and the tunnel protecting both agencies' links.
     assert {b["device"]: b["status"] for b in backup} == {
         "pe1": "new", "pe2": "new", "ce1": "new", "ce2": "new"}, backup
     assert report["run"] == check["run"]  # the report renders the audited run, once
@@ -276,11 +347,54 @@ def test_one_day_in_the_gin(day_lab: Any, tmp_path: Path) -> None:
         texts = {e["text"] for e in f["evidence"]}
         assert f"gin_snmp_up{{device='{router}'}} = 1" in texts and f["status"] == "pass" or (
             f"gin_snmp_up{{device='{router}'}} = 0" in texts and f["status"] == "fail"), f
-    # the threat evidence sits with the devices of the agency the events name (MOF's ce1)
-    evidence = {e["text"] for e in monitored["ce1"]["evidence"]}
+    # the threat evidence sits with the devices of both agencies the events name: the
+    # attacked MOE's ce2 and the source MOF's ce1
+    evidence = {e["text"] for e in monitored["ce2"]["evidence"]}
     assert f"gin_threat_events_total{{agency='{threat_agency}', type='brute_force'}} = 1" \
         in evidence, evidence
     assert any("type='port_scan'" in e for e in evidence), evidence
+    evidence = {e["text"] for e in monitored["ce1"]["evidence"]}
+    assert "gin_threat_events_total{source_agency='MOF', type='brute_force'} = 1" \
+        in evidence, evidence
+    findings = {(f["check"], f["device"]): f for f in report["findings"]}
+    # the tunnel, deployed and up, protects both agencies' links
+    for link, own, peer, n in (("mof-ce1", "gwa", "gwb", 1001), ("moe-ce2", "gwb", "gwa", 1002)):
+        f = findings[("vpn.link_protected", link)]
+        assert f["status"] == "pass" and f["reason"] == f"carried in VPN tunnel {TUNNEL}", f
+        assert f"tunnel {TUNNEL} ({own} -> {peer}, up) protects 2001:db8:{n}::/48" in {
+            e["text"] for e in f["evidence"]}, f
+    # the SOC's answer: MOF's serious events, and the block of MOF's h1, added and lifted
+    # by the SOC on both PEs, with the MOF devices
+    f = findings[("inc.gsi_response", "ce1")]
+    assert f["status"] == "pass" and f["reason"].startswith("serious threat events ("), f
+    texts = [e["text"] for e in f["evidence"]]
+    added = next(t for t in texts if t.startswith(f"GSI block {H1}/128 added "))
+    assert " as soc (port scan and SSH brute force on MOE, until " in added, added
+    assert added.endswith("; on pe1, pe2"), added
+    lifted = next(t for t in texts if t.startswith(f"GSI block {H1}/128 lifted "))
+    assert " as soc; off pe1, pe2" in lifted, lifted
+    # the outage: MOE's CE has had its uplink down since the cut, and it is still down
+    f = findings[("ops.link_faults", "ce2")]
+    assert f["status"] == "fail" and uplink in f["reason"], f
+    [outage] = [e["text"] for e in f["evidence"]]
+    assert outage.startswith(f"gin_if_oper_up{{device='ce2', ifname='{uplink}'}}: down from ")
+    assert " and still down; " in outage, outage
+    assert findings[("ops.link_faults", "pe1")]["status"] == "pass"
+    # the HTML report shows the same evidence
+    page = html_file.read_text()
+    for line in (added, lifted, outage, "protects 2001:db8:1001::/48"):
+        assert str(escape(line)) in page, line
+    for gw in ("gwa", "gwb"):  # deployed by the engineer, carrying traffic as Prometheus saw
+        f = findings[("vpn.tunnel_in_force", gw)]
+        texts = [e["text"] for e in f["evidence"]]
+        assert f["status"] == "pass", f
+        assert texts[0].startswith(f"tunnel {TUNNEL} (up): deployed ") and texts[0].endswith(
+            " as engineer (changed)"), texts
+        assert texts[1] == f"gin_vpn_tunnel_up{{tunnel='{TUNNEL}'}} = 1", texts
+    for gw in ("gwa", "gwb"):
+        f = findings[("vpn.peer_auth", gw)]
+        assert f["status"] == "pass" and any(f"tunnel {TUNNEL}: certificate" in e["text"]
+                                             for e in f["evidence"]), f
 
     # 6. the change log names who did each step
     def who(kind: str, key: str | None = None, action: str | None = None) -> set[str]:
@@ -302,5 +416,9 @@ def test_one_day_in_the_gin(day_lab: Any, tmp_path: Path) -> None:
     assert {(h["key"], h["after"]["action"]) for h in history
             if h["type"] == "sensor_block_push"} == {("pe1", "block"), ("pe1", "lift"),
                                                      ("pe2", "block"), ("pe2", "lift")}
+    for kind, key in (("tunnel", TUNNEL), ("certificate", None)):
+        actors = who(kind, key)
+        assert actors and all(a.endswith(" as engineer") for a in actors), (kind, actors)
+    assert {h["action"] for h in history if h["type"] == "tunnel"} >= {"create", "vpn-deploy"}
     actors = who("audit_run", action="create")
     assert actors and all(a.endswith(" as auditor") for a in actors), actors

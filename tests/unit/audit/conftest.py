@@ -7,7 +7,9 @@ from pathlib import Path
 
 from audit import host
 from audit.changes import Change, ChangeFacts
+from audit.gsi import BlockRecord
 from audit.monitoring import MonitorFact
+from audit.outages import Outage
 from audit.runner import ConfigSource, DeviceAudit, audit_one
 
 GOLDEN = Path(__file__).with_name("golden")
@@ -37,12 +39,23 @@ def _change(entries: tuple[str, ...]) -> Change:
                   NOW - dt.timedelta(days=1), ("+ntp server 2001:db8::123",), entries)
 
 
-#: Operations facts of a well-run device: its one change logged, scraped and up.
+#: Operations facts of a well-run device: its one change logged, scraped and up, its links
+#: watched with no fault, and its agency's serious threat answered by a GSI block.
 LOGGED = ChangeFacts(2, [_change(("2026-10-31T10:00:00 alice update device r1",))])
-UP = MonitorFact("http://127.0.0.1:9090", 1.0)
-#: ... and of a badly run one: a change made outside gin, unknown to Prometheus.
+THREATS = ("gin_threat_events_total{source_agency='DOPA', type='brute_force'} = 2",)
+UP = MonitorFact("http://127.0.0.1:9090", 1.0, THREATS, ("brute_force",), outages=(),
+                 interfaces=4)
+ANSWERED = (BlockRecord("2001:db8:1::66/128", NOW - dt.timedelta(hours=3), "alice as soc",
+                        "brute force", NOW - dt.timedelta(hours=2),
+                        NOW - dt.timedelta(hours=2, minutes=30), "alice as soc",
+                        ("pe1",), ("pe1",)),)
+#: ... and of a badly run one: a change made outside gin, unknown to Prometheus (now) though
+#: its uplink has been down since before, and the agency's serious threat left unanswered.
 UNLOGGED = ChangeFacts(2, [_change(())])
-UNWATCHED = MonitorFact("http://127.0.0.1:9090", None)
+UNWATCHED = MonitorFact("http://127.0.0.1:9090", None, THREATS, ("brute_force",),
+                        outages=(Outage("r1", "eth0", "DOPA", NOW - dt.timedelta(hours=1), None),),
+                        interfaces=2)
+UNANSWERED: tuple[BlockRecord, ...] = ()
 
 
 def audit_text(text: str | bytes, platform: str, role: str | None = "pe",
@@ -50,16 +63,19 @@ def audit_text(text: str | bytes, platform: str, role: str | None = "pe",
                in_directory: bool | None = True,
                host_evidence: host.HostFiles | None = None,
                changes: ChangeFacts | None = LOGGED,
-               monitor: MonitorFact | None = UP) -> DeviceAudit:
+               monitor: MonitorFact | None = UP,
+               blocks: tuple[BlockRecord, ...] | None = ANSWERED) -> DeviceAudit:
     return audit_one(ConfigSource("r1", platform, text, role=role, agency="DOPA",
                                   backed_up_at=backed_up_at, in_directory=in_directory,
-                                  host=host_evidence, changes=changes, monitor=monitor),
+                                  host=host_evidence, changes=changes, monitor=monitor,
+                                  blocks=blocks),
                      now=NOW)
 
 
 #: Checks that read facts about the device, not its config text.
 CONTEXT_CHECKS = {"ops.backup_recent", "inv.in_directory", "host.ssh_root_login",
-                  "host.ssh_crypto", "ops.changes_logged", "mon.monitored"}
+                  "host.ssh_crypto", "ops.changes_logged", "mon.monitored",
+                  "ops.link_faults", "inc.gsi_response"}
 
 
 def statuses(audit: DeviceAudit) -> dict[str, str]:

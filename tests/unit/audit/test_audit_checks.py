@@ -13,6 +13,7 @@ from audit.checks.base import redact
 from tests.unit.audit.conftest import (
     CONTEXT_CHECKS,
     NOW,
+    UNANSWERED,
     UNLOGGED,
     UNWATCHED,
     as_running,
@@ -27,7 +28,8 @@ PLATFORMS = ("frr", "cisco_ios", "juniper_junos")
 
 def ops(kind: str) -> dict:
     """Operations facts to go with a golden config (the defaults are the good ones)."""
-    return {} if kind == "good" else {"changes": UNLOGGED, "monitor": UNWATCHED}
+    return {} if kind == "good" else {"changes": UNLOGGED, "monitor": UNWATCHED,
+                                      "blocks": UNANSWERED}
 
 
 def _expected(check_id: str, platform: str, wanted: str) -> str:

@@ -79,6 +79,28 @@ def test_an_interface_change_counts_for_its_device(lab) -> None:  # noqa: ANN001
     assert "interface r2:eth9" in facts.changes[0].entries[0]
 
 
+def test_a_gsi_block_pushed_to_an_edge_router_counts_for_it(lab) -> None:  # noqa: ANN001
+    """The SOC's block goes on the PE through gin: its push record (as the responder's edge
+    writes it, keyed by the router) logs the change between two backups."""
+    from directory import models as m
+    from monitor.sensor.edge import PUSH_TYPE
+
+    d, st, now = lab
+    st.save("r1", "frr", CONFIG, now=now)
+    with d.transaction() as s:
+        s.add(m.Change(time=m.utcnow(), actor="alice as soc", action="push",
+                       object_type=PUSH_TYPE, object_id=None, object_key="r1", before=None,
+                       after={"action": "block", "status": "changed",
+                              "present": ["2001:db8:bad::1/128"], "lines": [], "message": "",
+                              "restored": None}))
+    st.save("r1", "frr", CONFIG + "ipv6 route 2001:db8:bad::1/128 blackhole\n",
+            now=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1))
+    facts = changes.change_facts(st, d, ["r1"], now=dt.datetime.now(dt.UTC)
+                                 + dt.timedelta(minutes=1))["r1"]
+    assert facts.changes and not facts.unlogged
+    assert "alice as soc push sensor_block_push r1" in facts.changes[0].entries[0]
+
+
 def test_changes_outside_the_window_are_not_judged(lab) -> None:  # noqa: ANN001
     d, st, now = lab
     st.save("r1", "frr", CONFIG, now=now - dt.timedelta(days=200))

@@ -12,16 +12,18 @@ import pytest
 from audit import report
 from audit.checks import ALL
 from audit.runner import ConfigSource, DeviceAudit, run
-from tests.unit.audit.conftest import LOGGED, NOW, UP, golden
+from tests.unit.audit.conftest import ANSWERED, LOGGED, NOW, UP, golden
 
 
 @pytest.fixture(scope="module")
 def audits() -> list[DeviceAudit]:
     sources = [
         ConfigSource("dopa-pe1", "cisco_ios", golden("cisco_ios_good.conf"), "pe", "DOPA", NOW,
-                     True, changes=LOGGED, monitor=UP),
+                     True, changes=LOGGED, monitor=UP,
+                     blocks=ANSWERED),
         ConfigSource("dopa-fw1", "juniper_junos", golden("juniper_junos_good.conf"), "pe",
-                     "DOPA", NOW, True, changes=LOGGED, monitor=UP),
+                     "DOPA", NOW, True, changes=LOGGED, monitor=UP,
+                     blocks=ANSWERED),
         ConfigSource("mof-pe1", "cisco_ios", golden("cisco_ios_bad.conf"), "pe", "MOF", None),
         ConfigSource("mof-r9", "frr", b"\x00\x01binary", "ce", "MOF", None),
     ]

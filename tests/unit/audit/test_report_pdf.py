@@ -15,7 +15,7 @@ import pytest
 from audit import messages, report
 from audit.runner import ConfigSource, DeviceAudit, run
 from tests.conftest import need
-from tests.unit.audit.conftest import LOGGED, NOW, UP, golden
+from tests.unit.audit.conftest import ANSWERED, LOGGED, NOW, UP, golden
 
 #: Thai marks that sit on a base letter: a text token never starts with one unless a
 #: cluster was cut (U+0E31, U+0E34-0E3A, U+0E47-0E4E).
@@ -28,7 +28,8 @@ def audits() -> list[DeviceAudit]:
          "needs Debian's chromium and poppler-utils (pdftotext)")
     return run([
         ConfigSource("dopa-pe1", "cisco_ios", golden("cisco_ios_good.conf"), "pe", "DOPA",
-                     NOW, True, changes=LOGGED, monitor=UP),
+                     NOW, True, changes=LOGGED, monitor=UP,
+                     blocks=ANSWERED),
         ConfigSource("mof-pe1", "cisco_ios", golden("cisco_ios_bad.conf"), "pe", "MOF", None),
         ConfigSource("mof-fw1", "juniper_junos", golden("juniper_junos_bad.conf"), "pe",
                      "MOF", None),

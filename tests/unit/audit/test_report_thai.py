@@ -15,7 +15,17 @@ import yaml
 from audit import messages, report
 from audit.runner import ConfigSource, DeviceAudit, run
 from bench.audit_gen import generate
-from tests.unit.audit.conftest import LOGGED, NOW, UNLOGGED, UNWATCHED, UP, golden, host_files
+from tests.unit.audit.conftest import (
+    ANSWERED,
+    LOGGED,
+    NOW,
+    UNANSWERED,
+    UNLOGGED,
+    UNWATCHED,
+    UP,
+    golden,
+    host_files,
+)
 from tests.unit.audit.test_audit_records import build, judged, set_tunnel
 
 REAL = Path(__file__).parents[2] / "fixtures" / "real_configs"
@@ -25,10 +35,11 @@ PLATFORMS = ("cisco_ios", "juniper_junos", "frr")
 def _golden_sources() -> list[ConfigSource]:
     out = []
     for p in PLATFORMS:
-        for kind, changes, monitor in (("good", LOGGED, UP), ("bad", UNLOGGED, UNWATCHED)):
+        for kind, changes, monitor, blocks in (("good", LOGGED, UP, ANSWERED),
+                                               ("bad", UNLOGGED, UNWATCHED, UNANSWERED)):
             text = golden(f"{p}_{kind}.conf")
             out.append(ConfigSource(f"{p}-{kind}", p, text, "pe", "MOF", NOW, True,
-                                    changes=changes, monitor=monitor))
+                                    changes=changes, monitor=monitor, blocks=blocks))
             out.append(ConfigSource(f"{p}-{kind}-ce", p, text, "ce", "DOPA", None, None))
     for kind in ("good", "bad"):
         out.append(ConfigSource(f"host-{kind}", "frr", golden(f"frr_{kind}.conf"), "pe", "MOF",
