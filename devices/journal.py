@@ -6,7 +6,9 @@ gets a :class:`JournalRun`, the observer converge always reports to.  At a devic
 push it writes the pre-image (with its SHA-256), the lines and the owner; if that write
 fails the push does not happen.  Then the entry moves: ``pushing`` -> ``pushed`` ->
 ``read_back`` -> ``saved`` -> ``verified`` -> ``done`` (when the caller has recorded the
-result, or the sessions close), or ``restoring`` -> ``restored`` (``restore_failed``).
+result, or the sessions close), or ``restoring`` -> ``restored`` (``restore_failed``).  A
+commit-confirmed change (:mod:`devices.confirmed`) is saved only once confirmed:
+``read_back`` -> ``confirmed`` -> ``verified`` (saved) -> ``done``.
 Entries neither done nor restored whose owner is gone are resolved by
 :mod:`devices.recovery` before the device is changed again.
 
@@ -32,9 +34,10 @@ from directory import models as m
 from directory.db import open_engine, resolve_url
 
 #: states in which an entry still needs someone: its owner, or recovery
-OPEN = ("pushing", "pushed", "read_back", "saved", "verified", "restoring", "restore_failed")
+OPEN = ("pushing", "pushed", "read_back", "saved", "confirmed", "verified", "restoring",
+        "restore_failed")
 #: states after which the change is waiting only to be recorded
-APPLIED = ("saved", "verified")
+APPLIED = ("saved", "confirmed", "verified")
 TABLE = m.DeviceChangeEntry.__table__
 _ENGINES: dict[str, Engine] = {}
 _ENGINES_GUARD = threading.Lock()
@@ -208,6 +211,7 @@ class JournalRun:
         self.journal = journal
         self.run_id = str(uuid.uuid4())
         self.entries: dict[str, int] = {}
+        self.confirmed: set[str] = set()  # commit-confirmed devices confirmed (verified)
         self._guard = threading.Lock()
 
     def __call__(self, event: Any) -> None:  # a devices.converge.StepEvent
@@ -238,7 +242,10 @@ class JournalRun:
             if step == "restore":
                 self.journal.mark(entry, "restoring")
             return
-        done = {"push": "pushed", "read_back": "read_back", "save": "saved",
+        if step == "confirm":  # only ever after verification passed
+            self.confirmed.add(device)
+        done = {"push": "pushed", "read_back": "read_back", "confirm": "confirmed",
+                "save": "verified" if device in self.confirmed else "saved",
                 "restore": "restored"}.get(step)
         if done == "read_back":
             self.journal.mark(entry, done, after_sha256=sha256(event.config or ""))

@@ -63,6 +63,7 @@ def _resolve_one(journal: Journal, entry: Entry, platform: platforms.Platform,
            "pushed": "pushed but never read back",
            "read_back": "read back but never saved",
            "saved": "saved but never verified",
+           "confirmed": "verified and confirmed but never saved nor recorded",
            "verified": "verified but never recorded in the directory",
            "restoring": "its restore was interrupted",
            "restore_failed": "its restore had failed"}.get(entry.state, entry.state)

@@ -28,6 +28,7 @@ from typing import Any
 
 import yaml
 
+from devices import confirmed
 from devices.errors import ConfigError
 from directory.platform_names import GROUP, NAME_RE
 
@@ -72,6 +73,10 @@ class Platform:
     gsi_ordered: tuple[str, ...] = ()
     #: Does the platform enforce IPv6 unicast RPF on an interface?
     urpf: bool = True
+    #: A change that reverts itself unless confirmed (Junos ``commit confirmed``, IOS-XE's
+    #: revert timer): how to push, confirm and revert it (see ``devices/confirmed.py``);
+    #: None: the platform has none, and the journal alone protects a change.
+    commit_confirmed: Mapping[str, Any] | None = None
     # -- links ------------------------------------------------------------------------------
     #: Show commands whose JSON/text verify a link (keys used by links.verify).
     verify: Mapping[str, str] = field(default_factory=dict)
@@ -124,6 +129,7 @@ SECTIONS: dict[str, dict[str, str]] = {
                "urpf": "urpf"},
     "vpn": {"tunnel_types": "tunnel_types", "linux_gateway": "linux_gateway",
             "router": "vpn_router"},
+    "commit": {"confirmed": "commit_confirmed"},
     "snmp": {"bgp_mibs": "bgp_mibs"},
     "audit": {"dialect": "audit_dialect", "host_files": "host_files"},
     "recognise": {"patterns": "recognise", "precedence": "recognise_precedence"},
@@ -223,6 +229,8 @@ def build(name: str, folder: Path, data: Mapping[str, Any], template_dir: Path) 
         if "ikev2" not in values.get("tunnel_types", ()):
             raise ConfigError(f"{where}: vpn.router renders IKEv2, but vpn.tunnel_types "
                               f"does not list ikev2")
+    if values.get("commit_confirmed") is not None:
+        confirmed.parse(where, values["commit_confirmed"])  # one clear error, at load
     values.setdefault("audit_dialect", name)
     return Platform(folder=folder, template_dir=template_dir, **values)
 

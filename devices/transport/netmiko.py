@@ -43,10 +43,21 @@ class NetmikoConnection:
         except Exception as exc:
             raise TransportError(f"{self.target.hostname}: {command!r} failed: {exc}") from exc
 
-    def configure(self, lines: list[str], tolerate_errors: bool = False) -> str:
+    def command(self, command: str) -> str:
+        """An exec command that changes state (``configure confirm``); errors raise."""
+        output = self.show(command)
+        bad = CONFIG_ERRORS.search(output)
+        if bad:
+            raise TransportError(f"{self.target.hostname}: {command!r} was refused: "
+                                 f"{output[bad.start():bad.end() + 80].strip()}")
+        return output
+
+    def configure(self, lines: list[str], tolerate_errors: bool = False,
+                  enter: str | None = None) -> str:
+        mode = {"config_mode_command": enter} if enter else {}
         try:
             output = self._conn.send_config_set(  # type: ignore[attr-defined]
-                lines, read_timeout=120, cmd_verify=True)
+                lines, read_timeout=120, cmd_verify=True, **mode)
         except Exception as exc:
             raise TransportError(f"{self.target.hostname}: configuration failed: {exc}") from exc
         bad = None if tolerate_errors else CONFIG_ERRORS.search(output)
