@@ -13,7 +13,9 @@ Netmiko and Ansible implement; the FRR lab tests run the same code against real 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
+from pathlib import Path
 
 from hier_config import HConfig, Platform, get_hconfig
 
@@ -140,3 +142,72 @@ class IosRouters:
             raise TransportError(f"{target.hostname}: cannot connect to {target.host}:"
                                  f"{target.port}: no route to host")
         return IosConnection(self.boxes[target.hostname])
+
+
+class FileConnection:
+    """An :class:`IosBox` whose state lives in a file, read and written at every command:
+    the router outlives the gin process that talks to it (crash tests kill that process)."""
+
+    def __init__(self, hostname: str, path: Path) -> None:
+        self.hostname = hostname
+        self.path = path
+
+    def _box(self) -> IosBox:
+        state = json.loads(self.path.read_text())
+        box = IosBox(self.hostname, state["running"])
+        box.startup, box.archived = state["startup"], state.get("archived")
+        return box
+
+    def _keep(self, box: IosBox) -> None:
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"running": box.text(), "startup": box.startup,
+                                   "archived": box.archived}))
+        tmp.replace(self.path)  # a kill never leaves half a file
+
+    def show(self, command: str) -> str:
+        assert command == "show running-config", command
+        return self._box().text()
+
+    def configure(self, lines: list[str], tolerate_errors: bool = False,
+                  enter: str = "configure terminal") -> str:
+        box = self._box()
+        try:
+            return box.configure(lines, tolerate_errors, enter)
+        finally:
+            self._keep(box)
+
+    def command(self, command: str) -> str:
+        box = self._box()
+        try:
+            return box.command(command)
+        finally:
+            self._keep(box)
+
+    def save(self) -> None:
+        box = self._box()
+        box.startup = box.text()
+        self._keep(box)
+
+    def close(self) -> None:
+        pass
+
+
+class FileRouters:
+    """The transport reaching file-backed boxes in ``folder`` (``<hostname>.json``)."""
+
+    name = "file-box"
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+
+    @staticmethod
+    def create(folder: Path, hostname: str, running: str) -> None:
+        conn = FileConnection(hostname, folder / f"{hostname}.json")
+        conn._keep(IosBox(hostname, running))
+
+    def connect(self, target: DeviceTarget) -> FileConnection:
+        path = self.folder / f"{target.hostname}.json"
+        if not path.exists():
+            raise TransportError(f"{target.hostname}: cannot connect to {target.host}:"
+                                 f"{target.port}: no route to host")
+        return FileConnection(target.hostname, path)
