@@ -357,6 +357,7 @@ def _apply(run: _Run, change: DeviceChange, out: DeviceOutcome, dry_run: bool) -
     out.lines = list(lines)
     if dry_run or not lines:
         return
+    run.journal.secret_lines[host] = platform.secret_lines  # kept sealed in the journal
     cc = confirmed.of(platform)
     if cc is not None and cc.usable(out.before) and runs_commands(conn):
         out.confirm = cc

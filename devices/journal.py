@@ -14,11 +14,17 @@ Entries neither done nor restored whose owner is gone are resolved by
 
 Every write is its own committed transaction on the journal's own connection: a journal
 entry must survive the rollback of whatever the caller was doing.
+
+A pre-image or a line holding a secret (the platform's ``config.secret_lines``: a password,
+a PSK, an SNMP community) is stored only sealed (:func:`devices.secrets.seal_bytes`, bound
+to the entry's run and device); with no sealing key such a change is refused before the
+push.  Recovery opens it again (:meth:`Entry.image`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 import uuid
 from collections.abc import Sequence
@@ -28,8 +34,9 @@ from typing import Any
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session
 
-from devices.errors import GinError
+from devices.errors import ConfigError, GinError
 from devices.owner import Owner, alive, me
+from devices.secrets import SEALED_PREFIX, seal_bytes, unseal_bytes
 from directory import models as m
 from directory.db import open_engine, resolve_url
 
@@ -51,6 +58,33 @@ class JournalError(GinError):
 
 def sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def context(run_id: str, device: str) -> str:
+    """What a sealed pre-image or line is bound to: it opens for this entry only."""
+    return f"device change {run_id} {device}"
+
+
+def sealed_if_secret(text: str, secret_lines: Sequence[str], run_id: str,
+                     device: str) -> str:
+    """``text`` as the journal stores it: sealed when a line of it holds a secret."""
+    if not any(re.search(p, text, re.M) for p in secret_lines):
+        return text
+    try:
+        return seal_bytes(text.encode(), context(run_id, device))
+    except ConfigError as exc:
+        raise JournalError(f"{device}: its config holds secrets, which the change journal "
+                           f"keeps only sealed: {exc}") from None
+
+
+def opened(value: str, run_id: str, device: str) -> str:
+    """A stored pre-image or line in clear (unsealed when it was sealed)."""
+    if not value.startswith(SEALED_PREFIX):
+        return value
+    try:
+        return unseal_bytes(value, context(run_id, device)).decode()
+    except ConfigError as exc:
+        raise JournalError(f"{device}: the journal's sealed pre-image: {exc}") from None
 
 
 def engine_for(db: Engine | str | None) -> Engine:
@@ -90,6 +124,10 @@ class Entry:
     @property
     def owner(self) -> str:
         return f"pid {self.owner_pid} on {self.owner_host} ({self.owner_user})"
+
+    def image(self) -> str:
+        """The pre-image in clear (opened with the sealing key when it was sealed)."""
+        return opened(self.pre_image, self.run_id, self.device)
 
 
 class Journal:
@@ -131,12 +169,16 @@ class Journal:
             raise JournalError(f"cannot write the change journal: {exc}") from exc
 
     def open_entry(self, run_id: str, device: str, pre_image: str,
-                   lines: Sequence[str]) -> int:
+                   lines: Sequence[str], secret_lines: Sequence[str] = ()) -> int:
+        """Write the entry of a push about to start (secrets sealed, see module doc)."""
         o = self.owner
         now = m.utcnow()
+        kept = sealed_if_secret(pre_image, secret_lines, run_id, device)
         res = self._write(insert(TABLE).values(
-            run_id=run_id, device=device, state="pushing", pre_image=pre_image,
-            pre_sha256=sha256(pre_image), lines=list(lines), owner_pid=o.pid,
+            run_id=run_id, device=device, state="pushing", pre_image=kept,
+            pre_sha256=sha256(pre_image),
+            lines=[sealed_if_secret(ln, secret_lines, run_id, device) for ln in lines],
+            owner_pid=o.pid,
             owner_host=o.host, owner_start=o.start, owner_user=o.user, job_id=o.job,
             history=[["pushing", now.isoformat()]], started_at=now, updated_at=now))
         self.opened = True
@@ -212,6 +254,8 @@ class JournalRun:
         self.run_id = str(uuid.uuid4())
         self.entries: dict[str, int] = {}
         self.confirmed: set[str] = set()  # commit-confirmed devices confirmed (verified)
+        #: each device's platform's ``secret_lines`` (converge sets it before a push)
+        self.secret_lines: dict[str, Sequence[str]] = {}
         self._guard = threading.Lock()
 
     def __call__(self, event: Any) -> None:  # a devices.converge.StepEvent
@@ -225,11 +269,13 @@ class JournalRun:
         if step == "push" and state == "start":
             if entry is None:
                 new = self.journal.open_entry(self.run_id, device, event.config or "",
-                                              event.lines)
+                                              event.lines, self.secret_lines.get(device, ()))
                 with self._guard:
                     self.entries[device] = new
             else:  # a further pass: the lines so far plus these
-                self.journal.mark(entry, "pushing", lines=self._lines(entry, event.lines))
+                more = [sealed_if_secret(ln, self.secret_lines.get(device, ()), self.run_id,
+                                         device) for ln in event.lines]
+                self.journal.mark(entry, "pushing", lines=self._lines(entry, more))
             return
         if entry is None:
             return  # nothing pushed on this device: nothing to journal

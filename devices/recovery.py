@@ -59,6 +59,7 @@ def resolve(journal: Journal, target: DeviceTarget, conn: Connection) -> list[Re
 def _resolve_one(journal: Journal, entry: Entry, platform: platforms.Platform,
                  conn: Connection) -> Recovered:
     running = conn.show(platform.show_running)
+    pre_image = entry.image()  # opened when sealed (it held secrets)
     why = {"pushing": "the push was interrupted",
            "pushed": "pushed but never read back",
            "read_back": "read back but never saved",
@@ -67,13 +68,13 @@ def _resolve_one(journal: Journal, entry: Entry, platform: platforms.Platform,
            "verified": "verified but never recorded in the directory",
            "restoring": "its restore was interrupted",
            "restore_failed": "its restore had failed"}.get(entry.state, entry.state)
-    if running == entry.pre_image:
+    if running == pre_image:
         ok, action = True, f"{why}; the device already runs the pre-image: nothing to undo"
     else:
         found = ("the intended result" if entry.after_sha256 == sha256(running)
                  else "part of the change" if entry.state in ("pushing", "pushed")
                  else "a config different from both pre-image and intended result")
-        ok = restore_exactly(conn, platform, entry.pre_image)
+        ok = restore_exactly(conn, platform, pre_image)
         action = (f"{why}; found {found}; restored the pre-image "
                   f"(sha256 {entry.pre_sha256[:12]}), read back identical" if ok else
                   f"{why}; found {found}; the pre-image could NOT be restored")

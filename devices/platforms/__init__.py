@@ -61,6 +61,9 @@ class Platform:
     show_running: str = "show running-config"
     #: Lines of the running config that are not configuration (banners, version stamps).
     noise_prefixes: tuple[str, ...] = ()
+    #: Regular expressions (multi-line) matching a config line that holds a secret (a
+    #: password, a PSK, an SNMP community): a config holding one is kept only sealed.
+    secret_lines: tuple[str, ...] = ()
     #: Lines that close a section in running-config output, dropped before diffing.
     section_closers: tuple[str, ...] = ("!", "exit", "exit-address-family")
     #: Config syntax: "hierarchical" (indent-based) or "set" (Junos set commands).
@@ -126,7 +129,7 @@ SECTIONS: dict[str, dict[str, str]] = {
     "config": {"parser": "hier_platform", "show_running": "show_running",
                "noise_prefixes": "noise_prefixes", "section_closers": "section_closers",
                "syntax": "syntax", "negations": "negations", "gsi_ordered": "gsi_ordered",
-               "urpf": "urpf"},
+               "urpf": "urpf", "secret_lines": "secret_lines"},
     "vpn": {"tunnel_types": "tunnel_types", "linux_gateway": "linux_gateway",
             "router": "vpn_router"},
     "commit": {"confirmed": "commit_confirmed"},
@@ -216,7 +219,7 @@ def build(name: str, folder: Path, data: Mapping[str, Any], template_dir: Path) 
                           f"point {name!r} (group {GROUP})")
     if values.get("syntax", "hierarchical") not in SYNTAXES:
         raise ConfigError(f"{where}: config.syntax must be one of {', '.join(SYNTAXES)}")
-    for pattern in values.get("recognise", ()):
+    for pattern in (*values.get("recognise", ()), *values.get("secret_lines", ())):
         try:
             re.compile(pattern)
         except re.error as exc:
