@@ -440,7 +440,8 @@ def main() -> int:
             kl.close()
     total = Tally()
     for title, tally in kinds.items():
-        report(title, tally)
+        if tally.kills + tally.survived:
+            report(title, tally)
         total.kills += tally.kills
         total.survived += tally.survived
         total.half += tally.half
