@@ -38,12 +38,14 @@ def _state(d: Directory) -> tuple[list, dict, bool]:
     return rows, {k: (*v, named[k]) for k, v in log.items()}, ok
 
 
-def test_core_inserted_agencies_match_the_careful_path(tmp_path, monkeypatch):
+def test_core_inserted_agencies_match_the_careful_path(tmp_path, monkeypatch, db_url):
+    """The Core path on SQLite and PostgreSQL against the careful path on SQLite."""
     monkeypatch.setattr(bulkload, "BATCH", 7)  # parents and children across batches
     path = _agencies_csv(tmp_path / "agencies.csv", 45)
     states = []
     for fast in (True, False):
-        d = Directory(f"sqlite:///{tmp_path / f'{fast}.sqlite'}", actor="t")
+        d = Directory(db_url if fast else f"sqlite:///{tmp_path / 'careful.sqlite'}",
+                      actor="t")
         with d.transaction() as s:
             report = import_rows(s, read_files([path]).rows, fast=fast)
         assert not report.errors and report.created["agencies"] == 45
