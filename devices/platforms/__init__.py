@@ -80,6 +80,10 @@ class Platform:
     #: revert timer): how to push, confirm and revert it (see ``devices/confirmed.py``);
     #: None: the platform has none, and the journal alone protects a change.
     commit_confirmed: Mapping[str, Any] | None = None
+    #: Lines that make a configuration session's change take effect (Junos ``commit``):
+    #: the transport ends every session with them unless it ends with a commit already,
+    #: and a commit is also what survives a reboot (nothing else to save).
+    commit_lines: tuple[str, ...] = ()
     # -- links ------------------------------------------------------------------------------
     #: Show commands whose JSON/text verify a link (keys used by links.verify).
     verify: Mapping[str, str] = field(default_factory=dict)
@@ -132,7 +136,7 @@ SECTIONS: dict[str, dict[str, str]] = {
                "urpf": "urpf", "secret_lines": "secret_lines"},
     "vpn": {"tunnel_types": "tunnel_types", "linux_gateway": "linux_gateway",
             "router": "vpn_router"},
-    "commit": {"confirmed": "commit_confirmed"},
+    "commit": {"confirmed": "commit_confirmed", "lines": "commit_lines"},
     "snmp": {"bgp_mibs": "bgp_mibs"},
     "audit": {"dialect": "audit_dialect", "host_files": "host_files"},
     "recognise": {"patterns": "recognise", "precedence": "recognise_precedence"},

@@ -256,3 +256,64 @@ def test_the_journal_follows_a_confirmed_change_to_done(sqlite_url):
     assert [h[0] for h in row["history"]] == ["pushing", "pushed", "read_back", "confirmed",
                                              "verified"]
     assert row["state"] == "done"
+
+
+# --- Junos through the Netmiko connection -------------------------------------------------
+
+class JunosSession:
+    """What Netmiko's Juniper session does with a box: a configuration session is
+    ``configure`` ... ``exit configuration-mode`` (leaving discards what was not
+    committed); ``save_config`` is not implemented for Junos."""
+
+    def __init__(self, box: JunosBox) -> None:
+        self.box = box
+
+    def send_config_set(self, lines, read_timeout=None, cmd_verify=True,
+                        config_mode_command=None) -> str:
+        return self.box.configure(list(lines), enter=config_mode_command or "configure")
+
+    def send_command(self, command, read_timeout=None) -> str:
+        return self.box.show(command)
+
+    def save_config(self) -> str:
+        raise NotImplementedError
+
+    def disconnect(self) -> None:
+        pass
+
+
+class JunosOverNetmiko:
+    name = "netmiko"
+
+    def __init__(self, box: JunosBox) -> None:
+        self.box = box
+
+    def connect(self, target: DeviceTarget):
+        from devices.transport.netmiko import NetmikoConnection
+
+        return NetmikoConnection(target, JunosSession(self.box))
+
+
+def test_junos_over_netmiko_commits_every_session_and_has_nothing_else_to_save(sqlite_url):
+    box = JunosBox("r1", JUNOS_BASE)
+    with Sessions(JunosOverNetmiko(box), db=sqlite_url) as sessions:
+        done = converge(sessions, [DeviceChange.toward(junos(), JUNOS_WANT)],
+                        verify=verified(True))
+        assert done.status == "changed", done.message
+        sessions.get(junos()).configure([f"delete {JUNOS_LINE.removeprefix('set ')}"])
+    assert box.wire == [("config", "configure", [JUNOS_LINE, "commit confirmed 5"]),
+                        ("config", "configure", ["commit"]),
+                        ("config", "configure", [
+                            f"delete {JUNOS_LINE.removeprefix('set ')}", "commit"])]
+    assert box.text() == JUNOS_BASE and not box.pending
+
+
+def test_junos_over_netmiko_failed_verification_is_rolled_back(sqlite_url):
+    box = JunosBox("r1", JUNOS_BASE)
+    with Sessions(JunosOverNetmiko(box), db=sqlite_url) as sessions:
+        done = converge(sessions, [DeviceChange.toward(junos(), JUNOS_WANT)],
+                        verify=verified(False))
+    assert (done.status, done.restored) == ("rolled back", True), done.message
+    assert box.wire == [("config", "configure", [JUNOS_LINE, "commit confirmed 5"]),
+                        ("config", "configure", ["rollback 1", "commit"])]
+    assert box.text() == JUNOS_BASE
