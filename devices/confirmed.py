@@ -64,6 +64,15 @@ class ConfirmedCommit:
         return [*lines, *self.push_last]
 
 
+def send(conn: Any, commands: Commands) -> None:
+    """Send a commit-confirmed's exec commands, or its configuration lines."""
+    if commands.mode == "exec":
+        for command in commands.lines:
+            conn.command(command)
+    else:
+        conn.configure(list(commands.lines))
+
+
 def _commands(where: str, key: str, raw: Any, minutes: int) -> Commands:
     if (not isinstance(raw, Mapping) or len(raw) != 1 or next(iter(raw)) not in MODES
             or not isinstance(lines := next(iter(raw.values())), list)

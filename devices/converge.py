@@ -39,7 +39,7 @@ from enum import StrEnum
 from typing import Any, Literal, Protocol
 
 from devices import configtree, confirmed, faults, platforms, recovery
-from devices.confirmed import Commands, ConfirmedCommit
+from devices.confirmed import ConfirmedCommit
 from devices.errors import GinError, TransportError
 from devices.restore import RESTORE_PASSES, restore_exactly
 from devices.sessions import Sessions
@@ -389,15 +389,6 @@ def _apply(run: _Run, change: DeviceChange, out: DeviceOutcome, dry_run: bool) -
     out.saved = True
 
 
-def _send(conn: Connection, commands: Commands) -> None:
-    """A commit-confirmed's exec commands, or its configuration lines."""
-    if commands.mode == "exec":
-        for command in commands.lines:
-            conn.command(command)  # type: ignore[attr-defined]
-    else:
-        conn.configure(list(commands.lines))
-
-
 def _confirm_all(run: _Run, applied: Sequence[DeviceChange]) -> None:
     """Confirm, then save, each commit-confirmed device (verification passed), each under
     its lock; a failure raises, and the run is rolled back."""
@@ -408,7 +399,7 @@ def _confirm_all(run: _Run, applied: Sequence[DeviceChange]) -> None:
         conn = run.conns[change.hostname]
         with run.sessions.changing(change.hostname):
             with run.step(Step.CONFIRM, change.hostname, out.confirm.confirm.lines):
-                _send(conn, out.confirm.confirm)
+                confirmed.send(conn, out.confirm.confirm)
             out.confirmed = True
             with run.step(Step.SAVE, change.hostname):
                 conn.save()
@@ -464,7 +455,7 @@ def _restore(run: _Run, change: DeviceChange, out: DeviceOutcome, untouched: boo
         now = conn.show(platform.show_running)
         if out.confirm is not None and not out.confirmed and (untouched or now == out.after):
             with suppress(GinError):  # no timer left (it ran out): the exact restore will do
-                _send(conn, out.confirm.revert)  # the router's own way back, at once
+                confirmed.send(conn, out.confirm.revert)  # the router's own way back, at once
             now = conn.show(platform.show_running)
             untouched = True  # back at (or toward) the pre-image: finish it exactly
         if untouched or now == out.after:

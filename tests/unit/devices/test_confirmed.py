@@ -317,3 +317,30 @@ def test_junos_over_netmiko_failed_verification_is_rolled_back(sqlite_url):
     assert box.wire == [("config", "configure", [JUNOS_LINE, "commit confirmed 5"]),
                         ("config", "configure", ["rollback 1", "commit"])]
     assert box.text() == JUNOS_BASE
+
+
+# --- recovery of a confirmed push its process never confirmed ------------------------------
+
+def test_recovery_reverts_an_unconfirmed_push_by_the_routers_own_command(sqlite_url):
+    """A gin killed between its revert-timer push and the confirmation: the next change
+    first ends the pending timer with `configure revert now` (the router goes back to the
+    archive it took), then checks the pre-image byte for byte."""
+    from devices.journal import Journal
+    from devices.owner import Owner, me
+    from tests.unit.devices.test_journal import dead_pid
+
+    box = IosBox("r1", XE_BASE)
+    pre = box.text()
+    journal = Journal(sqlite_url)
+    object.__setattr__(journal, "owner", Owner(dead_pid(), me().host, me().start, "ops"))
+    run = journal.run()
+    run(StepEvent(Step.PUSH, "start", "r1", tuple(XE_LINES), pre))
+    box.configure(XE_LINES, False, "configure terminal revert timer 5")  # then killed
+    run(StepEvent(Step.PUSH, "done", "r1", tuple(XE_LINES)))
+    assert box.archived == pre and box.text() != pre
+    box.wire.clear()
+    with Sessions(IosRouters(box), db=sqlite_url) as sessions:
+        done = converge(sessions, [DeviceChange.toward(xe(), "hostname r1\n")])
+    assert done.ok and "restored the pre-image" in done.devices["r1"].recovered[0]
+    assert box.wire[0] == ("exec", "configure revert now")
+    assert box.archived is None and box.text() == pre
