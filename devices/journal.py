@@ -65,10 +65,16 @@ def context(run_id: str, device: str) -> str:
     return f"device change {run_id} {device}"
 
 
+def holds_secret(text: str, secret_lines: Sequence[str]) -> bool:
+    """Whether a line of ``text`` matches one of the platform's ``secret_lines``."""
+    return any(re.search(p, text, re.M) for p in secret_lines)
+
+
 def sealed_if_secret(text: str, secret_lines: Sequence[str], run_id: str,
-                     device: str) -> str:
-    """``text`` as the journal stores it: sealed when a line of it holds a secret."""
-    if not any(re.search(p, text, re.M) for p in secret_lines):
+                     device: str, always: bool = False) -> str:
+    """``text`` as the journal stores it: sealed when a line of it holds a secret (or
+    ``always``: an error quoting a change that held one)."""
+    if not always and not holds_secret(text, secret_lines):
         return text
     try:
         return seal_bytes(text.encode(), context(run_id, device))
@@ -256,6 +262,7 @@ class JournalRun:
         self.confirmed: set[str] = set()  # commit-confirmed devices confirmed (verified)
         #: each device's platform's ``secret_lines`` (converge sets it before a push)
         self.secret_lines: dict[str, Sequence[str]] = {}
+        self.secret: set[str] = set()  # devices whose change held a secret: notes sealed
         self._guard = threading.Lock()
 
     def __call__(self, event: Any) -> None:  # a devices.converge.StepEvent
@@ -267,6 +274,9 @@ class JournalRun:
             return
         entry = self.entries.get(device)
         if step == "push" and state == "start":
+            patterns = self.secret_lines.get(device, ())
+            if any(holds_secret(t, patterns) for t in (event.config or "", *event.lines)):
+                self.secret.add(device)
             if entry is None:
                 new = self.journal.open_entry(self.run_id, device, event.config or "",
                                               event.lines, self.secret_lines.get(device, ()))
@@ -280,7 +290,9 @@ class JournalRun:
         if entry is None:
             return  # nothing pushed on this device: nothing to journal
         if state == "failed":
-            self.journal.note(entry, f"{step} failed: {event.error}")
+            self.journal.note(entry, sealed_if_secret(  # a refused line may be quoted
+                f"{step} failed: {event.error}", self.secret_lines.get(device, ()),
+                self.run_id, device, always=device in self.secret))
             if step == "restore":
                 self.journal.mark(entry, "restore_failed")
             return

@@ -107,3 +107,12 @@ def test_without_a_sealing_key_a_config_with_secrets_is_not_pushed(sqlite_url, m
     assert "r1: its config holds secrets" in done.message
     assert "gin vpn key init" in done.message and PRE_SECRET not in done.message
     assert box.sent == [] and rows(sqlite_url) == []
+
+
+def test_a_refused_secret_line_quoted_in_the_error_is_sealed_too(sqlite_url, key):
+    box = IosBox("r1", RUNNING, refuse=("pre-shared-key",))
+    with Sessions(IosRouters(box), db=sqlite_url) as sessions:
+        done = converge(sessions, [DeviceChange.toward(target(), WANT)])
+    assert done.status == "failed" and LINE_SECRET in done.message  # the caller sees it
+    raw = database_bytes(sqlite_url)
+    assert LINE_SECRET.encode() not in raw and PRE_SECRET.encode() not in raw
