@@ -10,8 +10,13 @@ wants on each device as a :class:`DeviceChange` and hands the list to :func:`con
   device silently refused is a failure: not every refusal is reported as an error), then
   saved;
 - then, with no lock held, the caller's ``verify`` runs once over all devices;
+- on a platform with commit-confirmed (:mod:`devices.confirmed`: Junos, IOS-XE with its
+  archive) the push asks the router to revert by itself unless confirmed; such a device is
+  confirmed, then saved, only once verification passed (each under its lock again), so a
+  gin that dies in between leaves a router that takes the change back on its own;
 - when any step after a push fails, every device pushed is put back: exactly to its
-  pre-image, read back to confirm byte for byte.  A device another change of the same run
+  pre-image, read back to confirm byte for byte (a commit still unconfirmed is first
+  reverted by the router's own command).  A device another change of the same run
   touched since is not reset (that would undo the other change): an additive change then
   removes only the lines it added, keeping the pre-image's and ``keep``'s.
 
@@ -33,12 +38,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal, Protocol
 
-from devices import configtree, faults, platforms, recovery
+from devices import configtree, confirmed, faults, platforms, recovery
+from devices.confirmed import ConfirmedCommit
 from devices.errors import GinError, TransportError
 from devices.restore import RESTORE_PASSES, restore_exactly
 from devices.sessions import Sessions
 from devices.targets import DeviceTarget
-from devices.transport import Connection
+from devices.transport import Connection, runs_commands
 
 
 class Step(StrEnum):
@@ -50,6 +56,7 @@ class Step(StrEnum):
     READ_BACK = "read_back"
     SAVE = "save"
     VERIFY = "verify"
+    CONFIRM = "confirm"  # a commit-confirmed device, after verification (then: save)
     RESTORE = "restore"
 
 
@@ -159,6 +166,9 @@ class DeviceOutcome:
     restore_note: str = ""
     #: what recovery did first (entries a dead process left on this device)
     recovered: list[str] = field(default_factory=list)
+    #: pushed as a commit-confirmed change: the router reverts it unless confirmed
+    confirm: ConfirmedCommit | None = field(default=None, repr=False)
+    confirmed: bool = False
 
 
 Status = Literal["changed", "no change", "dry-run", "rolled back", "failed"]
@@ -290,6 +300,7 @@ def converge(sessions: Sessions, changes: Sequence[DeviceChange], *,
                 res.message += ("; restored the previous running config" if res.restored
                                 else "; ROLLBACK INCOMPLETE: check the devices")
                 return res
+        _confirm_all(run, applied)
         if res.pushed:
             res.status = "changed"
             res.message = "verified" if verify is not None else "pushed and read back"
@@ -346,11 +357,19 @@ def _apply(run: _Run, change: DeviceChange, out: DeviceOutcome, dry_run: bool) -
     out.lines = list(lines)
     if dry_run or not lines:
         return
+    run.journal.secret_lines[host] = platform.secret_lines  # kept sealed in the journal
+    cc = confirmed.of(platform)
+    if cc is not None and cc.usable(out.before) and runs_commands(conn):
+        out.confirm = cc
     passes = max(1, change.passes)
     for attempt in range(1, passes + 1):
         with run.step(Step.PUSH, host, lines, out.before):
             out.pushed = True  # from here on a failure may have left part of it
-            conn.configure(lines, change.tolerate_errors)
+            if out.confirm is not None:  # the router reverts it unless confirmed
+                conn.configure(out.confirm.push(lines), change.tolerate_errors,
+                               enter=out.confirm.enter)  # type: ignore[call-arg]
+            else:
+                conn.configure(lines, change.tolerate_errors)
         with run.step(Step.READ_BACK, host) as note:
             now = note["config"] = conn.show(platform.show_running)
             left = note["lines"] = change.diff(now)
@@ -363,9 +382,28 @@ def _apply(run: _Run, change: DeviceChange, out: DeviceOutcome, dry_run: bool) -
         out.lines.extend(left)
         lines = left
     out.after = now
+    if out.confirm is not None:
+        return  # saved once confirmed, after verification (_confirm_all)
     with run.step(Step.SAVE, host):
         conn.save()
     out.saved = True
+
+
+def _confirm_all(run: _Run, applied: Sequence[DeviceChange]) -> None:
+    """Confirm, then save, each commit-confirmed device (verification passed), each under
+    its lock; a failure raises, and the run is rolled back."""
+    for change in applied:
+        out = run.result.devices[change.hostname]
+        if out.confirm is None or out.confirmed:
+            continue
+        conn = run.conns[change.hostname]
+        with run.sessions.changing(change.hostname):
+            with run.step(Step.CONFIRM, change.hostname, out.confirm.confirm.lines):
+                confirmed.send(conn, out.confirm.confirm)
+            out.confirmed = True
+            with run.step(Step.SAVE, change.hostname):
+                conn.save()
+            out.saved = True
 
 
 def _verify(run: _Run, verify: Verify) -> Verification:
@@ -415,6 +453,11 @@ def _restore(run: _Run, change: DeviceChange, out: DeviceOutcome, untouched: boo
     try:
         conn = run.conns[host]
         now = conn.show(platform.show_running)
+        if out.confirm is not None and not out.confirmed and (untouched or now == out.after):
+            with suppress(GinError):  # no timer left (it ran out): the exact restore will do
+                confirmed.send(conn, out.confirm.revert)  # the router's own way back, at once
+            now = conn.show(platform.show_running)
+            untouched = True  # back at (or toward) the pre-image: finish it exactly
         if untouched or now == out.after:
             out.restored = restore_exactly(conn, platform, out.before or "")
         elif change.additive:

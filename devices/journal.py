@@ -6,17 +6,25 @@ gets a :class:`JournalRun`, the observer converge always reports to.  At a devic
 push it writes the pre-image (with its SHA-256), the lines and the owner; if that write
 fails the push does not happen.  Then the entry moves: ``pushing`` -> ``pushed`` ->
 ``read_back`` -> ``saved`` -> ``verified`` -> ``done`` (when the caller has recorded the
-result, or the sessions close), or ``restoring`` -> ``restored`` (``restore_failed``).
+result, or the sessions close), or ``restoring`` -> ``restored`` (``restore_failed``).  A
+commit-confirmed change (:mod:`devices.confirmed`) is saved only once confirmed:
+``read_back`` -> ``confirmed`` -> ``verified`` (saved) -> ``done``.
 Entries neither done nor restored whose owner is gone are resolved by
 :mod:`devices.recovery` before the device is changed again.
 
 Every write is its own committed transaction on the journal's own connection: a journal
 entry must survive the rollback of whatever the caller was doing.
+
+A pre-image or a line holding a secret (the platform's ``config.secret_lines``: a password,
+a PSK, an SNMP community) is stored only sealed (:func:`devices.secrets.seal_bytes`, bound
+to the entry's run and device); with no sealing key such a change is refused before the
+push.  Recovery opens it again (:meth:`Entry.image`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 import uuid
 from collections.abc import Sequence
@@ -26,15 +34,17 @@ from typing import Any
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session
 
-from devices.errors import GinError
+from devices.errors import ConfigError, GinError
 from devices.owner import Owner, alive, me
+from devices.secrets import SEALED_PREFIX, seal_bytes, unseal_bytes
 from directory import models as m
 from directory.db import open_engine, resolve_url
 
 #: states in which an entry still needs someone: its owner, or recovery
-OPEN = ("pushing", "pushed", "read_back", "saved", "verified", "restoring", "restore_failed")
+OPEN = ("pushing", "pushed", "read_back", "saved", "confirmed", "verified", "restoring",
+        "restore_failed")
 #: states after which the change is waiting only to be recorded
-APPLIED = ("saved", "verified")
+APPLIED = ("saved", "confirmed", "verified")
 TABLE = m.DeviceChangeEntry.__table__
 _ENGINES: dict[str, Engine] = {}
 _ENGINES_GUARD = threading.Lock()
@@ -48,6 +58,39 @@ class JournalError(GinError):
 
 def sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def context(run_id: str, device: str) -> str:
+    """What a sealed pre-image or line is bound to: it opens for this entry only."""
+    return f"device change {run_id} {device}"
+
+
+def holds_secret(text: str, secret_lines: Sequence[str]) -> bool:
+    """Whether a line of ``text`` matches one of the platform's ``secret_lines``."""
+    return any(re.search(p, text, re.M) for p in secret_lines)
+
+
+def sealed_if_secret(text: str, secret_lines: Sequence[str], run_id: str,
+                     device: str, always: bool = False) -> str:
+    """``text`` as the journal stores it: sealed when a line of it holds a secret (or
+    ``always``: an error quoting a change that held one)."""
+    if not always and not holds_secret(text, secret_lines):
+        return text
+    try:
+        return seal_bytes(text.encode(), context(run_id, device))
+    except ConfigError as exc:
+        raise JournalError(f"{device}: its config holds secrets, which the change journal "
+                           f"keeps only sealed: {exc}") from None
+
+
+def opened(value: str, run_id: str, device: str) -> str:
+    """A stored pre-image or line in clear (unsealed when it was sealed)."""
+    if not value.startswith(SEALED_PREFIX):
+        return value
+    try:
+        return unseal_bytes(value, context(run_id, device)).decode()
+    except ConfigError as exc:
+        raise JournalError(f"{device}: the journal's sealed pre-image: {exc}") from None
 
 
 def engine_for(db: Engine | str | None) -> Engine:
@@ -87,6 +130,10 @@ class Entry:
     @property
     def owner(self) -> str:
         return f"pid {self.owner_pid} on {self.owner_host} ({self.owner_user})"
+
+    def image(self) -> str:
+        """The pre-image in clear (opened with the sealing key when it was sealed)."""
+        return opened(self.pre_image, self.run_id, self.device)
 
 
 class Journal:
@@ -128,12 +175,16 @@ class Journal:
             raise JournalError(f"cannot write the change journal: {exc}") from exc
 
     def open_entry(self, run_id: str, device: str, pre_image: str,
-                   lines: Sequence[str]) -> int:
+                   lines: Sequence[str], secret_lines: Sequence[str] = ()) -> int:
+        """Write the entry of a push about to start (secrets sealed, see module doc)."""
         o = self.owner
         now = m.utcnow()
+        kept = sealed_if_secret(pre_image, secret_lines, run_id, device)
         res = self._write(insert(TABLE).values(
-            run_id=run_id, device=device, state="pushing", pre_image=pre_image,
-            pre_sha256=sha256(pre_image), lines=list(lines), owner_pid=o.pid,
+            run_id=run_id, device=device, state="pushing", pre_image=kept,
+            pre_sha256=sha256(pre_image),
+            lines=[sealed_if_secret(ln, secret_lines, run_id, device) for ln in lines],
+            owner_pid=o.pid,
             owner_host=o.host, owner_start=o.start, owner_user=o.user, job_id=o.job,
             history=[["pushing", now.isoformat()]], started_at=now, updated_at=now))
         self.opened = True
@@ -208,6 +259,10 @@ class JournalRun:
         self.journal = journal
         self.run_id = str(uuid.uuid4())
         self.entries: dict[str, int] = {}
+        self.confirmed: set[str] = set()  # commit-confirmed devices confirmed (verified)
+        #: each device's platform's ``secret_lines`` (converge sets it before a push)
+        self.secret_lines: dict[str, Sequence[str]] = {}
+        self.secret: set[str] = set()  # devices whose change held a secret: notes sealed
         self._guard = threading.Lock()
 
     def __call__(self, event: Any) -> None:  # a devices.converge.StepEvent
@@ -219,18 +274,25 @@ class JournalRun:
             return
         entry = self.entries.get(device)
         if step == "push" and state == "start":
+            patterns = self.secret_lines.get(device, ())
+            if any(holds_secret(t, patterns) for t in (event.config or "", *event.lines)):
+                self.secret.add(device)
             if entry is None:
                 new = self.journal.open_entry(self.run_id, device, event.config or "",
-                                              event.lines)
+                                              event.lines, self.secret_lines.get(device, ()))
                 with self._guard:
                     self.entries[device] = new
             else:  # a further pass: the lines so far plus these
-                self.journal.mark(entry, "pushing", lines=self._lines(entry, event.lines))
+                more = [sealed_if_secret(ln, self.secret_lines.get(device, ()), self.run_id,
+                                         device) for ln in event.lines]
+                self.journal.mark(entry, "pushing", lines=self._lines(entry, more))
             return
         if entry is None:
             return  # nothing pushed on this device: nothing to journal
         if state == "failed":
-            self.journal.note(entry, f"{step} failed: {event.error}")
+            self.journal.note(entry, sealed_if_secret(  # a refused line may be quoted
+                f"{step} failed: {event.error}", self.secret_lines.get(device, ()),
+                self.run_id, device, always=device in self.secret))
             if step == "restore":
                 self.journal.mark(entry, "restore_failed")
             return
@@ -238,7 +300,10 @@ class JournalRun:
             if step == "restore":
                 self.journal.mark(entry, "restoring")
             return
-        done = {"push": "pushed", "read_back": "read_back", "save": "saved",
+        if step == "confirm":  # only ever after verification passed
+            self.confirmed.add(device)
+        done = {"push": "pushed", "read_back": "read_back", "confirm": "confirmed",
+                "save": "verified" if device in self.confirmed else "saved",
                 "restore": "restored"}.get(step)
         if done == "read_back":
             self.journal.mark(entry, done, after_sha256=sha256(event.config or ""))

@@ -10,17 +10,18 @@ What was found and done is written to the entry and to the change log.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import insert
 
-from devices import platforms
+from devices import confirmed, platforms
 from devices.errors import GinError
 from devices.journal import Entry, Journal, sha256
 from devices.restore import restore_exactly
 from devices.targets import DeviceTarget
-from devices.transport import Connection
+from devices.transport import Connection, runs_commands
 from directory import models as m
 
 if TYPE_CHECKING:  # converge imports this module, and Sessions is only passed through
@@ -59,20 +60,23 @@ def resolve(journal: Journal, target: DeviceTarget, conn: Connection) -> list[Re
 def _resolve_one(journal: Journal, entry: Entry, platform: platforms.Platform,
                  conn: Connection) -> Recovered:
     running = conn.show(platform.show_running)
+    pre_image = entry.image()  # opened when sealed (it held secrets)
     why = {"pushing": "the push was interrupted",
            "pushed": "pushed but never read back",
            "read_back": "read back but never saved",
            "saved": "saved but never verified",
+           "confirmed": "verified and confirmed but never saved nor recorded",
            "verified": "verified but never recorded in the directory",
            "restoring": "its restore was interrupted",
            "restore_failed": "its restore had failed"}.get(entry.state, entry.state)
-    if running == entry.pre_image:
+    if running == pre_image:
         ok, action = True, f"{why}; the device already runs the pre-image: nothing to undo"
     else:
         found = ("the intended result" if entry.after_sha256 == sha256(running)
                  else "part of the change" if entry.state in ("pushing", "pushed")
                  else "a config different from both pre-image and intended result")
-        ok = restore_exactly(conn, platform, entry.pre_image)
+        _revert_unconfirmed(entry, platform, conn, running)
+        ok = restore_exactly(conn, platform, pre_image)
         action = (f"{why}; found {found}; restored the pre-image "
                   f"(sha256 {entry.pre_sha256[:12]}), read back identical" if ok else
                   f"{why}; found {found}; the pre-image could NOT be restored")
@@ -80,6 +84,19 @@ def _resolve_one(journal: Journal, entry: Entry, platform: platforms.Platform,
                  note=f"recovered by {journal.owner}: {action}"[:2000])
     _log(journal, entry, ok, action)
     return Recovered(entry.device, entry.id, entry.state, ok, action)
+
+
+def _revert_unconfirmed(entry: Entry, platform: platforms.Platform, conn: Connection,
+                        running: str) -> None:
+    """A commit-confirmed push never confirmed, its timer not yet run out: the router's own
+    revert first (IOS-XE's ``configure revert now`` ends the pending timer; Junos's
+    ``rollback 1`` is this change's), only while the router runs what the push left."""
+    cc = confirmed.of(platform)
+    if (cc is None or entry.state not in ("pushed", "read_back") or not runs_commands(conn)
+            or entry.after_sha256 not in (None, sha256(running))):
+        return
+    with suppress(GinError):  # the exact restore that follows is the proof either way
+        confirmed.send(conn, cc.revert)
 
 
 def _log(journal: Journal, entry: Entry, ok: bool, action: str) -> None:

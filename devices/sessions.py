@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 from devices.journal import Journal
 from devices.locks import DeviceLocks
 from devices.targets import DeviceTarget
-from devices.transport import Connection, DeviceTransport, show_all
+from devices.transport import Connection, DeviceTransport, runs_commands, show_all
 
 
 class LockedConnection:
@@ -31,6 +31,7 @@ class LockedConnection:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self._io = threading.Lock()
+        self.runs_commands = runs_commands(conn)
 
     def show(self, command: str) -> str:
         with self._io:
@@ -40,9 +41,16 @@ class LockedConnection:
         with self._io:
             return show_all(self._conn, commands)
 
-    def configure(self, lines: list[str], tolerate_errors: bool = False) -> str:
+    def configure(self, lines: list[str], tolerate_errors: bool = False,
+                  enter: str | None = None) -> str:
         with self._io:
-            return self._conn.configure(lines, tolerate_errors)
+            if enter is None:
+                return self._conn.configure(lines, tolerate_errors)
+            return self._conn.configure(lines, tolerate_errors, enter=enter)  # type: ignore[call-arg]
+
+    def command(self, command: str) -> str:
+        with self._io:
+            return self._conn.command(command)  # type: ignore[attr-defined]
 
     def save(self) -> None:
         with self._io:

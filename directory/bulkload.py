@@ -10,7 +10,11 @@ same file, so here
   objects made earlier in the run, after the same checks the store applies
   (``store.*_values`` and the link rules);
 - objects are flushed in batches of :data:`BATCH` inside a savepoint, so the change log is
-  still written for every row (the flush hook sees them all), in one multi-row insert.
+  still written for every row (the flush hook sees them all), in one multi-row insert;
+- agencies, the bulk of a national import, skip the ORM: each batch is one Core
+  ``INSERT ... RETURNING`` of many rows (parents in the same batch first, wave by wave),
+  and their change-log rows -- the same snapshot the flush hook would write, from the
+  returned rows -- go through the change log's one writer (hash chain included).
 
 If a batch flush fails anyway (a rule only the database knows), the savepoint is rolled
 back and that batch's rows go through the careful path one by one, so the error lands on
@@ -22,12 +26,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, SessionTransaction
 
+from . import changelog, store
 from . import models as m
-from . import store
 from .errors import Conflict, DirectoryError, Invalid, NotFound
 from .import_rules import LABEL, Checked, key_label, service_hosts
 from .import_run import Run
@@ -36,6 +40,32 @@ from .import_writers import KNOWN_IDS
 BATCH = 1000
 FAST_KINDS = ("agencies", "sites", "devices", "interfaces", "links", "contacts", "services")
 Key = tuple[Any, ...]
+
+
+AGENCY = m.Agency.__table__
+#: the agency columns a row is inserted with (each row names all: one executemany)
+AGENCY_COLUMNS = ("code", "name_en", "name_th", "kind", "parent_id", "asn", "description")
+#: (attribute, column) pairs the change log's snapshot of an agency holds
+AGENCY_LOGGED = [(a.key, a.columns[0]) for a in inspect(m.Agency).column_attrs
+                 if a.key not in changelog.NOISE]
+
+
+class _NewAgency:
+    """An agency queued for its batch's Core insert; ``id`` comes back with it."""
+
+    __slots__ = ("values", "parent", "id")
+
+    def __init__(self, values: dict[str, Any], parent: Any) -> None:
+        self.values = values
+        self.parent = parent  # an id, another _NewAgency, or None
+        self.id: int | None = None
+
+    def row(self) -> dict[str, Any]:
+        row = {c: self.values.get(c) for c in AGENCY_COLUMNS}
+        row["parent_id"] = (self.parent.id if isinstance(self.parent, _NewAgency)
+                            else self.parent)
+        row["kind"] = self.values.get("kind") or "department"  # the model's default
+        return row
 
 
 class BulkLoader:
@@ -48,6 +78,7 @@ class BulkLoader:
         self.linked_ids: set[int] = set()
         self.linked_new: set[Key] = set()
         self.batch: list[tuple[Checked, list[tuple[str, Key]]]] = []
+        self.agencies: list[_NewAgency] = []  # this batch's, for the Core insert
         self.savepoint: SessionTransaction | None = None
         for kind in FAST_KINDS:
             self._load(kind)
@@ -92,6 +123,8 @@ class BulkLoader:
 
     def add(self, item: Checked) -> None:
         """Build the row's object(s) and queue them; a bad row is rejected, not raised."""
+        if self.agencies and item.kind != "agencies":
+            self.flush()  # other kinds refer to agencies by id
         if self.savepoint is None:
             self.savepoint = self.s.begin_nested()
         made: list[tuple[str, Key]] = []
@@ -105,7 +138,10 @@ class BulkLoader:
             self._forget(made)
             self.run.reject(item, str(exc))
             return
-        self.s.add_all(objs)
+        if item.kind == "agencies":
+            self.agencies.extend(objs)
+        else:
+            self.s.add_all(objs)
         self.ids[item.kind][item.key] = objs[-1]
         made.append((item.kind, item.key))
         self.batch.append((item, made))
@@ -116,9 +152,10 @@ class BulkLoader:
         """Write the queued batch; on failure redo its rows carefully, one by one."""
         if self.savepoint is None:
             return
-        batch, savepoint = self.batch, self.savepoint
-        self.batch, self.savepoint = [], None
+        batch, savepoint, agencies = self.batch, self.savepoint, self.agencies
+        self.batch, self.savepoint, self.agencies = [], None, []
         try:
+            self._insert_agencies(agencies)
             self.s.flush()
         except (SQLAlchemyError, DirectoryError):
             savepoint.rollback()
@@ -136,6 +173,34 @@ class BulkLoader:
                 ref = self.ids[kind].get(key) if kind != "links-end" else None
                 if ref is not None and not isinstance(ref, int) and ref.id is not None:
                     self.ids[kind][key] = ref.id
+
+    def _insert_agencies(self, todo: list[_NewAgency]) -> None:
+        """The batch's agencies in Core inserts (a wave per depth of parents made in this
+        batch), then their change-log rows, as the flush hook would write them."""
+        conn = self.s.connection()
+        made: list[tuple[_NewAgency, Any]] = []
+        while todo:
+            ready = [a for a in todo if not isinstance(a.parent, _NewAgency)
+                     or a.parent.id is not None]
+            if not ready:
+                raise Invalid("agency: a parent in this batch was never written")
+            rows = conn.execute(insert(AGENCY).returning(*AGENCY.c,
+                                                         sort_by_parameter_order=True),
+                                [a.row() for a in ready]).all()
+            for agency, row in zip(ready, rows, strict=True):
+                agency.id = row.id
+                made.append((agency, row))
+            todo = [a for a in todo if a.id is None]
+        if not made:
+            return
+        now, actor = m.utcnow(), self.s.info.get("actor") or "unknown"
+        changelog.write(self.s, [
+            {"time": now, "actor": actor, "action": "create",
+             "object_type": AGENCY.name, "object_id": row.id,
+             "object_key": row.code[:255], "before": None,
+             "after": {key: changelog.redact(key, row._mapping[col])
+                       for key, col in AGENCY_LOGGED}}
+            for _agency, row in made])
 
     def _forget(self, made: list[tuple[str, Key]]) -> None:
         for kind, key in made:
@@ -163,10 +228,10 @@ class BulkLoader:
 
     def _make_agencies(self, v: dict[str, Any], made: list[tuple[str, Key]]) -> list[Any]:
         values = store.agency_values(self.s, {k: x for k, x in v.items() if k != "parent"})
-        obj = m.Agency(**values)
-        if v.get("parent"):
-            self._fk(obj, "parent_id", "parent", self._ref("agencies", (v["parent"],)))
-        return [obj]
+        parent = self._ref("agencies", (v["parent"],)) if v.get("parent") else None
+        if parent is not None and not isinstance(parent, int | _NewAgency):
+            parent = parent.id  # an ORM object, flushed by an earlier batch
+        return [_NewAgency(values, parent)]
 
     def _make_sites(self, v: dict[str, Any], made: list[tuple[str, Key]]) -> list[Any]:
         values = store.site_values({k: x for k, x in v.items() if k != "agency"})

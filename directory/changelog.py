@@ -118,7 +118,7 @@ def _after_flush(session: Session, _ctx: Any) -> None:
         if not isinstance(obj, UNLOGGED):
             rows.append(("delete", obj, snapshot(obj), None))
     if rows:
-        _write(session, [
+        write(session, [
                 {
                     "time": now,
                     "actor": actor,
@@ -142,8 +142,9 @@ def _chain_state(session: Session) -> dict[str, Any]:
     return held[1]
 
 
-def _write(session: Session, entries: list[dict[str, Any]]) -> None:
-    """Seal entries into the hash chain and insert them: the one way rows reach the log."""
+def write(session: Session, entries: list[dict[str, Any]]) -> None:
+    """Seal entries into the hash chain and insert them: the one way rows reach the log
+    (the flush hook's, and the importer's Core inserts, which the hook does not see)."""
     conn = session.connection()
     chain.seal(conn, entries, _chain_state(session))
     conn.execute(insert(m.Change.__table__), entries)
@@ -171,7 +172,7 @@ def log_event(session: Session, action: str, obj: Any, details: dict[str, Any]) 
     """Record something done *to the network* about ``obj`` (a push, a verification, a
     rollback), with its details (e.g. the diff) as the entry's ``after``."""
     actor = session.info.get("actor") or "unknown"
-    _write(session, [{
+    write(session, [{
         "time": m.utcnow(), "actor": actor, "action": action[:16],
         "object_type": type(obj).__tablename__, "object_id": obj.id,
         "object_key": object_key(obj)[:255], "before": None,

@@ -25,7 +25,11 @@ previous file and its conn/keys, or nothing (unloaded, interface removed); a cer
 tunnel's certificate, key, CA and CRL files too (a key charon did not hold before is
 unloaded).  The directory keeps its state.  The directory records the outcome through the
 store (status ``deployed`` or ``up``), so it is in the change log, with a ``vpn-deploy``
-event carrying the reason.
+event carrying the reason.  Routers' changes are journaled in the directory the deploy was
+given (the one the tunnel was planned from); the record of the outcome and the end of those
+journal entries commit in one transaction, so a gin killed before the record leaves
+entries that recovery resolves (the router goes back to its pre-image, as the directory
+still says).
 
 Rotation (``gin vpn rotate``): a deploy loads the tunnel's *pending* secrets
 (:func:`vpn.tunnels.for_deploy`); once both sides hold them (the tunnel came up, or was
@@ -36,7 +40,8 @@ rotation stays pending.
 
 ``withdraw`` removes a tunnel from both ends: Linux gateways lose its conn, keys, files and
 interface; routers, through the same converge, lose the lines only this tunnel needs
-(keeping what the router's other tunnels share).
+(keeping what the router's other tunnels share); the records go back to ``planned`` in the
+transaction that ends the routers' journal entries.
 """
 
 from __future__ import annotations
@@ -60,6 +65,7 @@ from devices.errors import GinError, TransportError
 from devices.secrets import Secret
 from devices.sessions import Sessions
 from devices.targets import DeviceTarget, target_of
+from devices.transport import DeviceTransport
 from directory import models as m
 from directory.changelog import log_event
 from directory.store import Directory
@@ -437,6 +443,8 @@ class TunnelDeployment:
     sides: list[Side]  # b first, then a
     #: rendered with a pending rotation's secrets (complete it once they are deployed)
     pending: bool = False
+    #: the directory it was planned from: where its router changes are journaled
+    db: Any = field(default=None, repr=False)
 
 
 def plan_tunnel(session: Any, tunnel: m.Tunnel,
@@ -463,7 +471,7 @@ def plan_tunnel(session: Any, tunnel: m.Tunnel,
         sides.append(Side(key=key, hostname=device.hostname, platform=device.platform,
                           gateway=gateway_of(device) if linux else None, text=text,
                           target=None if linux else target_of(device), creds=creds))
-    return TunnelDeployment(spec=s, sides=sides, pending=pending)
+    return TunnelDeployment(spec=s, sides=sides, pending=pending, db=session.get_bind())
 
 
 def _snapshot(p: TunnelDeployment, side: Side) -> str | None:
@@ -511,13 +519,18 @@ def _tunnel_check(p: TunnelDeployment) -> Verification:
     return check
 
 
-def deploy_plan(p: TunnelDeployment, verify: bool = True, via: str = "netmiko",
-                sessions: Sessions | None = None,
+def _transport(via: str | DeviceTransport) -> DeviceTransport:
+    return transports.get(via) if isinstance(via, str) else via
+
+
+def deploy_plan(p: TunnelDeployment, verify: bool = True,
+                via: str | DeviceTransport = "netmiko", sessions: Sessions | None = None,
                 keep: Mapping[str, Sequence[str]] | None = None) -> DeployResult:
     """Apply one planned tunnel; on failure restore every side applied (see module doc).
 
     Router sides go through ``sessions`` (one per run, so routers are locked per device;
-    a new one over the ``via`` transport when not given)."""
+    a new one over the ``via`` transport when not given, journaling in the directory the
+    tunnel was planned from)."""
     res = DeployResult(p.spec.name)
     done: list[tuple[Side, str | None]] = []
     try:
@@ -536,7 +549,11 @@ def deploy_plan(p: TunnelDeployment, verify: bool = True, via: str = "netmiko",
         routers, routers_pushed = router_changes(p, keep), False
         if routers:
             if sessions is None:
-                with Sessions(transports.get(via)) as own:
+                if p.db is None:
+                    raise GinError(f"tunnel {p.spec.name}: planned without a directory, so "
+                                   f"its router changes could not be journaled: plan it "
+                                   f"with vpn.deploy.plan_tunnel")
+                with Sessions(_transport(via), db=p.db) as own:
                     run = _converge_routers(p, own, routers, verify, bool(done))
             else:
                 run = _converge_routers(p, sessions, routers, verify, bool(done))
@@ -612,9 +629,11 @@ def _others_on_routers(p: TunnelDeployment, plans: Iterable[TunnelDeployment]
 
 
 def deploy(directory: Directory, names: Sequence[str], verify: bool = True,
-           via: str = "netmiko", workers: int = WORKERS,
+           via: str | DeviceTransport = "netmiko", workers: int = WORKERS,
            gateway_of: Callable[[m.Device], Gateway] = Gateway.of) -> list[DeployResult]:
-    """Deploy tunnels by name (concurrently) and record each outcome in the directory."""
+    """Deploy tunnels by name (concurrently) and record each outcome in the directory,
+    in the transaction that ends the routers' journal entries (``via``: a transport's
+    name, or the transport itself)."""
     plans: dict[str, TunnelDeployment] = {}
     results: dict[str, DeployResult] = {}
     with directory.transaction() as s:
@@ -624,14 +643,14 @@ def deploy(directory: Directory, names: Sequence[str], verify: bool = True,
                 plans[name] = plan_tunnel(s, tunnel, gateway_of)
             except GinError as exc:  # this tunnel cannot be rendered or reached: the others go on
                 results[name] = DeployResult(name, "failed", str(exc))
-    with Sessions(transports.get(via), db=directory.engine) as sessions, ThreadPoolExecutor(
-            max_workers=max(1, min(workers, len(plans) or 1))) as pool:
-        for res in pool.map(lambda p: deploy_plan(p, verify, via, sessions,
-                                                  _others_on_routers(p, plans.values())),
-                            plans.values()):
-            results[res.tunnel] = res
-    ordered = [results[n] for n in dict.fromkeys(names)]
-    record(directory, ordered, verify)
+    with Sessions(_transport(via), db=directory.engine) as sessions:
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(plans) or 1))) as pool:
+            for res in pool.map(lambda p: deploy_plan(p, verify, via, sessions,
+                                                      _others_on_routers(p, plans.values())),
+                                plans.values()):
+                results[res.tunnel] = res
+        ordered = [results[n] for n in dict.fromkeys(names)]
+        record(directory, ordered, verify, sessions)
     revoke_replaced(directory, [(plans[r.tunnel], r) for r in ordered
                                 if r.rotated and r.certificates])
     return ordered
@@ -662,11 +681,16 @@ def revoke_replaced(directory: Directory,
                 res.message += f"; old certificates not yet revoked on {gw.hostname}: {exc}"
 
 
-def record(directory: Directory, results: Sequence[DeployResult], verify: bool) -> None:
-    """Write each tunnel's new state (through the store: in the change log) and an event."""
+def record(directory: Directory, results: Sequence[DeployResult], verify: bool,
+           sessions: Sessions | None = None) -> None:
+    """Write each tunnel's new state (through the store: in the change log) and an event;
+    with the deploy's ``sessions``, their routers' journal entries end in that same
+    transaction (both commit, or neither)."""
     from vpn import pki
 
     with directory.transaction() as s:
+        if sessions is not None:
+            sessions.journal.finish(s)
         for res in results:
             tunnel = get_tunnel(s, res.tunnel)
             for serial in res.certificates:
@@ -699,7 +723,8 @@ def _router_shared(session: Any, tunnel: m.Tunnel, device: m.Device) -> list[str
     return out
 
 
-def withdraw(directory: Directory, names: Sequence[str], via: str = "netmiko",
+def withdraw(directory: Directory, names: Sequence[str],
+             via: str | DeviceTransport = "netmiko",
              gateway_of: Callable[[m.Device], Gateway] = Gateway.of) -> list[str]:
     """Remove tunnels from both ends: Linux gateways (conn, keys, files, interfaces) and
     routers (through the ``via`` transport, the lines only this tunnel needs); the records go back
@@ -713,14 +738,15 @@ def withdraw(directory: Directory, names: Sequence[str], via: str = "netmiko",
             for dev in (tunnel.a_device, tunnel.b_device):
                 if not linux_gateway(dev.platform):
                     shared[(n, dev.hostname)] = _router_shared(s, tunnel, dev)
-    with Sessions(transports.get(via), db=directory.engine) as sessions:
+    with Sessions(_transport(via), db=directory.engine) as sessions:
         for p in plans:
             for side in p.sides:
                 if side.gateway is not None:
                     _restore(p, side, None)
                 else:
                     router_withdraw(sessions, side, shared[(p.spec.name, side.hostname)])
-    with directory.transaction() as s:
-        for p in plans:
-            get_tunnel(s, p.spec.name).status = "planned"
+        with directory.transaction() as s:
+            sessions.journal.finish(s)  # the removals and the records commit together
+            for p in plans:
+                get_tunnel(s, p.spec.name).status = "planned"
     return [p.spec.name for p in plans]

@@ -28,6 +28,7 @@ from typing import Any
 
 import yaml
 
+from devices import confirmed
 from devices.errors import ConfigError
 from directory.platform_names import GROUP, NAME_RE
 
@@ -60,6 +61,9 @@ class Platform:
     show_running: str = "show running-config"
     #: Lines of the running config that are not configuration (banners, version stamps).
     noise_prefixes: tuple[str, ...] = ()
+    #: Regular expressions (multi-line) matching a config line that holds a secret (a
+    #: password, a PSK, an SNMP community): a config holding one is kept only sealed.
+    secret_lines: tuple[str, ...] = ()
     #: Lines that close a section in running-config output, dropped before diffing.
     section_closers: tuple[str, ...] = ("!", "exit", "exit-address-family")
     #: Config syntax: "hierarchical" (indent-based) or "set" (Junos set commands).
@@ -72,6 +76,14 @@ class Platform:
     gsi_ordered: tuple[str, ...] = ()
     #: Does the platform enforce IPv6 unicast RPF on an interface?
     urpf: bool = True
+    #: A change that reverts itself unless confirmed (Junos ``commit confirmed``, IOS-XE's
+    #: revert timer): how to push, confirm and revert it (see ``devices/confirmed.py``);
+    #: None: the platform has none, and the journal alone protects a change.
+    commit_confirmed: Mapping[str, Any] | None = None
+    #: Lines that make a configuration session's change take effect (Junos ``commit``):
+    #: the transport ends every session with them unless it ends with a commit already,
+    #: and a commit is also what survives a reboot (nothing else to save).
+    commit_lines: tuple[str, ...] = ()
     # -- links ------------------------------------------------------------------------------
     #: Show commands whose JSON/text verify a link (keys used by links.verify).
     verify: Mapping[str, str] = field(default_factory=dict)
@@ -121,9 +133,10 @@ SECTIONS: dict[str, dict[str, str]] = {
     "config": {"parser": "hier_platform", "show_running": "show_running",
                "noise_prefixes": "noise_prefixes", "section_closers": "section_closers",
                "syntax": "syntax", "negations": "negations", "gsi_ordered": "gsi_ordered",
-               "urpf": "urpf"},
+               "urpf": "urpf", "secret_lines": "secret_lines"},
     "vpn": {"tunnel_types": "tunnel_types", "linux_gateway": "linux_gateway",
             "router": "vpn_router"},
+    "commit": {"confirmed": "commit_confirmed", "lines": "commit_lines"},
     "snmp": {"bgp_mibs": "bgp_mibs"},
     "audit": {"dialect": "audit_dialect", "host_files": "host_files"},
     "recognise": {"patterns": "recognise", "precedence": "recognise_precedence"},
@@ -210,7 +223,7 @@ def build(name: str, folder: Path, data: Mapping[str, Any], template_dir: Path) 
                           f"point {name!r} (group {GROUP})")
     if values.get("syntax", "hierarchical") not in SYNTAXES:
         raise ConfigError(f"{where}: config.syntax must be one of {', '.join(SYNTAXES)}")
-    for pattern in values.get("recognise", ()):
+    for pattern in (*values.get("recognise", ()), *values.get("secret_lines", ())):
         try:
             re.compile(pattern)
         except re.error as exc:
@@ -223,6 +236,8 @@ def build(name: str, folder: Path, data: Mapping[str, Any], template_dir: Path) 
         if "ikev2" not in values.get("tunnel_types", ()):
             raise ConfigError(f"{where}: vpn.router renders IKEv2, but vpn.tunnel_types "
                               f"does not list ikev2")
+    if values.get("commit_confirmed") is not None:
+        confirmed.parse(where, values["commit_confirmed"])  # one clear error, at load
     values.setdefault("audit_dialect", name)
     return Platform(folder=folder, template_dir=template_dir, **values)
 

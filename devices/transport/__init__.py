@@ -26,7 +26,9 @@ class Connection(Protocol):
 
     def configure(self, lines: list[str], tolerate_errors: bool = False) -> str:
         """Enter configuration mode, send lines, leave; raise TransportError on any error
-        unless ``tolerate_errors`` (used by rollback, which checks the result itself)."""
+        unless ``tolerate_errors`` (used by rollback, which checks the result itself).
+        A connection that can also send exec commands (below) takes ``enter=``: the
+        command that opens configuration mode (a commit-confirmed push's revert timer)."""
 
     def save(self) -> None:
         """Make the running configuration the startup configuration."""
@@ -65,6 +67,14 @@ class HostFileReader(Protocol):
         """Every regular file matching ``patterns`` (absolute paths; ``*`` only in the last
         part) of at most ``max_bytes``; a path that is not there is left out; raise
         TransportError when the channel cannot be opened."""
+
+
+def runs_commands(conn: object) -> bool:
+    """Whether ``conn`` offers the optional ``command(text) -> str`` (an exec command that
+    changes state: confirming or reverting a commit-confirmed change) and ``configure(...,
+    enter=...)``; without them a platform's commit-confirmed is not used."""
+    flag = getattr(conn, "runs_commands", None)
+    return flag if isinstance(flag, bool) else callable(getattr(conn, "command", None))
 
 
 def show_all(conn: Connection, commands: list[str]) -> list[str]:

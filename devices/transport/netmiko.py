@@ -36,6 +36,8 @@ class NetmikoConnection:
     def __init__(self, target: DeviceTarget, handler: object) -> None:
         self.target = target
         self._conn = handler
+        #: a platform whose changes take effect when committed (Junos): its commit lines
+        self._commit = platforms.get(target.platform).commit_lines
 
     def show(self, command: str) -> str:
         try:
@@ -43,10 +45,23 @@ class NetmikoConnection:
         except Exception as exc:
             raise TransportError(f"{self.target.hostname}: {command!r} failed: {exc}") from exc
 
-    def configure(self, lines: list[str], tolerate_errors: bool = False) -> str:
+    def command(self, command: str) -> str:
+        """An exec command that changes state (``configure confirm``); errors raise."""
+        output = self.show(command)
+        bad = CONFIG_ERRORS.search(output)
+        if bad:
+            raise TransportError(f"{self.target.hostname}: {command!r} was refused: "
+                                 f"{output[bad.start():bad.end() + 80].strip()}")
+        return output
+
+    def configure(self, lines: list[str], tolerate_errors: bool = False,
+                  enter: str | None = None) -> str:
+        mode = {"config_mode_command": enter} if enter else {}
+        if self._commit and not (lines and lines[-1].split()[:1] == ["commit"]):
+            lines = [*lines, *self._commit]  # leaving uncommitted would discard the change
         try:
             output = self._conn.send_config_set(  # type: ignore[attr-defined]
-                lines, read_timeout=120, cmd_verify=True)
+                lines, read_timeout=120, cmd_verify=True, **mode)
         except Exception as exc:
             raise TransportError(f"{self.target.hostname}: configuration failed: {exc}") from exc
         bad = None if tolerate_errors else CONFIG_ERRORS.search(output)
@@ -57,6 +72,8 @@ class NetmikoConnection:
         return output
 
     def save(self) -> None:
+        if self._commit:
+            return  # every session ended with a commit: that is what a reboot keeps
         try:
             self._conn.save_config()  # type: ignore[attr-defined]
         except Exception as exc:

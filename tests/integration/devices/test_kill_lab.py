@@ -13,7 +13,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bench.kill_bench import FAULTS, GIN, HOSTS, LINKS, KillLab, Tally
+from bench.kill_bench import (
+    FAULTS,
+    GIN,
+    GSI_FAULTS,
+    HOSTS,
+    LINKS,
+    KillLab,
+    Tally,
+    pg_stop_trials,
+)
 from directory import models as m
 
 ENTRY = m.DeviceChangeEntry.__table__
@@ -94,153 +103,40 @@ def test_a_dead_owners_lock_is_taken_over_only_by_recovery(kill_lab):
     assert json.loads(locks.stdout) == []  # taken over by recovery, then released
 
 
-def _sessions_of(kill_lab, host: str) -> list[int]:
-    """The per-connection sshd processes of a router (children of its own sshd)."""
-    listener = int(kill_lab.state.node(host).pidfiles()["sshd"].read_text().split()[0])
-    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(listener)], text=True,
-                         capture_output=True).stdout
-    return [int(p) for p in out.split()]
-
-
 def test_an_ssh_session_cut_mid_push_is_recovered(kill_lab):
     """ce1's SSH session is cut as soon as its journal entry exists (mid-push or just
     after): gin fails on it, cannot restore through the dead session, exits; recover puts
-    ce1 back exactly."""
-    import os
-    import signal
-    import time
-
-    kill_lab.reset()
-    pre = {h: kill_lab.running(h) for h in HOSTS}
-    proc = subprocess.Popen([GIN, "link", "provision", LINKS[0], "--no-ping", "--json"],
-                            env=kill_lab.env(), stdout=subprocess.PIPE, text=True)
-    cut = False
-    while proc.poll() is None and not cut:
-        with kill_lab.directory.engine.connect() as conn:
-            entry = conn.execute(select(ENTRY.c.id).where(ENTRY.c.device == "ce1",
-                                                          ENTRY.c.state == "pushing")).first()
-        if entry is not None:
-            for pid in _sessions_of(kill_lab, "ce1"):
-                os.kill(pid, signal.SIGKILL)  # the router side of gin's session
-            cut = True
-        time.sleep(0.02)
-    proc.communicate(timeout=300)
-    assert cut, "the push finished before the session could be cut"
-    assert proc.returncode != 0  # the change failed on the cut session
-    rec = subprocess.run([GIN, "device", "recover", "--json"], env=kill_lab.env(),
-                         capture_output=True, text=True)
-    assert rec.returncode == 0, rec.stderr
+    ce1 back exactly (bench/kill_bench.py's trial, counted there too)."""
     tally = Tally()
-    kill_lab.judge(pre, tally, "ssh cut")
+    assert kill_lab.ssh_cut_trial(tally), "the push finished before the session could be cut"
     _clean(tally)
     assert tally.outcomes == {"pre-image": len(HOSTS)}
 
 
-@pytest.fixture
-def own_pg(tmp_path):
-    """A PostgreSQL server of this test's own (it gets stopped mid-change)."""
-    import shutil
-
-    if not shutil.which("runuser") or not list(Path("/usr/lib/postgresql").glob("*/bin")):
-        pytest.skip("needs PostgreSQL (apt-get install postgresql)")
-    out = subprocess.run(["bash", "-c", 'source scripts/pg.sh >/dev/null && pg_start >/dev/null'
-                          ' && echo "$GIN_TEST_PG_URL $PG_DIR $PG_BINDIR"'],
-                         capture_output=True, text=True, check=True).stdout.split()
-    url, pg_dir, bindir = out
-    port = url.rsplit(":", 1)[1].split("/")[0]
-
-    def ctl(*args: str) -> None:
-        subprocess.run(["runuser", "-u", "postgres", "--", f"{bindir}/pg_ctl", "-D",
-                        f"{pg_dir}/data", "-l", f"{pg_dir}/server.log", "-w", *args],
-                       check=True, capture_output=True)
-
-    def start() -> None:
-        ctl("-o", f"-p {port} -k {pg_dir} -c listen_addresses=127.0.0.1 -c fsync=off",
-            "start")
-
-    try:
-        yield url, (lambda: ctl("-m", "immediate", "stop")), start
-    finally:
-        subprocess.run(["runuser", "-u", "postgres", "--", f"{bindir}/pg_ctl", "-D",
-                        f"{pg_dir}/data", "-m", "immediate", "stop"], capture_output=True)
-        shutil.rmtree(pg_dir, ignore_errors=True)
-
-
-def test_the_database_stopping_mid_change_is_recovered(kill_lab, own_pg, tmp_path):
+def test_the_database_stopping_mid_change_is_recovered(kill_lab, tmp_path):
     """PostgreSQL (directory and journal) stops as soon as ce1's entry is written: gin
     cannot record the next step, so it stops and restores what it pushed; once the
     database is back, recover closes the entry, and every router is its pre-image."""
-    import time
+    import shutil
 
-    url, stop, start = own_pg
-    kill_lab.reset()  # the routers at their baseline before the second directory reads it
-    kl = KillLab(tmp_path, db=url, on=kill_lab)
-    try:
-        kl.reset()
-        pre = {h: kl.running(h) for h in HOSTS}
-        proc = subprocess.Popen([GIN, "link", "provision", LINKS[0], "--no-ping", "--json"],
-                                env=kl.env(), stdout=subprocess.PIPE, text=True)
-        stopped = False
-        while proc.poll() is None and not stopped:
-            with kl.directory.engine.connect() as conn:
-                entry = conn.execute(select(ENTRY.c.id).where(ENTRY.c.device == "ce1")).first()
-            if entry is not None:
-                stop()
-                stopped = True
-            time.sleep(0.02)
-        proc.communicate(timeout=300)
-        assert stopped and proc.returncode != 0
-        start()
-        kl.directory.engine.dispose()  # its pooled connections died with the server
-        rec = subprocess.run([GIN, "device", "recover", "--json"], env=kl.env(),
-                             capture_output=True, text=True)
-        assert rec.returncode == 0, rec.stderr
-        with kl.directory.engine.connect() as conn:
-            states = conn.execute(select(ENTRY.c.state)).scalars().all()
-        assert states and set(states) == {"restored"}
-        tally = Tally()
-        kl.judge(pre, tally, "database stopped")
-        _clean(tally)
-        assert tally.outcomes == {"pre-image": len(HOSTS)}
-    finally:
-        kl.close()
+    if not shutil.which("runuser") or not list(Path("/usr/lib/postgresql").glob("*/bin")):
+        from tests.conftest import need
+
+        need(False, "needs PostgreSQL (apt-get install postgresql)")
+    tally = Tally()
+    pg_stop_trials(kill_lab, tmp_path, tally, 1)
+    assert tally.kills == 1
+    _clean(tally)
+    assert tally.outcomes == {"pre-image": len(HOSTS)}
 
 
-CUT_OFF = """
-import sys
-from devices import transport
-from directory.store import Directory
-from monitor.sensor.edge import EdgeRouters
-EdgeRouters(Directory(sys.argv[1], actor="soc"), transport.get("netmiko")).converge(
-    ["2001:db8:bad::/48"], "block")
-print("survived")
-"""
-
-
-@pytest.mark.parametrize("fault", ["after:push:pe1", "after:read_back:pe2",
-                                   "after:save:pe1"])
-def test_a_gsi_cut_off_killed_mid_change_is_recovered(kill_lab, tmp_path, fault):
+@pytest.mark.parametrize("fault", GSI_FAULTS)
+def test_a_gsi_cut_off_killed_mid_change_is_recovered(kill_lab, fault):
     """The GSI cut-off (a block pushed to both PEs at once) killed at a step on one PE:
     after recover both PEs run their exact configs from before, and the directory's
     change log holds no push of the block (routers and directory agree: not blocked)."""
-    import os
-    import sys
-
-    from monitor.sensor.edge import PUSH_TYPE
-
-    kill_lab.reset()
-    pre = {h: kill_lab.running(h) for h in ("pe1", "pe2")}
-    script = tmp_path / "cut_off.py"
-    script.write_text(CUT_OFF)
-    child = subprocess.run([sys.executable, str(script), kill_lab.db],
-                           env={**kill_lab.env(GIN_FAULT=fault), "PYTHONPATH": os.getcwd()},
-                           capture_output=True, text=True, timeout=300)
-    assert child.returncode == -9 and "survived" not in child.stdout, child.stderr
-    rec = subprocess.run([GIN, "device", "recover", "--json"], env=kill_lab.env(),
-                         capture_output=True, text=True)
-    assert rec.returncode == 0, rec.stderr
-    assert any(r["device"] == fault.rsplit(":", 1)[1] for r in json.loads(rec.stdout))
-    assert {h: kill_lab.running(h) for h in pre} == pre
-    with kill_lab.directory.transaction() as s:
-        pushes = s.scalars(select(m.Change).where(m.Change.object_type == PUSH_TYPE)).all()
-        assert pushes == []
+    tally = Tally()
+    kill_lab.gsi_trial(tally, fault)
+    assert tally.kills == 1
+    _clean(tally)
+    assert tally.outcomes == {"pre-image": 2}

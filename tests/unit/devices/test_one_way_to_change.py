@@ -9,8 +9,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[3]
 PACKAGES = ("devices", "links", "vpn", "monitor", "audit", "gin")
 #: the connection contract itself, its implementations and wrappers, converge and the
-#: exact restore it shares with crash recovery
+#: exact restore and commit-confirmed commands it shares with crash recovery
 ALLOWED = {"devices/converge.py", "devices/sessions.py", "devices/restore.py",
+           "devices/confirmed.py",
            "devices/transport/__init__.py", "devices/transport/netmiko.py",
            "devices/transport/ansible.py"}
 
