@@ -8,6 +8,10 @@ from fastapi import FastAPI
 
 def mount(app: FastAPI) -> None:
     """Add the console's pages and its error pages to the service (one line in app.py)."""
+    from .audit_pages import router as audit_pages
+    from .engineer import router as engineer
     from .pages import install
 
     install(app)
+    for pages in (audit_pages, engineer):
+        app.include_router(pages, prefix="/ui")

@@ -26,8 +26,10 @@ from gin.commands.directory import agency_row
 from ..permissions import Principal, public
 from ..routes.system import Login
 from ..routes.system import login as api_login
+from . import preference
 from . import session as web
 from .i18n import LANGUAGES, words
+from .menu import menu
 
 HERE = Path(__file__).parent
 TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -62,10 +64,11 @@ def render(request: Request, template: str, status: int = 200,
            who: Principal | None = None, **context: Any) -> HTMLResponse:
     lang = language(request)
     session = web.session_of(request)
+    said = words(lang)
     html = TEMPLATES.get_template(template).render(
-        t=words(lang), lang=lang, user=who.identity.user if who else None,
+        t=said, lang=lang, user=who.identity.user if who else None,
         csrf=web.csrf_token(session) if session else "", here=request.url.path,
-        **context)
+        nav=menu(who, said), **context)
     response = HTMLResponse(html, status_code=status)
     response.headers["Content-Security-Policy"] = CSP
     return response
@@ -90,9 +93,11 @@ def asset(name: str = PathParam(max_length=64), _: None = public()) -> FileRespo
 def switch_language(request: Request, lang: str = PathParam(max_length=2),
                     back: str = Query("/ui/", max_length=300),
                     _: None = public()) -> Response:
-    """Switch the console's language (a cookie: the choice of this browser)."""
+    """Switch the console's language: this browser's cookie, and the account's choice when
+    someone is logged in (so their next login anywhere opens in it)."""
     if lang not in LANGUAGES:
         raise HTTPException(404, f"no language {lang!r} (en, th)")
+    preference.remember(request, lang)
     target = back if back.startswith("/ui/") and "//" not in back else "/ui/"
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(web.LANG_COOKIE, lang, max_age=365 * 86400,
@@ -131,6 +136,10 @@ async def login_submit(request: Request, _: None = public()) -> Response:
     response = RedirectResponse("/ui/", status_code=303)
     response.set_cookie(web.COOKIE, answer["token"], max_age=86400 * 1,
                         **web.cookie_options(request))
+    chosen = preference.stored(request.app.state.directory, body.user)
+    if chosen in LANGUAGES:
+        response.set_cookie(web.LANG_COOKIE, chosen, max_age=365 * 86400,
+                            **web.cookie_options(request))
     response.delete_cookie(web.LOGIN_COOKIE, path=web.PATH)
     return response
 

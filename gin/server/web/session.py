@@ -50,9 +50,10 @@ class PageGuard(Guard):
         return Principal(who, directory)
 
 
-def page_requires(permission: str, *, agency: str | None = None) -> Any:
+def page_requires(permission: str, *, agency: str | None = None,
+                  gin_wide: bool = False) -> Any:
     """Declare and enforce ``permission`` for a page (as :func:`permissions.requires`)."""
-    return Depends(PageGuard(Need(permission, agency_param=agency)))
+    return Depends(PageGuard(Need(permission, gin_wide=gin_wide, agency_param=agency)))
 
 
 def page_authenticated() -> Any:
