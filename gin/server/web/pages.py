@@ -34,12 +34,12 @@ from .menu import menu
 HERE = Path(__file__).parent
 TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
                                autoescape=True, undefined=jinja2.StrictUndefined)
-#: Every file the pages use, by the name they use it under: nothing else is served.
-THAI_FONTS = Path("/usr/share/fonts/truetype/tlwg")
+#: Every file the pages use, by the name they use it under: nothing else is served.  The Thai
+#: font is vendored (static/FONTS.md: its source and licence), so no server needs it installed.
 ASSETS = {"console.css": (HERE / "static" / "console.css", "text/css"),
           "favicon.svg": (HERE / "static" / "favicon.svg", "image/svg+xml"),
-          "garuda.ttf": (THAI_FONTS / "Garuda.ttf", "font/ttf"),
-          "garuda-bold.ttf": (THAI_FONTS / "Garuda-Bold.ttf", "font/ttf")}
+          "garuda.woff2": (HERE / "static" / "garuda.woff2", "font/woff2"),
+          "garuda-bold.woff2": (HERE / "static" / "garuda-bold.woff2", "font/woff2")}
 CSP = ("default-src 'none'; style-src 'self'; font-src 'self'; img-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 LIST_LIMIT = 50
@@ -82,7 +82,7 @@ async def form_of(request: Request) -> dict[str, str]:
 
 @router.get("/static/{name}")
 def asset(name: str = PathParam(max_length=64), _: None = public()) -> FileResponse:
-    """The stylesheet and the Thai font (from Debian's fonts-thai-tlwg): no outside fetch."""
+    """The stylesheet and the Thai font (TLWG's Garuda, vendored): no outside fetch."""
     if name not in ASSETS:
         raise HTTPException(404, f"no asset {name!r}")
     path, media = ASSETS[name]

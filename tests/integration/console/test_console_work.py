@@ -359,3 +359,22 @@ def test_the_language_is_kept_with_the_account(console, browser):
     third.login("auditor2")
     assert third.page.locator("html").get_attribute("lang") == "en"
     third.close()
+
+
+def test_thai_renders_in_the_vendored_font_served_by_gin(console, watched):
+    svc, _ = console
+    w = watched()
+    w.login("auditor")
+    w.go("/ui/lang/th?back=/ui/audit")
+    loaded = w.page.evaluate("""async () => {
+        await document.fonts.ready;
+        await document.fonts.load('16px Garuda', 'สถานะ');
+        return [...document.fonts].filter(f => f.family.replaceAll('"', '') === 'Garuda'
+                                           && f.status === 'loaded').length;
+    }""")
+    assert loaded >= 1
+    assert w.page.evaluate("document.fonts.check('16px Garuda', 'สถานะความมั่นคงปลอดภัย')")
+    assert svc.url + "/ui/static/garuda.woff2" in w.requests
+    family = w.page.evaluate("getComputedStyle(document.querySelector('h1')).fontFamily")
+    assert family.startswith('"Garuda"') or family.startswith("Garuda")
+    w.go("/ui/lang/en")
