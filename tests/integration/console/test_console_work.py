@@ -378,3 +378,13 @@ def test_thai_renders_in_the_vendored_font_served_by_gin(console, watched):
     family = w.page.evaluate("getComputedStyle(document.querySelector('h1')).fontFamily")
     assert family.startswith('"Garuda"') or family.startswith("Garuda")
     w.go("/ui/lang/en")
+
+
+def test_a_script_in_a_thai_name_is_text_on_the_engineers_pages_too(watched):
+    w = watched()
+    w.login("admin")
+    for path in ("/ui/engineer/XSS", "/ui/audit/agency/XSS"):
+        w.go(path)
+        assert HOSTILE_TH in w.page.inner_text("h1"), path
+        assert w.page.evaluate("window.__pwned") is None
+        assert w.page.locator("main script").count() == 0
