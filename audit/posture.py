@@ -46,9 +46,11 @@ def run_row(s: Session, run: int | None, scope: str | None = None,
     stmt = select(m.AuditRun)
     if scope is not None:
         stmt = stmt.where(m.AuditRun.scope == scope)
-    if agencies is not None:
-        held = select(m.AuditFinding.run_id).where(m.AuditFinding.agency.in_(sorted(agencies)))
-        stmt = stmt.where(m.AuditRun.id.in_(held))
+    if agencies is not None:  # newest first, each run answered from the run-agency index
+        held = (select(m.AuditFinding.id).where(m.AuditFinding.run_id == m.AuditRun.id,
+                                                m.AuditFinding.agency.in_(sorted(agencies)))
+                .exists())
+        stmt = stmt.where(held)
     return s.scalars(stmt.order_by(m.AuditRun.generated_at.desc(), m.AuditRun.id.desc())
                      .limit(1)).first()
 

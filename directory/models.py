@@ -430,7 +430,11 @@ class AuditFinding(Base):
     evidence: Mapped[list[Any]] = mapped_column(JSON)
     remediation: Mapped[list[str]] = mapped_column(JSON)
     origin: Mapped[str] = mapped_column(Text)
-    __table_args__ = (Index("ix_audit_finding_run", "run_id", "position"),)
+    __table_args__ = (Index("ix_audit_finding_run", "run_id", "position"),
+                      # posture per agency in a run (the console), without reading the run
+                      Index("ix_audit_finding_run_agency", "run_id", "agency", "status"),
+                      # one check on one device across runs; accepted risks
+                      Index("ix_audit_finding_device_check", "device", "check"))
 
 
 class AuditAcceptance(Base):

@@ -1,5 +1,5 @@
-"""Accepted risks (a finding accepted until an expiry, and by whom) and each user's console
-language.
+"""Accepted risks (a finding accepted until an expiry, and by whom), each user's console
+language, and the indexes the console's posture pages read stored findings by.
 
 Revision ID: 0009
 Revises: 0007
@@ -30,9 +30,14 @@ def upgrade() -> None:
     op.create_index("ix_audit_acceptance_finding", "audit_acceptance", ["device", "check"])
     with op.batch_alter_table("gin_user") as batch:
         batch.add_column(sa.Column("language", sa.String(length=8), nullable=True))
+    op.create_index("ix_audit_finding_run_agency", "audit_finding",
+                    ["run_id", "agency", "status"])
+    op.create_index("ix_audit_finding_device_check", "audit_finding", ["device", "check"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_audit_finding_device_check", table_name="audit_finding")
+    op.drop_index("ix_audit_finding_run_agency", table_name="audit_finding")
     with op.batch_alter_table("gin_user") as batch:
         batch.drop_column("language")
     op.drop_table("audit_acceptance")
