@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from audit import catalogue, history, monitoring, runner, sources
+from audit import acceptance, catalogue, history, monitoring, runner, sources
 from audit import report as reports
 from audit.checks import records, tunnels
 from audit.checks.base import Status
@@ -191,6 +191,8 @@ def assess(scope: Scope, evidence: Evidence, *, store: bool = False,
                 if evidence.directory is not None else [])
     subjects += stored_subjects(evidence.web_dir, agencies, services)
     audits = merge(audits, runner.judge(subjects, framework, now))
+    if evidence.directory is not None:  # accepted risks stay listed, out of the score
+        audits = acceptance.applied(evidence.directory, audits, now)
     result = Assessment(scope, audits, now, framework.name, skipped)
     if store and evidence.directory is not None:
         return record(evidence.directory, result)
@@ -220,9 +222,11 @@ def _prior(directory: Directory, scope: str, before: dt.datetime,
 def stored(directory: Directory, run: int | str = history.LATEST,
            scope: str | None = None) -> Assessment:
     """A run stored by :func:`record` (an id or ``"latest"``, of ``scope`` when given),
-    with the run before it as its trend: rendering it records nothing."""
+    with the run before it as its trend and the risks accepted now marked: rendering it
+    records nothing."""
     got = history.load(directory, run, scope)
-    return Assessment(Scope(got.scope), got.audits, got.generated_at, got.framework,
+    audits = acceptance.applied(directory, got.audits)  # those in force now: expired count
+    return Assessment(Scope(got.scope), audits, got.generated_at, got.framework,
                       got.skipped, got.id,
                       _prior(directory, got.scope, got.generated_at, got.id))
 

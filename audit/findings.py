@@ -16,6 +16,18 @@ from audit.checks.base import Status
 
 
 @dataclass(frozen=True)
+class Acceptance:
+    """A risk accepted on one finding: who accepted it, why, and until when (ISO time)."""
+
+    by: str
+    until: str
+    reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"by": self.by, "until": self.until, "reason": self.reason}
+
+
+@dataclass(frozen=True)
 class Finding:
     """One check's verdict on one device, with the controls it evidences."""
 
@@ -31,6 +43,8 @@ class Finding:
     evidence: tuple[tuple[int | None, str], ...] = ()
     remediation: tuple[str, ...] = ()
     origin: str = ""
+    #: In force when the report was made: the finding stays listed, out of the score.
+    accepted: Acceptance | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for JSON and CSV (status as its string value)."""
@@ -38,7 +52,8 @@ class Finding:
                 "check": self.check, "title": self.title, "controls": list(self.controls),
                 "status": self.status.value, "severity": self.severity, "reason": self.reason,
                 "evidence": [{"line": ln, "text": tx} for ln, tx in self.evidence],
-                "remediation": list(self.remediation), "origin": self.origin}
+                "remediation": list(self.remediation), "origin": self.origin,
+                "accepted": self.accepted.as_dict() if self.accepted else None}
 
 
 @dataclass

@@ -40,6 +40,8 @@ class Score:
     failed: int
     unknown: int
     not_applicable: int
+    #: Failing or unknown findings accepted as risks (in none of the counts above).
+    accepted: int = 0
 
     @property
     def applicable(self) -> int:
@@ -52,13 +54,18 @@ class Score:
     def as_dict(self) -> dict[str, Any]:
         return {"key": self.key, "title": self.title, "score": self.percent,
                 "pass": self.passed, "fail": self.failed, "unknown": self.unknown,
-                "not_applicable": self.not_applicable}
+                "not_applicable": self.not_applicable, "accepted": self.accepted}
 
 
 def _score(key: str, title: str, findings: Iterable[Finding]) -> Score:
-    c = Counter(f.status for f in findings)
+    """An accepted risk leaves the score (it is counted as accepted) only while the finding
+    is failing or unknown: a pass stays a pass."""
+    c: Counter[Status | str] = Counter()
+    for f in findings:
+        open_ = f.status in (Status.FAIL, Status.UNKNOWN)
+        c["accepted" if open_ and f.accepted is not None else f.status] += 1
     return Score(key, title, c[Status.PASS], c[Status.FAIL], c[Status.UNKNOWN],
-                 c[Status.NOT_APPLICABLE])
+                 c[Status.NOT_APPLICABLE], c["accepted"])
 
 
 def by_agency(findings: Sequence[Finding]) -> list[Score]:
@@ -141,12 +148,17 @@ def to_json(audits: Sequence[DeviceAudit], **kw: Any) -> str:
 
 
 CSV_COLUMNS = ["device", "agency", "platform", "check", "controls", "status", "severity",
-               "reason", "evidence", "remediation", "origin"]
+               "reason", "evidence", "remediation", "origin", "accepted"]
 
 
 def _cell(value: str) -> str:
     """Spreadsheet-safe: a cell starting with = + - @ is not run as a formula."""
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def _accepted_cell(f: Finding) -> str:
+    a = f.accepted
+    return f"accepted by {a.by} until {a.until}: {a.reason}" if a else ""
 
 
 def to_csv(audits: Sequence[DeviceAudit]) -> str:
@@ -159,7 +171,7 @@ def to_csv(audits: Sequence[DeviceAudit]) -> str:
             evidence = " | ".join(f"L{ln}: {tx}" if ln else tx for ln, tx in f.evidence)
             row = [f.device, f.agency or "", f.platform, f.check, ";".join(f.controls),
                    f.status.value, f.severity, f.reason, evidence, " / ".join(f.remediation),
-                   f.origin]
+                   f.origin, _accepted_cell(f)]
             writer.writerow([_cell(str(v)) for v in row])
     return buf.getvalue()
 
@@ -196,7 +208,9 @@ LABELS: dict[str, dict[str, str]] = {
            "aggregated": "%d findings in %d groups (check and status), each with its "
                          "reasons counted and up to %d examples; every finding is in the "
                          "JSON/CSV export, or in this annex with --all-findings.",
-           "example": "Example device", "more": "%d more not shown"},
+           "example": "Example device", "more": "%d more not shown",
+           "accepted": "accepted risk", "accepted_by": "accepted by",
+           "accepted_until": "until"},
     "th": {"title": "รายงานสถานะความมั่นคงปลอดภัย", "framework": "มาตรฐาน",
            "scope": "ขอบเขต", "generated": "จัดทำเมื่อ", "overall": "คะแนนรวม",
            "by_agency": "คะแนนรายหน่วยงาน", "by_clause": "คะแนนตามหมวด ISO/IEC 17799",
@@ -229,7 +243,9 @@ LABELS: dict[str, dict[str, str]] = {
                          "แต่ละกลุ่มนับจำนวนตามเหตุผลและแสดงตัวอย่างไม่เกิน %d อุปกรณ์ "
                          "ผลการตรวจทุกรายการอยู่ในไฟล์ JSON/CSV หรือในภาคผนวกนี้เมื่อใช้ "
                          "--all-findings",
-           "example": "อุปกรณ์ตัวอย่าง", "more": "และอีก %d รายการที่ไม่ได้แสดง"},
+           "example": "อุปกรณ์ตัวอย่าง", "more": "และอีก %d รายการที่ไม่ได้แสดง",
+           "accepted": "ยอมรับความเสี่ยง", "accepted_by": "ผู้ยอมรับ",
+           "accepted_until": "ถึง"},
 }
 
 
@@ -270,7 +286,8 @@ def _row(f: Finding, say: messages.Translator) -> dict[str, Any]:
     return {"device": f.device, "agency": f.agency, "platform": f.platform, "check": f.check,
             "controls": f.controls, "status": f.status.value,
             "severity": say.severity(f.severity), "reason": say.reason(f.reason),
-            "evidence": f.evidence, "remediation": [say.remediation(x) for x in f.remediation]}
+            "evidence": f.evidence, "remediation": [say.remediation(x) for x in f.remediation],
+            "accepted": f.accepted}
 
 
 def annex_groups(findings: Sequence[Finding], say: messages.Translator,

@@ -430,7 +430,28 @@ class AuditFinding(Base):
     evidence: Mapped[list[Any]] = mapped_column(JSON)
     remediation: Mapped[list[str]] = mapped_column(JSON)
     origin: Mapped[str] = mapped_column(Text)
-    __table_args__ = (Index("ix_audit_finding_run", "run_id", "position"),)
+    __table_args__ = (Index("ix_audit_finding_run", "run_id", "position"),
+                      # posture per agency in a run (the console), without reading the run
+                      Index("ix_audit_finding_run_agency", "run_id", "agency", "status"),
+                      # one check on one device across runs; accepted risks
+                      Index("ix_audit_finding_device_check", "device", "check"))
+
+
+class AuditAcceptance(Base):
+    """A failing or unknown finding (one check on one device) accepted as a risk: by whom,
+    why, and until when.  While it is in force, reports show the finding as accepted (not
+    hidden) and leave it out of the score; once it expires the finding counts again."""
+
+    __tablename__ = "audit_acceptance"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device: Mapped[str] = mapped_column(String(255))
+    check: Mapped[str] = mapped_column(String(64))
+    agency: Mapped[str | None] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(Text)
+    accepted_by: Mapped[str] = mapped_column(String(128))
+    accepted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (Index("ix_audit_acceptance_finding", "device", "check"),)
 
 
 # --- who may use the shared service (``gin serve``) -------------------------------------------
@@ -451,6 +472,8 @@ class User(Timestamped, Base):
     full_name: Mapped[str | None] = mapped_column(String(255))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     disabled: Mapped[bool] = mapped_column(default=False)
+    #: The console's language for this person ("en", "th"; None: not chosen yet).
+    language: Mapped[str | None] = mapped_column(String(8))
 
     grants: Mapped[list[Grant]] = relationship(back_populates="user", lazy="selectin",
                                                cascade="all, delete-orphan")

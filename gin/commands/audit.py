@@ -298,6 +298,48 @@ def runs_cmd(ctx: Context, agency: str | None, ministry: str | None, limit: int,
                      "unknown", "not_applicable", "skipped"], as_json, "Audit runs")
 
 
+@audit.command("accept")
+@click.argument("device")
+@click.argument("check")
+@click.option("--reason", required=True, help="Why the risk is accepted (shown in reports).")
+@click.option("--until", "until", required=True, metavar="DATE|Nd",
+              help="When the acceptance ends: YYYY-MM-DD (end of that day, UTC), an ISO time, "
+                   "or days from now (90d); at most a year.")
+@json_option
+@pass_ctx
+def accept_cmd(ctx: Context, device: str, check: str, reason: str, until: str,
+               as_json: bool) -> None:
+    """Accept CHECK failing on DEVICE as a risk until a date: reports keep listing the
+    finding, marked accepted and out of the score, until the acceptance expires."""
+    from audit import acceptance
+
+    directory = _directory(ctx)
+    if directory is None:
+        raise ConfigError("accepted risks are kept in the directory; give --db or GIN_DB")
+    row = acceptance.accept(directory, device, check, reason, acceptance.parse_until(until))
+    if as_json:
+        print_json(row)
+    else:
+        console.print(f"accepted {row['check']} on {row['device']} until "
+                      f"{row['expires_at']} (by {row['accepted_by']})")
+
+
+@audit.command("accepted")
+@json_option
+@pass_ctx
+def accepted_cmd(ctx: Context, as_json: bool) -> None:
+    """Accepted risks, newest first: who accepted what, why, until when, and whether the
+    acceptance is still in force."""
+    from audit import acceptance
+
+    directory = _directory(ctx)
+    if directory is None:
+        raise ConfigError("accepted risks are kept in the directory; give --db or GIN_DB")
+    emit_rows(acceptance.listing(directory), ["id", "device", "check", "agency", "accepted_by",
+                                              "expires_at", "state", "reason"],
+              as_json, "Accepted risks")
+
+
 @audit.command("import-runs")
 @click.argument("folder", required=False, type=click.Path(file_okay=False, exists=True))
 @pass_ctx

@@ -8,9 +8,10 @@ from fastapi import FastAPI
 
 def mount(app: FastAPI) -> None:
     """Add the console's pages and its error pages to the service (one line in app.py)."""
-    from . import live, map, soc
+    from . import audit_pages, engineer, live, map, soc
     from .pages import install
 
     install(app)
-    for module in (soc, map, live):  # the SOC board, the map, the agency page's live state
+    # the SOC board, the map, the agency page's live state; the auditor's and engineer's pages
+    for module in (soc, map, live, audit_pages, engineer):
         app.include_router(module.router, prefix="/ui")

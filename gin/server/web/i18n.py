@@ -1,6 +1,9 @@
-"""The console's words in English and Thai; the choice is the ``gin_lang`` cookie."""
+"""The console's words in English and Thai; the choice is the ``gin_lang`` cookie (kept
+per user too: :mod:`.preference`)."""
 
 from __future__ import annotations
+
+from .words_work import WORDS as WORK_WORDS
 
 LANGUAGES = ("en", "th")
 
@@ -85,6 +88,10 @@ WORDS: dict[str, tuple[str, str]] = {
 }
 
 
+#: Every page's words: these and each page module's own list.
+CATALOGUES = (WORDS, WORK_WORDS)
+
+
 def words(lang: str) -> dict[str, str]:
     index = 1 if lang == "th" else 0
-    return {key: pair[index] for key, pair in WORDS.items()}
+    return {key: pair[index] for catalogue in CATALOGUES for key, pair in catalogue.items()}

@@ -26,21 +26,23 @@ from gin.commands.directory import agency_row
 from ..permissions import Principal, public
 from ..routes.system import Login
 from ..routes.system import login as api_login
+from . import preference
 from . import session as web
 from .i18n import LANGUAGES, words
 from .live import CSP as LIVE_CSP
 from .live import agency_state
+from .menu import menu
 
 HERE = Path(__file__).parent
 TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
                                autoescape=True, undefined=jinja2.StrictUndefined)
-#: Every file the pages use, by the name they use it under: nothing else is served.
-THAI_FONTS = Path("/usr/share/fonts/truetype/tlwg")
+#: Every file the pages use, by the name they use it under: nothing else is served.  The Thai
+#: font is vendored (static/FONTS.md: its source and licence), so no server needs it installed.
 ASSETS = {"console.css": (HERE / "static" / "console.css", "text/css"),
           "favicon.svg": (HERE / "static" / "favicon.svg", "image/svg+xml"),
           "live.js": (HERE / "static" / "live.js", "text/javascript"),
-          "garuda.ttf": (THAI_FONTS / "Garuda.ttf", "font/ttf"),
-          "garuda-bold.ttf": (THAI_FONTS / "Garuda-Bold.ttf", "font/ttf")}
+          "garuda.woff2": (HERE / "static" / "garuda.woff2", "font/woff2"),
+          "garuda-bold.woff2": (HERE / "static" / "garuda-bold.woff2", "font/woff2")}
 CSP = ("default-src 'none'; style-src 'self'; font-src 'self'; img-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 LIST_LIMIT = 50
@@ -65,10 +67,11 @@ def render(request: Request, template: str, status: int = 200,
            who: Principal | None = None, **context: Any) -> HTMLResponse:
     lang = language(request)
     session = web.session_of(request)
+    said = words(lang)
     html = TEMPLATES.get_template(template).render(
-        t=words(lang), lang=lang, user=who.identity.user if who else None,
+        t=said, lang=lang, user=who.identity.user if who else None,
         csrf=web.csrf_token(session) if session else "", here=request.url.path,
-        nav_soc=bool(who and who.holds("monitor.read", gin_wide=True)), **context)
+        nav=menu(who, said), **context)
     response = HTMLResponse(html, status_code=status)
     response.headers["Content-Security-Policy"] = CSP
     return response
@@ -82,7 +85,7 @@ async def form_of(request: Request) -> dict[str, str]:
 
 @router.get("/static/{name}")
 def asset(name: str = PathParam(max_length=64), _: None = public()) -> FileResponse:
-    """The stylesheet and the Thai font (from Debian's fonts-thai-tlwg): no outside fetch."""
+    """The stylesheet and the Thai font (TLWG's Garuda, vendored): no outside fetch."""
     if name not in ASSETS:
         raise HTTPException(404, f"no asset {name!r}")
     path, media = ASSETS[name]
@@ -93,9 +96,11 @@ def asset(name: str = PathParam(max_length=64), _: None = public()) -> FileRespo
 def switch_language(request: Request, lang: str = PathParam(max_length=2),
                     back: str = Query("/ui/", max_length=300),
                     _: None = public()) -> Response:
-    """Switch the console's language (a cookie: the choice of this browser)."""
+    """Switch the console's language: this browser's cookie, and the account's choice when
+    someone is logged in (so their next login anywhere opens in it)."""
     if lang not in LANGUAGES:
         raise HTTPException(404, f"no language {lang!r} (en, th)")
+    preference.remember(request, lang)
     target = back if back.startswith("/ui/") and "//" not in back else "/ui/"
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(web.LANG_COOKIE, lang, max_age=365 * 86400,
@@ -134,6 +139,10 @@ async def login_submit(request: Request, _: None = public()) -> Response:
     response = RedirectResponse("/ui/", status_code=303)
     response.set_cookie(web.COOKIE, answer["token"], max_age=86400 * 1,
                         **web.cookie_options(request))
+    chosen = preference.stored(request.app.state.directory, body.user)
+    if chosen in LANGUAGES:
+        response.set_cookie(web.LANG_COOKIE, chosen, max_age=365 * 86400,
+                            **web.cookie_options(request))
     response.delete_cookie(web.LOGIN_COOKIE, path=web.PATH)
     return response
 

@@ -6,8 +6,10 @@ writes are all refused; the callers who hold the grant get through."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import itertools
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,6 +27,7 @@ from tests.integration.server.conftest import PASSWORD, PEOPLE, add_tunnel
 NO_ENFORCEMENT = ("--no-gsi-gateway", "--gsi-routers-via", "none")
 Request = tuple[str, str, dict[str, Any] | str | None, dict[str, str]]
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+PLANS = itertools.count(1)
 #: For each route: how to build a request that the right caller may make (given the admin's
 #: client to prepare it), and the agency it acts on (None: not one agency).
 EXAMPLES: dict[tuple[str, str], tuple[Callable[[httpx.Client], Request], str | None]] = {
@@ -74,6 +77,21 @@ EXAMPLES: dict[tuple[str, str], tuple[Callable[[httpx.Client], Request], str | N
     ("GET", "/ui/map"): (lambda a: ("GET", _ui(a, "map"), None, {}), None),
     ("GET", "/ui/agency/{code}/live"): (lambda a: ("GET", _ui(a, "agency/DOPA/live"), None, {}),
                                         "DOPA"),
+    # The auditor's and the engineer's pages (a stored run: add_audit_run).
+    ("GET", "/ui/audit"): (lambda a: ("GET", _ui(a, "audit"), None, {}), None),
+    ("GET", "/ui/audit/agency/{code}"): (lambda a: ("GET", _ui(a, "audit/agency/DOPA"), None,
+                                                    {}), "DOPA"),
+    ("GET", "/ui/audit/agency/{code}/finding/{finding_id}"): (
+        lambda a: ("GET", _ui(a, "audit/agency/DOPA/finding/1"), None, {}), "DOPA"),
+    ("GET", "/ui/audit/run/{run_id}/download/{fmt}"): (
+        lambda a: ("GET", _ui(a, "audit/run/1/download/csv"), None, {}), None),
+    ("GET", "/ui/engineer"): (lambda a: ("GET", _ui(a, "engineer"), None, {}), None),
+    ("GET", "/ui/engineer/{code}"): (lambda a: ("GET", _ui(a, "engineer/DOPA"), None, {}),
+                                     "DOPA"),
+    ("POST", "/ui/engineer/{code}/plan"): (
+        lambda a: ("POST", _ui(a, "engineer/DOPA/plan"), _fresh_plan(), FORM), "DOPA"),
+    ("GET", "/ui/engineer/{code}/link/{name}"): (
+        lambda a: ("GET", _ui(a, "engineer/DOPA/link/dopa-hq"), None, {}), "DOPA"),
     ("GET", "/api/v1/sites"): (lambda a: ("GET", "/sites?limit=5", None, {}), None),
     ("GET", "/api/v1/agencies/{code}/sites/{site}"): (
         lambda a: ("GET", "/agencies/DOPA/sites/HQ", None, {}), "DOPA"),
@@ -156,6 +174,29 @@ def add_audit_run(svc) -> None:
 def _ui(admin: httpx.Client, path: str) -> str:
     """A console URL (outside the API's base URL)."""
     return str(admin.base_url).split("/api/v1")[0] + "/ui/" + path
+
+
+def _fresh_plan() -> str:
+    """A link plan form on interfaces no other call used (every allowed caller plans one)."""
+    n = next(PLANS)
+    return urlencode({"site": "HQ", "pe": f"dopa-pe1:walk{n}", "ce": f"dopa-cpe:walk{n}",
+                      "name": f"walk-{n}", "ipv6_only": "1"})
+
+
+def add_audit_run(svc) -> None:
+    """One stored audit run of DOPA's router (so finding 1 is DOPA's)."""
+    from audit import assess
+    from audit.runner import ConfigSource, run
+
+    config = (Path(__file__).parents[2] / "unit" / "audit" / "golden" / "frr_bad.conf")
+    audits = run([ConfigSource("dopa-pe1", "frr", config.read_text(), "pe", "DOPA",
+                               dt.datetime.now(dt.UTC), True, origin="walk")])
+    d = svc.directory()
+    try:
+        assess.record(d, assess.Assessment(assess.Scope("GIN"), audits,
+                                           dt.datetime.now(dt.UTC), "iso17799"))
+    finally:
+        d.close()
 
 
 def _fresh_block(admin: httpx.Client) -> str:
