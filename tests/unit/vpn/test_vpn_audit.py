@@ -11,6 +11,7 @@ import pytest
 
 from audit import catalogue, report, runner
 from audit.checks import BY_ID
+from audit.checks import tunnels as tunnel_checks
 from audit.checks import vpn as vchecks
 from audit.checks.base import Context, Status
 from directory import store
@@ -93,7 +94,9 @@ def test_weak_evidence_names_the_algorithm_and_report_renders(gw):
                 if (a.device, f.check) == ("xe-hub", "vpn.tunnel_crypto"))
     assert any("sha1" in text for _, text in weak.evidence)
     data = report.to_data(audits)
-    assert {f["check"] for f in data["findings"]} == {c.id for c in vchecks.CHECKS}
+    # a gateway is judged by the VPN checks and by whether its tunnels are in force
+    assert {f["check"] for f in data["findings"]} == {
+        c.id for c in (*vchecks.CHECKS, *tunnel_checks.CHECKS)}
 
 
 def test_without_facts_unknown_never_pass():
