@@ -11,15 +11,15 @@ the running jobs whose worker is gone, so no job stays "running" forever.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, and_, insert, or_, select, update
+from sqlalchemy import Engine, and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from . import models as m
-from .errors import NotFound
+from .errors import Invalid, NotFound
 
 JOB = m.Job.__table__
 LOG = m.JobLogLine.__table__
@@ -27,6 +27,10 @@ LOG = m.JobLogLine.__table__
 LINE_WIDTH = 2000
 #: A running job whose heartbeat is older than this is presumed dead (any host).
 STALE_AFTER = dt.timedelta(seconds=90)
+#: Every state a job may be in, in the order it moves through them.
+STATES = m.JOB_STATES
+#: The states a job ends in.
+ENDED = ("succeeded", "failed")
 #: Called with (pid, host, process start): whether that worker process still runs.
 Alive = Callable[[int, str, str], bool]
 
@@ -159,6 +163,35 @@ def lines(session: Session, job_id: int, after: int | None = None,
     if after is not None:
         stmt = stmt.where(m.JobLogLine.id > after)
     return list(session.scalars(stmt.order_by(m.JobLogLine.id).limit(limit)))
+
+
+def check_state(state: str | None) -> None:
+    """Refuse a state no job can be in (a typo would otherwise list nothing, silently)."""
+    if state is not None and state not in STATES:
+        raise Invalid(f"job state {state!r} is not one of {', '.join(STATES)}")
+
+
+def counts(session: Session) -> dict[tuple[str, str], int]:
+    """How many jobs are in each (state, kind): one grouped query, whatever the table's size."""
+    stmt = select(m.Job.state, m.Job.kind, func.count()).group_by(m.Job.state, m.Job.kind)
+    return {(state, kind): int(n) for state, kind, n in session.execute(stmt)}
+
+
+def durations(session: Session) -> Iterator[tuple[str, str, float]]:
+    """(kind, state, seconds from start to end) of every ended job that had started (a job
+    failed while still queued never ran, so it has no duration).  Streamed: read once per
+    Prometheus scrape, it never holds the table in memory."""
+    stmt = (select(m.Job.kind, m.Job.state, m.Job.started_at, m.Job.finished_at)
+            .where(m.Job.state.in_(ENDED), m.Job.started_at.is_not(None),
+                   m.Job.finished_at.is_not(None))
+            .execution_options(yield_per=500))
+    for kind, state, started, finished in session.execute(stmt):
+        yield kind, state, max(0.0, (_utc(finished) - _utc(started)).total_seconds())
+
+
+def _utc(t: dt.datetime) -> dt.datetime:
+    """SQLite gives naive datetimes back; gin writes UTC."""
+    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
 
 
 def page(session: Session, *, kind: str | None = None, state: str | None = None,
