@@ -186,12 +186,16 @@ def durations(session: Session) -> Iterator[tuple[str, str, float]]:
                    m.Job.finished_at.is_not(None))
             .execution_options(yield_per=500))
     for kind, state, started, finished in session.execute(stmt):
-        yield kind, state, max(0.0, (_utc(finished) - _utc(started)).total_seconds())
+        yield kind, state, max(0.0, (as_utc(finished) - as_utc(started)).total_seconds())
 
 
-def _utc(t: dt.datetime) -> dt.datetime:
+def as_utc(t: dt.datetime) -> dt.datetime:
     """SQLite gives naive datetimes back; gin writes UTC."""
     return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
+
+
+def _iso(t: dt.datetime | None) -> str | None:
+    return None if t is None else as_utc(t).isoformat(timespec="seconds")
 
 
 def page(session: Session, *, kind: str | None = None, state: str | None = None,
@@ -222,11 +226,7 @@ def page(session: Session, *, kind: str | None = None, state: str | None = None,
 
 def row(job: m.Job) -> dict[str, Any]:
     """A job as the API and the CLI show it."""
-    def iso(t: dt.datetime | None) -> str | None:
-        if t is None:
-            return None
-        return (t if t.tzinfo else t.replace(tzinfo=dt.UTC)).isoformat(timespec="seconds")
-
+    iso = _iso
     total = job.progress_total or 0
     return {"id": job.id, "kind": job.kind, "state": job.state, "owner": job.owner,
             "params": job.params, "result": job.result, "error": job.error,
@@ -237,3 +237,8 @@ def row(job: m.Job) -> dict[str, Any]:
                        if job.worker_pid is not None else None),
             "created_at": iso(job.created_at), "started_at": iso(job.started_at),
             "heartbeat_at": iso(job.heartbeat_at), "finished_at": iso(job.finished_at)}
+
+
+def line_row(line: m.JobLogLine) -> dict[str, Any]:
+    """A log line as the API and the CLI show it (its time in UTC on every database)."""
+    return {"id": line.id, "time": _iso(line.time), "line": line.line}

@@ -6,7 +6,6 @@ the directory: no service needs to be up, and what it shows is what the API show
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from typing import Any
 
@@ -57,7 +56,7 @@ def show_cmd(ctx: Context, job_id: int, as_json: bool) -> None:
     result too)."""
     with ctx.directory.transaction() as s:
         data = records.row(records.get(s, job_id))
-        log = [_line(ln) for ln in records.lines(s, job_id)]
+        log = [records.line_row(ln) for ln in records.lines(s, job_id)]
     if as_json:
         print_json({**data, "log": log})
         return
@@ -65,8 +64,8 @@ def show_cmd(ctx: Context, job_id: int, as_json: bool) -> None:
     emit_object({k: shown[k] for k in ("id", "kind", "state", "progress", "owner", "runner",
                                        "worker", "created_at", "started_at", "heartbeat_at",
                                        "finished_at", "error")}, False)
-    for ln in log:
-        console.print(f"{ln['time']}  {ln['line']}", markup=False, soft_wrap=True)
+    for line in log:
+        console.print(f"{line['time']}  {line['line']}", markup=False, soft_wrap=True)
 
 
 @job.command("wait")
@@ -89,7 +88,8 @@ def wait_cmd(ctx: Context, job_id: int, timeout: float) -> None:
             worker, beat = records.row(current)["worker"], current.heartbeat_at
             new = records.lines(s, job_id, after)
         for ln in new:
-            console.print(f"{_line(ln)['time']}  {ln.line}", markup=False, soft_wrap=True)
+            shown = records.line_row(ln)
+            console.print(f"{shown['time']}  {shown['line']}", markup=False, soft_wrap=True)
             after = ln.id
         if new:
             continue  # a long log: read on before looking at the state again
@@ -99,11 +99,11 @@ def wait_cmd(ctx: Context, job_id: int, timeout: float) -> None:
         if state == "failed":
             click.echo(f"gin: job {job_id} failed: {error or 'no reason recorded'}", err=True)
             raise click.exceptions.Exit(FAILED)
-        if beat is not None and records.m.utcnow() - _utc(beat) > records.STALE_AFTER:
+        beat = beat and records.as_utc(beat)
+        if beat is not None and records.m.utcnow() - beat > records.STALE_AFTER:
             click.echo(f"gin: job {job_id} is {state} but its worker ({worker}) has sent no "
-                       f"heartbeat since {_utc(beat).isoformat(timespec='seconds')}: presumed "
-                       "dead (the next gin serve or gin worker to start fails the job)",
-                       err=True)
+                       f"heartbeat since {beat.isoformat(timespec='seconds')}: presumed dead "
+                       "(the next gin serve or gin worker to start fails the job)", err=True)
             raise click.exceptions.Exit(FAILED)
         if time.monotonic() >= deadline:
             click.echo(f"gin: job {job_id} still {state} after {timeout:g} s; it goes on "
@@ -118,10 +118,3 @@ def _summary(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "progress": f"{done}/{total} {pct}%" if total else f"{done}/?"}
 
 
-def _utc(t: dt.datetime) -> dt.datetime:
-    """SQLite gives naive datetimes back; gin writes UTC."""
-    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
-
-
-def _line(ln: Any) -> dict[str, Any]:
-    return {"id": ln.id, "time": _utc(ln.time).isoformat(timespec="seconds"), "line": ln.line}
