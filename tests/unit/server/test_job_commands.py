@@ -1,7 +1,7 @@
-"""``gin job`` as an operator types it, on a SQLite directory whose jobs were written by
-``directory.jobs`` (as the service writes them) and run by the service's real in-process
-runner; and the jobs on the service's ``/metrics``, parsed as Prometheus parses them and
-checked by ``promtool``."""
+"""``gin job`` as an operator types it, on a directory (SQLite and PostgreSQL) whose jobs
+were written by ``directory.jobs`` (as the service writes them) and run by the service's
+real in-process runner; and the jobs on the service's ``/metrics``, parsed as Prometheus
+parses them and checked by ``promtool``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import shutil
 import subprocess
 import sys
 
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from directory import jobs as records
@@ -25,16 +24,12 @@ from gin.server.metrics import DURATION_BUCKETS, exposition
 WAIT = 300
 
 
-@pytest.fixture
-def directory(sqlite_url) -> Directory:
-    """An existing directory (so gin's "created a new one" notice stays out of stderr)."""
-    d = Directory(sqlite_url)
-    yield d
-    d.engine.dispose()
+def url(d: Directory) -> str:
+    return d.engine.url.render_as_string(hide_password=False)
 
 
 def gin(capsys, d: Directory, *args: str) -> tuple[int, str, str]:
-    code = main(["--db", str(d.engine.url), *args])
+    code = main(["--db", url(d), *args])
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -134,7 +129,7 @@ def test_wait_ends_when_the_worker_stopped_its_heartbeat(directory, capsys):
 
 def wait_in_a_process(d: Directory, job_id: int) -> subprocess.Popen:
     """``gin job wait`` as a user runs it, started before the job runs."""
-    return subprocess.Popen([sys.executable, "-m", "gin.cli", "--db", str(d.engine.url),
+    return subprocess.Popen([sys.executable, "-m", "gin.cli", "--db", url(d),
                              "job", "wait", str(job_id), "--timeout", str(WAIT)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
