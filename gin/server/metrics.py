@@ -66,19 +66,17 @@ class JobCollector(Collector):
 
         labels = (*kinds, OTHER_KIND)
         counts = {(st, k): 0 for st in records.STATES for k in labels}
-        buckets = {(k, st): [0] * (len(DURATION_BUCKETS) + 1)
-                   for k in labels for st in records.ENDED}
+        width = len(DURATION_BUCKETS) + 1
+        buckets = {(k, st): [0] * width for k in labels for st in records.ENDED}
         sums = dict.fromkeys(buckets, 0.0)
         with self.directory.transaction() as s:
             for (state, kind), n in records.counts(s).items():
                 if state in records.STATES:
                     counts[state, kind_of(kind)] += n
-            for kind, state, seconds in records.durations(s):
+            for (kind, state), (per, total) in records.durations(s, DURATION_BUCKETS).items():
                 key = (kind_of(kind), state)
-                at = next((i for i, le in enumerate(DURATION_BUCKETS) if seconds <= le),
-                          len(DURATION_BUCKETS))
-                buckets[key][at] += 1
-                sums[key] += seconds
+                buckets[key] = [a + b for a, b in zip(buckets[key], per, strict=True)]
+                sums[key] += total
         jobs = GaugeMetricFamily("gin_jobs", "Jobs in the directory by state and kind.",
                                  labels=["state", "kind"])
         for (state, kind), n in counts.items():
@@ -87,12 +85,10 @@ class JobCollector(Collector):
         hist = HistogramMetricFamily(
             "gin_job_duration_seconds", "Seconds from start to end of the jobs that ended "
             "(succeeded or failed), by kind and end state.", labels=["kind", "state"])
+        bounds = (*map(floatToGoString, DURATION_BUCKETS), "+Inf")
         for (kind, state), per in buckets.items():
-            cumulative, total = [], 0
-            for le, n in zip((*map(floatToGoString, DURATION_BUCKETS), "+Inf"), per, strict=True):
-                total += n
-                cumulative.append((le, total))
-            hist.add_metric([kind, state], cumulative, sums[kind, state])
+            hist.add_metric([kind, state], list(zip(bounds, per, strict=True)),
+                            sums[kind, state])
         yield hist
 
 

@@ -5,12 +5,14 @@ parses them and checked by ``promtool``."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
 import subprocess
 import sys
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from directory import jobs as records
@@ -214,3 +216,23 @@ def test_every_series_is_there_before_the_first_job(directory):
     got = families(exposition(directory).decode())
     assert set(got["gin_jobs"].values()) == {0}
     assert len(got["gin_jobs"]) == len(records.STATES) * (len(KINDS) + 1)
+
+
+def test_a_job_is_counted_in_the_bucket_of_its_duration(directory):
+    d = directory
+    job_id = ended_job(d, False, kind="deploy")
+    start = records.m.utcnow().replace(microsecond=0) - dt.timedelta(minutes=1)
+    with d.engine.begin() as conn:
+        conn.execute(records.JOB.update().where(records.JOB.c.id == job_id).values(
+            started_at=start, finished_at=start + dt.timedelta(seconds=7.5)))
+    never_ran = new_job(d, "deploy")  # failed while queued: it has no duration
+    assert records.fail_dead(d.engine, never_ran, "its worker died")
+    hist = families(exposition(d).decode())["gin_job_duration_seconds"]
+
+    def sample(suffix: str, **extra: str) -> float:
+        labels = {"kind": "deploy", "state": "failed", **extra}
+        return hist[(f"gin_job_duration_seconds{suffix}", tuple(sorted(labels.items())))]
+
+    assert sample("_bucket", le="5.0") == 0 and sample("_bucket", le="15.0") == 1
+    assert sample("_bucket", le="+Inf") == 1 == sample("_count")
+    assert sample("_sum") == pytest.approx(7.5, abs=0.01)
