@@ -12,8 +12,9 @@ from typing import Any
 import click
 
 from directory import jobs as records
+from directory.errors import Invalid
 from gin.context import Context, json_option, pass_ctx
-from gin.output import console, emit_object, emit_rows, print_json
+from gin.output import console, emit_object, emit_rows, note_page, print_json
 
 #: Seconds between two looks at a job being waited for.
 POLL = 0.5
@@ -37,6 +38,11 @@ def list_cmd(ctx: Context, state: str | None, kind: str | None, limit: int,
              as_json: bool) -> None:
     """Jobs newest first: kind, state, progress, who asked, when."""
     records.check_state(state)
+    if kind is not None:
+        from gin.server.job_kinds import KINDS
+
+        if kind not in KINDS:
+            raise Invalid(f"job kind {kind!r} is not one of {', '.join(KINDS)}")
     with ctx.directory.transaction() as s:
         items, more = records.page(s, kind=kind, state=state, limit=limit)
         rows = [records.row(j) for j in items]
@@ -44,7 +50,7 @@ def list_cmd(ctx: Context, state: str | None, kind: str | None, limit: int,
               ["id", "kind", "state", "progress", "owner", "created_at", "finished_at"],
               as_json, "Jobs")
     if more is not None:
-        click.echo(f"gin: more jobs after these {len(rows)} (--limit shows more)", err=True)
+        note_page("jobs", len(rows), None, "a larger --limit shows them")
 
 
 @job.command("show")

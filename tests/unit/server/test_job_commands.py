@@ -70,6 +70,9 @@ def test_list_show_and_filters(directory, capsys):
     code, out, _ = gin(capsys, d, "job", "list", "--kind", "provision", "--json")
     assert code == 0 and [(j["id"], j["owner"]) for j in json.loads(out)] == [
         (queued, "api:bob/laptop")]
+    code, out, err = gin(capsys, d, "job", "list", "--limit", "2", "--json")
+    assert code == 0 and [j["id"] for j in json.loads(out)] == [queued, bad]
+    assert err == "gin: more jobs after these 2 (a larger --limit shows them)\n"
     code, out, _ = gin(capsys, d, "job", "list")
     assert code == 0 and "4/4 100%" in out and "0/?" in out  # a success ends at its total
 
@@ -92,6 +95,11 @@ def test_bad_input_is_one_clear_line_and_changes_nothing(directory, capsys):
     assert code != 0 and out == ""
     assert err.strip().splitlines() == [
         "gin: error: job state 'done' is not one of queued, running, succeeded, failed"]
+    code, out, err = gin(capsys, d, "job", "list", "--kind", "provisioning")
+    assert code != 0 and out == ""
+    assert err.strip().splitlines() == [
+        "gin: error: job kind 'provisioning' is not one of provision, deploy, backup, audit, "
+        "web_scan"]
     for verb in ("show", "wait"):
         code, out, err = gin(capsys, d, "job", verb, str(job_id + 1))
         assert code != 0 and out == ""
