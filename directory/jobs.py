@@ -234,7 +234,6 @@ def page(session: Session, *, kind: str | None = None, state: str | None = None,
 
 def row(job: m.Job) -> dict[str, Any]:
     """A job as the API and the CLI show it."""
-    iso = _iso
     total = job.progress_total or 0
     return {"id": job.id, "kind": job.kind, "state": job.state, "owner": job.owner,
             "params": job.params, "result": job.result, "error": job.error,
@@ -243,8 +242,8 @@ def row(job: m.Job) -> dict[str, Any]:
             "runner": job.runner,
             "worker": (f"pid {job.worker_pid} on {job.worker_host}"
                        if job.worker_pid is not None else None),
-            "created_at": iso(job.created_at), "started_at": iso(job.started_at),
-            "heartbeat_at": iso(job.heartbeat_at), "finished_at": iso(job.finished_at)}
+            "created_at": _iso(job.created_at), "started_at": _iso(job.started_at),
+            "heartbeat_at": _iso(job.heartbeat_at), "finished_at": _iso(job.finished_at)}
 
 
 def line_row(line: m.JobLogLine) -> dict[str, Any]:
