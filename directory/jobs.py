@@ -11,15 +11,15 @@ the running jobs whose worker is gone, so no job stays "running" forever.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, and_, insert, or_, select, update
+from sqlalchemy import Engine, and_, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from . import models as m
-from .errors import NotFound
+from .errors import Invalid, NotFound
 
 JOB = m.Job.__table__
 LOG = m.JobLogLine.__table__
@@ -27,6 +27,10 @@ LOG = m.JobLogLine.__table__
 LINE_WIDTH = 2000
 #: A running job whose heartbeat is older than this is presumed dead (any host).
 STALE_AFTER = dt.timedelta(seconds=90)
+#: Every state a job may be in, in the order it moves through them.
+STATES = m.JOB_STATES
+#: The states a job ends in.
+ENDED = ("succeeded", "failed")
 #: Called with (pid, host, process start): whether that worker process still runs.
 Alive = Callable[[int, str, str], bool]
 
@@ -161,6 +165,47 @@ def lines(session: Session, job_id: int, after: int | None = None,
     return list(session.scalars(stmt.order_by(m.JobLogLine.id).limit(limit)))
 
 
+def check_state(state: str | None) -> None:
+    """Refuse a state no job can be in (a typo would otherwise list nothing, silently)."""
+    if state is not None and state not in STATES:
+        raise Invalid(f"job state {state!r} is not one of {', '.join(STATES)}")
+
+
+def counts(session: Session) -> dict[tuple[str, str], int]:
+    """How many jobs are in each (state, kind): one grouped query, whatever the table's size."""
+    stmt = select(m.Job.state, m.Job.kind, func.count()).group_by(m.Job.state, m.Job.kind)
+    return {(state, kind): int(n) for state, kind, n in session.execute(stmt)}
+
+
+def durations(session: Session, bounds: Sequence[float]
+              ) -> dict[tuple[str, str], tuple[list[int], float]]:
+    """Per (kind, end state) of the ended jobs that had started (a job failed while still
+    queued never ran): how many took at most each of ``bounds`` seconds, then how many in
+    all (cumulative, as a Prometheus histogram counts), and their seconds summed.  One
+    grouped query, so a scrape costs the same however many jobs the table keeps."""
+    if session.get_bind().dialect.name == "postgresql":
+        took: Any = func.extract("epoch", m.Job.finished_at - m.Job.started_at)
+    else:  # SQLite: datetimes are text, julianday() reads them
+        took = (func.julianday(m.Job.finished_at) - func.julianday(m.Job.started_at)) * 86400.0
+    stmt = (select(m.Job.kind, m.Job.state,
+                   *(func.sum(case((took <= b, 1), else_=0)) for b in bounds),
+                   func.count(), func.sum(took))
+            .where(m.Job.state.in_(ENDED), m.Job.started_at.is_not(None),
+                   m.Job.finished_at.is_not(None))
+            .group_by(m.Job.kind, m.Job.state))
+    return {(kind, state): ([int(n) for n in counts], float(total or 0))
+            for kind, state, *counts, total in session.execute(stmt)}
+
+
+def as_utc(t: dt.datetime) -> dt.datetime:
+    """SQLite gives naive datetimes back; gin writes UTC."""
+    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
+
+
+def _iso(t: dt.datetime | None) -> str | None:
+    return None if t is None else as_utc(t).isoformat(timespec="seconds")
+
+
 def page(session: Session, *, kind: str | None = None, state: str | None = None,
          owner: str | None = None, before: int | None = None, limit: int = 100,
          visible_to: str | None = None, agencies: set[int] | None = None
@@ -189,11 +234,6 @@ def page(session: Session, *, kind: str | None = None, state: str | None = None,
 
 def row(job: m.Job) -> dict[str, Any]:
     """A job as the API and the CLI show it."""
-    def iso(t: dt.datetime | None) -> str | None:
-        if t is None:
-            return None
-        return (t if t.tzinfo else t.replace(tzinfo=dt.UTC)).isoformat(timespec="seconds")
-
     total = job.progress_total or 0
     return {"id": job.id, "kind": job.kind, "state": job.state, "owner": job.owner,
             "params": job.params, "result": job.result, "error": job.error,
@@ -202,5 +242,10 @@ def row(job: m.Job) -> dict[str, Any]:
             "runner": job.runner,
             "worker": (f"pid {job.worker_pid} on {job.worker_host}"
                        if job.worker_pid is not None else None),
-            "created_at": iso(job.created_at), "started_at": iso(job.started_at),
-            "heartbeat_at": iso(job.heartbeat_at), "finished_at": iso(job.finished_at)}
+            "created_at": _iso(job.created_at), "started_at": _iso(job.started_at),
+            "heartbeat_at": _iso(job.heartbeat_at), "finished_at": _iso(job.finished_at)}
+
+
+def line_row(line: m.JobLogLine) -> dict[str, Any]:
+    """A log line as the API and the CLI show it (its time in UTC on every database)."""
+    return {"id": line.id, "time": _iso(line.time), "line": line.line}

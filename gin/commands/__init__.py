@@ -16,6 +16,9 @@ ROOT_COMMANDS: dict[str, LazyCommand] = {
     "directory": LazyCommand(
         "gin.commands.directory:directory",
         "The agency network directory: agencies, sites, devices, prefixes, history."),
+    "job": LazyCommand(
+        "gin.commands.job:job",
+        "Jobs of `gin serve` (provision, deploy, backup, audit): list, show, wait for one."),
     "lab": LazyCommand(
         "gin.commands.lab:lab",
         "Real FRR routers in Linux network namespaces, reachable over SSH and SNMPv3."),

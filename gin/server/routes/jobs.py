@@ -102,8 +102,7 @@ def show_job(job_id: int = Path(ge=1, le=2**31 - 1),
             if job.agency is not None:
                 who.require(s, "directory.read", job.agency.code)
             who.require_gin("directory.read", f"job {job_id}")
-        log = [{"id": ln.id, "time": ln.time.isoformat(timespec="seconds"), "line": ln.line}
-               for ln in records.lines(s, job_id, after)]
+        log = [records.line_row(ln) for ln in records.lines(s, job_id, after)]
         return {**records.row(job), "log": log}
 
 

@@ -119,9 +119,10 @@ def _ldap_login(request: Request, user: str, password: str) -> identity.Identity
 
 
 @router.get("/metrics", response_class=PlainTextResponse)
-def metrics(_: Principal = requires("monitor.read", gin_wide=True)) -> PlainTextResponse:
-    """Prometheus metrics of this process (logins, refusals, token use)."""
-    return PlainTextResponse(exposition(), media_type=CONTENT_TYPE_LATEST)
+def metrics(who: Principal = requires("monitor.read", gin_wide=True)) -> PlainTextResponse:
+    """Prometheus metrics of this process (logins, refusals, token use) and of the
+    directory's jobs (how many in each state, how long they took)."""
+    return PlainTextResponse(exposition(who.directory), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/openapi.json", include_in_schema=False)
