@@ -18,7 +18,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -238,6 +238,9 @@ class Identity:
     token: str | None
     read_only: bool
     grants: tuple[tuple[str, frozenset[str], int | None], ...]  # (scope, permissions, agency)
+    #: When the token used expires (None: a password login, or a token without expiry);
+    #: the service believes a cached check no longer than this.
+    expires_at: dt.datetime | None = field(default=None, compare=False)
 
     @property
     def actor(self) -> str:
@@ -253,7 +256,8 @@ def identity_of(user: m.User, token: m.ApiToken | None = None) -> Identity:
             perms &= READ_PERMISSIONS
         grants.append((g.scope, perms, g.agency_id))
     return Identity(user.name, token.name if token else None,
-                    bool(token and token.read_only), tuple(grants))
+                    bool(token and token.read_only), tuple(grants),
+                    _aware(token.expires_at) if token is not None else None)
 
 
 def authenticate_token(session: Session, presented: str) -> Identity | None:
@@ -414,3 +418,4 @@ def record_login_failure(session: Session, name: str, source: str) -> None:
 def clear_login_failures(session: Session, name: str) -> None:
     """A successful login forgives the account's failures (the source's stay counted)."""
     session.execute(delete(m.LoginFailure).where(m.LoginFailure.user_name == name[:64]))
+

@@ -7,10 +7,17 @@ tokens and passwords would cross the network in clear, so TLS is required.
 from __future__ import annotations
 
 import ipaddress
+import json
+import logging
+import os
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from gin.context import Context, pass_ctx
+
+if TYPE_CHECKING:
+    from directory.store import Directory
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -49,10 +56,13 @@ def is_loopback(host: str) -> bool:
               help="GSI blocks: transport to the edge routers ('none': not the routers).")
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info"]),
               default="info", show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Server processes (one per CPU core is a good start; the directory must be "
+                   "PostgreSQL: SQLite allows one writer).")
 @pass_ctx
 def serve(ctx: Context, listen: str, tls_cert: str | None, tls_key: str | None,
           ldap_config: str | None, gsi_netns: str | None, gsi_gateway: bool,
-          gsi_routers_via: str, log_level: str) -> None:
+          gsi_routers_via: str, log_level: str, workers: int) -> None:
     """Serve the directory's API to the whole GIN team (users and tokens: gin user --help)."""
     host, port = parse_listen(listen)
     if bool(tls_cert) != bool(tls_key):
@@ -60,27 +70,56 @@ def serve(ctx: Context, listen: str, tls_cert: str | None, tls_key: str | None,
     if not tls_cert and not is_loopback(host):
         raise click.UsageError(f"serving on {host} without TLS would send tokens in clear: "
                                "give --tls-cert and --tls-key (plain HTTP is for loopback only)")
-    ldap = None
     if ldap_config:
         from gin.server.ldap import LdapConfigError, load_config
 
         try:
-            ldap = load_config(ldap_config)
+            load_config(ldap_config)
         except LdapConfigError as exc:
             raise click.UsageError(str(exc)) from None
-    import logging
-
+    settings = {"db": ctx.db, "actor": ctx.actor, "ldap_config": ldap_config,
+                "gsi_gateway": gsi_gateway, "gsi_netns": gsi_netns,
+                "gsi_routers_via": None if gsi_routers_via == "none" else gsi_routers_via}
+    if workers > 1 and ctx.directory.engine.dialect.name == "sqlite":
+        raise click.UsageError("--workers above 1 needs a PostgreSQL directory (--db / GIN_DB): "
+                               "SQLite takes one writer at a time")
+    if workers > 1:
+        ctx.directory.close()  # each worker opens its own
     import uvicorn
-
-    from gin.server.app import create_app
-    from gin.server.routes.gsi import GsiSettings
 
     logging.basicConfig(level=log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    common = {"host": host, "port": port, "ssl_certfile": tls_cert, "ssl_keyfile": tls_key,
+              "log_level": log_level, "server_header": False, "proxy_headers": False}
+    if workers == 1:
+        uvicorn.run(build_app(settings, ctx.directory), **common)
+        return
+    # Each worker process builds its own app (and database pool) from the settings.
+    os.environ[SETTINGS_ENV] = json.dumps(settings)
+    uvicorn.run(f"{__name__}:app_from_environment", factory=True, workers=workers, **common)
 
-    app = create_app(ctx.directory)
-    app.state.ldap = ldap
-    app.state.gsi = GsiSettings(gateway=gsi_gateway, netns=gsi_netns,
-                                routers_via=None if gsi_routers_via == "none" else gsi_routers_via)
-    uvicorn.run(app, host=host, port=port, ssl_certfile=tls_cert, ssl_keyfile=tls_key,
-                log_level=log_level, server_header=False, proxy_headers=False)
+
+SETTINGS_ENV = "GIN_SERVE_SETTINGS"
+
+
+def build_app(settings: dict[str, Any], directory: Directory | None = None) -> Any:
+    """The service app for ``settings`` (what ``gin serve`` was given)."""
+    from directory.store import Directory
+    from gin.server.app import create_app
+    from gin.server.ldap import load_config
+    from gin.server.routes.gsi import GsiSettings
+    from gin.server.snapshots import WhoisCache
+
+    directory = directory or Directory(settings["db"], settings["actor"])
+    app = create_app(directory)
+    app.state.whois = WhoisCache()
+    app.state.whois.warm(directory)  # before serving: the first whois need not wait for it
+    app.state.ldap = load_config(settings["ldap_config"]) if settings["ldap_config"] else None
+    app.state.gsi = GsiSettings(gateway=settings["gsi_gateway"], netns=settings["gsi_netns"],
+                                routers_via=settings["gsi_routers_via"])
+    return app
+
+
+def app_from_environment() -> Any:
+    """uvicorn's factory in each ``--workers`` process."""
+    return build_app(json.loads(os.environ[SETTINGS_ENV]))
