@@ -419,3 +419,31 @@ def clear_login_failures(session: Session, name: str) -> None:
     """A successful login forgives the account's failures (the source's stay counted)."""
     session.execute(delete(m.LoginFailure).where(m.LoginFailure.user_name == name[:64]))
 
+
+# --- a second factor (TOTP) ----------------------------------------------------------------------
+
+
+def set_totp(session: Session, name: str, sealed: str | None) -> m.User:
+    """Give ``name`` a TOTP second factor (its secret already sealed by the caller: the
+    directory never holds it in clear), or take it away (None)."""
+    user = get_user(session, name)
+    if sealed is not None and not sealed.startswith("sealed:"):
+        raise Invalid("totp: the secret must be sealed before it is stored")
+    user.totp_sealed = sealed
+    user.totp_last_step = None
+    session.flush()
+    return user
+
+
+def has_totp(user: m.User) -> bool:
+    return user.totp_sealed is not None
+
+
+def use_totp_step(session: Session, user: m.User, step: int) -> bool:
+    """Accept a code of time step ``step`` once: False for a step at or before the last one
+    accepted (a code seen on the wire is not good a second time)."""
+    if user.totp_last_step is not None and step <= user.totp_last_step:
+        return False
+    user.totp_last_step = step
+    session.flush()
+    return True
