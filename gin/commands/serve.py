@@ -10,6 +10,7 @@ import ipaddress
 import json
 import logging
 import os
+import socket
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -39,8 +40,10 @@ def is_loopback(host: str) -> bool:
 
 
 @click.command("serve")
-@click.option("--listen", default="127.0.0.1:8443", show_default=True, metavar="HOST:PORT",
-              help="Address and port to serve on ([::1]:8443 for IPv6).")
+@click.option("--listen", default=["127.0.0.1:8443"], show_default=True, metavar="HOST:PORT",
+              multiple=True,
+              help="Address and port to serve on ([::1]:8443 for IPv6); repeat it to serve on "
+                   "several, e.g. 127.0.0.1:8443 and [::1]:8443 (one worker then).")
 @click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False),
               help="PEM certificate (chain) for HTTPS.")
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False),
@@ -60,16 +63,22 @@ def is_loopback(host: str) -> bool:
               help="Server processes (one per CPU core is a good start; the directory must be "
                    "PostgreSQL: SQLite allows one writer).")
 @pass_ctx
-def serve(ctx: Context, listen: str, tls_cert: str | None, tls_key: str | None,
+def serve(ctx: Context, listen: tuple[str, ...], tls_cert: str | None, tls_key: str | None,
           ldap_config: str | None, gsi_netns: str | None, gsi_gateway: bool,
           gsi_routers_via: str, log_level: str, workers: int) -> None:
     """Serve the directory's API to the whole GIN team (users and tokens: gin user --help)."""
-    host, port = parse_listen(listen)
+    addresses = [parse_listen(text) for text in listen]
+    host, port = addresses[0]
     if bool(tls_cert) != bool(tls_key):
         raise click.UsageError("give both --tls-cert and --tls-key, or neither")
-    if not tls_cert and not is_loopback(host):
-        raise click.UsageError(f"serving on {host} without TLS would send tokens in clear: "
-                               "give --tls-cert and --tls-key (plain HTTP is for loopback only)")
+    for where, _ in addresses:
+        if not tls_cert and not is_loopback(where):
+            raise click.UsageError(f"serving on {where} without TLS would send tokens in clear: "
+                                   "give --tls-cert and --tls-key (plain HTTP is for loopback "
+                                   "only)")
+    if len(addresses) > 1 and workers > 1:
+        raise click.UsageError("several --listen addresses are served by one worker: give one "
+                               "--listen with --workers, or drop --workers")
     if ldap_config:
         from gin.server.ldap import LdapConfigError, load_config
 
@@ -90,7 +99,12 @@ def serve(ctx: Context, listen: str, tls_cert: str | None, tls_key: str | None,
     logging.basicConfig(level=log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     common = {"host": host, "port": port, "ssl_certfile": tls_cert, "ssl_keyfile": tls_key,
-              "log_level": log_level, "server_header": False, "proxy_headers": False}
+              "ssl_ciphers": TLS12_CIPHERS, "log_level": log_level, "server_header": False,
+              "proxy_headers": False}
+    if len(addresses) > 1:
+        config = uvicorn.Config(build_app(settings, ctx.directory), **common)
+        uvicorn.Server(config).run(sockets=[bound(where, at) for where, at in addresses])
+        return
     if workers == 1:
         uvicorn.run(build_app(settings, ctx.directory), **common)
         return
@@ -100,6 +114,26 @@ def serve(ctx: Context, listen: str, tls_cert: str | None, tls_key: str | None,
 
 
 SETTINGS_ENV = "GIN_SERVE_SETTINGS"
+#: TLS 1.2 suites offered (1.3's are all AEAD): forward secret and AEAD only.  uvicorn's
+#: default ("TLSv1") also offers CBC suites, which ``gin audit web`` rightly fails.
+TLS12_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20"
+
+
+def bound(host: str, port: int) -> socket.socket:
+    """A listening socket on one address (IPv6 sockets only IPv6: no surprise dual stack)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if family == socket.AF_INET6:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise click.UsageError(f"--listen {host}:{port}: {exc.strerror}") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
 
 
 def build_app(settings: dict[str, Any], directory: Directory | None = None) -> Any:
