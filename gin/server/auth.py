@@ -8,7 +8,8 @@ request opened a database transaction (token, user, grants, roles) before doing 
 which made the check cost more than a whois look-up.  The cache is keyed by the SHA-256 of the
 presented token (the secret itself is not kept), never outlives the token's own expiry, and
 is emptied in this process the moment a token is revoked, a user disabled or a grant changed;
-another server process (``--workers``) notices such a change within :data:`CACHE_SECONDS`.
+another server process (``--workers``, or ``gin user`` on the database) is noticed within
+:data:`CACHE_SECONDS`, and so is a check that was already under way when the change was made.
 """
 
 from __future__ import annotations
