@@ -50,7 +50,7 @@ def scope_options(fn: Any) -> Any:
 def user_row(u: m.User) -> dict[str, Any]:
     grants = [identity.describe_grant(g) for g in u.grants]
     return {"name": u.name, "full_name": u.full_name, "disabled": u.disabled,
-            "password": identity.has_password(u),
+            "password": identity.has_password(u), "totp": identity.has_totp(u),
             "source": "ldap" if identity.is_ldap(u) else "local",
             "grants": ", ".join(f"{g['role']}@{g['scope']}"
                                 + (f":{g['agency']}" if g["agency"] else "") for g in grants)}
@@ -90,8 +90,8 @@ def user_list(ctx: Context, as_json: bool) -> None:
     """Every user with their grants (a review of access rights)."""
     with ctx.directory.transaction() as s:
         rows = [user_row(u) for u in identity.list_users(s)]
-    emit_rows(rows, ["name", "full_name", "source", "disabled", "password", "grants"], as_json,
-              "Users")
+    emit_rows(rows, ["name", "full_name", "source", "disabled", "password", "totp", "grants"],
+              as_json, "Users")
 
 
 @user.command("grant")

@@ -6,6 +6,7 @@ affected, and failed codes count toward the login throttling."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import subprocess
 import sys
@@ -71,6 +72,9 @@ def test_admin_logs_in_with_password_and_code(svc):
     assert "already has a one-time code" in gin(svc.db_url, "user", "totp", "enable",
                                                  "admin").stderr
     assert totp.secret not in svc.log.read_text()
+    listed = json.loads(gin(svc.db_url, "user", "list", "--json").stdout)
+    assert {u["name"]: u["totp"] for u in listed if u["name"] in ("admin", "viewer")} == {
+        "admin": True, "viewer": False}  # the review of access rights shows who has it
     # disabled again: the password alone suffices
     assert gin(svc.db_url, "user", "totp", "disable", "admin").returncode == 0
     assert login(anonymous).status_code == 200
