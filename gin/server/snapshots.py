@@ -7,10 +7,10 @@ the directory's version (the change log's head, one indexed ``max``) *after it a
 while the snapshot is behind the answer comes from the database as before, so a change is
 visible to the very next whois, whichever server process made it.
 
-On PostgreSQL the version is read on the event loop over one asynchronous autocommit
-connection, and requests arriving while a read is in flight share the next read (which
-starts after they arrived): 64 concurrent lookups cost a handful of round trips, not 64
-thread-pool hops with a pool checkout, BEGIN and ROLLBACK each.  Rebuilding is done by one
+On PostgreSQL the version is read on the event loop over a few asynchronous autocommit
+connections, and requests arriving together share one read (which starts after they
+arrived): 64 concurrent lookups cost a handful of round trips, not 64 thread-pool hops with
+a pool checkout, BEGIN and ROLLBACK each.  Rebuilding is done by one
 request at a time and at most every :data:`REBUILD_SECONDS`, so a burst of allocations does
 not turn every whois into a reload.
 """
@@ -36,52 +36,55 @@ VERSION_SQL = "SELECT max(seq) FROM change_log"
 
 
 class SharedVersionRead:
-    """The change log's head read over one async PostgreSQL connection, one read in flight
-    at a time; a caller always gets a read that started after it asked."""
+    """The change log's head read over a few async PostgreSQL connections (``lanes``).
 
-    def __init__(self, url: str) -> None:
+    Callers gather in a batch that has not been sent yet; the batch is sent as soon as a
+    lane is free, so every caller gets a read that started after it asked, and while the
+    lanes are busy new callers keep joining the one waiting batch (64 concurrent lookups
+    cost a handful of round trips).  More than one lane means a caller arriving just after
+    a read went out waits for about one round trip, not for that read and then its own.
+    """
+
+    def __init__(self, url: str, lanes: int = 3) -> None:
         self.url = url
-        self._conn: Any = None
-        self._running = False
-        self._next: asyncio.Future[int] | None = None
+        self._idle: list[Any] = [None] * lanes  # free lanes (None: not connected yet)
+        self._batch: asyncio.Future[int] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()  # asyncio keeps only weak references
 
     async def read(self) -> int:
-        loop = asyncio.get_running_loop()
-        if self._running:  # the read in flight may have started before we asked: wait on the next
-            if self._next is None:
-                self._next = loop.create_future()
-            return await self._next
-        self._running = True
-        first: asyncio.Future[int] = loop.create_future()
-        loop.create_task(self._serve(first))
-        return await first
+        if self._batch is None:
+            self._batch = asyncio.get_running_loop().create_future()
+        batch = self._batch
+        self._send()
+        return await asyncio.shield(batch)  # a caller given up on must not cancel the others
 
-    async def _serve(self, waiting: asyncio.Future[int]) -> None:
-        while True:
-            try:
-                waiting.set_result(await self._query())
-            except Exception as exc:  # noqa: BLE001 - handed to every waiter
-                await self._reset()
-                waiting.set_exception(exc)
-            if self._next is None:
-                self._running = False
-                return
-            waiting, self._next = self._next, None
+    def _send(self) -> None:
+        if self._batch is None or not self._idle:
+            return
+        conn, batch, self._batch = self._idle.pop(), self._batch, None
+        task = asyncio.get_running_loop().create_task(self._run(conn, batch))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
-    async def _query(self) -> int:
+    async def _run(self, conn: Any, batch: asyncio.Future[int]) -> None:
         import psycopg
 
-        if self._conn is None or self._conn.closed:
-            self._conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
-        cur = await self._conn.execute(VERSION_SQL)
-        row = await cur.fetchone()
-        return int(row[0] or 0) if row else 0
-
-    async def _reset(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            with contextlib.suppress(Exception):  # already broken
-                await conn.close()
+        try:
+            if conn is None or conn.closed:
+                conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
+            cur = await conn.execute(VERSION_SQL)
+            row = await cur.fetchone()
+            batch.set_result(int(row[0] or 0) if row else 0)
+        except Exception as exc:  # noqa: BLE001 - handed to every caller of the batch
+            if conn is not None:
+                with contextlib.suppress(Exception):  # already broken
+                    await conn.close()
+            conn = None
+            if not batch.done():
+                batch.set_exception(exc)
+        finally:
+            self._idle.append(conn)
+            self._send()  # the batch that gathered meanwhile
 
 
 class WhoisCache:

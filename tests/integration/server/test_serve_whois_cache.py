@@ -5,6 +5,7 @@ the command line (another process) stops working within the cache's few seconds.
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import httpx
 import pytest
 
 from gin.server.auth import CACHE_SECONDS
+from tests.integration.server.conftest import Service, seed, stop
 
 
 def ready(svc) -> None:
@@ -24,6 +26,7 @@ def ready(svc) -> None:
             if svc.client().get("/health").status_code == 200:
                 return
         except httpx.TransportError:
+            assert svc.proc.poll() is None, svc.log.read_text()
             assert time.monotonic() < deadline, "the workers never answered"
             time.sleep(0.3)
 
@@ -49,11 +52,23 @@ def test_allocated_prefix_is_in_the_next_whois(sqlite_url, serve):
 
 
 @pytest.mark.postgres
-def test_allocated_prefix_is_in_the_next_whois_across_workers(pg_url, serve):
+def test_allocated_prefix_is_in_the_next_whois_across_workers(pg_url, tmp_path):
     with socket.socket() as sock:  # uvicorn's workers share one socket: no port 0 there
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    allocate_then_whois(serve(pg_url, "--workers", "2", "--listen", f"127.0.0.1:{port}"))
+    tokens = seed(pg_url)
+    log = tmp_path / "serve.log"
+    proc = subprocess.Popen([sys.executable, "-m", "gin.cli", "serve", "--listen",
+                             f"127.0.0.1:{port}", "--workers", "2"], stdout=log.open("w"),
+                            stderr=subprocess.STDOUT, env={**os.environ, "GIN_DB": pg_url},
+                            start_new_session=True)
+    try:
+        svc = Service(f"http://127.0.0.1:{port}", pg_url, log, proc, tokens)
+        ready(svc)
+        allocate_then_whois(svc)
+    finally:
+        stop(proc)
+    assert "Started server process" in log.read_text()  # two of them: the workers
 
 
 def test_token_revoked_from_the_cli_stops_working(sqlite_url, serve):
