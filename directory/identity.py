@@ -18,7 +18,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -240,6 +240,9 @@ class Identity:
     token: str | None
     read_only: bool
     grants: tuple[tuple[str, frozenset[str], int | None], ...]  # (scope, permissions, agency)
+    #: When the token used expires (None: a password login, or a token without expiry);
+    #: the service believes a cached check no longer than this.
+    expires_at: dt.datetime | None = field(default=None, compare=False)
 
     @property
     def actor(self) -> str:
@@ -255,7 +258,8 @@ def identity_of(user: m.User, token: m.ApiToken | None = None) -> Identity:
             perms &= READ_PERMISSIONS
         grants.append((g.scope, perms, g.agency_id))
     return Identity(user.name, token.name if token else None,
-                    bool(token and token.read_only), tuple(grants))
+                    bool(token and token.read_only), tuple(grants),
+                    _aware(token.expires_at) if token is not None else None)
 
 
 def authenticate_token(session: Session, presented: str) -> Identity | None:
@@ -416,3 +420,32 @@ def record_login_failure(session: Session, name: str, source: str) -> None:
 def clear_login_failures(session: Session, name: str) -> None:
     """A successful login forgives the account's failures (the source's stay counted)."""
     session.execute(delete(m.LoginFailure).where(m.LoginFailure.user_name == name[:64]))
+
+
+# --- a second factor (TOTP) ----------------------------------------------------------------------
+
+
+def set_totp(session: Session, name: str, sealed: str | None) -> m.User:
+    """Give ``name`` a TOTP second factor (its secret already sealed by the caller: the
+    directory never holds it in clear), or take it away (None)."""
+    user = get_user(session, name)
+    if sealed is not None and not sealed.startswith("sealed:"):
+        raise Invalid("totp: the secret must be sealed before it is stored")
+    user.totp_sealed = sealed
+    user.totp_last_step = None
+    session.flush()
+    return user
+
+
+def has_totp(user: m.User) -> bool:
+    return user.totp_sealed is not None
+
+
+def use_totp_step(session: Session, user: m.User, step: int) -> bool:
+    """Accept a code of time step ``step`` once: False for a step at or before the last one
+    accepted (a code seen on the wire is not good a second time)."""
+    if user.totp_last_step is not None and step <= user.totp_last_step:
+        return False
+    user.totp_last_step = step
+    session.flush()
+    return True

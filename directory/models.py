@@ -474,6 +474,10 @@ class User(Timestamped, Base):
     disabled: Mapped[bool] = mapped_column(default=False)
     #: The console's language for this person ("en", "th"; None: not chosen yet).
     language: Mapped[str | None] = mapped_column(String(8))
+    #: The TOTP second factor's secret, sealed (``sealed:v1:...``, never in clear), when the
+    #: account has one; and the last time step a code was accepted for (no code twice).
+    totp_sealed: Mapped[str | None] = mapped_column(Text)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
     grants: Mapped[list[Grant]] = relationship(back_populates="user", lazy="selectin",
                                                cascade="all, delete-orphan")

@@ -22,7 +22,7 @@ import socket
 from operator import itemgetter
 from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import models as m
@@ -190,3 +190,97 @@ def _owner_names(session: Session) -> tuple[dict[int, str], ...]:
               session.execute(select(m.Interface.id, m.Interface.device_id, m.Interface.name))}
     links = {i: n for i, n in session.execute(select(m.Link.id, m.Link.name))}
     return agencies, sites, devices, ifaces, links
+
+
+# --- a snapshot for a service answering many whois questions ---------------------------------
+
+
+def directory_version(session: Session) -> int:
+    """The change log's head (its sequence number): any change to the directory raises it.
+
+    On PostgreSQL the chain's advisory lock is held until commit, so heads are numbered in
+    commit order and a snapshot read after the head is never older than that head."""
+    return int(session.scalar(select(func.max(m.Change.seq))) or 0)
+
+
+class _Row(NamedTuple):
+    cidr: str
+    role: str
+    status: str
+    description: str | None
+    agency: dict[str, Any] | None
+    site: str | None
+    device: str | None
+    interface: str | None
+    link: str | None
+
+
+class WhoisSnapshot:
+    """Every prefix with what :func:`whois` says about it, as of one directory version.
+
+    For a service that answers many whois questions: :meth:`answer` gives exactly the dict
+    :func:`whois` gives (same longest-match chain, same inheritance of agency and site) with
+    no database access; the caller compares :attr:`version` with :func:`directory_version`
+    and falls back to :func:`whois` while the snapshot is behind.
+    """
+
+    def __init__(self, version: int) -> None:
+        self.version = version
+        self._tables: dict[int, list[tuple[int, int, dict[int, _Row]]]] = {4: [], 6: []}
+
+    @classmethod
+    def load(cls, session: Session) -> WhoisSnapshot:
+        """Read the version first, then the prefixes: the data is at least that new."""
+        snap = cls(directory_version(session))
+        agencies = {i: {"code": c, "name_en": en, "name_th": th} for i, c, en, th in
+                    session.execute(select(m.Agency.id, m.Agency.code, m.Agency.name_en,
+                                           m.Agency.name_th))}
+        agencies_code = {i: a["code"] for i, a in agencies.items()}
+        sites = {sid: f"{agencies_code.get(aid)}/{code}" for sid, aid, code in
+                 session.execute(select(m.Site.id, m.Site.agency_id, m.Site.code))}
+        devices = dict(session.execute(select(m.Device.id, m.Device.hostname)).all())
+        ifaces = {iid: f"{devices.get(did)}:{name}" for iid, did, name in
+                  session.execute(select(m.Interface.id, m.Interface.device_id,
+                                         m.Interface.name))}
+        links = dict(session.execute(select(m.Link.id, m.Link.name)).all())
+        by_len: dict[tuple[int, int], dict[int, _Row]] = {}
+        stmt = select(PT.c.family, PT.c.prefixlen, PT.c.network, PT.c.cidr, PT.c.role,
+                      PT.c.status, PT.c.description, PT.c.agency_id, PT.c.site_id,
+                      PT.c.device_id, PT.c.interface_id, PT.c.link_id)
+        for fam, plen, hexnet, cidr, role, status, desc, ag, st, dev, ifc, lk in \
+                session.execute(stmt):
+            row = _Row(cidr, role, status, desc, agencies.get(ag) if ag is not None else None,
+                       sites.get(st) if st is not None else None,
+                       devices.get(dev) if dev is not None else None,
+                       ifaces.get(ifc) if ifc is not None else None,
+                       links.get(lk) if lk is not None else None)
+            by_len.setdefault((fam, plen), {})[int(hexnet, 16) >> (BITS[fam] - plen)] = row
+        for (fam, plen), table in sorted(by_len.items(), key=lambda kv: -kv[0][1]):
+            snap._tables[fam].append((plen, BITS[fam] - plen, table))
+        return snap
+
+    def answer(self, query: str) -> dict[str, Any]:
+        """What :func:`whois` answers for ``query`` (NotFound / Invalid alike)."""
+        net = _query_network(query)
+        n, plen = int(net.network_address), net.prefixlen
+        chain = [row for length, shift, table in self._tables[net.version]
+                 if length <= plen and (row := table.get(n >> shift)) is not None]
+        if not chain:
+            raise NotFound(f"no prefix in the directory contains {net}")
+        match = chain[0]
+        owner: dict[str, Any] = {"agency": dict(match.agency) if match.agency else None,
+                                 "site": match.site,
+                                 "device": match.device, "interface": None, "link": None}
+        for key in ("agency", "site"):
+            owner[f"{key}_from"] = match.cidr if owner[key] else None
+            if owner[key] is None:
+                for anc in chain[1:]:
+                    inherited = getattr(anc, key)
+                    if inherited is not None:
+                        owner[key] = dict(inherited) if key == "agency" else inherited
+                        owner[f"{key}_from"] = anc.cidr
+                        break
+        owner["interface"], owner["link"] = match.interface, match.link
+        return {"query": query.strip(), "prefix": match.cidr, "role": match.role,
+                "status": match.status, "description": match.description, **owner,
+                "covering": [p.cidr for p in chain[1:]]}

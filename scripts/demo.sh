@@ -34,6 +34,74 @@ gin directory inventory --ansible | head -n 20
 step "Change log"
 gin directory history --limit 10
 
+step "The shared service: gin serve on this directory, one user per role, each one allowed and one refused action"
+# GIN_DEMO_KEEP_SERVING=1 leaves it running afterwards and prints who to log in as.
+keep=${GIN_DEMO_KEEP_SERVING:-0}
+serve_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+serve_url="http://127.0.0.1:$serve_port"
+serve_log=$(dirname "$GIN_DB")/serve.log
+declare -A demo_token demo_password
+demo_user() {  # NAME ROLE [--agency CODE]: a user with the role, and a one-day token
+    local name=$1 role=$2; shift 2
+    if [ "$keep" = 1 ]; then
+        demo_password[$name]=$(python3 -c 'import secrets; print(secrets.token_urlsafe(12))')
+        printf '%s\n' "${demo_password[$name]}" | gin user add "$name" --role "$role" "$@" --password-stdin >/dev/null
+    else
+        gin user add "$name" --role "$role" "$@" --no-password >/dev/null   # token-only
+    fi
+    demo_token[$name]=$(gin user token create "$name" demo --days 1 2>/dev/null)
+}
+demo_user demo-admin admin
+demo_user demo-engineer engineer
+demo_user demo-soc soc
+demo_user demo-auditor auditor
+demo_user demo-viewer viewer
+demo_user demo-dopa engineer --agency DOPA
+demo_token[demo-admin-ro]=$(gin user token create demo-admin demo-ro --days 1 --read-only 2>/dev/null)
+gin user list
+gin serve --listen "127.0.0.1:$serve_port" --no-gsi-gateway --gsi-routers-via none >"$serve_log" 2>&1 &
+serve_pid=$!
+[ "$keep" = 1 ] || trap 'kill "$serve_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 120); do curl -sf "$serve_url/api/v1/health" >/dev/null && break; sleep 0.5; done
+curl -sf "$serve_url/api/v1/health" >/dev/null || { echo "gin serve did not start:"; cat "$serve_log"; exit 1; }
+api() {  # WHO METHOD PATH [JSON]: one call as WHO, one outcome line
+    local who=$1 method=$2 path=$3 body=${4:-} code detail out
+    out=$(mktemp)
+    code=$(curl -s -o "$out" -w '%{http_code}' -X "$method" -H "Authorization: Bearer ${demo_token[$who]}" \
+        ${body:+-H 'Content-Type: application/json' --data "$body"} "$serve_url/api/v1$path")
+    detail=$(python3 -c 'import json,sys
+try: d=json.load(open(sys.argv[1]))
+except Exception: d={}
+print(d.get("detail","") if isinstance(d,dict) else "")' "$out")
+    rm -f "$out"
+    case $code in 2??) verdict=allowed ;; 401|403) verdict=refused ;; *) verdict="answered $code" ;; esac
+    printf '%-14s %-6s %-44s -> %s %s%s\n' "$who" "$method" "$path" "$code" "$verdict" "${detail:+ ($detail)}"
+}
+api demo-admin    GET   /users
+api demo-admin-ro POST  /prefixes/allocate '{"agency": "DOAE", "length": 64}'
+api demo-engineer POST  /prefixes/allocate '{"agency": "DOAE", "length": 64}'
+api demo-engineer GET   /users
+api demo-soc      GET   /gsi/blocks
+api demo-soc      PATCH /agencies/DOPA '{"description": "changed by the SOC"}'
+api demo-auditor  GET   /changes/verify
+api demo-auditor  POST  /prefixes/allocate '{"agency": "SSO", "length": 64}'
+api demo-viewer   GET   "/whois/$addr"
+api demo-viewer   GET   /changes
+api demo-dopa     POST  /prefixes/allocate '{"agency": "DOPA", "length": 64}'
+api demo-dopa     POST  /prefixes/allocate '{"agency": "SSO", "length": 64}'
+gin directory history --limit 4   # the API's changes are logged under the authenticated user
+if [ "$keep" = 1 ]; then
+    echo "gin serve keeps running at $serve_url (console: $serve_url/ui/; stop it: kill $serve_pid)"
+    echo "log in as (one-time demo passwords):"
+    for name in demo-admin demo-engineer demo-soc demo-auditor demo-viewer demo-dopa; do
+        printf '  %-14s %s\n' "$name" "${demo_password[$name]}"
+    done
+else
+    kill "$serve_pid"; wait "$serve_pid" 2>/dev/null || true
+    trap - EXIT
+    echo "gin serve stopped (GIN_DEMO_KEEP_SERVING=1 leaves it running, with passwords to log in)"
+fi
+
 step "Lab: real FRR routers in network namespaces, provisioned through gin"
 if [ "$(id -u)" = 0 ] && [ -x /usr/lib/frr/zebra ]; then
     export GIN_DB=$ROOT/demo/lab.sqlite

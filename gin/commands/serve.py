@@ -7,10 +7,18 @@ tokens and passwords would cross the network in clear, so TLS is required.
 from __future__ import annotations
 
 import ipaddress
+import json
+import logging
+import os
+import socket
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from gin.context import Context, pass_ctx
+
+if TYPE_CHECKING:
+    from directory.store import Directory
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -51,8 +59,10 @@ def use_data_dir(data_dir: str | None) -> None:
 
 
 @click.command("serve")
-@click.option("--listen", default="127.0.0.1:8443", show_default=True, metavar="HOST:PORT",
-              help="Address and port to serve on ([::1]:8443 for IPv6).")
+@click.option("--listen", default=["127.0.0.1:8443"], show_default=True, metavar="HOST:PORT",
+              multiple=True,
+              help="Address and port to serve on ([::1]:8443 for IPv6); repeat it to serve on "
+                   "several, e.g. 127.0.0.1:8443 and [::1]:8443 (one worker then).")
 @click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False),
               help="PEM certificate (chain) for HTTPS.")
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False),
@@ -79,56 +89,121 @@ def use_data_dir(data_dir: str | None) -> None:
               help="Who runs long operations (provision, deploy, backup, audit, web scan): "
                    "procrastinate = `gin worker` processes (default on PostgreSQL), "
                    "in-process = this process (default on SQLite).")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Server processes (one per CPU core is a good start; the directory must be "
+                   "PostgreSQL: SQLite allows one writer).")
 @pass_ctx
-def serve(ctx: Context, listen: str, tls_cert: str | None, tls_key: str | None,
+def serve(ctx: Context, listen: tuple[str, ...], tls_cert: str | None, tls_key: str | None,
           ldap_config: str | None, gsi_netns: str | None, gsi_gateway: bool,
           gsi_routers_via: str, prometheus: str | None, alertmanager: str | None,
-          log_level: str, data_dir: str | None, job_runner: str | None) -> None:
+          log_level: str, data_dir: str | None, job_runner: str | None, workers: int) -> None:
     """Serve the directory's API to the whole GIN team (users and tokens: gin user --help)."""
-    host, port = parse_listen(listen)
+    addresses = [parse_listen(text) for text in listen]
+    host, port = addresses[0]
     use_data_dir(data_dir)
     if bool(tls_cert) != bool(tls_key):
         raise click.UsageError("give both --tls-cert and --tls-key, or neither")
-    if not tls_cert and not is_loopback(host):
-        raise click.UsageError(f"serving on {host} without TLS would send tokens in clear: "
-                               "give --tls-cert and --tls-key (plain HTTP is for loopback only)")
+    for where, _ in addresses:
+        if not tls_cert and not is_loopback(where):
+            raise click.UsageError(f"serving on {where} without TLS would send tokens in clear: "
+                                   "give --tls-cert and --tls-key (plain HTTP is for loopback "
+                                   "only)")
     for name, url in (("--prometheus", prometheus), ("--alertmanager", alertmanager)):
         if url and not url.startswith(("http://", "https://")):
             raise click.BadParameter(f"{url!r}: expected an http:// or https:// URL, e.g. "
                                      "http://127.0.0.1:9090", param_hint=name)
-    ldap = None
+    if len(addresses) > 1 and workers > 1:
+        raise click.UsageError("several --listen addresses are served by one worker: give one "
+                               "--listen with --workers, or drop --workers")
     if ldap_config:
         from gin.server.ldap import LdapConfigError, load_config
 
         try:
-            ldap = load_config(ldap_config)
+            load_config(ldap_config)
         except LdapConfigError as exc:
             raise click.UsageError(str(exc)) from None
-    import logging
-
+    settings = {"db": ctx.db, "actor": ctx.actor, "ldap_config": ldap_config,
+                "gsi_gateway": gsi_gateway, "gsi_netns": gsi_netns,
+                "gsi_routers_via": None if gsi_routers_via == "none" else gsi_routers_via,
+                "prometheus": prometheus, "alertmanager": alertmanager, "jobs": job_runner}
+    if workers > 1 and ctx.directory.engine.dialect.name == "sqlite":
+        raise click.UsageError("--workers above 1 needs a PostgreSQL directory (--db / GIN_DB): "
+                               "SQLite takes one writer at a time")
+    if workers > 1:
+        ctx.directory.close()  # each worker opens its own
     import uvicorn
-
-    from gin.server.app import create_app
-    from gin.server.routes.gsi import GsiSettings
-    from gin.server.web.telemetry import Telemetry
 
     logging.basicConfig(level=log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    common = {"host": host, "port": port, "ssl_certfile": tls_cert, "ssl_keyfile": tls_key,
+              "ssl_ciphers": TLS12_CIPHERS, "log_level": log_level, "server_header": False,
+              "proxy_headers": False}
+    if workers == 1:
+        app = build_app(settings, ctx.directory)
+        try:
+            if len(addresses) > 1:
+                config = uvicorn.Config(app, **common)
+                uvicorn.Server(config).run(sockets=[bound(where, at) for where, at in addresses])
+            else:
+                uvicorn.run(app, **common)
+        finally:
+            app.state.runner.close()
+        return
+    # Each worker process builds its own app (and database pool) from the settings.
+    os.environ[SETTINGS_ENV] = json.dumps(settings)
+    uvicorn.run(f"{__name__}:app_from_environment", factory=True, workers=workers, **common)
 
-    from devices.errors import GinError
-    from gin.server.jobs_runner import make_runner
 
-    app = create_app(ctx.directory)
-    app.state.ldap = ldap
-    app.state.gsi = GsiSettings(gateway=gsi_gateway, netns=gsi_netns,
-                                routers_via=None if gsi_routers_via == "none" else gsi_routers_via)
-    app.state.telemetry = Telemetry(prometheus=prometheus, alertmanager=alertmanager)
+SETTINGS_ENV = "GIN_SERVE_SETTINGS"
+#: TLS 1.2 suites offered (1.3's are all AEAD): forward secret and AEAD only.  uvicorn's
+#: default ("TLSv1") also offers CBC suites, which ``gin audit web`` rightly fails.
+TLS12_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20"
+
+
+def bound(host: str, port: int) -> socket.socket:
+    """A listening socket on one address (IPv6 sockets only IPv6: no surprise dual stack)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if family == socket.AF_INET6:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
     try:
-        app.state.runner = make_runner(ctx.directory, job_runner)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise click.UsageError(f"--listen {host}:{port}: {exc.strerror}") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def build_app(settings: dict[str, Any], directory: Directory | None = None) -> Any:
+    """The service app for ``settings`` (what ``gin serve`` was given)."""
+    from devices.errors import GinError
+    from directory.store import Directory
+    from gin.server.app import create_app
+    from gin.server.jobs_runner import make_runner
+    from gin.server.ldap import load_config
+    from gin.server.routes.gsi import GsiSettings
+    from gin.server.snapshots import WhoisCache
+    from gin.server.web.telemetry import Telemetry
+
+    directory = directory or Directory(settings["db"], settings["actor"])
+    app = create_app(directory)
+    app.state.whois = WhoisCache()
+    app.state.whois.warm(directory)  # before serving: the first whois need not wait for it
+    app.state.ldap = load_config(settings["ldap_config"]) if settings["ldap_config"] else None
+    app.state.gsi = GsiSettings(gateway=settings["gsi_gateway"], netns=settings["gsi_netns"],
+                                routers_via=settings["gsi_routers_via"])
+    app.state.telemetry = Telemetry(prometheus=settings["prometheus"],
+                                    alertmanager=settings["alertmanager"])
+    try:  # a worker process of --workers keeps its runner until the process ends
+        app.state.runner = make_runner(directory, settings["jobs"])
     except GinError as exc:
         raise click.UsageError(str(exc)) from None
-    try:
-        uvicorn.run(app, host=host, port=port, ssl_certfile=tls_cert, ssl_keyfile=tls_key,
-                    log_level=log_level, server_header=False, proxy_headers=False)
-    finally:
-        app.state.runner.close()
+    return app
+
+
+def app_from_environment() -> Any:
+    """uvicorn's factory in each ``--workers`` process."""
+    return build_app(json.loads(os.environ[SETTINGS_ENV]))

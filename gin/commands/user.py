@@ -50,7 +50,7 @@ def scope_options(fn: Any) -> Any:
 def user_row(u: m.User) -> dict[str, Any]:
     grants = [identity.describe_grant(g) for g in u.grants]
     return {"name": u.name, "full_name": u.full_name, "disabled": u.disabled,
-            "password": identity.has_password(u),
+            "password": identity.has_password(u), "totp": identity.has_totp(u),
             "source": "ldap" if identity.is_ldap(u) else "local",
             "grants": ", ".join(f"{g['role']}@{g['scope']}"
                                 + (f":{g['agency']}" if g["agency"] else "") for g in grants)}
@@ -90,8 +90,8 @@ def user_list(ctx: Context, as_json: bool) -> None:
     """Every user with their grants (a review of access rights)."""
     with ctx.directory.transaction() as s:
         rows = [user_row(u) for u in identity.list_users(s)]
-    emit_rows(rows, ["name", "full_name", "source", "disabled", "password", "grants"], as_json,
-              "Users")
+    emit_rows(rows, ["name", "full_name", "source", "disabled", "password", "totp", "grants"],
+              as_json, "Users")
 
 
 @user.command("grant")
@@ -202,3 +202,37 @@ def token_revoke(ctx: Context, name: str, token_name: str) -> None:
     with ctx.directory.transaction() as s:
         identity.revoke_token(s, name, token_name)
     console.print(f"revoked token {token_name} of {name}", markup=False)
+
+
+@user.group("totp")
+def totp() -> None:
+    """A second factor at login: one-time codes from an authenticator app (API tokens are
+    not affected).  The secret is sealed with the service's key (GIN_VPN_KEY_FILE)."""
+
+
+@totp.command("enable")
+@click.argument("name")
+@pass_ctx
+def totp_enable(ctx: Context, name: str) -> None:
+    """Give NAME a one-time-code secret; its otpauth:// URI is printed once, on stdout (load
+    it into the authenticator app, e.g. as a QR code), and from then on logging in as NAME
+    needs the current code as well as the password."""
+    from gin.server import totp as second_factor
+
+    with ctx.directory.transaction() as s:
+        uri = second_factor.enable(s, name)
+    err_console.print(f"one-time codes enabled for {name}; load this URI into the "
+                      "authenticator app now, it is not shown again:", markup=False)
+    click.echo(uri)
+
+
+@totp.command("disable")
+@click.argument("name")
+@pass_ctx
+def totp_disable(ctx: Context, name: str) -> None:
+    """Take NAME's one-time codes away (a lost phone: enable again for a new secret)."""
+    from gin.server import totp as second_factor
+
+    with ctx.directory.transaction() as s:
+        second_factor.disable(s, name)
+    console.print(f"one-time codes disabled for {name}", markup=False)

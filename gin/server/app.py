@@ -12,6 +12,7 @@ from directory.store import Directory
 from gin import __version__
 
 from . import web
+from .headers import SecurityHeaders
 from .limits import BodyLimit
 from .routes import (  # noqa: I001 (long operations as jobs)
     addresses,
@@ -34,15 +35,6 @@ log = logging.getLogger("gin.server")
 #: How the directory's one-line errors become HTTP answers (the line is the detail).
 STATUS = ((NotFound, 404), (Conflict, 409), (Exhausted, 409), (Invalid, 422))
 
-HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "no-store",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
-    "Strict-Transport-Security": "max-age=31536000",  # browsers heed it only over HTTPS
-}
-
 
 def create_app(directory: Directory) -> FastAPI:
     """The service over an open directory (one per process; sessions are per request)."""
@@ -62,13 +54,7 @@ def create_app(directory: Directory) -> FastAPI:
         status = next((code for kind, code in STATUS if isinstance(exc, kind)), 400)
         return JSONResponse({"detail": str(exc)}, status_code=status)
 
-    @app.middleware("http")
-    async def headers(request: Request, call_next):  # type: ignore[no-untyped-def]
-        response = await call_next(request)
-        for name, value in HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response
-
     web.mount(app)
     app.add_middleware(BodyLimit)
+    app.add_middleware(SecurityHeaders)  # outermost: the 413 above carries them too
     return app

@@ -18,6 +18,7 @@ from typing import Any
 
 from fastapi import Depends, Request
 from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 
 from directory import store
 from directory.identity import PERMISSIONS
@@ -45,22 +46,32 @@ class Guard:
             raise ValueError(f"unknown permission {need.permission!r}")
         self.need = need
 
-    def __call__(self, request: Request) -> Principal | None:
+    async def __call__(self, request: Request) -> Principal | None:
+        """Asynchronous so that a caller whose token was verified moments ago (the cache in
+        :mod:`gin.server.auth`) is let through on the event loop; anything that needs the
+        database runs in the thread pool, as a synchronous dependency would."""
         need = self.need
         if need.public:
             return None
-        who = self.authenticate(request)
+        from .auth import cached
+
+        who = cached(request)
+        if who is None:
+            who = await run_in_threadpool(self.authenticate, request)
         if need.permission is None:
             return who
         if not who.holds(need.permission, need.gin_wide):
             where = " over the whole GIN" if need.gin_wide else ""
             raise Refused(who.identity, f"{need.permission} is not granted{where}")
         if need.agency_param:
-            code = request.path_params[need.agency_param]
-            with who.directory.transaction(who.actor) as s:
-                store.get_agency(s, code)  # 404 for an unknown agency, before the scope
-                who.require(s, need.permission, code)
+            await run_in_threadpool(self.require_agency, who,
+                                    request.path_params[need.agency_param])
         return who
+
+    def require_agency(self, who: Principal, code: str) -> None:
+        with who.directory.transaction(who.actor) as s:
+            store.get_agency(s, code)  # 404 for an unknown agency, before the scope
+            who.require(s, self.need.permission or "", code)
 
     def authenticate(self, request: Request) -> Principal:
         """Who is calling (the console's pages also accept their session cookie)."""

@@ -4,36 +4,56 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Path
+import orjson
+from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from directory import allocator as al
 from directory import models as m
 from directory.assign import allocate
 from directory.store import get_prefix
-from directory.whois import whois
 from gin.commands.prefix import prefix_row
 
 from ..permissions import Principal, requires
+from ..snapshots import WhoisCache
 
 router = APIRouter(tags=["addresses"])
 
 
-@router.get("/whois/{query:path}")
-def whois_lookup(query: str = Path(max_length=64, description="an address or a prefix",
-                                   examples=["2001:db8::1"]),
-                 who: Principal = requires("directory.read")) -> dict[str, Any]:
+@router.get("/whois/{query:path}", response_model=None)
+async def whois_lookup(request: Request,
+                       query: str = Path(max_length=64, description="an address or a prefix",
+                                         examples=["2001:db8::1"]),
+                       who: Principal = requires("directory.read")) -> Response:
     """The most specific prefix holding an address or prefix, and who owns it.  Refused when
-    the owning agency is outside the caller's grants."""
+    the owning agency is outside the caller's grants.
+
+    Asynchronous: answered from the in-memory snapshot when it is current (see
+    :mod:`gin.server.snapshots`); anything needing a database session runs in the thread
+    pool.  The answer is plain JSON types already, so it is serialised directly (orjson)
+    rather than walked by FastAPI's encoder."""
+    result = await whois_cache(request).answer(who.directory, who.actor, query)
+    owner = result["agency"]["code"] if result["agency"] else None
+    if owner is None:
+        who.require_gin("directory.read", "space no agency owns")
+    elif not who.holds("directory.read", gin_wide=True):  # else no database needed
+        await run_in_threadpool(_require_read, who, owner)
+    return Response(orjson.dumps(result), media_type="application/json")
+
+
+def _require_read(who: Principal, agency: str) -> None:
     with who.directory.transaction(who.actor) as s:
-        result = whois(s, query)
-        owner = result["agency"]["code"] if result["agency"] else None
-        if owner is not None:
-            who.require(s, "directory.read", owner)
-        else:
-            who.require_gin("directory.read", "space no agency owns")
-    return result
+        who.require(s, "directory.read", agency)
+
+
+def whois_cache(request: Request) -> WhoisCache:
+    """The app's whois snapshot (``gin serve`` builds it at start-up; else on first use)."""
+    cache = getattr(request.app.state, "whois", None)
+    if cache is None:
+        cache = request.app.state.whois = WhoisCache()
+    return cache
 
 
 class Allocation(BaseModel):

@@ -11,10 +11,11 @@ from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, ConfigDict, Field
 
+from devices.errors import GinError
 from directory import identity
 from directory.errors import Invalid
 
-from .. import ldap
+from .. import ldap, totp
 from ..auth import LOGIN_TOKEN_DAYS, source, unauthenticated
 from ..ldap import LdapConfig
 from ..metrics import LOGINS, exposition
@@ -45,6 +46,8 @@ class Login(BaseModel):
     model_config = ConfigDict(extra="forbid")
     user: str = Field(max_length=64)
     password: str = Field(max_length=identity.MAX_PASSWORD)
+    totp: str | None = Field(None, max_length=16,
+                             description="the one-time code, for accounts with a second factor")
 
 
 @router.post("/auth/login")
@@ -68,23 +71,44 @@ def login(body: Login, request: Request, _: None = public()) -> dict[str, Any]:
         ldap_ok = who is None and ldap_config(request) is not None and _ldap_name(s, body.user)
     if ldap_ok:
         who = _ldap_login(request, body.user, body.password)
+    second_factor = ""
     if who is not None:
         with directory.transaction("api:login") as s:
-            s.info["actor"] = who.actor  # from here on the change log knows who it is
-            identity.clear_login_failures(s, who.user)
-            token, secret = identity.create_token(s, who.user,
-                                                  f"login-{secrets.token_hex(4)}",
-                                                  days=LOGIN_TOKEN_DAYS)
-            expires = token.expires_at
+            account = identity.get_user(s, who.user)
+            if identity.has_totp(account) and not _code_ok(s, account, body.totp):
+                second_factor = "one-time code missing" if not body.totp else "wrong one-time code"
+                who = None
+            else:
+                s.info["actor"] = who.actor  # from here on the change log knows who it is
+                identity.clear_login_failures(s, who.user)
+                token, secret = identity.create_token(s, who.user,
+                                                      f"login-{secrets.token_hex(4)}",
+                                                      days=LOGIN_TOKEN_DAYS)
+                expires = token.expires_at
     if who is None:
         with directory.transaction("api:login") as s:
             identity.record_login_failure(s, body.user, where)
         LOGINS.labels("failure").inc()
-        log.warning("failed login for %r from %s", body.user[:64], where)
+        log.warning("failed login for %r from %s%s", body.user[:64], where,
+                    f" ({second_factor})" if second_factor else "")
+        if second_factor:
+            raise unauthenticated(f"{second_factor}: this account needs the current code "
+                                  "from its authenticator app in \"totp\"")
         raise unauthenticated("wrong user name or password")
     LOGINS.labels("success").inc()
     log.info("login of %s from %s", who.user, where)
     return {"token": secret, "expires_at": expires, "user": who.user}
+
+
+def _code_ok(s: Any, account: Any, code: str | None) -> bool:
+    """The second factor; 503 when the service cannot open the sealed secret (its sealing
+    key is missing or wrong: an operator's problem, not a failed login)."""
+    try:
+        return totp.check(s, account, code)
+    except GinError as exc:
+        log.error("one-time code of %s cannot be checked: %s", account.name, exc)
+        raise HTTPException(503, "the second factor cannot be checked (the service's sealing "
+                                 "key is missing or wrong): tell the administrator") from None
 
 
 def ldap_config(request: Request) -> LdapConfig | None:

@@ -6,8 +6,10 @@ import ipaddress
 import random
 
 import pytest
+from sqlalchemy import select
 
 from directory import allocator as al
+from directory import models as m
 from directory import store
 from directory.errors import Invalid, NotFound
 from directory.whois import WhoisIndex, whois
@@ -92,3 +94,44 @@ def test_index_agrees_with_brute_force_on_random_prefixes(sqlite_url):
             assert whois(s, str(n.network_address))["prefix"] == str(
                 max((x for x in nets if n.network_address in x), key=lambda x: x.prefixlen))
     d.close()
+
+
+def test_snapshot_answers_exactly_what_whois_answers(populated):
+    """The service's in-memory snapshot against the database query, over addresses in and
+    around every prefix, prefixes themselves, space nobody holds and bad input."""
+    from directory.whois import WhoisSnapshot, directory_version
+
+    rng = random.Random(14)
+    with populated.transaction() as s:
+        snap = WhoisSnapshot.load(s)
+        assert snap.version == directory_version(s) > 0
+        queries = ["2001:db8:2::/48", "2001:db8:2:100::/60", "100.64.0.6/31", "100.64.0.0/8",
+                   "2001:db9::1", "0.0.0.0"]
+        for cidr in s.scalars(select(m.Prefix.cidr)):
+            net = ipaddress.ip_network(cidr)
+            for _ in range(5):
+                queries.append(str(net.network_address + rng.randrange(net.num_addresses)))
+            queries.append(str(net.broadcast_address + 1))
+        for query in queries:
+            try:
+                expected = whois(s, query)
+            except (NotFound, Invalid) as exc:
+                with pytest.raises(type(exc)) as raised:
+                    snap.answer(query)
+                assert str(raised.value) == str(exc)
+                continue
+            assert snap.answer(query) == expected, query
+        with pytest.raises(Invalid):
+            snap.answer("not-an-address")
+
+
+def test_snapshot_version_moves_with_every_change(populated):
+    from directory.whois import WhoisSnapshot, directory_version
+
+    with populated.transaction() as s:
+        before = WhoisSnapshot.load(s).version
+    with populated.transaction() as s:
+        al.add_prefix(s, "2001:db8:4::/48", role="agency", agency="SSO")
+    with populated.transaction() as s:
+        assert directory_version(s) > before
+        assert WhoisSnapshot.load(s).answer("2001:db8:4::1")["agency"]["code"] == "SSO"

@@ -58,7 +58,8 @@ def test_first_admin_and_a_token_from_the_cli(sqlite_url, capsys, monkeypatch):
     d.close()
     code, out, _ = run(capsys, monkeypatch, sqlite_url, "user", "list", "--json")
     assert json.loads(out) == [{"name": "alice", "full_name": None, "source": "local",
-                                "disabled": False, "password": True, "grants": "admin@gin"}]
+                                "disabled": False, "password": True, "totp": False,
+                                "grants": "admin@gin"}]
     code, out, _ = run(capsys, monkeypatch, sqlite_url, "directory", "history", "--json")
     assert secret not in out and PASSWORD not in out
     assert {e["type"] for e in json.loads(out)} == {"gin_user", "gin_grant", "gin_token"}
