@@ -13,6 +13,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "logout": ("Log out", "ออกจากระบบ"),
     "user": ("User name", "ชื่อผู้ใช้"),
     "password": ("Password", "รหัสผ่าน"),
+    "totp_code": ("One-time code (if your account has one)", "รหัสใช้ครั้งเดียว (หากบัญชีของท่านเปิดใช้)"),
     "search": ("Search", "ค้นหา"),
     "search_hint": ("Agency name (Thai or English), code, or an address",
                     "ชื่อหน่วยงาน (ไทยหรืออังกฤษ) รหัส หรือที่อยู่ IP"),

@@ -123,7 +123,8 @@ async def login_submit(request: Request, _: None = public()) -> Response:
     web.check_login_csrf(request, form)
     try:
         body = Login(user=form.get("user", "")[:64],
-                     password=form.get("password", "")[:identity.MAX_PASSWORD])
+                     password=form.get("password", "")[:identity.MAX_PASSWORD],
+                     totp=form.get("totp", "").strip()[:16] or None)
         answer = await run_in_threadpool(api_login, body, request)
     except HTTPException as exc:
         said = words(language(request))

@@ -99,3 +99,18 @@ def test_without_the_sealing_key_enable_says_so_and_changes_nothing(sqlite_url, 
     assert done.returncode == 1 and done.stdout == ""
     assert len(done.stderr.strip().splitlines()) == 1 and "absent.key" in done.stderr
     assert login(svc.client()).status_code == 200  # still no second factor
+
+
+def test_the_console_login_form_takes_the_code(svc):
+    totp = enable(svc)
+    with svc.client() as client:
+        base = str(client.base_url).split("/api/v1")[0]
+        page = client.get(f"{base}/ui/login")
+        assert page.status_code == 200 and 'name="totp"' in page.text
+        csrf = client.cookies["gin_login"]
+        form = {"csrf": csrf, "user": "admin", "password": PASSWORD}
+        refused = client.post(f"{base}/ui/login", data=form)
+        assert refused.status_code == 200 and "gin_session" not in client.cookies
+        answer = client.post(f"{base}/ui/login", data={**form, "totp": totp.now()})
+        assert answer.status_code == 303 and answer.headers["location"] == "/ui/", answer.text
+        assert client.cookies.get("gin_session")
