@@ -3,9 +3,12 @@ against a real ``gin serve`` on SQLite whose jobs run in-process: the engineer's
 button starts the same job ``POST /api/v1/links/{name}/provision`` starts, and the job's page
 refreshes itself until the job ended, then shows its log and the change-log entries it made.
 
-The link's routers are unreachable on purpose (their management address is a closed port
-on 127.0.0.1, so no packet leaves the machine): the job runs to its end, failed, and says why.
-Auditors and viewers get no button and their POSTs are refused; another agency's engineer too.
+First on the sample directory, whose link's routers are unreachable on purpose (their
+management address is a closed port on 127.0.0.1, so no packet leaves the machine): the job runs
+to its end, failed, and says why.  Auditors and viewers get no button and their POSTs are
+refused; another agency's engineer too.  Then on the lab's real FRR routers (network
+namespaces): the job succeeds and its page lists the push and the verification the change log
+recorded under the engineer.
 """
 
 from __future__ import annotations
@@ -61,7 +64,7 @@ def console(tmp_path_factory) -> Iterator:
 
 
 @pytest.fixture(scope="module")
-def browser(console) -> Iterator:
+def browser() -> Iterator:
     with playwright_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
@@ -191,3 +194,61 @@ def test_another_agencys_engineer_and_a_forged_post_are_refused(console, watched
     # and MOF's engineer may not watch DOPA's job
     seen = w.context.request.get(f"{svc.url}/ui/jobs/{job_id}", headers={"Accept": "text/html"})
     assert seen.status == 403 and "directory.read" in seen.text()
+
+
+@pytest.fixture(scope="module")
+def lab_console(tmp_path_factory) -> Iterator:
+    """The kill bench's lab (two PEs, two CEs, links planned) with its directory on SQLite, MOF's
+    engineer, and ``gin serve`` over it running jobs in-process."""
+    from tests.integration.conftest import require_lab
+
+    require_lab()
+    from bench.kill_bench import KillLab
+    from directory import identity
+
+    work = tmp_path_factory.mktemp("console-provision-lab")
+    kl = KillLab(work)
+    svc = None
+    try:
+        with kl.directory.transaction() as s:
+            identity.add_user(s, "eng_mof", PASSWORD)
+            identity.grant(s, "eng_mof", "engineer", "agency", "MOF")
+            token = identity.create_token(s, "eng_mof", "test")[1]
+        svc = start(kl.db, work / "serve.log", "--data-dir", str(work / "data"))
+        svc.tokens = {"eng_mof": token}
+        yield kl, svc
+    finally:
+        if svc is not None:
+            stop(svc.proc)
+        kl.close()
+
+
+def test_on_the_lab_the_job_succeeds_and_shows_the_changes_it_recorded(lab_console, browser,
+                                                                       tmp_path):
+    from bench.kill_bench import HOSTS, Tally
+    from bench.kill_bench import LINK as LAB_LINK
+
+    kl, svc = lab_console
+    kl.reset()
+    w = Watched(browser, svc.url, tmp_path)
+    try:
+        w.login("eng_mof")
+        w.go(f"/ui/engineer/MOF/link/{LAB_LINK}")
+        with w.page.expect_navigation():
+            w.page.click("button#provision")
+        state = w.page.locator("#state")
+        playwright_api.expect(state).to_have_attribute("data-state", ENDED, timeout=600_000)
+        w.page.screenshot(path=str(tmp_path / "job-lab.png"), full_page=True)
+        assert state.get_attribute("data-state") == "succeeded", w.page.inner_text("main")
+        log = w.page.inner_text("#log")
+        assert "ce1: push done" in log and "pe1: save done" in log
+        assert f"link {LAB_LINK}: changed" in log
+        actions = w.page.locator("#changes tbody td.action").all_inner_texts()
+        assert {"push", "verify"} <= set(actions), actions
+        assert "api:eng_mof/" in w.page.inner_text("#changes")
+    finally:
+        w.close()  # no request left 127.0.0.1, no console error
+    assert kl.link_status() == "active"
+    tally = Tally()
+    kl.judge({h: "" for h in HOSTS}, tally, "provisioned from the console")
+    assert tally.outcomes == {"verified": len(HOSTS)} and not tally.problems
