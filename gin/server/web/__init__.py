@@ -8,10 +8,11 @@ from fastapi import FastAPI
 
 def mount(app: FastAPI) -> None:
     """Add the console's pages and its error pages to the service (one line in app.py)."""
-    from . import audit_pages, engineer, live, map, soc
+    from . import audit_pages, engineer, jobs_page, live, map, soc
     from .pages import install
 
     install(app)
-    # the SOC board, the map, the agency page's live state; the auditor's and engineer's pages
-    for module in (soc, map, live, audit_pages, engineer):
+    # the SOC board, the map, the agency page's live state; the auditor's and engineer's
+    # pages; a job's page
+    for module in (soc, map, live, audit_pages, engineer, jobs_page):
         app.include_router(module.router, prefix="/ui")

@@ -2,9 +2,9 @@
 calls), then see each router's rendered configuration and, against the device's last
 backup, the lines a provisioning would push, with the command that provisions it.
 
-Provisioning itself pushes to routers and takes minutes: it belongs to a job that a page
-can start and watch, not to a request.  Until the service runs jobs, the page shows the CLI
-command instead of a button.
+Provisioning itself pushes to routers and takes minutes: it belongs to a job, not to a
+request.  The page's Provision button submits the very job ``POST /links/{name}/provision``
+submits (the same function) and sends the browser to the job's page to watch it.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from audit.evidence import BackupStore
 from devices import configtree, platforms
@@ -30,6 +31,7 @@ from links.plan import Endpoint, plan_link
 from links.render import render as render_link
 
 from ..principal import Principal
+from ..routes import provisioning
 from . import session as web
 from .pages import done, form_of, render
 
@@ -113,6 +115,14 @@ def _end(host: str, text: str, platform: str, backups: BackupStore) -> dict[str,
             "backup": f"{last[0].time:%Y-%m-%d %H:%M} UTC" if last is not None else None}
 
 
+def _agency_link(s: Any, code: str, name: str) -> m.Link:
+    """The link, if it is this agency's (another agency's link is not found here)."""
+    lk = store.get_link(s, name)
+    if lk.agency is None or lk.agency.code != code.upper():
+        raise HTTPException(404, f"agency {code.upper()} has no link {name!r}")
+    return lk
+
+
 @router.get("/engineer/{code}/link/{name}")
 def link_page(request: Request, code: str = PathParam(max_length=32),
               name: str = PathParam(max_length=64),
@@ -121,9 +131,7 @@ def link_page(request: Request, code: str = PathParam(max_length=32),
     """A link's configuration on both routers, what provisioning would push against each
     router's last backup, and the command that provisions it."""
     with who.directory.transaction(who.actor) as s:
-        lk = store.get_link(s, name)
-        if lk.agency is None or lk.agency.code != code.upper():
-            raise HTTPException(404, f"agency {code.upper()} has no link {name!r}")
+        lk = _agency_link(s, code, name)
         row = link_row(s, lk)
         try:
             intent = build_intent(s, lk)
@@ -140,3 +148,21 @@ def link_page(request: Request, code: str = PathParam(max_length=32),
         ends = [_end(host, text, kinds[host], backups) for host, text in configs.items()]
     return render(request, "engineer_link.html", who=who, link=row, ends=ends, why=why,
                   code=code.upper())
+
+
+def _start_provision(request: Request, code: str, name: str, who: Principal) -> dict[str, Any]:
+    with who.directory.transaction(who.actor) as s:
+        name = _agency_link(s, code, name).name
+    return provisioning.provision(request, Response(), provisioning.Provision(), name, who)
+
+
+@router.post("/engineer/{code}/link/{name}/provision")
+async def provision_submit(request: Request, code: str = PathParam(max_length=32),
+                           name: str = PathParam(max_length=64),
+                           who: Principal = web.page_requires("network.provision",
+                                                              agency="code")) -> Response:
+    """Start the link's provision job (the API route's own function: same checks, same
+    job), then watch it on its page."""
+    web.check_csrf(request, await form_of(request))
+    job = await run_in_threadpool(_start_provision, request, code, name, who)
+    return done(request, f"/ui/jobs/{job['id']}")

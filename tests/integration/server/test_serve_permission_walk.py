@@ -92,6 +92,10 @@ EXAMPLES: dict[tuple[str, str], tuple[Callable[[httpx.Client], Request], str | N
         lambda a: ("POST", _ui(a, "engineer/DOPA/plan"), _fresh_plan(), FORM), "DOPA"),
     ("GET", "/ui/engineer/{code}/link/{name}"): (
         lambda a: ("GET", _ui(a, "engineer/DOPA/link/dopa-hq"), None, {}), "DOPA"),
+    ("POST", "/ui/engineer/{code}/link/{name}/provision"): (
+        lambda a: ("POST", _ui(a, "engineer/DOPA/link/dopa-hq/provision"), "", FORM), "DOPA"),
+    ("GET", "/ui/jobs/{job_id}"): (lambda a: ("GET", _ui(a, f"jobs/{_dopa_job(a)}"), None, {}),
+                                   "DOPA"),
     ("GET", "/api/v1/sites"): (lambda a: ("GET", "/sites?limit=5", None, {}), None),
     ("GET", "/api/v1/agencies/{code}/sites/{site}"): (
         lambda a: ("GET", "/agencies/DOPA/sites/HQ", None, {}), "DOPA"),
