@@ -38,6 +38,16 @@ transaction that records the result (:func:`vpn.tunnels.complete_rotation`).  A 
 that fails was rolled back, so the old secrets are still what both gateways hold: the
 rotation stays pending.
 
+Both ``deploy`` and ``withdraw`` take the step observer :func:`devices.converge.converge`
+takes (:class:`devices.converge.Observer`), so a job's progress and log follow each
+gateway as they follow each router.  A gateway side reports its rendering as its ``diff``
+(the text it should hold, counted in lines), then ``read`` (what its file held), ``push``
+(written and loaded), ``read_back`` (the connection or interface is there now); the tunnel
+then ``verify`` (on side a's gateway) and the record of the outcomes ``save`` (device
+None); a side put back reports ``restore``.  Router sides report their converge's steps.
+As in converge, an observer that raises at a step's start stops that step (the tunnel is
+then put back) and is never allowed to stop a restore.
+
 ``withdraw`` removes a tunnel from both ends: Linux gateways lose its conn, keys, files and
 interface; routers, through the same converge, lose the lines only this tunnel needs
 (keeping what the router's other tunnels share); the records go back to ``planned`` in the
@@ -51,7 +61,7 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,7 +70,16 @@ from typing import Any
 from vici.exception import CommandException, SessionException
 
 from devices import transport as transports
-from devices.converge import Convergence, DeviceChange, Step, Verification, converge
+from devices.converge import (
+    Convergence,
+    DeviceChange,
+    Observer,
+    ObserverRefused,
+    Step,
+    StepEvent,
+    Verification,
+    converge,
+)
 from devices.errors import GinError, TransportError
 from devices.secrets import Secret
 from devices.sessions import Sessions
@@ -422,15 +441,70 @@ def router_changes(p: TunnelDeployment, keep: Mapping[str, Sequence[str]] | None
             for side in p.sides if side.gateway is None and side.target is not None]
 
 
-def router_withdraw(sessions: Sessions, side: Side, shared: Sequence[str] = ()) -> list[str]:
+def router_withdraw(sessions: Sessions, side: Side, shared: Sequence[str] = (),
+                    observer: Observer | None = None) -> list[str]:
     """Remove from a router the lines only this tunnel needs (not what ``shared``, its other
     tunnels' configs, needs too: the CA trustpoint); a router that keeps some of them is
     put back exactly and the withdraw fails."""
     assert side.target is not None
-    done = converge(sessions, [DeviceChange.removing(side.target, side.text, shared)])
+    done = converge(sessions, [DeviceChange.removing(side.target, side.text, shared)],
+                    observer=observer)
     if not done.ok:
         raise TransportError(f"withdrawing from {side.hostname}: {done.message}")
     return done.diff.get(side.hostname, [])
+
+
+# --- steps --------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def _step(observer: Observer | None, step: Step, device: str | None,
+          lines: Sequence[str] = ()) -> Iterator[None]:
+    """Report ``step`` around its work to ``observer`` (as converge reports its steps): a
+    refusal at the start stops the step; a failure is reported and raised again."""
+    if observer is None:
+        yield
+        return
+    _start(observer, step, device, lines)
+    try:
+        yield
+    except Exception as exc:
+        with contextlib.suppress(Exception):  # the failure itself is what the caller gets
+            observer(StepEvent(step, "failed", device, tuple(lines), error=str(exc)))
+        raise
+    observer(StepEvent(step, "done", device, tuple(lines)))
+
+
+def _start(observer: Observer, step: Step, device: str | None,
+           lines: Sequence[str] = ()) -> None:
+    try:
+        observer(StepEvent(step, "start", device, tuple(lines)))
+    except Exception as exc:
+        raise ObserverRefused(f"{device or 'record'}: {step} not started: the step could "
+                              f"not be recorded: {exc}") from exc
+
+
+def _told(observer: Observer | None, event: StepEvent) -> None:
+    """Report what already happened (a restore, a render): never stopped by the observer."""
+    if observer is not None:
+        with contextlib.suppress(Exception):
+            observer(event)
+
+
+def _read_back(p: TunnelDeployment, side: Side) -> None:
+    """The side as the gateway now holds it: its connections loaded (strongSwan) or its
+    interface present (WireGuard); else a TransportError (the side is put back)."""
+    gw = side.gateway
+    assert gw is not None
+    if p.spec.type == "ikev2":
+        wanted = set(swanctl.parse_tree(side.text).get("connections", {}))
+        loaded = _vici(gw, "reading back the connections",
+                       lambda s: _names(s.get_conns().get("conns")))
+        if missing := sorted(wanted - loaded):
+            raise TransportError(f"gateway {gw.hostname}: {', '.join(missing)} not loaded "
+                                 f"after loading it")
+    elif not _link_exists(gw, wg_ifname(p.spec.name)):
+        raise TransportError(f"gateway {gw.hostname}: interface {wg_ifname(p.spec.name)} "
+                             f"missing after applying it")
 
 
 # --- one tunnel ---------------------------------------------------------------------------
@@ -512,6 +586,17 @@ def _verify(p: TunnelDeployment) -> str | None:
     return None if wg_handshake(a.gateway, p.spec.name) else reasons.NO_HANDSHAKE
 
 
+def _verify_told(p: TunnelDeployment, observer: Observer | None) -> str | None:
+    """:func:`_verify` as the ``verify`` step of side a's gateway (failed: the reason)."""
+    host = next(sd.hostname for sd in p.sides if sd.key == "a")
+    if observer is not None:
+        _start(observer, Step.VERIFY, host)
+    reason = _verify(p)
+    _told(observer, StepEvent(Step.VERIFY, "done" if reason is None else "failed", host,
+                              error=reason))
+    return reason
+
+
 def _tunnel_check(p: TunnelDeployment) -> Verification:
     check = Verification()
     reason = _verify(p)
@@ -525,27 +610,34 @@ def _transport(via: str | DeviceTransport) -> DeviceTransport:
 
 def deploy_plan(p: TunnelDeployment, verify: bool = True,
                 via: str | DeviceTransport = "netmiko", sessions: Sessions | None = None,
-                keep: Mapping[str, Sequence[str]] | None = None) -> DeployResult:
+                keep: Mapping[str, Sequence[str]] | None = None,
+                observer: Observer | None = None) -> DeployResult:
     """Apply one planned tunnel; on failure restore every side applied (see module doc).
 
     Router sides go through ``sessions`` (one per run, so routers are locked per device;
     a new one over the ``via`` transport when not given, journaling in the directory the
-    tunnel was planned from)."""
+    tunnel was planned from).  ``observer`` is told each step (see module doc)."""
     res = DeployResult(p.spec.name)
     done: list[tuple[Side, str | None]] = []
     try:
         for side in p.sides:
             if side.gateway is None:
                 continue
-            old = _snapshot(p, side)
-            try:
-                changed = _apply(p, side, verify)
-            except (GinError, OSError):
-                done.append((side, old))  # partly applied (files, creds): undo it too
-                raise
+            _told(observer, StepEvent(Step.DIFF, "done", side.hostname,
+                                      tuple(side.text.splitlines())))
+            with _step(observer, Step.READ, side.hostname):
+                old = _snapshot(p, side)
+            with _step(observer, Step.PUSH, side.hostname, side.text.splitlines()):
+                try:
+                    changed = _apply(p, side, verify)
+                except (GinError, OSError):
+                    done.append((side, old))  # partly applied (files, creds): undo it too
+                    raise
             res.sides[side.hostname] = "changed" if changed else "no change"
             if changed:
                 done.append((side, old))
+            with _step(observer, Step.READ_BACK, side.hostname):
+                _read_back(p, side)
         routers, routers_pushed = router_changes(p, keep), False
         if routers:
             if sessions is None:
@@ -554,15 +646,15 @@ def deploy_plan(p: TunnelDeployment, verify: bool = True,
                                    f"its router changes could not be journaled: plan it "
                                    f"with vpn.deploy.plan_tunnel")
                 with Sessions(_transport(via), db=p.db) as own:
-                    run = _converge_routers(p, own, routers, verify, bool(done))
+                    run = _converge_routers(p, own, routers, verify, bool(done), observer)
             else:
-                run = _converge_routers(p, sessions, routers, verify, bool(done))
+                run = _converge_routers(p, sessions, routers, verify, bool(done), observer)
             _router_sides(res, run)
             res.restored = run.restored
             if run.status == "rolled back" or run.failed_step == Step.VERIFY:
                 res.result, res.reason = "rolled back", "; ".join(run.reasons)
                 res.message = f"did not come up: {res.reason}"
-                return _undo(p, done, res)
+                return _undo(p, done, res, observer)
             if not run.ok:  # a router refused: it was put back by its converge
                 raise TransportError(run.message)
             routers_pushed = run.pushed
@@ -571,7 +663,7 @@ def deploy_plan(p: TunnelDeployment, verify: bool = True,
             res.rotated = p.pending  # the gateways hold the pending secrets already
             res.message += ROTATED if p.pending else ""
             return res
-        reason = None if (routers or not verify) else _verify(p)
+        reason = None if (routers or not verify) else _verify_told(p, observer)
         if reason is None:
             res.certificates = [sd.creds.serial for sd in p.sides if sd.creds is not None]
             res.rotated = p.pending
@@ -583,14 +675,15 @@ def deploy_plan(p: TunnelDeployment, verify: bool = True,
         res.message = f"did not come up: {reason}"
     except (GinError, OSError) as exc:
         res.result, res.message = "failed", str(exc)
-    return _undo(p, done, res)
+    return _undo(p, done, res, observer)
 
 
 def _converge_routers(p: TunnelDeployment, sessions: Sessions, routers: list[DeviceChange],
-                      verify: bool, gateways_changed: bool) -> Convergence:
+                      verify: bool, gateways_changed: bool,
+                      observer: Observer | None = None) -> Convergence:
     """The router sides, verified with the tunnel (when asked) once they are pushed."""
     return converge(sessions, routers, verify=(lambda conns: _tunnel_check(p)) if verify
-                    else None, verify_unchanged=gateways_changed)
+                    else None, verify_unchanged=gateways_changed, observer=observer)
 
 
 def _router_sides(res: DeployResult, run: Convergence) -> None:
@@ -602,16 +695,19 @@ def _router_sides(res: DeployResult, run: Convergence) -> None:
 
 
 def _undo(p: TunnelDeployment, done: list[tuple[Side, str | None]],
-          res: DeployResult) -> DeployResult:
+          res: DeployResult, observer: Observer | None = None) -> DeployResult:
     """Restore the gateway sides applied (routers were restored by their converge)."""
     ok = res.restored is not False
     for side, old in reversed(done):
+        _told(observer, StepEvent(Step.RESTORE, "start", side.hostname))
         try:
             _restore(p, side, old)
             res.sides[side.hostname] = "restored"
+            _told(observer, StepEvent(Step.RESTORE, "done", side.hostname))
         except (GinError, OSError) as exc:
             ok = False
             res.sides[side.hostname] = f"not restored: {exc}"
+            _told(observer, StepEvent(Step.RESTORE, "failed", side.hostname, error=str(exc)))
     res.restored = ok
     return res
 
@@ -630,10 +726,12 @@ def _others_on_routers(p: TunnelDeployment, plans: Iterable[TunnelDeployment]
 
 def deploy(directory: Directory, names: Sequence[str], verify: bool = True,
            via: str | DeviceTransport = "netmiko", workers: int = WORKERS,
-           gateway_of: Callable[[m.Device], Gateway] = Gateway.of) -> list[DeployResult]:
+           gateway_of: Callable[[m.Device], Gateway] = Gateway.of,
+           observer: Observer | None = None) -> list[DeployResult]:
     """Deploy tunnels by name (concurrently) and record each outcome in the directory,
     in the transaction that ends the routers' journal entries (``via``: a transport's
-    name, or the transport itself)."""
+    name, or the transport itself; ``observer``: told each step, from the deploy's
+    threads, see module doc)."""
     plans: dict[str, TunnelDeployment] = {}
     results: dict[str, DeployResult] = {}
     with directory.transaction() as s:
@@ -646,14 +744,29 @@ def deploy(directory: Directory, names: Sequence[str], verify: bool = True,
     with Sessions(_transport(via), db=directory.engine) as sessions:
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(plans) or 1))) as pool:
             for res in pool.map(lambda p: deploy_plan(p, verify, via, sessions,
-                                                      _others_on_routers(p, plans.values())),
+                                                      _others_on_routers(p, plans.values()),
+                                                      observer),
                                 plans.values()):
                 results[res.tunnel] = res
         ordered = [results[n] for n in dict.fromkeys(names)]
-        record(directory, ordered, verify, sessions)
+        with _recording(observer):
+            record(directory, ordered, verify, sessions)
     revoke_replaced(directory, [(plans[r.tunnel], r) for r in ordered
                                 if r.rotated and r.certificates])
     return ordered
+
+
+@contextlib.contextmanager
+def _recording(observer: Observer | None) -> Iterator[None]:
+    """The record of the outcomes as the run's last step (``save``, device None).  The
+    devices are changed already: an observer cannot stop the record, only be told."""
+    _told(observer, StepEvent(Step.SAVE, "start", None))
+    try:
+        yield
+    except Exception as exc:
+        _told(observer, StepEvent(Step.SAVE, "failed", None, error=str(exc)))
+        raise
+    _told(observer, StepEvent(Step.SAVE, "done", None))
 
 
 def revoke_replaced(directory: Directory,
@@ -725,10 +838,12 @@ def _router_shared(session: Any, tunnel: m.Tunnel, device: m.Device) -> list[str
 
 def withdraw(directory: Directory, names: Sequence[str],
              via: str | DeviceTransport = "netmiko",
-             gateway_of: Callable[[m.Device], Gateway] = Gateway.of) -> list[str]:
+             gateway_of: Callable[[m.Device], Gateway] = Gateway.of,
+             observer: Observer | None = None) -> list[str]:
     """Remove tunnels from both ends: Linux gateways (conn, keys, files, interfaces) and
     routers (through the ``via`` transport, the lines only this tunnel needs); the records go back
-    to ``planned``.  Returns the names withdrawn."""
+    to ``planned``.  Returns the names withdrawn.  ``observer`` is told each gateway's
+    ``push`` (the removal) and each router's converge steps, then the record's ``save``."""
     shared: dict[tuple[str, str], list[str]] = {}
     with directory.transaction() as s:
         plans = []
@@ -742,10 +857,12 @@ def withdraw(directory: Directory, names: Sequence[str],
         for p in plans:
             for side in p.sides:
                 if side.gateway is not None:
-                    _restore(p, side, None)
+                    with _step(observer, Step.PUSH, side.hostname):
+                        _restore(p, side, None)
                 else:
-                    router_withdraw(sessions, side, shared[(p.spec.name, side.hostname)])
-        with directory.transaction() as s:
+                    router_withdraw(sessions, side, shared[(p.spec.name, side.hostname)],
+                                    observer)
+        with _recording(observer), directory.transaction() as s:
             sessions.journal.finish(s)  # the removals and the records commit together
             for p in plans:
                 get_tunnel(s, p.spec.name).status = "planned"

@@ -17,6 +17,9 @@ from .jobs import JobContext, JobFunction
 #: converge() steps a link ends after on each of its two routers (read, diff, push,
 #: read back, save) and once for both (verify): the progress total of one link
 STEPS_PER_LINK = 2 * 5 + 1
+#: vpn.deploy's steps on each of a tunnel's two gateways (render, read, push, read back) and
+#: once for the tunnel (verify): the progress total of one tunnel; the record is one more
+STEPS_PER_TUNNEL = 2 * 4 + 1
 
 
 def _counting(ctx: JobContext, what: str) -> Callable[[int], Any]:
@@ -61,13 +64,15 @@ def deploy(ctx: JobContext) -> tuple[bool, dict[str, Any]]:
     from vpn import deploy as deploying
 
     names = list(ctx.params["tunnels"])
-    ctx.progress(0, len(names))
+    total = STEPS_PER_TUNNEL * len(names) + 1
+    ctx.progress(0, total)
     results = deploying.deploy(ctx.directory, names, verify=bool(ctx.params.get("verify", True)),
-                               via=ctx.params.get("via", "netmiko"))
+                               via=ctx.params.get("via", "netmiko"), observer=ctx.observer)
     for r in results:
         ctx.log(f"tunnel {r.tunnel}: {r.result}" + (f" ({r.message})" if r.message else ""))
-    ctx.progress(len(results), len(names))
     ok = all(deploying.EXIT[r.result] == 0 for r in results)
+    if ok:  # a side with no change skips no step, but a tunnel with none skips its verify
+        ctx.progress(total, total)
     return ok, {"tunnels": [r.as_dict() for r in results], **({} if ok else {"message": "; ".join(
         f"{r.tunnel}: {r.result}" for r in results if deploying.EXIT[r.result])})}
 
