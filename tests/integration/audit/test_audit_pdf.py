@@ -14,7 +14,7 @@ from tests.unit.audit.conftest import NOW, golden
 
 THAI_FONTS = ("Garuda", "Loma", "Norasi", "Kinnari", "Sawasdee", "Umpush", "Waree", "Tlwg",
               "Laksaman", "Purisa", "Kinnari", "Sarabun", "NotoSansThai")
-GREEN, RED = (0x2E, 0x7D, 0x32), (0xC6, 0x28, 0x28)
+AMBER, RED = (0xEF, 0x8F, 0x00), (0xC6, 0x28, 0x28)
 
 
 def _pixels(ppm: bytes) -> tuple[int, int, bytes]:
@@ -55,7 +55,9 @@ def test_pdf_has_thai_text_and_charts(tmp_path: Path) -> None:
     # the charts follow the cover and the summary tables: every page is looked at
     subprocess.run(["pdftoppm", "-r", "40", str(pdf), str(tmp_path / "page")], check=True)
     rgb = b"".join(_pixels(p.read_bytes())[2] for p in sorted(tmp_path.glob("page*.ppm")))
-    assert _count(rgb, GREEN) > 50  # DOPA's 100 % bar and the passing clauses
+    # DOPA's good config scores 78 % (amber): the evidence no one gave (Prometheus, the
+    # directory, backups) is unknown and counts against it, as it must
+    assert _count(rgb, AMBER) > 50
     assert _count(rgb, RED) > 20  # MOF's low bar and "fail" cells
     subprocess.run(["pdftoppm", "-r", "40", "-png", str(pdf), str(tmp_path / "png")],
                    check=True)
