@@ -40,7 +40,8 @@ def test_demo_day_plays_the_story(tmp_path: Path) -> None:
         done = subprocess.run(["bash", str(SCRIPT)], capture_output=True, text=True, env=env,
                               timeout=900, check=False)
     finally:  # the script's trap tears the lab down; a killed run must not leave it behind
-        subprocess.run([sys.executable, "-m", "gin.cli", "lab", "down", "--name", lab], capture_output=True, check=False)
+        subprocess.run([sys.executable, "-m", "gin.cli", "lab", "down", "--name", lab],
+                       capture_output=True, check=False)
     out = done.stdout
     assert done.returncode == 0, (done.returncode, out[-4000:], done.stderr[-4000:])
     assert "skipped" not in out, out[-2000:]
