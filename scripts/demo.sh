@@ -165,6 +165,9 @@ print([i['name'] for i in node['interfaces'] if i['peer'].split(':')[0]=='$2'][0
     gin audit check --backup-dir "$ROOT/demo/vpn-backups"   # no backups of the gateways: unknown, never pass
     gin lab down --name demovpn
     trap - EXIT
+
+    step "One day in the GIN: engineer, SOC and auditor on one lab, with Prometheus and Alertmanager"
+    bash "$ROOT/scripts/demo-day.sh"
 else
     echo "skipped: the lab needs root and FRR (run this script as root on Debian: it installs them)"
 fi
