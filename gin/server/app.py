@@ -20,12 +20,16 @@ from .routes import (  # noqa: I001 (long operations as jobs)
     audit_runs,
     changes,
     gsi,
+    interfaces,
     inventory,
     jobs,
     links,
+    monitoring,
     people,
     provisioning,
+    services,
     system,
+    tunnel_live,
     tunnels,
 )
 
@@ -45,6 +49,8 @@ def create_app(directory: Directory) -> FastAPI:
                               "carrying the permission the route declares.")
     app.state.directory = directory
     for module in (system, agencies, addresses, changes, people, inventory, gsi, links, tunnels):
+        app.include_router(module.router, prefix=API)
+    for module in (interfaces, services, monitoring, tunnel_live):
         app.include_router(module.router, prefix=API)
     for module in (provisioning, jobs, audit_runs):
         app.include_router(module.router, prefix=API)

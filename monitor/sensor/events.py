@@ -144,3 +144,31 @@ class EventLog:
         if self._own and self._fh is not None:
             self._fh.close()
             self._fh = None
+
+
+#: Where the shared service reads the threat sensors' event log: ``$GIN_SENSOR_EVENTS``,
+#: else ``sensor-events.jsonl`` in gin's data directory (run the sensor with ``--events``
+#: pointing there, or have the SIEM shipper copy it there).
+EVENTS_ENV, EVENTS_NAME = "GIN_SENSOR_EVENTS", "sensor-events.jsonl"
+
+
+def read_log(path: str | Path) -> list[dict[str, Any]]:
+    """The events of an event log, oldest first, each with ``id`` (its line number from 1:
+    the log only grows, so an id names the same event for good).  A missing log has no
+    events yet; a line that is not an event object (a write cut short) is skipped."""
+    out: list[dict[str, Any]] = []
+    try:
+        fh = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 - closed below
+    except FileNotFoundError:
+        return out
+    except OSError as exc:
+        raise SensorError(f"cannot read the event log {str(path)!r}: {exc.strerror}") from None
+    with fh:
+        for number, line in enumerate(fh, 1):
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict):
+                out.append({"id": number, **record})
+    return out

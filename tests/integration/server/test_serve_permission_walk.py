@@ -136,8 +136,70 @@ EXAMPLES: dict[tuple[str, str], tuple[Callable[[httpx.Client], Request], str | N
     ("GET", "/api/v1/audit/runs"): (lambda a: ("GET", "/audit/runs?limit=5", None, {}), None),
     ("GET", "/api/v1/audit/runs/{run_id}/report"): (
         lambda a: ("GET", f"/audit/runs/{_dopa_run(a)}/report?format=csv", None, {}), "DOPA"),
+    # Interfaces, public services and contacts, monitoring targets, sensor events, and a
+    # tunnel's rendered configuration and live state.
+    ("GET", "/api/v1/interfaces"): (lambda a: ("GET", "/interfaces?limit=5", None, {}), None),
+    ("GET", "/api/v1/devices/{hostname}/interfaces/{ifname:path}"): (
+        lambda a: ("GET", "/devices/dopa-pe1/interfaces/eth1", None, {}), "DOPA"),
+    ("GET", "/api/v1/services"): (lambda a: ("GET", "/services?agency=DOPA", None, {}), None),
+    ("GET", "/api/v1/agencies/{code}/services/{name}"): (
+        lambda a: ("GET", f"/agencies/DOPA/services/{_fresh_service(a)}", None, {}), "DOPA"),
+    ("POST", "/api/v1/agencies/{code}/services"): (
+        lambda a: ("POST", "/agencies/DOPA/services",
+                   {"name": f"walk{next(_fresh)}", "url": "https://www.dopa.go.th/"}, {}),
+        "DOPA"),
+    ("DELETE", "/api/v1/agencies/{code}/services/{name}"): (
+        lambda a: ("DELETE", f"/agencies/DOPA/services/{_fresh_service(a)}", None, {}), "DOPA"),
+    ("GET", "/api/v1/contacts"): (lambda a: ("GET", "/contacts?limit=5", None, {}), None),
+    ("GET", "/api/v1/agencies/{code}/contacts/{contact_id}"): (
+        lambda a: ("GET", f"/agencies/DOPA/contacts/{_fresh_contact(a)}", None, {}), "DOPA"),
+    ("POST", "/api/v1/agencies/{code}/contacts"): (
+        lambda a: ("POST", "/agencies/DOPA/contacts", {"name": "walk", "role": "NOC"}, {}),
+        "DOPA"),
+    ("DELETE", "/api/v1/agencies/{code}/contacts/{contact_id}"): (
+        lambda a: ("DELETE", f"/agencies/DOPA/contacts/{_fresh_contact(a)}", None, {}),
+        "DOPA"),
+    ("GET", "/api/v1/monitor/targets"): (lambda a: ("GET", "/monitor/targets", None, {}), None),
+    ("GET", "/api/v1/monitor/targets/{hostname}"): (
+        lambda a: ("GET", "/monitor/targets/dopa-pe1", None, {}), "DOPA"),
+    ("GET", "/api/v1/sensor/events"): (lambda a: ("GET", "/sensor/events", None, {}), None),
+    ("GET", "/api/v1/sensor/events/{event_id}"): (
+        lambda a: ("GET", "/sensor/events/1", None, {}), "DOPA"),
+    ("GET", "/api/v1/tunnels/{name}/render"): (
+        lambda a: ("GET", "/tunnels/dopa-moph/render", None, {}), "DOPA"),
+    ("GET", "/api/v1/tunnels/{name}/status"): (
+        lambda a: ("GET", "/tunnels/dopa-moph/status", None, {}), "DOPA"),
 }
 _fresh = itertools.count(1)
+
+
+def _fresh_service(admin: httpx.Client) -> str:
+    made = admin.post("/agencies/DOPA/services",
+                      json={"name": f"walk{next(_fresh)}", "url": "https://www.dopa.go.th/"})
+    assert made.status_code == 201, made.text
+    return made.json()["name"]
+
+
+def _fresh_contact(admin: httpx.Client) -> int:
+    made = admin.post("/agencies/DOPA/contacts", json={"name": "walk", "role": "NOC"})
+    assert made.status_code == 201, made.text
+    return made.json()["id"]
+
+
+def add_sensor_event(tmp_path: Path, monkeypatch) -> Path:
+    """A threat sensor's event log holding one event against DOPA, where the service reads
+    it (GIN_SENSOR_EVENTS, set before the service starts)."""
+    import json
+
+    log = tmp_path / "sensor-events.jsonl"
+    log.write_text(json.dumps({"time": "2026-12-06T01:00:00+00:00",
+                               "last_seen": "2026-12-06T01:00:09+00:00", "type": "port_scan",
+                               "severity": "warning", "source": "2001:db8:66::6",
+                               "destination": "2001:db8:1::1", "agency": "DOPA",
+                               "source_agency": None, "count": 120,
+                               "evidence": {"ports": 120}}) + "\n")
+    monkeypatch.setenv("GIN_SENSOR_EVENTS", str(log))
+    return log
 
 
 def _new_link() -> dict[str, Any]:
@@ -264,9 +326,11 @@ def call(client: httpx.Client, request: Request) -> httpx.Response:
     return client.request(method, path, json=body, headers=headers)
 
 
-def test_every_route_declares_and_enforces_its_permission(pg_url, serve, monkeypatch):
+def test_every_route_declares_and_enforces_its_permission(pg_url, serve, monkeypatch,
+                                                           tmp_path):
     # the service seals new tunnels' secrets with the same key as add_tunnel
     monkeypatch.setenv("GIN_VPN_KEY", base64.b64encode(b"s" * 32).decode())
+    add_sensor_event(tmp_path, monkeypatch)
     svc = serve(pg_url, *NO_ENFORCEMENT)
     add_tunnel(svc, monkeypatch)
     add_audit_run(svc)

@@ -1,0 +1,153 @@
+"""Agencies' public services (what ``gin audit web`` scans) and the people to call about an
+agency's network: list (filters, stable cursor pages, scoped), show, add and remove, through
+the same :mod:`directory.store` calls as ``gin directory service`` and ``gin directory
+contact``.  The store changes neither in place, so there is no PATCH: remove and add."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from directory import models as m
+from directory import store
+from directory.errors import NotFound
+from gin.commands.directory import contact_row
+from gin.commands.service import service_row
+
+from ..permissions import Principal, requires
+
+router = APIRouter(tags=["services and contacts"])
+CODE = Path(max_length=32, description="agency code", examples=["DOPA"])
+SERVICE = Path(max_length=64, description="service name", examples=["www"])
+CONTACT = Path(ge=1, le=2**31 - 1, description="contact id", examples=[1])
+
+
+def _scoped(who: Principal, s: Any, stmt: Any, column: Any, empty: Any,
+            agency: str | None) -> Any:
+    visible = who.visible(s, "directory.read")
+    if visible is not None:
+        stmt = stmt.where(column.in_(visible) if visible else empty)
+    if agency:
+        stmt = stmt.where(column == store.get_agency(s, agency).id)
+    return stmt
+
+
+@router.get("/services")
+def list_services(agency: str | None = Query(None, max_length=32),
+                  after: str | None = Query(None, max_length=100,
+                                            description="cursor: AGENCY/NAME of the last row"),
+                  limit: int = Query(100, ge=1, le=store.MAX_PAGE),
+                  who: Principal = requires("directory.read")) -> dict[str, Any]:
+    """Services in (agency, name) order; ``next`` is the cursor of the following page."""
+    with who.directory.transaction(who.actor) as s:
+        stmt = select(m.Service).join(m.Service.agency).order_by(m.Agency.code, m.Service.name)
+        stmt = _scoped(who, s, stmt, m.Service.agency_id, m.Service.id.is_(None), agency)
+        if after:
+            ag, _, name = after.partition("/")
+            ag, name = ag.upper(), name.lower()
+            stmt = stmt.where((m.Agency.code > ag)
+                              | ((m.Agency.code == ag) & (m.Service.name > name)))
+        rows = list(s.scalars(stmt.limit(limit + 1)).unique())
+        items = [service_row(sv) for sv in rows[:limit]]
+    last = items[-1] if items and len(rows) > limit else None
+    return {"items": items, "next": f"{last['agency']}/{last['name']}" if last else None}
+
+
+@router.get("/agencies/{code}/services/{name}")
+def show_service(code: str = CODE, name: str = SERVICE,
+                 who: Principal = requires("directory.read", agency="code")) -> dict[str, Any]:
+    """One public service of an agency."""
+    with who.directory.transaction(who.actor) as s:
+        return service_row(store.get_service(s, code, name))
+
+
+class NewService(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"name": "www", "url": "https://www.dopa.go.th/",
+                      "hosts": ["dopa.go.th"], "description": "กรมการปกครอง"}]})
+    name: str = Field(max_length=64)
+    url: str = Field(max_length=2048)
+    hosts: list[str] = Field(default_factory=list, max_length=store.MAX_SERVICE_HOSTS)
+    description: str | None = Field(None, max_length=255)
+
+
+@router.post("/agencies/{code}/services", status_code=201)
+def add_service(body: NewService, code: str = CODE,
+                who: Principal = requires("directory.write", agency="code")) -> dict[str, Any]:
+    """Record a public service of the agency (``gin directory service add``)."""
+    with who.directory.transaction(who.actor) as s:
+        return service_row(store.add_service(s, code, body.name, body.url, body.hosts,
+                                             body.description))
+
+
+@router.delete("/agencies/{code}/services/{name}", status_code=204)
+def remove_service(code: str = CODE, name: str = SERVICE,
+                   who: Principal = requires("directory.write", agency="code")) -> Response:
+    """Remove a public service of the agency (``gin directory service rm``)."""
+    with who.directory.transaction(who.actor) as s:
+        store.remove_service(s, code, name)
+    return Response(status_code=204)
+
+
+@router.get("/contacts")
+def list_contacts(agency: str | None = Query(None, max_length=32),
+                  after: int | None = Query(None, ge=0, le=2**31 - 1,
+                                            description="cursor: the last id"),
+                  limit: int = Query(100, ge=1, le=store.MAX_PAGE),
+                  who: Principal = requires("directory.read")) -> dict[str, Any]:
+    """Contacts in id order; ``next`` is the cursor of the following page."""
+    with who.directory.transaction(who.actor) as s:
+        stmt = select(m.Contact).order_by(m.Contact.id)
+        stmt = _scoped(who, s, stmt, m.Contact.agency_id, m.Contact.id.is_(None), agency)
+        if after is not None:
+            stmt = stmt.where(m.Contact.id > after)
+        rows = list(s.scalars(stmt.limit(limit + 1)).unique())
+        items = [contact_row(c) for c in rows[:limit]]
+    return {"items": items, "next": str(items[-1]["id"]) if len(rows) > limit else None}
+
+
+def _contact(s: Any, code: str, contact_id: int) -> m.Contact:
+    ag = store.get_agency(s, code)
+    found = s.get(m.Contact, contact_id)
+    if found is None or found.agency_id != ag.id:
+        raise NotFound(f"contact {contact_id} of {ag.code} not found")
+    return found
+
+
+@router.get("/agencies/{code}/contacts/{contact_id}")
+def show_contact(code: str = CODE, contact_id: int = CONTACT,
+                 who: Principal = requires("directory.read", agency="code")) -> dict[str, Any]:
+    """One contact of an agency."""
+    with who.directory.transaction(who.actor) as s:
+        return contact_row(_contact(s, code, contact_id))
+
+
+class NewContact(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"name": "สมชาย ใจดี", "role": "NOC", "email": "noc@dopa.go.th",
+                      "phone": "+66 2 000 0000"}]})
+    name: str = Field(max_length=255)
+    role: str | None = Field(None, max_length=64)
+    email: str | None = Field(None, max_length=255)
+    phone: str | None = Field(None, max_length=64)
+
+
+@router.post("/agencies/{code}/contacts", status_code=201)
+def add_contact(body: NewContact, code: str = CODE,
+                who: Principal = requires("directory.write", agency="code")) -> dict[str, Any]:
+    """Add a contact to the agency (``gin directory contact add``)."""
+    with who.directory.transaction(who.actor) as s:
+        return contact_row(store.add_contact(s, code, body.name, body.role, body.email,
+                                             body.phone))
+
+
+@router.delete("/agencies/{code}/contacts/{contact_id}", status_code=204)
+def remove_contact(code: str = CODE, contact_id: int = CONTACT,
+                   who: Principal = requires("directory.write", agency="code")) -> Response:
+    """Remove a contact of the agency (the store's one way to remove an object)."""
+    with who.directory.transaction(who.actor) as s:
+        store.remove(s, _contact(s, code, contact_id))
+    return Response(status_code=204)
