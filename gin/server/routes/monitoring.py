@@ -8,8 +8,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Path, Query
+from sqlalchemy import select
 
 from devices.errors import GinError
+from directory import models as m
 from directory.db import user_data_path
 from monitor.prometheus.config import SENSOR_PORT, directory_inventory, directory_sensors
 from monitor.sensor.events import EVENTS_ENV, EVENTS_NAME, read_log
@@ -22,13 +24,11 @@ JOBS = ("snmp", "sensor")
 
 def _visible_codes(who: Principal) -> set[str] | None:
     """Agency codes the caller may watch; None: every one."""
-    from directory import models as m
-
     with who.directory.transaction(who.actor) as s:
         ids = who.visible(s, "monitor.read")
         if ids is None:
             return None
-        return {a.code for a in s.query(m.Agency).filter(m.Agency.id.in_(ids))} if ids else set()
+        return set(s.scalars(select(m.Agency.code).where(m.Agency.id.in_(ids)))) if ids else set()
 
 
 def _targets(who: Principal, scoped: bool = True) -> list[dict[str, Any]]:
