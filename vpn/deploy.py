@@ -81,6 +81,7 @@ from devices.converge import (
     converge,
 )
 from devices.errors import GinError, TransportError
+from devices.journal import Journal
 from devices.secrets import Secret
 from devices.sessions import Sessions
 from devices.targets import DeviceTarget, target_of
@@ -90,6 +91,7 @@ from directory.changelog import log_event
 from directory.store import Directory
 from vpn import reasons, swanctl
 from vpn.gateway import Gateway
+from vpn.gateway_journal import GatewayJournal, Image
 from vpn.render import linux_gateway, render_side
 from vpn.tunnels import (
     TunnelSpec,
@@ -555,6 +557,30 @@ def _snapshot(p: TunnelDeployment, side: Side) -> str | None:
     return _read(side.gateway.wg_file(wg_ifname(p.spec.name)))
 
 
+def _gateway_file(gw: Gateway, type_: str, tunnel: str) -> Path:
+    return gw.conf_file(tunnel) if type_ == "ikev2" else gw.wg_file(wg_ifname(tunnel))
+
+
+def gateway_image(gw: Gateway, type_: str, tunnel: str) -> Image:
+    """What ``gw`` holds for ``tunnel`` now: the file gin manages there and whether the
+    connection (strongSwan) or interface (WireGuard) is loaded (the journal's pre-image)."""
+    path = _gateway_file(gw, type_, tunnel)
+    if type_ == "ikev2":
+        loaded = conn_name(tunnel) in _vici(
+            gw, "reading the connections", lambda s: _names(s.get_conns().get("conns")))
+    else:
+        loaded = _link_exists(gw, wg_ifname(tunnel))
+    return Image({str(path): _read(path)}, loaded)
+
+
+def _journal_open(gj: GatewayJournal, p: TunnelDeployment, side: Side) -> None:
+    """The side's journal entry, before its gateway is touched."""
+    assert side.gateway is not None
+    gw, t = side.gateway, p.spec.type
+    want = Image({str(_gateway_file(gw, t, p.spec.name)): side.text}, True)
+    gj.open(side.hostname, side.key, gateway_image(gw, t, p.spec.name), want)
+
+
 def _apply(p: TunnelDeployment, side: Side, verify: bool = True) -> bool:
     """Write and load one gateway side."""
     assert side.gateway is not None
@@ -619,6 +645,10 @@ def deploy_plan(p: TunnelDeployment, verify: bool = True,
     tunnel was planned from).  ``observer`` is told each step (see module doc)."""
     res = DeployResult(p.spec.name)
     done: list[tuple[Side, str | None]] = []
+    own_journal = sessions is None and any(sd.gateway is not None for sd in p.sides)
+    journal = (sessions.journal if sessions is not None
+               else Journal(p.db) if own_journal else None)
+    gj = GatewayJournal(journal, p.spec.type, p.spec.name) if journal is not None else None
     try:
         for side in p.sides:
             if side.gateway is None:
@@ -628,6 +658,8 @@ def deploy_plan(p: TunnelDeployment, verify: bool = True,
             with _step(observer, Step.READ, side.hostname):
                 old = _snapshot(p, side)
             with _step(observer, Step.PUSH, side.hostname, side.text.splitlines()):
+                if gj is not None:
+                    _journal_open(gj, p, side)
                 try:
                     changed = _apply(p, side, verify)
                 except (GinError, OSError):
@@ -636,8 +668,12 @@ def deploy_plan(p: TunnelDeployment, verify: bool = True,
             res.sides[side.hostname] = "changed" if changed else "no change"
             if changed:
                 done.append((side, old))
+            if gj is not None:
+                gj.mark(side.hostname, "pushed", "push")
             with _step(observer, Step.READ_BACK, side.hostname):
                 _read_back(p, side)
+            if gj is not None:
+                gj.mark(side.hostname, "read_back", "read_back")
         routers, routers_pushed = router_changes(p, keep), False
         if routers:
             if sessions is None:
@@ -654,7 +690,7 @@ def deploy_plan(p: TunnelDeployment, verify: bool = True,
             if run.status == "rolled back" or run.failed_step == Step.VERIFY:
                 res.result, res.reason = "rolled back", "; ".join(run.reasons)
                 res.message = f"did not come up: {res.reason}"
-                return _undo(p, done, res, observer)
+                return _undo(p, done, res, observer, gj)
             if not run.ok:  # a router refused: it was put back by its converge
                 raise TransportError(run.message)
             routers_pushed = run.pushed
@@ -662,20 +698,28 @@ def deploy_plan(p: TunnelDeployment, verify: bool = True,
             res.result, res.message = "no change", "already deployed as rendered"
             res.rotated = p.pending  # the gateways hold the pending secrets already
             res.message += ROTATED if p.pending else ""
+            if gj is not None:
+                gj.verified(next(sd.hostname for sd in p.sides if sd.key == "a"))
+                if own_journal:
+                    gj.journal.finish()  # no record follows a plan deployed on its own
             return res
         reason = None if (routers or not verify) else _verify_told(p, observer)
         if reason is None:
+            if gj is not None:  # only the record is left: recovery records it
+                gj.verified(next(sd.hostname for sd in p.sides if sd.key == "a"))
             res.certificates = [sd.creds.serial for sd in p.sides if sd.creds is not None]
             res.rotated = p.pending
             res.result = "changed"
             res.message = ("up" if verify else "loaded (not verified)") + (
                 ROTATED if p.pending else "")
+            if own_journal and gj is not None:
+                gj.journal.finish()  # no record follows a plan deployed on its own
             return res
         res.result, res.reason = "rolled back", reason
         res.message = f"did not come up: {reason}"
     except (GinError, OSError) as exc:
         res.result, res.message = "failed", str(exc)
-    return _undo(p, done, res, observer)
+    return _undo(p, done, res, observer, gj)
 
 
 def _converge_routers(p: TunnelDeployment, sessions: Sessions, routers: list[DeviceChange],
@@ -695,21 +739,41 @@ def _router_sides(res: DeployResult, run: Convergence) -> None:
 
 
 def _undo(p: TunnelDeployment, done: list[tuple[Side, str | None]],
-          res: DeployResult, observer: Observer | None = None) -> DeployResult:
-    """Restore the gateway sides applied (routers were restored by their converge)."""
+          res: DeployResult, observer: Observer | None = None,
+          gj: GatewayJournal | None = None) -> DeployResult:
+    """Restore the gateway sides applied (routers were restored by their converge); their
+    journal entries end ``restored`` (``restore_failed``: recovery tries again)."""
     ok = res.restored is not False
     for side, old in reversed(done):
         _told(observer, StepEvent(Step.RESTORE, "start", side.hostname))
+        _journaled(gj, side.hostname, "restoring")
         try:
             _restore(p, side, old)
             res.sides[side.hostname] = "restored"
             _told(observer, StepEvent(Step.RESTORE, "done", side.hostname))
+            _journaled(gj, side.hostname, "restored")
         except (GinError, OSError) as exc:
             ok = False
             res.sides[side.hostname] = f"not restored: {exc}"
             _told(observer, StepEvent(Step.RESTORE, "failed", side.hostname, error=str(exc)))
+            _journaled(gj, side.hostname, "restore_failed")
+    if gj is not None:  # sides opened but not changed: nothing to undo there
+        for host in gj.entries:
+            _journaled(gj, host, "restored", only_open=True)
     res.restored = ok
     return res
+
+
+def _journaled(gj: GatewayJournal | None, host: str, state: str,
+               only_open: bool = False) -> None:
+    """Move a gateway's entry during a restore: never allowed to stop the restore."""
+    if gj is None or host not in gj.entries:
+        return
+    with contextlib.suppress(GinError):
+        if only_open:
+            gj.journal.mark_if(gj.entries[host], ("pushing", "pushed", "read_back"), state)
+        else:
+            gj.journal.mark(gj.entries[host], state)
 
 
 def _others_on_routers(p: TunnelDeployment, plans: Iterable[TunnelDeployment]

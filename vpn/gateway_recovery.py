@@ -1,0 +1,118 @@
+"""Crash recovery of a tunnel's Linux gateway sides (journaled by :mod:`vpn.gateway_journal`).
+
+For an unfinished gateway entry whose owner is gone: when every gateway side of that deploy
+had verified and still holds its intended image, the deploy is recorded (the tunnel ``up``,
+a ``vpn-deploy`` event) in the transaction that ends the entries; otherwise each gateway
+gets its pre-image back (its files byte for byte, the connection reloaded or unloaded, the
+interface synced or removed), which is read back.  Each resolved entry gets a ``recover``
+row in the change log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from sqlalchemy import insert
+
+from devices.errors import GinError
+from devices.journal import Entry, Journal, opened
+from devices.recovery import Recovered
+from directory import models as m
+from directory import store
+from directory.changelog import log_event
+from directory.store import Directory
+from vpn import deploy as dp
+from vpn.gateway import Gateway
+from vpn.gateway_journal import Image
+from vpn.render import linux_gateway
+from vpn.tunnels import get_tunnel
+
+capture = dp.gateway_image
+
+
+def _images(entry: Entry) -> tuple[Image, Image]:
+    return (Image.of(entry.image()),
+            Image.of(opened(entry.lines[1], entry.run_id, entry.device)))
+
+
+def _put_back(gw: Gateway, type_: str, tunnel: str, pre: Image, want: Image) -> None:
+    """The pre-image's files byte for byte and its connection or interface as it was."""
+    (path, old), = pre.files.items()
+    new = want.files[path] or ""
+    if type_ == "ikev2":
+        dp.ike_restore(gw, tunnel, old if pre.loaded else None, new)
+    else:
+        dp.wg_restore(gw, tunnel, old if pre.loaded else None)
+    dp._write(Path(path), old)
+
+
+def recover_gateways(directory: Directory, hosts: Sequence[str] = (),
+                     gateway_of: Callable[[m.Device], Gateway] = Gateway.of
+                     ) -> list[Recovered]:
+    """Resolve the gateway entries dead processes left (all, or ``hosts``'), per deploy."""
+    journal = Journal(directory.engine)
+    runs: dict[str, list[Entry]] = {}
+    for entry in journal.orphans(hosts, gateways=True):
+        runs.setdefault(entry.run_id, []).append(entry)
+    done: list[Recovered] = []
+    for entries in runs.values():
+        try:
+            done.extend(_resolve_run(journal, directory, entries, gateway_of))
+        except (GinError, OSError, ValueError) as exc:
+            done.extend(Recovered(e.device, e.id, e.state, False, str(exc)) for e in entries)
+    return done
+
+
+def _resolve_run(journal: Journal, directory: Directory, entries: list[Entry],
+                 gateway_of: Callable[[m.Device], Gateway]) -> list[Recovered]:
+    _, type_, tunnel, _key = entries[0].lines[0].split()
+    with directory.transaction() as s:
+        t = get_tunnel(s, tunnel)
+        all_gateways = all(linux_gateway(d.platform) for d in (t.a_device, t.b_device))
+        gws = {e.device: gateway_of(store.get_device(s, e.device)) for e in entries}
+    found = {e.id: capture(gws[e.device], type_, tunnel) for e in entries}
+    images = {e.id: _images(e) for e in entries}
+    if (all_gateways and len(entries) == 2 and all(e.state == "verified" for e in entries)
+            and all(found[e.id] == images[e.id][1] for e in entries)):
+        action = "verified but never recorded; found the intended result: recorded it"
+        with directory.transaction() as s:
+            t = get_tunnel(s, tunnel)
+            t.status = "up"
+            log_event(s, "vpn-deploy", t, {"result": "changed", "reason": None,
+                                           "message": "recorded by recovery",
+                                           "restored": None})
+            journal.close([e.id for e in entries], s, f"recovered by {journal.owner}: "
+                                                      f"{action}")
+        out = [Recovered(e.device, e.id, e.state, True, action) for e in entries]
+        for r, e in zip(out, entries, strict=True):
+            _log(journal, e, "done", r.action)
+        return out
+    out = []
+    for e in entries:
+        pre, want = images[e.id]
+        now = found[e.id]
+        what = ("the pre-image" if now == pre else "the intended result" if now == want
+                else "part of the change")
+        if now != pre:
+            _put_back(gws[e.device], type_, tunnel, pre, want)
+        ok = capture(gws[e.device], type_, tunnel) == pre
+        action = (f"{e.state}: found {what}; " + (
+            f"restored the pre-image (sha256 {e.pre_sha256[:12]}), read back identical"
+            if ok else "the pre-image could NOT be restored"))
+        journal.mark(e.id, "restored" if ok else "restore_failed",
+                     note=f"recovered by {journal.owner}: {action}"[:2000])
+        _log(journal, e, "restored" if ok else "restore_failed", action)
+        out.append(Recovered(e.device, e.id, e.state, ok, action))
+    return out
+
+
+def _log(journal: Journal, entry: Entry, state: str, action: str) -> None:
+    """One ``recover`` row in the change log per resolved entry (no file text)."""
+    with journal.engine.begin() as conn:
+        conn.execute(insert(m.Change.__table__).values(
+            time=m.utcnow(), actor=journal.owner.user, action="recover",
+            object_type="device_change", object_id=entry.id, object_key=entry.device,
+            before={"state": entry.state, "owner": entry.owner,
+                    "pre_sha256": entry.pre_sha256},
+            after={"state": state, "action": action}))
