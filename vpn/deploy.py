@@ -89,7 +89,7 @@ from devices.transport import DeviceTransport
 from directory import models as m
 from directory.changelog import log_event
 from directory.store import Directory
-from vpn import reasons, swanctl
+from vpn import gateway_recovery, reasons, swanctl
 from vpn.gateway import Gateway
 from vpn.gateway_journal import GatewayJournal, Image
 from vpn.render import linux_gateway, render_side
@@ -573,6 +573,30 @@ def gateway_image(gw: Gateway, type_: str, tunnel: str) -> Image:
     return Image({str(path): _read(path)}, loaded)
 
 
+def _put_back_gateway(gw: Gateway, type_: str, tunnel: str, pre: Image, want: Image) -> None:
+    """A journal pre-image back on its gateway: the file byte for byte, the connection
+    (re)loaded or unloaded, the interface synced or removed, as it was."""
+    ((path, old),) = pre.files.items()
+    new = want.files.get(path) or ""
+    if type_ == "ikev2":
+        ike_restore(gw, tunnel, old if pre.loaded else None, new)
+    else:
+        wg_restore(gw, tunnel, old if pre.loaded else None)
+    _write(Path(path), old)
+
+
+GATEWAY_OPS = gateway_recovery.GatewayOps(gateway_image, _put_back_gateway)
+
+
+def recover_gateways(directory: Directory, hosts: Sequence[str] = (),
+                     gateway_of: Callable[[m.Device], Gateway] = Gateway.of
+                     ) -> list[gateway_recovery.Recovered]:
+    """Resolve the gateway changes dead gin processes left unfinished (all, or ``hosts``'):
+    each gateway gets its pre-image back, or a deploy that had verified is recorded
+    (:mod:`vpn.gateway_recovery`).  A deploy runs it for its gateways before touching them."""
+    return gateway_recovery.recover(directory, GATEWAY_OPS, hosts, gateway_of)
+
+
 def _journal_open(gj: GatewayJournal, p: TunnelDeployment, side: Side) -> None:
     """The side's journal entry, before its gateway is touched."""
     assert side.gateway is not None
@@ -805,6 +829,16 @@ def deploy(directory: Directory, names: Sequence[str], verify: bool = True,
                 plans[name] = plan_tunnel(s, tunnel, gateway_of)
             except GinError as exc:  # this tunnel cannot be rendered or reached: the others go on
                 results[name] = DeployResult(name, "failed", str(exc))
+    gateways = sorted({sd.hostname for p in plans.values() for sd in p.sides
+                       if sd.gateway is not None})
+    unresolved = {r.device: r.action for r in (
+        recover_gateways(directory, gateways, gateway_of) if gateways else []) if not r.ok}
+    for name, p in list(plans.items()):
+        if bad := next((h for h in unresolved if h in {sd.hostname for sd in p.sides}), None):
+            results[name] = DeployResult(name, "failed", f"gateway {bad}: an interrupted "
+                                         f"change could not be undone ({unresolved[bad]}); "
+                                         f"fix it by hand, then deploy again")
+            del plans[name]
     with Sessions(_transport(via), db=directory.engine) as sessions:
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(plans) or 1))) as pool:
             for res in pool.map(lambda p: deploy_plan(p, verify, via, sessions,

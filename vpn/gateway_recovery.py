@@ -1,4 +1,5 @@
-"""Crash recovery of a tunnel's Linux gateway sides (journaled by :mod:`vpn.gateway_journal`).
+"""Crash recovery of a tunnel's Linux gateway sides (journaled by
+:mod:`vpn.gateway_journal`; run by :func:`vpn.deploy.recover_gateways`).
 
 For an unfinished gateway entry whose owner is gone: when every gateway side of that deploy
 had verified and still holds its intended image, the deploy is recorded (the tunnel ``up``,
@@ -11,7 +12,7 @@ row in the change log.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from pathlib import Path
+from dataclasses import dataclass
 
 from sqlalchemy import insert
 
@@ -22,13 +23,21 @@ from directory import models as m
 from directory import store
 from directory.changelog import log_event
 from directory.store import Directory
-from vpn import deploy as dp
 from vpn.gateway import Gateway
 from vpn.gateway_journal import Image
 from vpn.render import linux_gateway
 from vpn.tunnels import get_tunnel
 
-capture = dp.gateway_image
+
+@dataclass(frozen=True)
+class GatewayOps:
+    """How to read and put back a gateway's image (:mod:`vpn.deploy` provides them: it owns
+    the files, VICI and ``wg``; this module is below it)."""
+
+    #: (gateway, tunnel type, tunnel) -> what the gateway holds for the tunnel now
+    capture: Callable[[Gateway, str, str], Image]
+    #: (gateway, tunnel type, tunnel, pre-image, intended) -> the pre-image put back
+    put_back: Callable[[Gateway, str, str, Image, Image], None]
 
 
 def _images(entry: Entry) -> tuple[Image, Image]:
@@ -36,20 +45,8 @@ def _images(entry: Entry) -> tuple[Image, Image]:
             Image.of(opened(entry.lines[1], entry.run_id, entry.device)))
 
 
-def _put_back(gw: Gateway, type_: str, tunnel: str, pre: Image, want: Image) -> None:
-    """The pre-image's files byte for byte and its connection or interface as it was."""
-    (path, old), = pre.files.items()
-    new = want.files[path] or ""
-    if type_ == "ikev2":
-        dp.ike_restore(gw, tunnel, old if pre.loaded else None, new)
-    else:
-        dp.wg_restore(gw, tunnel, old if pre.loaded else None)
-    dp._write(Path(path), old)
-
-
-def recover_gateways(directory: Directory, hosts: Sequence[str] = (),
-                     gateway_of: Callable[[m.Device], Gateway] = Gateway.of
-                     ) -> list[Recovered]:
+def recover(directory: Directory, ops: GatewayOps, hosts: Sequence[str] = (),
+            gateway_of: Callable[[m.Device], Gateway] = Gateway.of) -> list[Recovered]:
     """Resolve the gateway entries dead processes left (all, or ``hosts``'), per deploy."""
     journal = Journal(directory.engine)
     runs: dict[str, list[Entry]] = {}
@@ -58,20 +55,20 @@ def recover_gateways(directory: Directory, hosts: Sequence[str] = (),
     done: list[Recovered] = []
     for entries in runs.values():
         try:
-            done.extend(_resolve_run(journal, directory, entries, gateway_of))
+            done.extend(_resolve_run(journal, directory, entries, ops, gateway_of))
         except (GinError, OSError, ValueError) as exc:
             done.extend(Recovered(e.device, e.id, e.state, False, str(exc)) for e in entries)
     return done
 
 
 def _resolve_run(journal: Journal, directory: Directory, entries: list[Entry],
-                 gateway_of: Callable[[m.Device], Gateway]) -> list[Recovered]:
+                 ops: GatewayOps, gateway_of: Callable[[m.Device], Gateway]) -> list[Recovered]:
     _, type_, tunnel, _key = entries[0].lines[0].split()
     with directory.transaction() as s:
         t = get_tunnel(s, tunnel)
         all_gateways = all(linux_gateway(d.platform) for d in (t.a_device, t.b_device))
         gws = {e.device: gateway_of(store.get_device(s, e.device)) for e in entries}
-    found = {e.id: capture(gws[e.device], type_, tunnel) for e in entries}
+    found = {e.id: ops.capture(gws[e.device], type_, tunnel) for e in entries}
     images = {e.id: _images(e) for e in entries}
     if (all_gateways and len(entries) == 2 and all(e.state == "verified" for e in entries)
             and all(found[e.id] == images[e.id][1] for e in entries)):
@@ -92,14 +89,15 @@ def _resolve_run(journal: Journal, directory: Directory, entries: list[Entry],
     for e in entries:
         pre, want = images[e.id]
         now = found[e.id]
-        what = ("the pre-image" if now == pre else "the intended result" if now == want
-                else "part of the change")
-        if now != pre:
-            _put_back(gws[e.device], type_, tunnel, pre, want)
-        ok = capture(gws[e.device], type_, tunnel) == pre
-        action = (f"{e.state}: found {what}; " + (
-            f"restored the pre-image (sha256 {e.pre_sha256[:12]}), read back identical"
-            if ok else "the pre-image could NOT be restored"))
+        what = ("the intended result" if now == want else "part of the change")
+        if now == pre:
+            ok, action = True, f"{e.state}: found the pre-image: nothing to undo"
+        else:
+            ops.put_back(gws[e.device], type_, tunnel, pre, want)
+            ok = ops.capture(gws[e.device], type_, tunnel) == pre
+            action = (f"{e.state}: found {what}; " + (
+                f"restored the pre-image (sha256 {e.pre_sha256[:12]}), read back identical"
+                if ok else "the pre-image could NOT be restored"))
         journal.mark(e.id, "restored" if ok else "restore_failed",
                      note=f"recovered by {journal.owner}: {action}"[:2000])
         _log(journal, e, "restored" if ok else "restore_failed", action)
