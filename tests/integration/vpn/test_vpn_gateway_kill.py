@@ -78,16 +78,19 @@ def _gateways(url: str) -> dict:
     return gws
 
 
-def held(gw) -> tuple[dict[str, bytes], list[str], list[str]]:
-    """What a gateway holds: every file of its conf.d, its loaded conns and shared keys."""
-    conf = gw.swanctl_dir / "conf.d"
-    files = {p.name: p.read_bytes() for p in sorted(conf.glob("*"))} if conf.exists() else {}
+def held(gw) -> tuple[dict[str, bytes], list[str], list[str], list[str]]:
+    """What a gateway holds: every file of its conf.d and WireGuard dir, its loaded conns
+    and shared keys, its WireGuard interfaces."""
+    files = {str(p): p.read_bytes() for d in (gw.swanctl_dir / "conf.d", gw.wireguard_dir)
+             if d.exists() for p in sorted(d.glob("*")) if p.is_file()}
     with gw.session() as s:
         conns = sorted(c.decode() if isinstance(c, bytes) else c
                        for c in s.get_conns().get("conns") or [])
         keys = sorted(k.decode() if isinstance(k, bytes) else k
                       for k in s.get_shared().get("keys") or [])
-    return files, conns, keys
+    links = gw.run(["ip", "-o", "link", "show"], check=False).stdout
+    wg = sorted(ln.split(":")[1].strip() for ln in links.splitlines() if ": wg-" in ln)
+    return files, conns, keys, wg
 
 
 def _status(url: str, tunnel: str) -> str:
@@ -111,13 +114,14 @@ def _run(url: str, tunnel: str, fault: str | None, tmp_path: Path,
                           capture_output=True, text=True, timeout=300)
 
 
-def _tunnel(url: str, name: str) -> str:
+def _tunnel(url: str, name: str, type_: str = "ikev2") -> str:
     from directory.store import Directory
     from vpn import tunnels
 
     d = Directory(url, actor="vpn-tests")
     with d.transaction() as s:
-        tunnels.create_tunnel(s, "gwa", "gwb", "ikev2", "psk", name=name)
+        tunnels.create_tunnel(s, "gwa", "gwb", type_, "psk" if type_ == "ikev2" else None,
+                              name=name)
     d.close()
     return name
 
@@ -158,10 +162,12 @@ def _changelog_recovers(url: str) -> int:
     return int(n or 0)
 
 
+@pytest.mark.parametrize("type_", ["ikev2", "wireguard"])
 @pytest.mark.parametrize("fault", FAULTS)
-def test_a_gateway_deploy_killed_at_a_named_step_is_put_back_exactly(lab, fault, tmp_path):
+def test_a_gateway_deploy_killed_at_a_named_step_is_put_back_exactly(lab, fault, type_,
+                                                                     tmp_path):
     _state, url = lab
-    tunnel = _tunnel(url, "k" + secrets.token_hex(3))
+    tunnel = _tunnel(url, "k" + secrets.token_hex(3), type_)
     gws = _gateways(url)
     pre = {h: held(gw) for h, gw in gws.items()}
     logged = _changelog_recovers(url)
@@ -187,8 +193,8 @@ def test_a_gateway_deploy_killed_once_verified_is_recorded(lab, how, tmp_path):
     from vpn.deploy import conn_name
 
     for gw in gws.values():
-        files, conns, _keys = held(gw)
-        assert f"gin-{tunnel}.conf" in files and conn_name(tunnel) in conns
+        files, conns, _keys, _wg = held(gw)
+        assert str(gw.conf_file(tunnel)) in files and conn_name(tunnel) in conns
     _withdraw(url, tunnel)
 
 
@@ -211,7 +217,44 @@ def test_a_redeploy_killed_mid_way_gets_the_previous_config_back(lab, tmp_path):
     child = _run(url, tunnel, "after:read_back:gwa", tmp_path)
     assert child.returncode == -9, (child.stdout, child.stderr)
     assert {h: held(gw) for h, gw in gws.items()} != pre  # the new PSK was loaded
+    assert _psk_in_database(url, tunnel) is False  # the journal keeps the old PSK sealed
     _recover(url)
     assert {h: held(gw) for h, gw in gws.items()} == pre
     assert _status(url, tunnel) == "up"
+    _withdraw(url, tunnel)
+
+
+def _psk_in_database(url: str, tunnel: str) -> bool:
+    """Whether the tunnel's PSK in force appears in clear in the journal's rows."""
+    from sqlalchemy import select
+
+    from directory import models as m
+    from directory.store import Directory
+    from vpn.tunnels import get_tunnel, tunnel_secrets
+
+    d = Directory(url, actor="vpn-tests")
+    with d.transaction() as s:
+        psk = next(iter(tunnel_secrets(s, get_tunnel(s, tunnel)).values())).reveal()
+    with d.engine.connect() as conn:
+        rows = conn.execute(select(m.DeviceChangeEntry.__table__)).mappings().all()
+    d.close()
+    return any(psk in str(dict(r)) for r in rows)
+
+
+def test_a_deploy_after_a_kill_first_puts_the_gateways_back_then_deploys(lab, tmp_path):
+    """No `recover` in between: the next deploy resolves the dead deploy's entries before it
+    touches the gateways, so its own pre-image is the true one."""
+    _state, url = lab
+    tunnel = _tunnel(url, "d" + secrets.token_hex(3))
+    child = _run(url, tunnel, "after:push:gwa", tmp_path)
+    assert child.returncode == -9, (child.stdout, child.stderr)
+    again = _run(url, tunnel, None, tmp_path)
+    assert again.returncode == 0 and again.stdout.startswith("changed"), again.stderr
+    assert _status(url, tunnel) == "up"
+    from devices.journal import Journal
+    from directory.store import Directory
+
+    d = Directory(url, actor="vpn-tests")
+    assert Journal(d.engine).unfinished(gateways=True) == []
+    d.close()
     _withdraw(url, tunnel)
