@@ -29,7 +29,11 @@ event carrying the reason.  Routers' changes are journaled in the directory the 
 given (the one the tunnel was planned from); the record of the outcome and the end of those
 journal entries commit in one transaction, so a gin killed before the record leaves
 entries that recovery resolves (the router goes back to its pre-image, as the directory
-still says).
+still says).  Gateway sides are journaled in the same table (:mod:`vpn.gateway_journal`:
+the files gin manages there and what is loaded, sealed, written before the gateway is
+touched) and end in that same transaction; a deploy first resolves what a dead one left on
+its gateways (:func:`recover_gateways`: the pre-image put back, or a verified deploy
+recorded).
 
 Rotation (``gin vpn rotate``): a deploy loads the tunnel's *pending* secrets
 (:func:`vpn.tunnels.for_deploy`); once both sides hold them (the tunnel came up, or was
@@ -561,28 +565,61 @@ def _gateway_file(gw: Gateway, type_: str, tunnel: str) -> Path:
     return gw.conf_file(tunnel) if type_ == "ikev2" else gw.wg_file(wg_ifname(tunnel))
 
 
-def gateway_image(gw: Gateway, type_: str, tunnel: str) -> Image:
-    """What ``gw`` holds for ``tunnel`` now: the file gin manages there and whether the
-    connection (strongSwan) or interface (WireGuard) is loaded (the journal's pre-image)."""
-    path = _gateway_file(gw, type_, tunnel)
+def gateway_image(gw: Gateway, type_: str, tunnel: str, paths: Sequence[str] = ()) -> Image:
+    """What ``gw`` holds for ``tunnel`` now: the files gin manages there (the tunnel's file,
+    and ``paths``: a certificate tunnel's credentials), whether the connection (strongSwan)
+    or interface (WireGuard) is loaded, and with credentials the private keys charon holds
+    (the journal's pre-image)."""
+    main = str(_gateway_file(gw, type_, tunnel))
+    files = {p: _read(Path(p)) for p in dict.fromkeys([main, *paths])}
+    keys = None
     if type_ == "ikev2":
-        loaded = conn_name(tunnel) in _vici(
-            gw, "reading the connections", lambda s: _names(s.get_conns().get("conns")))
+        def read(s: Any) -> tuple[bool, tuple[str, ...] | None]:
+            loaded = conn_name(tunnel) in _names(s.get_conns().get("conns"))
+            held = (tuple(sorted(_names(s.get_keys().get("keys"))))
+                    if any(Path(p).parent.name == "private" for p in files) else None)
+            return loaded, held
+
+        loaded, keys = _vici(gw, "reading the connections", read)
     else:
         loaded = _link_exists(gw, wg_ifname(tunnel))
-    return Image({str(path): _read(path)}, loaded)
+    return Image(files, loaded, keys)
+
+
+def _cred_paths(side: Side) -> dict[str, str]:
+    """A certificate tunnel side's credential files -> what the deploy writes there."""
+    if side.creds is None or side.gateway is None or side.gateway.swanctl_dir is None:
+        return {}
+    return {str(side.gateway.swanctl_dir / rel): (c.reveal() if isinstance(c, Secret) else c)
+            for rel, c in side.creds.files().items()}
 
 
 def _put_back_gateway(gw: Gateway, type_: str, tunnel: str, pre: Image, want: Image) -> None:
-    """A journal pre-image back on its gateway: the file byte for byte, the connection
-    (re)loaded or unloaded, the interface synced or removed, as it was."""
-    ((path, old),) = pre.files.items()
-    new = want.files.get(path) or ""
+    """A journal pre-image back on its gateway: the files byte for byte, the connection
+    (re)loaded or unloaded, the interface synced or removed, the private keys charon
+    holds as they were."""
+    main = str(_gateway_file(gw, type_, tunnel))
+    old, new = pre.files.get(main), want.files.get(main) or ""
+    for path, text in pre.files.items():
+        if path != main:
+            _write(Path(path), text)
     if type_ == "ikev2":
         ike_restore(gw, tunnel, old if pre.loaded else None, new)
+        if pre.keys is not None:
+            _vici(gw, "putting back the private keys", lambda s: _keys_back(s, pre))
     else:
         wg_restore(gw, tunnel, old if pre.loaded else None)
-    _write(Path(path), old)
+    _write(Path(main), old)
+
+
+def _keys_back(s: Any, pre: Image) -> None:
+    """Unload the private keys charon did not hold before; load back the one it did."""
+    for key_id in _names(s.get_keys().get("keys")) - set(pre.keys or ()):
+        with contextlib.suppress(CommandException):
+            s.unload_key({"id": key_id})
+    for path, text in pre.files.items():
+        if Path(path).parent.name == "private" and text is not None:
+            s.load_key({"type": "any", "data": text.encode()})
 
 
 GATEWAY_OPS = gateway_recovery.GatewayOps(gateway_image, _put_back_gateway)
@@ -601,8 +638,9 @@ def _journal_open(gj: GatewayJournal, p: TunnelDeployment, side: Side) -> None:
     """The side's journal entry, before its gateway is touched."""
     assert side.gateway is not None
     gw, t = side.gateway, p.spec.type
-    want = Image({str(_gateway_file(gw, t, p.spec.name)): side.text}, True)
-    gj.open(side.hostname, side.key, gateway_image(gw, t, p.spec.name), want)
+    creds = _cred_paths(side)
+    want = Image({str(_gateway_file(gw, t, p.spec.name)): side.text, **creds}, True)
+    gj.open(side.hostname, side.key, gateway_image(gw, t, p.spec.name, list(creds)), want)
 
 
 def _apply(p: TunnelDeployment, side: Side, verify: bool = True) -> bool:

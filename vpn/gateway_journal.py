@@ -35,14 +35,25 @@ class Image:
 
     files: dict[str, str | None]
     loaded: bool
+    #: a certificate tunnel's: the private keys charon holds (None: not known, intended)
+    keys: tuple[str, ...] | None = None
 
     def text(self) -> str:
-        return json.dumps({"files": self.files, "loaded": self.loaded}, sort_keys=True)
+        return json.dumps({"files": self.files, "loaded": self.loaded,
+                           "keys": None if self.keys is None else list(self.keys)},
+                          sort_keys=True)
 
     @classmethod
     def of(cls, text: str) -> Image:
         data = json.loads(text)
-        return cls(dict(data["files"]), bool(data["loaded"]))
+        keys = data.get("keys")
+        return cls(dict(data["files"]), bool(data["loaded"]),
+                   None if keys is None else tuple(keys))
+
+    def holds(self, other: Image) -> bool:
+        """The same files and loaded state (keys compared only when both know them)."""
+        return (self.files == other.files and self.loaded == other.loaded
+                and (self.keys is None or other.keys is None or self.keys == other.keys))
 
 
 class GatewayJournal:

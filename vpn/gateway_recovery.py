@@ -34,8 +34,8 @@ class GatewayOps:
     """How to read and put back a gateway's image (:mod:`vpn.deploy` provides them: it owns
     the files, VICI and ``wg``; this module is below it)."""
 
-    #: (gateway, tunnel type, tunnel) -> what the gateway holds for the tunnel now
-    capture: Callable[[Gateway, str, str], Image]
+    #: (gateway, tunnel type, tunnel, files) -> what the gateway holds for the tunnel now
+    capture: Callable[[Gateway, str, str, Sequence[str]], Image]
     #: (gateway, tunnel type, tunnel, pre-image, intended) -> the pre-image put back
     put_back: Callable[[Gateway, str, str, Image, Image], None]
 
@@ -68,10 +68,11 @@ def _resolve_run(journal: Journal, directory: Directory, entries: list[Entry],
         t = get_tunnel(s, tunnel)
         all_gateways = all(linux_gateway(d.platform) for d in (t.a_device, t.b_device))
         gws = {e.device: gateway_of(store.get_device(s, e.device)) for e in entries}
-    found = {e.id: ops.capture(gws[e.device], type_, tunnel) for e in entries}
     images = {e.id: _images(e) for e in entries}
+    found = {e.id: ops.capture(gws[e.device], type_, tunnel, list(images[e.id][0].files))
+             for e in entries}
     if (all_gateways and len(entries) == 2 and all(e.state == "verified" for e in entries)
-            and all(found[e.id] == images[e.id][1] for e in entries)):
+            and all(found[e.id].holds(images[e.id][1]) for e in entries)):
         action = "verified but never recorded; found the intended result: recorded it"
         with directory.transaction() as s:
             t = get_tunnel(s, tunnel)
@@ -89,12 +90,12 @@ def _resolve_run(journal: Journal, directory: Directory, entries: list[Entry],
     for e in entries:
         pre, want = images[e.id]
         now = found[e.id]
-        what = ("the intended result" if now == want else "part of the change")
+        what = ("the intended result" if now.holds(want) else "part of the change")
         if now == pre:
             ok, action = True, f"{e.state}: found the pre-image: nothing to undo"
         else:
             ops.put_back(gws[e.device], type_, tunnel, pre, want)
-            ok = ops.capture(gws[e.device], type_, tunnel) == pre
+            ok = ops.capture(gws[e.device], type_, tunnel, list(pre.files)) == pre
             action = (f"{e.state}: found {what}; " + (
                 f"restored the pre-image (sha256 {e.pre_sha256[:12]}), read back identical"
                 if ok else "the pre-image could NOT be restored"))

@@ -45,6 +45,7 @@ def lab(tmp_path_factory):
     from directory.store import Directory
     from gin import lab as gin_lab
     from gin.lab.register import register
+    from vpn import pki
 
     mp = pytest.MonkeyPatch()
     mp.delenv("GIN_VPN_KEY_FILE", raising=False)
@@ -59,6 +60,9 @@ def lab(tmp_path_factory):
         with d.transaction() as s:
             add_prefix(s, "2001:db8:a::/48", role="agency", agency="MOF")
             add_prefix(s, "2001:db8:b::/48", role="agency", agency="MOPH")
+            pki.init_ca(s)
+            for gw in GATEWAYS:
+                pki.issue(s, gw)
         d.close()
         yield state, url
     finally:
@@ -79,15 +83,17 @@ def _gateways(url: str) -> dict:
 
 
 def held(gw) -> tuple[dict[str, bytes], list[str], list[str], list[str]]:
-    """What a gateway holds: every file of its conf.d and WireGuard dir, its loaded conns
-    and shared keys, its WireGuard interfaces."""
-    files = {str(p): p.read_bytes() for d in (gw.swanctl_dir / "conf.d", gw.wireguard_dir)
+    """What a gateway holds: every file of its swanctl and WireGuard dirs, its loaded conns,
+    shared and private keys, its WireGuard interfaces."""
+    dirs = [gw.swanctl_dir / d for d in ("conf.d", "x509", "private", "x509ca", "x509crl")]
+    files = {str(p): p.read_bytes() for d in (*dirs, gw.wireguard_dir)
              if d.exists() for p in sorted(d.glob("*")) if p.is_file()}
     with gw.session() as s:
         conns = sorted(c.decode() if isinstance(c, bytes) else c
                        for c in s.get_conns().get("conns") or [])
         keys = sorted(k.decode() if isinstance(k, bytes) else k
-                      for k in s.get_shared().get("keys") or [])
+                      for k in [*(s.get_shared().get("keys") or []),
+                                *(s.get_keys().get("keys") or [])])
     links = gw.run(["ip", "-o", "link", "show"], check=False).stdout
     wg = sorted(ln.split(":")[1].strip() for ln in links.splitlines() if ": wg-" in ln)
     return files, conns, keys, wg
@@ -114,14 +120,17 @@ def _run(url: str, tunnel: str, fault: str | None, tmp_path: Path,
                           capture_output=True, text=True, timeout=300)
 
 
-def _tunnel(url: str, name: str, type_: str = "ikev2") -> str:
+def _tunnel(url: str, name: str, kind: str = "psk") -> str:
+    """A tunnel gwa -> gwb: ``psk`` or ``cert`` (IKEv2), or ``wireguard``."""
     from directory.store import Directory
     from vpn import tunnels
 
     d = Directory(url, actor="vpn-tests")
     with d.transaction() as s:
-        tunnels.create_tunnel(s, "gwa", "gwb", type_, "psk" if type_ == "ikev2" else None,
-                              name=name)
+        if kind == "wireguard":
+            tunnels.create_tunnel(s, "gwa", "gwb", "wireguard", None, name=name)
+        else:
+            tunnels.create_tunnel(s, "gwa", "gwb", "ikev2", kind, name=name)
     d.close()
     return name
 
@@ -162,12 +171,12 @@ def _changelog_recovers(url: str) -> int:
     return int(n or 0)
 
 
-@pytest.mark.parametrize("type_", ["ikev2", "wireguard"])
+@pytest.mark.parametrize("kind", ["psk", "cert", "wireguard"])
 @pytest.mark.parametrize("fault", FAULTS)
-def test_a_gateway_deploy_killed_at_a_named_step_is_put_back_exactly(lab, fault, type_,
+def test_a_gateway_deploy_killed_at_a_named_step_is_put_back_exactly(lab, fault, kind,
                                                                      tmp_path):
     _state, url = lab
-    tunnel = _tunnel(url, "k" + secrets.token_hex(3), type_)
+    tunnel = _tunnel(url, "k" + secrets.token_hex(3), kind)
     gws = _gateways(url)
     pre = {h: held(gw) for h, gw in gws.items()}
     logged = _changelog_recovers(url)
