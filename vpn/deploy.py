@@ -640,7 +640,8 @@ def _journal_open(gj: GatewayJournal, p: TunnelDeployment, side: Side) -> None:
     gw, t = side.gateway, p.spec.type
     creds = _cred_paths(side)
     want = Image({str(_gateway_file(gw, t, p.spec.name)): side.text, **creds}, True)
-    gj.open(side.hostname, side.key, gateway_image(gw, t, p.spec.name, list(creds)), want)
+    gj.open(side.hostname, side.key, gateway_image(gw, t, p.spec.name, list(creds)), want,
+            pending=p.pending, serial=side.creds.serial if side.creds is not None else None)
 
 
 def _apply(p: TunnelDeployment, side: Side, verify: bool = True) -> bool:

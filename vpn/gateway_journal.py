@@ -56,6 +56,24 @@ class Image:
                 and (self.keys is None or other.keys is None or self.keys == other.keys))
 
 
+@dataclass(frozen=True)
+class Head:
+    """The first line of a gateway entry, read back."""
+
+    type: str
+    tunnel: str
+    key: str
+    pending: bool
+    serial: str | None
+
+    @classmethod
+    def of(cls, line: str) -> Head:
+        _, type_, tunnel, key, *extra = line.split()
+        serial = next((x.removeprefix("serial=") for x in extra if x.startswith("serial=")),
+                      None)
+        return cls(type_, tunnel, key, "pending" in extra, serial)
+
+
 class GatewayJournal:
     """The journal entries of one tunnel deploy's gateway sides (one run id)."""
 
@@ -71,12 +89,17 @@ class GatewayJournal:
         """The crash-test hook (``GIN_FAULT``), after the journal write of the step."""
         faults.strike(self.faults, step, faults.WHEN[when], host)
 
-    def open(self, host: str, key: str, pre: Image, want: Image) -> None:
+    def open(self, host: str, key: str, pre: Image, want: Image, pending: bool = False,
+             serial: str | None = None) -> None:
         """Write the side's entry before its gateway is touched (no entry: no push);
-        images holding a secret are sealed (none: refused, nothing touched)."""
+        images holding a secret are sealed (none: refused, nothing touched).  ``pending``:
+        the deploy loads a pending rotation's secrets; ``serial``: the gateway certificate
+        it loads (what recovery records when the deploy had verified)."""
+        head = " ".join([f"{GATEWAY}{self.type} {self.tunnel} {key}",
+                         *(["pending"] if pending else []),
+                         *([f"serial={serial}"] if serial else [])])
         self.entries[host] = self.journal.open_entry(
-            self.run_id, host, pre.text(), [f"{GATEWAY}{self.type} {self.tunnel} {key}",
-                                            want.text()],
+            self.run_id, host, pre.text(), [head, want.text()],
             SECRETS, after_sha256=sha256(want.text()))
         self.strike("before", "push", host)
 

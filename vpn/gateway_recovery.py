@@ -23,10 +23,11 @@ from directory import models as m
 from directory import store
 from directory.changelog import log_event
 from directory.store import Directory
+from vpn import pki
 from vpn.gateway import Gateway
-from vpn.gateway_journal import Image
+from vpn.gateway_journal import Head, Image
 from vpn.render import linux_gateway
-from vpn.tunnels import get_tunnel
+from vpn.tunnels import complete_rotation, get_tunnel, pending_rotation
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,8 @@ def recover(directory: Directory, ops: GatewayOps, hosts: Sequence[str] = (),
 
 def _resolve_run(journal: Journal, directory: Directory, entries: list[Entry],
                  ops: GatewayOps, gateway_of: Callable[[m.Device], Gateway]) -> list[Recovered]:
-    _, type_, tunnel, _key = entries[0].lines[0].split()
+    heads = [Head.of(e.lines[0]) for e in entries]
+    type_, tunnel = heads[0].type, heads[0].tunnel
     with directory.transaction() as s:
         t = get_tunnel(s, tunnel)
         all_gateways = all(linux_gateway(d.platform) for d in (t.a_device, t.b_device))
@@ -76,6 +78,10 @@ def _resolve_run(journal: Journal, directory: Directory, entries: list[Entry],
         action = "verified but never recorded; found the intended result: recorded it"
         with directory.transaction() as s:
             t = get_tunnel(s, tunnel)
+            for serial in sorted({h.serial for h in heads if h.serial}):
+                pki.mark_deployed(s, serial)
+            if any(h.pending for h in heads) and pending_rotation(s, t) is not None:
+                complete_rotation(s, tunnel)
             t.status = "up"
             log_event(s, "vpn-deploy", t, {"result": "changed", "reason": None,
                                            "message": "recorded by recovery",

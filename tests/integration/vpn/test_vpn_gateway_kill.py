@@ -188,10 +188,11 @@ def test_a_gateway_deploy_killed_at_a_named_step_is_put_back_exactly(lab, fault,
     assert _changelog_recovers(url) > logged
 
 
+@pytest.mark.parametrize("kind", ["psk", "cert"])
 @pytest.mark.parametrize("how", ["after:verify:gwa", "before-record"])
-def test_a_gateway_deploy_killed_once_verified_is_recorded(lab, how, tmp_path):
+def test_a_gateway_deploy_killed_once_verified_is_recorded(lab, how, kind, tmp_path):
     _state, url = lab
-    tunnel = _tunnel(url, "v" + secrets.token_hex(3))
+    tunnel = _tunnel(url, "v" + secrets.token_hex(3), kind)
     gws = _gateways(url)
     child = (_run(url, tunnel, None, tmp_path, how="before-record") if how == "before-record"
              else _run(url, tunnel, how, tmp_path))
@@ -204,6 +205,47 @@ def test_a_gateway_deploy_killed_once_verified_is_recorded(lab, how, tmp_path):
     for gw in gws.values():
         files, conns, _keys, _wg = held(gw)
         assert str(gw.conf_file(tunnel)) in files and conn_name(tunnel) in conns
+    if kind == "cert":  # the gateways' certificates are recorded as deployed
+        assert set(_deployed_certificates(url)) >= set(GATEWAYS)
+    _withdraw(url, tunnel)
+
+
+def _deployed_certificates(url: str) -> list[str]:
+    from sqlalchemy import select
+
+    from directory import models as m
+    from directory.store import Directory
+
+    d = Directory(url, actor="vpn-tests")
+    with d.transaction() as s:
+        out = [c.device.hostname for c in s.scalars(select(m.Certificate).where(
+            m.Certificate.deployed_at.is_not(None), m.Certificate.device_id.is_not(None)))]
+    d.close()
+    return out
+
+
+def test_a_rotation_killed_once_verified_is_recorded_and_completed(lab, tmp_path):
+    from directory.store import Directory
+    from vpn import tunnels
+
+    _state, url = lab
+    tunnel = _tunnel(url, "o" + secrets.token_hex(3))
+    first = _run(url, tunnel, None, tmp_path)
+    assert first.returncode == 0 and first.stdout.startswith("changed"), first.stderr
+    d = Directory(url, actor="vpn-tests")
+    with d.transaction() as s:
+        tunnels.rotate(s, tunnel)
+    d.close()
+    child = _run(url, tunnel, None, tmp_path, how="before-record")
+    assert child.returncode == -9, (child.stdout, child.stderr)
+    _recover(url)
+    d = Directory(url, actor="vpn-tests")
+    with d.transaction() as s:
+        t = tunnels.get_tunnel(s, tunnel)
+        assert t.status == "up" and tunnels.pending_rotation(s, t) is None
+    d.close()
+    again = _run(url, tunnel, None, tmp_path)  # the gateways hold the secrets now in force
+    assert again.returncode == 0 and again.stdout.startswith("no change"), again.stdout
     _withdraw(url, tunnel)
 
 
