@@ -45,6 +45,9 @@ OPEN = ("pushing", "pushed", "read_back", "saved", "confirmed", "verified", "res
         "restore_failed")
 #: states after which the change is waiting only to be recorded
 APPLIED = ("saved", "confirmed", "verified")
+#: the first line of a VPN gateway side's entry: ``gateway <type> <tunnel> <side>``; its
+#: pre-image and intended result are file images (:mod:`vpn.gateway_journal`), not configs
+GATEWAY = "gateway "
 TABLE = m.DeviceChangeEntry.__table__
 _ENGINES: dict[str, Engine] = {}
 _ENGINES_GUARD = threading.Lock()
@@ -135,6 +138,11 @@ class Entry:
         """The pre-image in clear (opened with the sealing key when it was sealed)."""
         return opened(self.pre_image, self.run_id, self.device)
 
+    @property
+    def gateway(self) -> bool:
+        """A VPN gateway side's entry (resolved by the VPN's recovery, not a router's)."""
+        return bool(self.lines) and self.lines[0].startswith(GATEWAY)
+
 
 class Journal:
     """The journal of one set of sessions; opens its database at the first write."""
@@ -175,14 +183,16 @@ class Journal:
             raise JournalError(f"cannot write the change journal: {exc}") from exc
 
     def open_entry(self, run_id: str, device: str, pre_image: str,
-                   lines: Sequence[str], secret_lines: Sequence[str] = ()) -> int:
-        """Write the entry of a push about to start (secrets sealed, see module doc)."""
+                   lines: Sequence[str], secret_lines: Sequence[str] = (),
+                   after_sha256: str | None = None) -> int:
+        """Write the entry of a push about to start (secrets sealed, see module doc);
+        ``after_sha256``: the intended result's, when known before the push."""
         o = self.owner
         now = m.utcnow()
         kept = sealed_if_secret(pre_image, secret_lines, run_id, device)
         res = self._write(insert(TABLE).values(
             run_id=run_id, device=device, state="pushing", pre_image=kept,
-            pre_sha256=sha256(pre_image),
+            pre_sha256=sha256(pre_image), after_sha256=after_sha256,
             lines=[sealed_if_secret(ln, secret_lines, run_id, device) for ln in lines],
             owner_pid=o.pid,
             owner_host=o.host, owner_start=o.start, owner_user=o.user, job_id=o.job,
@@ -233,8 +243,17 @@ class Journal:
 
     # --- reads ----------------------------------------------------------------------------
 
-    def unfinished(self, devices: Sequence[str] = ()) -> list[Entry]:
-        """Entries neither done nor restored (of every owner), oldest first."""
+    def close(self, entry_ids: Sequence[int], session: Session, note: str) -> None:
+        """Mark entries ``done`` in the caller's transaction (recovery recording a change
+        that had verified: the record and the end of the entries commit together)."""
+        session.connection().execute(update(TABLE).where(TABLE.c.id.in_(list(entry_ids)))
+                                     .values(state="done", note=note[:2000],
+                                             updated_at=m.utcnow()))
+
+    def unfinished(self, devices: Sequence[str] = (),
+                   gateways: bool | None = False) -> list[Entry]:
+        """Entries neither done nor restored (of every owner), oldest first: the routers'
+        (``gateways`` False), the VPN gateways' (True) or all (None)."""
         stmt = select(TABLE).where(TABLE.c.state.in_(OPEN)).order_by(TABLE.c.id)
         if devices:
             stmt = stmt.where(TABLE.c.device.in_(list(devices)))
@@ -245,11 +264,13 @@ class Journal:
             raise
         except Exception as exc:
             raise JournalError(f"cannot read the change journal: {exc}") from exc
-        return [Entry(**{k: r[k] for k in Entry.__dataclass_fields__}) for r in rows]
+        found = [Entry(**{k: r[k] for k in Entry.__dataclass_fields__}) for r in rows]
+        return [e for e in found if gateways is None or e.gateway == gateways]
 
-    def orphans(self, devices: Sequence[str] = ()) -> list[Entry]:
+    def orphans(self, devices: Sequence[str] = (),
+                gateways: bool | None = False) -> list[Entry]:
         """Unfinished entries whose owner is gone: what recovery resolves."""
-        return [e for e in self.unfinished(devices) if not e.owner_alive]
+        return [e for e in self.unfinished(devices, gateways) if not e.owner_alive]
 
 
 class JournalRun:

@@ -29,7 +29,11 @@ event carrying the reason.  Routers' changes are journaled in the directory the 
 given (the one the tunnel was planned from); the record of the outcome and the end of those
 journal entries commit in one transaction, so a gin killed before the record leaves
 entries that recovery resolves (the router goes back to its pre-image, as the directory
-still says).
+still says).  Gateway sides are journaled in the same table (:mod:`vpn.gateway_journal`:
+the files gin manages there and what is loaded, sealed, written before the gateway is
+touched) and end in that same transaction; a deploy first resolves what a dead one left on
+its gateways (:func:`recover_gateways`: the pre-image put back, or a verified deploy
+recorded).
 
 Rotation (``gin vpn rotate``): a deploy loads the tunnel's *pending* secrets
 (:func:`vpn.tunnels.for_deploy`); once both sides hold them (the tunnel came up, or was
@@ -81,6 +85,7 @@ from devices.converge import (
     converge,
 )
 from devices.errors import GinError, TransportError
+from devices.journal import Journal
 from devices.secrets import Secret
 from devices.sessions import Sessions
 from devices.targets import DeviceTarget, target_of
@@ -88,8 +93,9 @@ from devices.transport import DeviceTransport
 from directory import models as m
 from directory.changelog import log_event
 from directory.store import Directory
-from vpn import reasons, swanctl
+from vpn import gateway_recovery, reasons, swanctl
 from vpn.gateway import Gateway
+from vpn.gateway_journal import GatewayJournal, Image
 from vpn.render import linux_gateway, render_side
 from vpn.tunnels import (
     TunnelSpec,
@@ -555,6 +561,89 @@ def _snapshot(p: TunnelDeployment, side: Side) -> str | None:
     return _read(side.gateway.wg_file(wg_ifname(p.spec.name)))
 
 
+def _gateway_file(gw: Gateway, type_: str, tunnel: str) -> Path:
+    return gw.conf_file(tunnel) if type_ == "ikev2" else gw.wg_file(wg_ifname(tunnel))
+
+
+def gateway_image(gw: Gateway, type_: str, tunnel: str, paths: Sequence[str] = ()) -> Image:
+    """What ``gw`` holds for ``tunnel`` now: the files gin manages there (the tunnel's file,
+    and ``paths``: a certificate tunnel's credentials), whether the connection (strongSwan)
+    or interface (WireGuard) is loaded, and with credentials the private keys charon holds
+    (the journal's pre-image)."""
+    main = str(_gateway_file(gw, type_, tunnel))
+    files = {p: _read(Path(p)) for p in dict.fromkeys([main, *paths])}
+    keys = None
+    if type_ == "ikev2":
+        def read(s: Any) -> tuple[bool, tuple[str, ...] | None]:
+            loaded = conn_name(tunnel) in _names(s.get_conns().get("conns"))
+            held = (tuple(sorted(_names(s.get_keys().get("keys"))))
+                    if any(Path(p).parent.name == "private" for p in files) else None)
+            return loaded, held
+
+        loaded, keys = _vici(gw, "reading the connections", read)
+    else:
+        loaded = _link_exists(gw, wg_ifname(tunnel))
+    return Image(files, loaded, keys)
+
+
+def _cred_paths(side: Side) -> dict[str, str]:
+    """A certificate tunnel side's credential files -> what the deploy writes there."""
+    if side.creds is None or side.gateway is None or side.gateway.swanctl_dir is None:
+        return {}
+    return {str(side.gateway.swanctl_dir / rel): (c.reveal() if isinstance(c, Secret) else c)
+            for rel, c in side.creds.files().items()}
+
+
+def _put_back_gateway(gw: Gateway, type_: str, tunnel: str, pre: Image, want: Image) -> None:
+    """A journal pre-image back on its gateway: the files byte for byte, the connection
+    (re)loaded or unloaded, the interface synced or removed, the private keys charon
+    holds as they were."""
+    main = str(_gateway_file(gw, type_, tunnel))
+    old, new = pre.files.get(main), want.files.get(main) or ""
+    for path, text in pre.files.items():
+        if path != main:
+            _write(Path(path), text)
+    if type_ == "ikev2":
+        ike_restore(gw, tunnel, old if pre.loaded else None, new)
+        if pre.keys is not None:
+            _vici(gw, "putting back the private keys", lambda s: _keys_back(s, pre))
+    else:
+        wg_restore(gw, tunnel, old if pre.loaded else None)
+    _write(Path(main), old)
+
+
+def _keys_back(s: Any, pre: Image) -> None:
+    """Unload the private keys charon did not hold before; load back the one it did."""
+    for key_id in _names(s.get_keys().get("keys")) - set(pre.keys or ()):
+        with contextlib.suppress(CommandException):
+            s.unload_key({"id": key_id})
+    for path, text in pre.files.items():
+        if Path(path).parent.name == "private" and text is not None:
+            s.load_key({"type": "any", "data": text.encode()})
+
+
+GATEWAY_OPS = gateway_recovery.GatewayOps(gateway_image, _put_back_gateway)
+
+
+def recover_gateways(directory: Directory, hosts: Sequence[str] = (),
+                     gateway_of: Callable[[m.Device], Gateway] = Gateway.of
+                     ) -> list[gateway_recovery.Recovered]:
+    """Resolve the gateway changes dead gin processes left unfinished (all, or ``hosts``'):
+    each gateway gets its pre-image back, or a deploy that had verified is recorded
+    (:mod:`vpn.gateway_recovery`).  A deploy runs it for its gateways before touching them."""
+    return gateway_recovery.recover(directory, GATEWAY_OPS, hosts, gateway_of)
+
+
+def _journal_open(gj: GatewayJournal, p: TunnelDeployment, side: Side) -> None:
+    """The side's journal entry, before its gateway is touched."""
+    assert side.gateway is not None
+    gw, t = side.gateway, p.spec.type
+    creds = _cred_paths(side)
+    want = Image({str(_gateway_file(gw, t, p.spec.name)): side.text, **creds}, True)
+    gj.open(side.hostname, side.key, gateway_image(gw, t, p.spec.name, list(creds)), want,
+            pending=p.pending, serial=side.creds.serial if side.creds is not None else None)
+
+
 def _apply(p: TunnelDeployment, side: Side, verify: bool = True) -> bool:
     """Write and load one gateway side."""
     assert side.gateway is not None
@@ -619,6 +708,10 @@ def deploy_plan(p: TunnelDeployment, verify: bool = True,
     tunnel was planned from).  ``observer`` is told each step (see module doc)."""
     res = DeployResult(p.spec.name)
     done: list[tuple[Side, str | None]] = []
+    own_journal = sessions is None and any(sd.gateway is not None for sd in p.sides)
+    journal = (sessions.journal if sessions is not None
+               else Journal(p.db) if own_journal else None)
+    gj = GatewayJournal(journal, p.spec.type, p.spec.name) if journal is not None else None
     try:
         for side in p.sides:
             if side.gateway is None:
@@ -628,6 +721,8 @@ def deploy_plan(p: TunnelDeployment, verify: bool = True,
             with _step(observer, Step.READ, side.hostname):
                 old = _snapshot(p, side)
             with _step(observer, Step.PUSH, side.hostname, side.text.splitlines()):
+                if gj is not None:
+                    _journal_open(gj, p, side)
                 try:
                     changed = _apply(p, side, verify)
                 except (GinError, OSError):
@@ -636,8 +731,12 @@ def deploy_plan(p: TunnelDeployment, verify: bool = True,
             res.sides[side.hostname] = "changed" if changed else "no change"
             if changed:
                 done.append((side, old))
+            if gj is not None:
+                gj.mark(side.hostname, "pushed", "push")
             with _step(observer, Step.READ_BACK, side.hostname):
                 _read_back(p, side)
+            if gj is not None:
+                gj.mark(side.hostname, "read_back", "read_back")
         routers, routers_pushed = router_changes(p, keep), False
         if routers:
             if sessions is None:
@@ -654,7 +753,7 @@ def deploy_plan(p: TunnelDeployment, verify: bool = True,
             if run.status == "rolled back" or run.failed_step == Step.VERIFY:
                 res.result, res.reason = "rolled back", "; ".join(run.reasons)
                 res.message = f"did not come up: {res.reason}"
-                return _undo(p, done, res, observer)
+                return _undo(p, done, res, observer, gj)
             if not run.ok:  # a router refused: it was put back by its converge
                 raise TransportError(run.message)
             routers_pushed = run.pushed
@@ -662,20 +761,28 @@ def deploy_plan(p: TunnelDeployment, verify: bool = True,
             res.result, res.message = "no change", "already deployed as rendered"
             res.rotated = p.pending  # the gateways hold the pending secrets already
             res.message += ROTATED if p.pending else ""
+            if gj is not None:
+                gj.verified(next(sd.hostname for sd in p.sides if sd.key == "a"))
+                if own_journal:
+                    gj.journal.finish()  # no record follows a plan deployed on its own
             return res
         reason = None if (routers or not verify) else _verify_told(p, observer)
         if reason is None:
+            if gj is not None:  # only the record is left: recovery records it
+                gj.verified(next(sd.hostname for sd in p.sides if sd.key == "a"))
             res.certificates = [sd.creds.serial for sd in p.sides if sd.creds is not None]
             res.rotated = p.pending
             res.result = "changed"
             res.message = ("up" if verify else "loaded (not verified)") + (
                 ROTATED if p.pending else "")
+            if own_journal and gj is not None:
+                gj.journal.finish()  # no record follows a plan deployed on its own
             return res
         res.result, res.reason = "rolled back", reason
         res.message = f"did not come up: {reason}"
     except (GinError, OSError) as exc:
         res.result, res.message = "failed", str(exc)
-    return _undo(p, done, res, observer)
+    return _undo(p, done, res, observer, gj)
 
 
 def _converge_routers(p: TunnelDeployment, sessions: Sessions, routers: list[DeviceChange],
@@ -695,21 +802,41 @@ def _router_sides(res: DeployResult, run: Convergence) -> None:
 
 
 def _undo(p: TunnelDeployment, done: list[tuple[Side, str | None]],
-          res: DeployResult, observer: Observer | None = None) -> DeployResult:
-    """Restore the gateway sides applied (routers were restored by their converge)."""
+          res: DeployResult, observer: Observer | None = None,
+          gj: GatewayJournal | None = None) -> DeployResult:
+    """Restore the gateway sides applied (routers were restored by their converge); their
+    journal entries end ``restored`` (``restore_failed``: recovery tries again)."""
     ok = res.restored is not False
     for side, old in reversed(done):
         _told(observer, StepEvent(Step.RESTORE, "start", side.hostname))
+        _journaled(gj, side.hostname, "restoring")
         try:
             _restore(p, side, old)
             res.sides[side.hostname] = "restored"
             _told(observer, StepEvent(Step.RESTORE, "done", side.hostname))
+            _journaled(gj, side.hostname, "restored")
         except (GinError, OSError) as exc:
             ok = False
             res.sides[side.hostname] = f"not restored: {exc}"
             _told(observer, StepEvent(Step.RESTORE, "failed", side.hostname, error=str(exc)))
+            _journaled(gj, side.hostname, "restore_failed")
+    if gj is not None:  # sides opened but not changed: nothing to undo there
+        for host in gj.entries:
+            _journaled(gj, host, "restored", only_open=True)
     res.restored = ok
     return res
+
+
+def _journaled(gj: GatewayJournal | None, host: str, state: str,
+               only_open: bool = False) -> None:
+    """Move a gateway's entry during a restore: never allowed to stop the restore."""
+    if gj is None or host not in gj.entries:
+        return
+    with contextlib.suppress(GinError):
+        if only_open:
+            gj.journal.mark_if(gj.entries[host], ("pushing", "pushed", "read_back"), state)
+        else:
+            gj.journal.mark(gj.entries[host], state)
 
 
 def _others_on_routers(p: TunnelDeployment, plans: Iterable[TunnelDeployment]
@@ -741,6 +868,16 @@ def deploy(directory: Directory, names: Sequence[str], verify: bool = True,
                 plans[name] = plan_tunnel(s, tunnel, gateway_of)
             except GinError as exc:  # this tunnel cannot be rendered or reached: the others go on
                 results[name] = DeployResult(name, "failed", str(exc))
+    gateways = sorted({sd.hostname for p in plans.values() for sd in p.sides
+                       if sd.gateway is not None})
+    unresolved = {r.device: r.action for r in (
+        recover_gateways(directory, gateways, gateway_of) if gateways else []) if not r.ok}
+    for name, p in list(plans.items()):
+        if bad := next((h for h in unresolved if h in {sd.hostname for sd in p.sides}), None):
+            results[name] = DeployResult(name, "failed", f"gateway {bad}: an interrupted "
+                                         f"change could not be undone ({unresolved[bad]}); "
+                                         f"fix it by hand, then deploy again")
+            del plans[name]
     with Sessions(_transport(via), db=directory.engine) as sessions:
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(plans) or 1))) as pool:
             for res in pool.map(lambda p: deploy_plan(p, verify, via, sessions,
