@@ -12,7 +12,7 @@ ROOT_COMMANDS: dict[str, LazyCommand] = {
         "Security posture: config backups, ISO/IEC 17799 checks, auditor reports."),
     "device": LazyCommand(
         "gin.commands.device:device",
-        "Routers: recover changes a killed gin left half done, show who holds their locks."),
+        "Routers and VPN gateways: recover changes a killed gin left half done, show locks."),
     "directory": LazyCommand(
         "gin.commands.directory:directory",
         "The agency network directory: agencies, sites, devices, prefixes, history."),

@@ -1,4 +1,5 @@
-"""``gin device``: what gin is doing to routers -- recover interrupted changes, show locks."""
+"""``gin device``: what gin is doing to routers and VPN gateways -- recover interrupted
+changes, show locks."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from gin.output import console, emit_rows, print_json
 
 @click.group()
 def device() -> None:
-    """Routers: recover changes a killed gin left half done, show who holds their locks."""
+    """Routers and VPN gateways: recover changes a killed gin left half done, show locks."""
 
 
 @device.command("recover")
@@ -28,14 +29,20 @@ def device() -> None:
 @json_option
 @pass_ctx
 def recover_cmd(ctx: Context, devices: tuple[str, ...], via: str, as_json: bool) -> None:
-    """Put back every router a gin process died while changing (default: all of them).
+    """Put back every router and VPN gateway a gin process died while changing (default:
+    all of them).
 
     Each unfinished change whose process is gone is undone: the router gets its exact
-    config from before the change, read back byte for byte; the change log says so.
-    Exit 3 when a router could not be put back."""
+    config from before the change, read back byte for byte; a gateway its files and loaded
+    connections (or a tunnel deploy that had verified on both gateways is recorded); the
+    change log says so.  Exit 3 when a device could not be put back."""
+    from vpn.deploy import recover_gateways
+
     directory = ctx.directory
     journal = Journal(directory.engine)
-    names = list(devices) or sorted({e.device for e in journal.orphans()})
+    gateways = {e.device for e in journal.unfinished(devices, gateways=True)}
+    names = [n for n in (list(devices) or sorted({e.device for e in journal.orphans()}))
+             if n not in gateways]
     targets = []
     with directory.transaction() as s:
         for name in names:
@@ -45,7 +52,8 @@ def recover_cmd(ctx: Context, devices: tuple[str, ...], via: str, as_json: bool)
                 raise NotFound(f"device {name!r} is not in the directory: add it, or "
                                f"name only directory devices") from exc
     with Sessions(transports.get(via), db=directory.engine) as sessions:
-        done = recover(sessions, targets)
+        done = recover(sessions, targets) if targets else []
+    done += recover_gateways(directory, devices)
     rows = [{"device": r.device, "entry": r.entry, "found": r.state,
              "result": "restored" if r.ok else "FAILED", "action": r.action} for r in done]
     if as_json:

@@ -140,8 +140,8 @@ def reap(engine: Engine) -> list[int]:
 
 def recover_devices(directory: Directory, via: str = "netmiko") -> list[Any]:
     """``gin device recover`` for every device a dead process left half changed (each put
-    back to its exact pre-image, under its change lock): what a worker does first, since
-    the worker that died before it may have been changing routers."""
+    back to its exact pre-image, under its change lock; VPN gateways first): what a worker
+    does first, since the worker that died before it may have been changing devices."""
     from devices import transport as transports
     from devices.journal import Journal
     from devices.recovery import recover
@@ -149,10 +149,14 @@ def recover_devices(directory: Directory, via: str = "netmiko") -> list[Any]:
     from devices.targets import target_of
     from directory import store
     from directory.errors import NotFound
+    from vpn.deploy import recover_gateways
 
+    done = recover_gateways(directory)  # the VPN gateways' unfinished deploys
+    for r in done:
+        (log.info if r.ok else log.error)("recovery: %s", r)
     names = sorted({e.device for e in Journal(directory.engine).orphans()})
     if not names:
-        return []
+        return done
     targets = []
     with directory.transaction() as s:
         for name in names:
@@ -162,10 +166,10 @@ def recover_devices(directory: Directory, via: str = "netmiko") -> list[Any]:
                 log.error("device %s has an unfinished change but is not in the directory: "
                           "put it back by hand", name)
     with Sessions(transports.get(via), db=directory.engine) as sessions:
-        done = recover(sessions, targets)
-    for r in done:
+        routers = recover(sessions, targets)
+    for r in routers:
         (log.info if r.ok else log.error)("recovery: %s", r)
-    return done
+    return done + routers
 
 
 class Heartbeat:
