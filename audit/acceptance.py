@@ -71,6 +71,9 @@ def accept(directory: Directory, device: str, check: str, reason: str,
         raise ConfigError(f"--until: an acceptance runs at most {LONGEST.days} days; accept "
                           "it again when it expires")
     with directory.transaction() as s:
+        if not _known(s, device):
+            raise ConfigError(f"device {device!r} is neither in the directory nor in any "
+                              "stored audit run: give the name as the report shows it")
         row = m.AuditAcceptance(device=device, check=check, agency=_agency_of(s, device),
                                 reason=reason[:2000],
                                 accepted_by=str(s.info.get("actor") or "unknown")[:128],
@@ -78,6 +81,15 @@ def accept(directory: Directory, device: str, check: str, reason: str,
         s.add(row)
         s.flush()
         return _row(row, now)
+
+
+def _known(s: Session, device: str) -> bool:
+    """Whether ``device`` is a directory device or was judged in a stored run (a typo would
+    otherwise be accepted and never match a finding)."""
+    return (s.scalars(select(m.Device.id).where(m.Device.hostname == device.lower())).first()
+            is not None or s.scalars(select(m.AuditFinding.id)
+                                     .where(m.AuditFinding.device == device).limit(1)).first()
+            is not None)
 
 
 def _agency_of(s: Session, device: str) -> str | None:

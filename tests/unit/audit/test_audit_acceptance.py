@@ -91,6 +91,7 @@ def test_a_passing_finding_stays_a_pass_when_accepted(directory) -> None:
     ("r1", CHECK, "x", "2001-01-01", "not in the future"),
     ("r1", CHECK, "x", "400d", "at most 366 days"),
     ("r1", CHECK, "x", "tomorrow", "expected YYYY-MM-DD"),
+    ("typo-r1", CHECK, "x", "30d", "neither in the directory nor in any stored audit run"),
 ])
 def test_bad_acceptances_are_refused_with_one_line_and_change_nothing(
         directory, device, check, reason, until, said) -> None:
