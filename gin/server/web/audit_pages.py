@@ -27,6 +27,9 @@ from ..principal import Principal
 from . import session as web
 from .charts import trend_chart
 from .pages import language, render
+from .posture_view import agency_posture as posture_of
+from .posture_view import run_info as _run_info
+from .posture_view import visible_codes as _visible_codes
 
 router = APIRouter(tags=["console"], include_in_schema=False)
 #: Media type of each download (the formats of ``gin audit report``).
@@ -35,21 +38,6 @@ MEDIA = {"html": "text/html; charset=utf-8", "pdf": "application/pdf",
          "oscal": "application/json"}
 SUFFIX = {"oscal": "oscal.json"}
 WORST = 50
-
-
-def _visible_codes(who: Principal, s: Any) -> set[str] | None:
-    """Agency codes whose audit results ``who`` may read (None: all of them)."""
-    ids = who.visible(s, "audit.read")
-    if ids is None:
-        return None
-    return {code for (code,) in s.execute(select(m.Agency.code).where(m.Agency.id.in_(ids)))
-            } if ids else set()
-
-
-def _run_info(row: m.AuditRun) -> dict[str, Any]:
-    when = posture._utc(row.generated_at)
-    return {"id": row.id, "scope": row.scope, "generated_at": f"{when:%Y-%m-%d %H:%M} UTC",
-            "actor": row.actor, "framework": row.framework}
 
 
 @router.get("/audit")
@@ -94,23 +82,7 @@ def agency_posture(request: Request, code: str = PathParam(max_length=32),
         found = s.scalars(agency).first()
         if found is None:
             raise HTTPException(404, f"no agency {code!r}")
-        codes = posture.subtree(s, found.code)
-        visible = _visible_codes(who, s)
-        if visible is not None:
-            codes &= visible
-        row = posture.run_row(s, run, agencies=codes)
-        view: dict[str, Any] = {"run": None, "chart": None, "overall": None, "under": [],
-                                "findings": [], "total": 0}
-        if row is not None:
-            counts = posture.counts_by_agency(s, row.id, codes)
-            rows, count = posture.open_findings(s, row.id, codes)
-            view.update(run=_run_info(row), findings=rows, total=count,
-                        overall=posture.score(found.code, found.code,
-                                              posture.total(counts.values())),
-                        chart=trend_chart(posture.trend(s, row.scope, codes)),
-                        under=posture.worst_first(posture.score(k, k, c)
-                                                  for k, c in counts.items()
-                                                  if k != found.code) if len(codes) > 1 else [])
+        view = posture_of(s, who, found, run)
         view["agency"] = {"code": found.code, "name_en": found.name_en,
                           "name_th": found.name_th}
     say = messages.Translator(language(request))

@@ -32,6 +32,7 @@ from .i18n import LANGUAGES, words
 from .live import CSP as LIVE_CSP
 from .live import agency_state
 from .menu import menu
+from .posture_view import agency_posture
 
 HERE = Path(__file__).parent
 TEMPLATES = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -46,6 +47,8 @@ ASSETS = {"console.css": (HERE / "static" / "console.css", "text/css"),
 CSP = ("default-src 'none'; style-src 'self'; font-src 'self'; img-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 LIST_LIMIT = 50
+#: Open findings listed on the agency page (the auditor's page lists them all).
+POSTURE_FINDINGS = 10
 #: Thai SARA AM typed as its two parts (NIKHAHIT + SARA AA): NFC leaves them apart because
 #: U+0E33 decomposes only by compatibility, so the query is put back together here.
 SARA_AM_PARTS = "\u0e4d\u0e32"
@@ -226,6 +229,9 @@ def agency_page(request: Request, code: str = PathParam(max_length=32),
         a = store.get_agency(s, code)
         view = _agency_view(s, a)
         writable = who.allows(s, "directory.write", a.code)
+        # its posture, for those who may read its audit results (top open findings only)
+        view["posture"] = (agency_posture(s, who, a, limit=POSTURE_FINDINGS)
+                           if who.allows(s, "audit.read", a.code) else None)
         live = agency_state(request, view["links"], view["tunnels"])
     response = render(request, "agency.html", who=who, writable=writable, live=live, **view)
     response.headers["Content-Security-Policy"] = LIVE_CSP  # live.js refreshes the state

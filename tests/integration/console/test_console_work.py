@@ -388,3 +388,21 @@ def test_a_script_in_a_thai_name_is_text_on_the_engineers_pages_too(watched):
         assert HOSTILE_TH in w.page.inner_text("h1"), path
         assert w.page.evaluate("window.__pwned") is None
         assert w.page.locator("main script").count() == 0
+
+
+def test_the_agency_page_shows_its_posture_to_those_who_may_read_it(console, watched):
+    w = watched()
+    w.login("auditor")
+    for _lang in in_both_languages(w, "/ui/agency/MOF", "agency-posture-auditor"):
+        assert w.page.locator("#posture .score").count() == 1
+        assert w.page.locator("svg#trend-chart circle.point").count() == len(RUNS)
+        href = w.page.locator("#agency-findings a").first.get_attribute("href")
+        assert href.startswith("/ui/audit/agency/MOF/finding/")
+    w.go("/ui/agency/MOF")
+    w.page.locator("#agency-findings a").first.click()  # the drill-down is one click away
+    assert "/ui/audit/agency/MOF/finding/" in w.page.url
+    viewer = watched()
+    viewer.login("viewer")  # the directory only, no audit grant: the page has no posture
+    viewer.go("/ui/agency/MOF")
+    assert viewer.page.locator("h1 small").inner_text() == "MOF"
+    assert viewer.page.locator("#posture").count() == 0
