@@ -90,6 +90,11 @@ api demo-viewer   GET   /changes
 api demo-dopa     POST  /prefixes/allocate '{"agency": "DOPA", "length": 64}'
 api demo-dopa     POST  /prefixes/allocate '{"agency": "SSO", "length": 64}'
 gin directory history --limit 4   # the API's changes are logged under the authenticated user
+echo "each role's view of the console ($serve_url/ui/), as the browser tests see it:"
+for shot in login-en search-admin-en agency-live-en agency-viewer-th soc-soc-en soc-auditor-en \
+            map-soc-th audit-auditor-en audit-finding-auditor-th engineer-link-eng_dopa-en; do
+    printf '  %s\n' "$ROOT/docs/screenshots/$shot.jpeg"
+done
 if [ "$keep" = 1 ]; then
     echo "gin serve keeps running at $serve_url (console: $serve_url/ui/; stop it: kill $serve_pid)"
     echo "log in as (one-time demo passwords):"
