@@ -55,7 +55,10 @@ then put back) and is never allowed to stop a restore.
 ``withdraw`` removes a tunnel from both ends: Linux gateways lose its conn, keys, files and
 interface; routers, through the same converge, lose the lines only this tunnel needs
 (keeping what the router's other tunnels share); the records go back to ``planned`` in the
-transaction that ends the routers' journal entries.
+transaction that ends the journal entries.  Its gateway sides are journaled as a deploy's
+(pre-image: what the gateway held for the tunnel; intended: nothing), so a withdraw that
+fails, or dies, puts both gateways back to what they held (or, once both had verified the
+removal, recovery records the tunnel ``planned``).
 """
 
 from __future__ import annotations
@@ -420,7 +423,24 @@ def wg_restore(gw: Gateway, tunnel: str, old: str | None) -> None:
         _write(path, None)
         return
     _write(path, old)
+    if not _link_exists(gw, ifname):  # removed (a withdraw put back): bring it back up
+        _create_wg(gw, ifname)
+        gw.run(["ip", "link", "set", ifname, "up"])
+        gw.run(["wg", "syncconf", ifname, str(path)])
+        routes = "".join(f"route replace {net} dev {ifname}\n" for net in _allowed_ips(old))
+        gw.run(["ip", "-batch", "-"], input=routes)
+        return
     gw.run(["wg", "syncconf", ifname, str(path)], check=False)
+
+
+def _allowed_ips(text: str) -> list[str]:
+    """The peer's subnets a ``wg`` config routes (its AllowedIPs: what deploy routes)."""
+    out = []
+    for line in text.splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() == "AllowedIPs":
+            out.extend(v.strip() for v in value.split(",") if v.strip())
+    return out
 
 
 def wg_handshake(gw: Gateway, tunnel: str, wait: float = HANDSHAKE_WAIT) -> bool:
@@ -992,15 +1012,64 @@ def withdraw(directory: Directory, names: Sequence[str],
                     shared[(n, dev.hostname)] = _router_shared(s, tunnel, dev)
     with Sessions(_transport(via), db=directory.engine) as sessions:
         for p in plans:
-            for side in p.sides:
-                if side.gateway is not None:
-                    with _step(observer, Step.PUSH, side.hostname):
-                        _restore(p, side, None)
-                else:
-                    router_withdraw(sessions, side, shared[(p.spec.name, side.hostname)],
-                                    observer)
+            gj = GatewayJournal(sessions.journal, p.spec.type, p.spec.name)
+            pre: dict[str, Image] = {}
+            try:
+                for side in p.sides:
+                    if side.gateway is not None:
+                        with _step(observer, Step.PUSH, side.hostname):
+                            _withdraw_gateway(gj, p, side, pre)
+                    else:
+                        router_withdraw(sessions, side, shared[(p.spec.name, side.hostname)],
+                                        observer)
+                if gj.entries:  # only the record is left: recovery records it
+                    gj.verified(next(sd.hostname for sd in p.sides if sd.key == "a"))
+            except (GinError, OSError):
+                _withdraw_undo(gj, p, pre, observer)
+                raise
         with _recording(observer), directory.transaction() as s:
             sessions.journal.finish(s)  # the removals and the records commit together
             for p in plans:
                 get_tunnel(s, p.spec.name).status = "planned"
     return [p.spec.name for p in plans]
+
+
+def _withdraw_gateway(gj: GatewayJournal, p: TunnelDeployment, side: Side,
+                      pre: dict[str, Image]) -> None:
+    """Remove the tunnel from one gateway, journaled as a deploy's side is: the entry holds
+    what the gateway holds for the tunnel (the pre-image) and intends nothing held; the
+    removal is read back (no file, nothing loaded)."""
+    gw, t, name = side.gateway, p.spec.type, p.spec.name
+    assert gw is not None
+    main = str(_gateway_file(gw, t, name))
+    pre[side.hostname] = gateway_image(gw, t, name)
+    gj.open(side.hostname, side.key, pre[side.hostname], Image({main: None}, False),
+            withdraw=True)
+    _restore(p, side, None)
+    gj.mark(side.hostname, "pushed", "push")
+    now = gateway_image(gw, t, name)
+    if now.files.get(main) is not None or now.loaded:
+        raise TransportError(f"gateway {gw.hostname}: tunnel {name} still there after "
+                             f"removing it")
+    gj.mark(side.hostname, "read_back", "read_back")
+
+
+def _withdraw_undo(gj: GatewayJournal, p: TunnelDeployment, pre: Mapping[str, Image],
+                   observer: Observer | None = None) -> None:
+    """A withdraw that failed puts each gateway it touched back to its pre-image (its entry
+    ends ``restored``; ``restore_failed``: recovery tries again)."""
+    gws = {sd.hostname: sd.gateway for sd in p.sides if sd.gateway is not None}
+    for host in reversed(list(gj.entries)):
+        gw = gws[host]
+        assert gw is not None
+        _told(observer, StepEvent(Step.RESTORE, "start", host))
+        _journaled(gj, host, "restoring")
+        main = str(_gateway_file(gw, p.spec.type, p.spec.name))
+        try:
+            _put_back_gateway(gw, p.spec.type, p.spec.name, pre[host],
+                              Image({main: None}, False))
+            _told(observer, StepEvent(Step.RESTORE, "done", host))
+            _journaled(gj, host, "restored")
+        except (GinError, OSError) as exc:
+            _told(observer, StepEvent(Step.RESTORE, "failed", host, error=str(exc)))
+            _journaled(gj, host, "restore_failed")

@@ -8,11 +8,13 @@ manages there for the tunnel and whether its connection or interface is loaded),
 intended image, and the owner.  Both images hold PSKs or private keys, so they are sealed
 (refused without a sealing key, before anything is touched).  The entry moves ``pushing``
 -> ``pushed`` -> ``read_back`` -> ``verified`` and ends ``done`` in the transaction that
-records the tunnel's outcome, or ``restoring`` -> ``restored``.
+records the tunnel's outcome, or ``restoring`` -> ``restored``.  A withdraw journals its
+gateway sides the same way, its intended image being nothing held (no file, nothing loaded).
 
 Recovery (:func:`vpn.gateway_recovery.recover_gateways`) resolves an unfinished entry whose
 owner is gone: it records the deploy when every gateway side had verified and still holds
-its intended image, else puts each gateway's pre-image back.
+its intended image (a withdraw: records the tunnel ``planned``), else puts each gateway's
+pre-image back.
 """
 
 from __future__ import annotations
@@ -65,13 +67,15 @@ class Head:
     key: str
     pending: bool
     serial: str | None
+    #: a withdraw's entry (intended: nothing held), not a deploy's
+    withdraw: bool = False
 
     @classmethod
     def of(cls, line: str) -> Head:
         _, type_, tunnel, key, *extra = line.split()
         serial = next((x.removeprefix("serial=") for x in extra if x.startswith("serial=")),
                       None)
-        return cls(type_, tunnel, key, "pending" in extra, serial)
+        return cls(type_, tunnel, key, "pending" in extra, serial, "withdraw" in extra)
 
 
 class GatewayJournal:
@@ -90,13 +94,15 @@ class GatewayJournal:
         faults.strike(self.faults, step, faults.WHEN[when], host)
 
     def open(self, host: str, key: str, pre: Image, want: Image, pending: bool = False,
-             serial: str | None = None) -> None:
+             serial: str | None = None, withdraw: bool = False) -> None:
         """Write the side's entry before its gateway is touched (no entry: no push);
         images holding a secret are sealed (none: refused, nothing touched).  ``pending``:
         the deploy loads a pending rotation's secrets; ``serial``: the gateway certificate
-        it loads (what recovery records when the deploy had verified)."""
+        it loads (what recovery records when the deploy had verified); ``withdraw``: the
+        change removes the tunnel (recovery records ``planned``, not ``up``)."""
         head = " ".join([f"{GATEWAY}{self.type} {self.tunnel} {key}",
                          *(["pending"] if pending else []),
+                         *(["withdraw"] if withdraw else []),
                          *([f"serial={serial}"] if serial else [])])
         self.entries[host] = self.journal.open_entry(
             self.run_id, host, pre.text(), [head, want.text()],

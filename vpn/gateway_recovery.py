@@ -3,10 +3,10 @@
 
 For an unfinished gateway entry whose owner is gone: when every gateway side of that deploy
 had verified and still holds its intended image, the deploy is recorded (the tunnel ``up``,
-a ``vpn-deploy`` event) in the transaction that ends the entries; otherwise each gateway
-gets its pre-image back (its files byte for byte, the connection reloaded or unloaded, the
-interface synced or removed), which is read back.  Each resolved entry gets a ``recover``
-row in the change log.
+a ``vpn-deploy`` event; a withdraw: ``planned``) in the transaction that ends the entries;
+otherwise each gateway gets its pre-image back (its files byte for byte, the connection
+reloaded or unloaded, the interface synced, re-created or removed), which is read back.
+Each resolved entry gets a ``recover`` row in the change log.
 """
 
 from __future__ import annotations
@@ -75,6 +75,8 @@ def _resolve_run(journal: Journal, directory: Directory, entries: list[Entry],
              for e in entries}
     if (all_gateways and len(entries) == 2 and all(e.state == "verified" for e in entries)
             and all(found[e.id].holds(images[e.id][1]) for e in entries)):
+        if any(h.withdraw for h in heads):
+            return _record_withdrawal(journal, directory, entries, tunnel)
         action = "verified but never recorded; found the intended result: recorded it"
         with directory.transaction() as s:
             t = get_tunnel(s, tunnel)
@@ -109,6 +111,20 @@ def _resolve_run(journal: Journal, directory: Directory, entries: list[Entry],
                      note=f"recovered by {journal.owner}: {action}"[:2000])
         _log(journal, e, "restored" if ok else "restore_failed", action)
         out.append(Recovered(e.device, e.id, e.state, ok, action))
+    return out
+
+
+def _record_withdrawal(journal: Journal, directory: Directory, entries: list[Entry],
+                       tunnel: str) -> list[Recovered]:
+    """Both gateways had verified the removal and hold nothing for the tunnel: record it
+    ``planned``, as the withdraw would have, in the transaction that ends the entries."""
+    action = "withdrawal verified but never recorded; found nothing held: recorded it"
+    with directory.transaction() as s:
+        get_tunnel(s, tunnel).status = "planned"
+        journal.close([e.id for e in entries], s, f"recovered by {journal.owner}: {action}")
+    out = [Recovered(e.device, e.id, e.state, True, action) for e in entries]
+    for e in entries:
+        _log(journal, e, "done", action)
     return out
 
 

@@ -2,7 +2,9 @@
 deploy runs as its own process, SIGKILLed at each named gateway step (the GIN_FAULT hook)
 and between verification and the record; after recovery each gateway holds exactly its
 pre-image (files byte for byte, no stray connection or key loaded) and the directory says
-``planned``, or the tunnel is fully deployed and recorded ``up``.
+``planned``, or the tunnel is fully deployed and recorded ``up``.  A withdraw killed the same
+way leaves both gateways as they were before it, the tunnel still recorded ``up``, or (once
+both had verified the removal) the tunnel gone from both and recorded ``planned``.
 """
 
 from __future__ import annotations
@@ -32,8 +34,11 @@ from directory.store import Directory
 from vpn import deploy
 if sys.argv[3] == "before-record":  # killed once verified, before the outcome is recorded
     deploy.record = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)
-(res,) = deploy.deploy(Directory(sys.argv[1], actor="kill"), [sys.argv[2]])
-print(res.result, res.message)
+if sys.argv[3] == "withdraw":
+    print(deploy.withdraw(Directory(sys.argv[1], actor="kill"), [sys.argv[2]]))
+else:
+    (res,) = deploy.deploy(Directory(sys.argv[1], actor="kill"), [sys.argv[2]])
+    print(res.result, res.message)
 """
 
 
@@ -325,3 +330,43 @@ def test_a_deploy_after_a_kill_first_puts_the_gateways_back_then_deploys(lab, tm
     assert Journal(d.engine).unfinished(gateways=True) == []
     d.close()
     _withdraw(url, tunnel)
+
+
+@pytest.mark.parametrize("kind", ["psk", "wireguard"])
+@pytest.mark.parametrize("fault", FAULTS)
+def test_a_withdraw_killed_at_a_named_step_puts_the_tunnel_back(lab, fault, kind, tmp_path):
+    _state, url = lab
+    tunnel = _tunnel(url, "w" + secrets.token_hex(3), kind)
+    first = _run(url, tunnel, None, tmp_path)
+    assert first.returncode == 0 and first.stdout.startswith("changed"), first.stderr
+    gws = _gateways(url)
+    pre = {h: held(gw) for h, gw in gws.items()}
+    child = _run(url, tunnel, fault, tmp_path, how="withdraw")
+    assert child.returncode == -9, (child.stdout, child.stderr)  # the hook fired there
+    if fault != "before:push:gwb":  # a gateway had lost the tunnel: recovery brings it back
+        assert {h: held(gw) for h, gw in gws.items()} != pre
+    if kind == "psk":
+        _recover_cli(url)
+    else:
+        _recover(url)
+    assert {h: held(gw) for h, gw in gws.items()} == pre
+    assert _status(url, tunnel) == "up"
+    again = _run(url, tunnel, None, tmp_path)  # both gateways hold it, loaded, as recorded
+    assert again.returncode == 0 and again.stdout.startswith("no change"), again.stdout
+    _withdraw(url, tunnel)
+
+
+@pytest.mark.parametrize("kind", ["psk", "wireguard"])
+def test_a_withdraw_killed_once_both_gateways_verified_is_recorded(lab, kind, tmp_path):
+    _state, url = lab
+    tunnel = _tunnel(url, "x" + secrets.token_hex(3), kind)
+    gws = _gateways(url)
+    before = {h: held(gw) for h, gw in gws.items()}
+    first = _run(url, tunnel, None, tmp_path)
+    assert first.returncode == 0 and first.stdout.startswith("changed"), first.stderr
+    child = _run(url, tunnel, "after:verify:gwa", tmp_path, how="withdraw")
+    assert child.returncode == -9, (child.stdout, child.stderr)
+    done = _recover(url)
+    assert all("recorded" in r.action for r in done), done
+    assert _status(url, tunnel) == "planned"
+    assert {h: held(gw) for h, gw in gws.items()} == before  # gone from both
