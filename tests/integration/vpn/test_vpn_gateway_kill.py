@@ -370,3 +370,36 @@ def test_a_withdraw_killed_once_both_gateways_verified_is_recorded(lab, kind, tm
     assert all("recorded" in r.action for r in done), done
     assert _status(url, tunnel) == "planned"
     assert {h: held(gw) for h, gw in gws.items()} == before  # gone from both
+
+
+@pytest.mark.parametrize("kind", ["psk", "wireguard"])
+def test_a_withdraw_stopped_on_its_second_gateway_puts_the_first_back(lab, kind, tmp_path):
+    """An observer that cannot record gwa's removal stops it: the withdraw fails and gwb,
+    already withdrawn, gets the tunnel back; nothing is left for recovery."""
+    from devices.converge import ObserverRefused, Step
+    from devices.journal import Journal
+    from directory.store import Directory
+    from vpn import deploy
+
+    _state, url = lab
+    tunnel = _tunnel(url, "s" + secrets.token_hex(3), kind)
+    first = _run(url, tunnel, None, tmp_path)
+    assert first.returncode == 0 and first.stdout.startswith("changed"), first.stderr
+    gws = _gateways(url)
+    pre = {h: held(gw) for h, gw in gws.items()}
+    seen = []
+
+    def observer(event) -> None:
+        seen.append((event.step, event.state, event.device))
+        if (event.step, event.state, event.device) == (Step.PUSH, "start", "gwa"):
+            raise RuntimeError("the job log is full")
+
+    d = Directory(url, actor="vpn-tests")
+    with pytest.raises(ObserverRefused, match="gwa"):
+        deploy.withdraw(d, [tunnel], observer=observer)
+    assert (Step.RESTORE, "done", "gwb") in seen
+    assert Journal(d.engine).unfinished(gateways=True) == []
+    d.close()
+    assert {h: held(gw) for h, gw in gws.items()} == pre
+    assert _status(url, tunnel) == "up"
+    _withdraw(url, tunnel)
