@@ -13,6 +13,7 @@ import os
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -59,12 +60,17 @@ def console(tmp_path_factory) -> Iterator:
     assert PASSWORD not in log and not any(t in log for t in tokens.values())
 
 
-@pytest.fixture(scope="module")
-def browser(console) -> Iterator:
+def chromium() -> Iterator:
+    """Debian's Chromium, headless, for one module's tests (a fixture yields from it)."""
     with playwright_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture(scope="module")
+def browser(console) -> Iterator:
+    yield from chromium()
 
 
 def dopa_address(svc) -> str:
@@ -123,21 +129,27 @@ class Watched:
         self.context.close()
 
 
-@pytest.fixture
-def watched(console, browser) -> Iterator:
-    svc, here = console
+def watching(browser: Any, url: str, here: Path, kind: type[Watched] = Watched) -> Iterator:
+    """Opens watched browser pages on ``url`` (a fixture yields from it); each is closed at
+    the end, which checks that no request left 127.0.0.1 and no console error came."""
     shots = here / "screenshots"
     shots.mkdir(exist_ok=True)
     opened: list[Watched] = []
 
     def _open() -> Watched:
-        w = Watched(browser, svc.url, shots)
+        w = kind(browser, url, shots)
         opened.append(w)
         return w
 
     yield _open
     for w in opened:
         w.close()
+
+
+@pytest.fixture
+def watched(console, browser) -> Iterator:
+    svc, here = console
+    yield from watching(browser, svc.url, here)
 
 
 def test_each_role_sees_what_its_grants_allow_in_both_languages(watched):

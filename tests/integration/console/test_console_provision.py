@@ -23,7 +23,7 @@ import pytest
 
 from directory import store
 from directory.store import Directory
-from tests.integration.console.test_console_browser import ARGS, CHROMIUM, Watched
+from tests.integration.console.test_console_browser import Watched, chromium, watching
 from tests.integration.server.conftest import PASSWORD, seed, start, stop
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -65,27 +65,13 @@ def console(tmp_path_factory) -> Iterator:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator:
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+    yield from chromium()
 
 
 @pytest.fixture
 def watched(console, browser) -> Iterator:
     svc, here = console
-    shots = here / "screenshots"
-    shots.mkdir(exist_ok=True)
-    opened: list[Watched] = []
-
-    def _open() -> Watched:
-        w = Watched(browser, svc.url, shots)
-        opened.append(w)
-        return w
-
-    yield _open
-    for w in opened:
-        w.close()  # no request left 127.0.0.1, no console error
+    yield from watching(browser, svc.url, here)
 
 
 def api(svc, who: str = "admin") -> httpx.Client:

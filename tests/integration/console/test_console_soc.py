@@ -36,7 +36,7 @@ from directory.store import Directory
 from monitor.prometheus.config import AgentSpec, generate
 from monitor.snmp.snmpd import SNMPD, SnmpdInstance
 from tests.conftest import need
-from tests.integration.console.test_console_browser import ARGS, CHROMIUM, Watched
+from tests.integration.console.test_console_browser import Watched, chromium, watching
 from tests.integration.monitor.monitor_support import PromServer, free_tcp_port, have_prometheus
 from tests.integration.sensor.conftest import require_root_tools, sh
 from tests.integration.sensor.test_sensor_alerts import ALERTMANAGER, ATTACK, LAUNCHER, Webhook
@@ -241,26 +241,12 @@ def stack(tmp_path_factory) -> Iterator[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def browser(stack) -> Iterator:
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+    yield from chromium()
 
 
 @pytest.fixture
 def watched(stack, browser) -> Iterator:
-    shots = stack["here"] / "screenshots"
-    shots.mkdir(exist_ok=True)
-    opened: list[Shots] = []
-
-    def _open() -> Shots:
-        w = Shots(browser, stack["svc"].url, shots)
-        opened.append(w)
-        return w
-
-    yield _open
-    for w in opened:
-        w.close()
+    yield from watching(browser, stack["svc"].url, stack["here"], Shots)
 
 
 def tab_to(w: Shots, selector: str, limit: int = 60) -> None:

@@ -27,7 +27,7 @@ from audit.evidence import BackupStore
 from audit.runner import ConfigSource, run
 from directory import identity, store
 from directory.store import Directory
-from tests.integration.console.test_console_browser import ARGS, CHROMIUM, HOSTILE_TH, Watched
+from tests.integration.console.test_console_browser import HOSTILE_TH, Watched, chromium, watching
 from tests.integration.server.conftest import PASSWORD, seed, start, stop
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -116,10 +116,7 @@ def console(tmp_path_factory) -> Iterator:
 
 @pytest.fixture(scope="module")
 def browser(console) -> Iterator:
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+    yield from chromium()
 
 
 class Shots(Watched):
@@ -138,18 +135,7 @@ class Shots(Watched):
 @pytest.fixture
 def watched(console, browser) -> Iterator:
     svc, here = console
-    shots = here / "screenshots"
-    shots.mkdir(exist_ok=True)
-    opened: list[Shots] = []
-
-    def _open() -> Shots:
-        w = Shots(browser, svc.url, shots)
-        opened.append(w)
-        return w
-
-    yield _open
-    for w in opened:
-        w.close()
+    yield from watching(browser, svc.url, here, Shots)
 
 
 def in_both_languages(w: Watched, path: str, name: str) -> Iterator[str]:
