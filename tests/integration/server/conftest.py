@@ -111,11 +111,12 @@ def start(db_url: str, log: Path, *args: str) -> Service:
     pytest.fail(f"gin serve did not start:\n{log.read_text()}")
 
 
-def stop(proc: subprocess.Popen) -> None:
+def stop(proc: subprocess.Popen, timeout: float = 30) -> None:
+    """SIGTERM the process group, SIGKILL it after ``timeout`` seconds."""
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
-            proc.wait(timeout=30)
+            proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -20,7 +19,7 @@ import pytest
 from directory import jobs as records
 from directory.store import Directory
 from gin.server.jobs import reap
-from tests.integration.server.conftest import Service
+from tests.integration.server.conftest import Service, stop
 
 #: a bound for a wedged job, not a speed check
 WAIT = 300
@@ -58,13 +57,8 @@ def start_worker(svc: Service, log: Path, *args: str, env: dict[str, str] | None
 
 
 def stop_worker(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    """A worker finishes the job step it is in before it stops: a longer grace than serve's."""
+    stop(proc, timeout=60)
 
 
 def test_an_audit_job_runs_on_a_worker_and_its_run_downloads_in_every_format(
