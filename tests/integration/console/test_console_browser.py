@@ -88,6 +88,9 @@ def dopa_address(svc) -> str:
 class Watched:
     """A browser context with every request and console error recorded."""
 
+    #: Screenshots whose small copies go to docs/screenshots (GIN_CONSOLE_SCREENSHOTS).
+    docs_shots: frozenset[str] = frozenset(DOCS_SHOTS)
+
     def __init__(self, browser, base: str, shots: Path) -> None:
         self.base, self.shots = base, shots
         self.context = browser.new_context(viewport={"width": 1024, "height": 700})
@@ -117,7 +120,7 @@ class Watched:
         path = self.shots / f"{name}.png"
         self.page.screenshot(path=str(path), full_page=True)
         docs = os.environ.get("GIN_CONSOLE_SCREENSHOTS")
-        if docs and name in DOCS_SHOTS:
+        if docs and name in self.docs_shots:
             Path(docs).mkdir(parents=True, exist_ok=True)
             small = Path(docs) / f"{name}.jpeg"
             self.page.screenshot(path=str(small), type="jpeg", quality=60)

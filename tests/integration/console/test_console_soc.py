@@ -65,14 +65,7 @@ NAVIGATION = """() => {
 class Shots(Watched):
     """The console test's watched browser, with this file's README copies."""
 
-    def shot(self, name: str) -> None:
-        path = self.shots / f"{name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
-        docs = os.environ.get("GIN_CONSOLE_SCREENSHOTS")
-        if docs and name in DOCS_SHOTS:
-            Path(docs).mkdir(parents=True, exist_ok=True)
-            self.page.screenshot(path=str(Path(docs) / f"{name}.jpeg"), type="jpeg",
-                                 quality=60)
+    docs_shots = frozenset(DOCS_SHOTS)
 
 
 def wait(cond: Any, what: str, timeout: float, detail: Any = lambda: "") -> Any:

@@ -122,14 +122,7 @@ def browser(console) -> Iterator:
 class Shots(Watched):
     """A watched browser whose screenshots named in :data:`DOCS_SHOTS` go to the README."""
 
-    def shot(self, name: str) -> None:
-        path = self.shots / f"{name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
-        docs = os.environ.get("GIN_CONSOLE_SCREENSHOTS")
-        if docs and name in DOCS_SHOTS:
-            Path(docs).mkdir(parents=True, exist_ok=True)
-            self.page.screenshot(path=str(Path(docs) / f"{name}.jpeg"), type="jpeg",
-                                 quality=60)
+    docs_shots = frozenset(DOCS_SHOTS)
 
 
 @pytest.fixture
