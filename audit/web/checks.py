@@ -173,9 +173,22 @@ def key(rec: dict[str, Any], _now: dt.datetime) -> Result:
 
 
 def ocsp(rec: dict[str, Any], _now: dt.datetime) -> Result:
-    if rec["tls"]["ocsp_stapled"]:
+    """Stapling matters when the certificate names an OCSP responder: clients would ask it
+    otherwise (a privacy leak and a soft-fail).  A certificate naming none (revocation by CRL
+    only) has nothing to staple; a record from before responders were read is judged as if
+    the certificate named one, so older evidence never turns into a pass."""
+    t = rec["tls"]
+    if t["ocsp_stapled"]:
         return _r(Status.PASS, "an OCSP response is stapled")
-    return _r(Status.FAIL, "no OCSP response stapled")
+    responders = t.get("ocsp_responders")
+    ev = f"OCSP responder {', '.join(responders)}" if responders else ""
+    if t.get("must_staple"):
+        return _r(Status.FAIL, "the certificate demands stapling (must-staple) and none is "
+                  "stapled", ev)
+    if responders == []:
+        return _r(Status.NOT_APPLICABLE, "the certificate names no OCSP responder: nothing to "
+                  "staple")
+    return _r(Status.FAIL, "no OCSP response stapled", ev)
 
 
 # --- HTTP --------------------------------------------------------------------------------------

@@ -101,16 +101,23 @@ class TestCA:
         return self.cert.public_bytes(serialization.Encoding.PEM)
 
     def issue(self, names: list[str], days: int = 90, expired: bool = False,
-              rsa_bits: int | None = None
+              rsa_bits: int | None = None, ocsp_url: str | None = None
               ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey]:
-        """A leaf for ``names`` (ECDSA P-256, or RSA of ``rsa_bits`` for RSA key exchange)."""
+        """A leaf for ``names`` (ECDSA P-256, or RSA of ``rsa_bits`` for RSA key exchange),
+        naming ``ocsp_url`` as its OCSP responder if given (then a server should staple)."""
         now = dt.datetime.now(dt.UTC)
         start, end = ((now - dt.timedelta(days=30), now - dt.timedelta(days=1)) if expired
                       else (now - dt.timedelta(hours=1), now + dt.timedelta(days=days)))
         key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey = (
             rsa.generate_private_key(65537, rsa_bits) if rsa_bits
             else ec.generate_private_key(ec.SECP256R1()))
-        cert = (x509.CertificateBuilder()
+        builder = x509.CertificateBuilder()
+        if ocsp_url:
+            builder = builder.add_extension(x509.AuthorityInformationAccess([
+                x509.AccessDescription(x509.AuthorityInformationAccessOID.OCSP,
+                                       x509.UniformResourceIdentifier(ocsp_url))]),
+                critical=False)
+        cert = (builder
                 .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
                 .issuer_name(self.cert.subject).public_key(key.public_key())
                 .serial_number(x509.random_serial_number())
@@ -231,7 +238,8 @@ class WebLab:
             key_ = (*names, kind == "expired")
             if key_ not in certs:
                 cert, key = self.ca.issue(names, expired=kind == "expired",
-                                          rsa_bits=1024 if kind == "weak" else None)
+                                          rsa_bits=1024 if kind == "weak" else None,
+                                          ocsp_url=f"http://ocsp.{domain}/")
                 stem = self.root / f"{label}"
                 stem.with_suffix(".crt").write_bytes(
                     cert.public_bytes(serialization.Encoding.PEM) + self.ca.pem())

@@ -59,6 +59,10 @@ class TlsFacts:
     key_bits: int | None = None
     signature_hash: str | None = None
     ocsp_stapled: bool = False
+    #: OCSP responders the leaf names (authorityInfoAccess): none, nothing to staple
+    ocsp_responders: list[str] = field(default_factory=list)
+    #: the leaf demands a stapled response (TLS feature status_request, "must-staple")
+    must_staple: bool = False
     fingerprint: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -90,6 +94,25 @@ def cert_names(cert: x509.Certificate) -> list[str]:
         return [str(cn.value).lower() for cn in cns]
 
 
+def ocsp_demands(cert: x509.Certificate) -> tuple[list[str], bool]:
+    """The OCSP responders ``cert`` names and whether it demands stapling (must-staple).
+
+    A certificate that names no responder (CAs now may publish only CRLs) has nothing a
+    server could staple."""
+    try:
+        aia = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+        responders = [str(d.access_location.value) for d in aia
+                      if d.access_method == x509.AuthorityInformationAccessOID.OCSP]
+    except x509.ExtensionNotFound:
+        responders = []
+    try:
+        features = cert.extensions.get_extension_for_class(x509.TLSFeature).value
+        must = x509.TLSFeatureType.status_request in features
+    except x509.ExtensionNotFound:
+        must = False
+    return responders, must
+
+
 def fingerprint(cert_der: bytes) -> str:
     """SHA-256 of the DER certificate: two addresses serve the same certificate iff equal."""
     return hashlib.sha256(cert_der).hexdigest()
@@ -116,6 +139,7 @@ def _certificate(facts: TlsFacts, result: Any) -> None:
     facts.signature_hash = algo.name if algo is not None else None
     facts.fingerprint = fingerprint(leaf.public_bytes(serialization.Encoding.DER))
     facts.ocsp_stapled = dep.ocsp_response is not None
+    facts.ocsp_responders, facts.must_staple = ocsp_demands(leaf)
     trusted = [p for p in dep.path_validation_results if p.was_validation_successful]
     facts.chain_trusted = bool(trusted)
     if not trusted:

@@ -41,7 +41,9 @@ GOOD: dict[str, Any] = {
                          "key_size": 256, "fs": True}],
             "chain_trusted": True, "chain_error": None, "names": ["*.dga.go.th"],
             "not_after": "2027-03-01T00:00:00+00:00", "key_type": "RSA", "key_bits": 2048,
-            "signature_hash": "sha256", "ocsp_stapled": True, "fingerprint": "ab" * 32},
+            "signature_hash": "sha256", "ocsp_stapled": True,
+            "ocsp_responders": ["http://ocsp.example.test/"], "must_staple": False,
+            "fingerprint": "ab" * 32},
     "ipv6": {"address": "2001:db8::10", "port": 443, "fingerprint": "ab" * 32, "error": None},
 }
 
@@ -199,3 +201,36 @@ def test_every_web_check_maps_to_catalogue_controls() -> None:
     assert found["web.tls_protocols"].controls == ("10.6.2", "10.9.2", "12.3.1")
     assert found["web.ipv6_aaaa"].controls == ("10.6.1",)
     assert "crypto.strong_ike_ipsec" in fw.controls["12.3.1"].checks  # shared with networks
+
+
+def test_stapling_is_judged_by_what_the_certificate_names() -> None:
+    unstapled = changed("tls.ocsp_stapled", False)
+    no_responder = copy.deepcopy(unstapled)
+    no_responder["tls"]["ocsp_responders"] = []
+    assert status(no_responder, "web.ocsp_stapling") is Status.NOT_APPLICABLE
+    no_responder["tls"]["must_staple"] = True
+    assert status(no_responder, "web.ocsp_stapling") is Status.FAIL
+    older = copy.deepcopy(unstapled)  # evidence from before responders were read
+    del older["tls"]["ocsp_responders"], older["tls"]["must_staple"]
+    assert status(older, "web.ocsp_stapling") is Status.FAIL
+    result = checks.judge(checks.BY_ID["web.ocsp_stapling"], unstapled, NOW)
+    assert "http://ocsp.example.test/" in str(result.evidence)
+
+
+def test_responders_and_must_staple_are_read_from_the_certificate() -> None:
+    from cryptography import x509
+
+    from audit.web.lab import TestCA
+    from audit.web.tls import ocsp_demands
+
+    ca = TestCA()
+    assert ocsp_demands(ca.issue(["a.test"])[0]) == ([], False)
+    cert = ca.issue(["a.test"], ocsp_url="http://ocsp.a.test/")[0]
+    assert ocsp_demands(cert) == (["http://ocsp.a.test/"], False)
+    key = ca.key
+    must = (x509.CertificateBuilder().subject_name(cert.subject).issuer_name(cert.issuer)
+            .public_key(cert.public_key()).serial_number(1)
+            .not_valid_before(cert.not_valid_before_utc).not_valid_after(cert.not_valid_after_utc)
+            .add_extension(x509.TLSFeature([x509.TLSFeatureType.status_request]), critical=False)
+            .sign(key, cert.signature_hash_algorithm))
+    assert ocsp_demands(must) == ([], True)
