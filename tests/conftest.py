@@ -73,3 +73,13 @@ def _own_data_home(tmp_path_factory) -> Iterator[None]:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data_home")))
         yield
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under ``pytest -n 2 --dist loadgroup`` (scripts/test.sh) every integration test runs
+    in one worker, one after another as without xdist (labs, namespaces and daemons never
+    compete with another lab), while the other worker takes the unit tests: most of an
+    integration test's time is spent waiting on daemons, which leaves a core for the units."""
+    for item in items:
+        if item.nodeid.startswith("tests/integration/"):
+            item.add_marker(pytest.mark.xdist_group("integration"))

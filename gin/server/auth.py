@@ -14,6 +14,7 @@ another server process (``--workers``, or ``gin user`` on the database) is notic
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import logging
@@ -23,6 +24,7 @@ from typing import Any
 
 from fastapi import HTTPException, Request
 from sqlalchemy import event
+from starlette.concurrency import run_in_threadpool
 
 from directory import identity
 from directory import models as m
@@ -137,6 +139,33 @@ def authenticate(request: Request) -> Principal:
     TOKENS_SEEN.put(presented, who)
     TOKENS.labels("accepted").inc()
     return Principal(who, directory)
+
+
+#: Database checks under way, by the SHA-256 of the presented token.
+_CHECKING: dict[bytes, asyncio.Future[Principal]] = {}
+
+
+async def authenticate_shared(request: Request) -> Principal:
+    """:func:`authenticate` in the thread pool, one check shared by the requests that present
+    the same token while it runs.  When a busy client's cached token expires, its requests
+    all miss at once: one check each queued them on the connection pool and stalled every
+    connection of the process for a few hundred milliseconds; now they wait for one check
+    (which started after they arrived, so it is as fresh as their own)."""
+    presented = bearer_token(request)
+    key = TokenCache.key(presented)
+    check = _CHECKING.get(key)
+    if check is None:
+        check = asyncio.ensure_future(run_in_threadpool(authenticate, request))
+        _CHECKING[key] = check
+        check.add_done_callback(lambda _done: _CHECKING.pop(key, None))
+        return await asyncio.shield(check)  # a caller that goes away must not cancel others
+    try:  # the check counts its own request; each sharer is counted here
+        who = await asyncio.shield(check)
+    except HTTPException:
+        TOKENS.labels("rejected").inc()
+        raise
+    TOKENS.labels("accepted").inc()
+    return who
 
 
 def source(request: Request) -> str:

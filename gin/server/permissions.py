@@ -57,7 +57,7 @@ class Guard:
 
         who = cached(request)
         if who is None:
-            who = await run_in_threadpool(self.authenticate, request)
+            who = await self.authenticate(request)
         if need.permission is None:
             return who
         if not who.holds(need.permission, need.gin_wide):
@@ -73,11 +73,12 @@ class Guard:
             store.get_agency(s, code)  # 404 for an unknown agency, before the scope
             who.require(s, self.need.permission or "", code)
 
-    def authenticate(self, request: Request) -> Principal:
-        """Who is calling (the console's pages also accept their session cookie)."""
-        from .auth import authenticate
+    async def authenticate(self, request: Request) -> Principal:
+        """Who is calling, asked of the database (the console's pages also accept their
+        session cookie)."""
+        from .auth import authenticate_shared
 
-        return authenticate(request)
+        return await authenticate_shared(request)
 
 
 def requires(permission: str, *, agency: str | None = None, gin_wide: bool = False) -> Any:

@@ -20,11 +20,11 @@ import secrets
 from typing import Any
 
 from fastapi import Depends, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
 
 from directory import identity
 
-from ..auth import authenticate as bearer
-from ..auth import unauthenticated
+from ..auth import authenticate_shared, unauthenticated
 from ..permissions import Guard, Need
 from ..principal import Principal
 
@@ -37,10 +37,14 @@ PATH = "/ui"
 class PageGuard(Guard):
     """A route declaration for pages: the session cookie, else a bearer token."""
 
-    def authenticate(self, request: Request) -> Principal:
+    async def authenticate(self, request: Request) -> Principal:
         presented = request.cookies.get(COOKIE)
         if not presented or request.headers.get("authorization"):
-            return bearer(request)
+            return await authenticate_shared(request)
+        return await run_in_threadpool(self._session, request, presented)
+
+    @staticmethod
+    def _session(request: Request, presented: str) -> Principal:
         directory = request.app.state.directory
         with directory.transaction("web:auth") as s:
             who = identity.authenticate_token(s, presented)
