@@ -175,3 +175,29 @@ def test_site_and_device_changes_keep_the_stores_rules(svc):
     assert placed.status_code == 200 and placed.json()["latitude"] == 13.75
     assert eng.get("/agencies/DOPA/sites/NOPE").status_code == 404
     assert eng.patch("/devices/no-such", json={}, headers={"If-Match": '"x"'}).status_code == 404
+
+
+def test_many_engineers_sending_one_etag_at_once_only_one_wins(svc):
+    """Concurrent PATCHes carrying the same ETag: the row lock (PostgreSQL) or the immediate
+    write transaction (SQLite) lets exactly one through; every other one is told 412."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    admin = svc.client("admin")
+    people = ["admin", "eng_moi", "eng_dopa"] * 3
+    for path, field in (("/devices/dopa-pe1", "snmp_profile"),
+                        (_new_contact(admin), "role")):
+        tag = admin.get(path).headers["ETag"]
+
+        def send(n: int, path: str = path, field: str = field, tag: str = tag) -> tuple:
+            with svc.client(people[n]) as client:
+                answer = client.patch(path, json={field: f"writer {n}"},
+                                      headers={"If-Match": tag})
+                return answer.status_code, answer.headers.get("ETag")
+
+        with ThreadPoolExecutor(len(people)) as pool:
+            answers = list(pool.map(send, range(len(people))))
+        statuses = sorted(status for status, _ in answers)
+        assert statuses == [200] + [412] * (len(people) - 1), (path, answers)
+        [(winner, winning_tag)] = [(n, t) for n, (st, t) in enumerate(answers) if st == 200]
+        now = admin.get(path)
+        assert now.json()[field] == f"writer {winner}" and now.headers["ETag"] == winning_tag
