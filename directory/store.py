@@ -430,18 +430,41 @@ def ensure_interface(session: Session, hostname: str, name: str) -> m.Interface:
         return add_interface(session, hostname, name)
 
 
+CONTACT_FIELDS = {"name", "role", "email", "phone"}
+
+
+def contact_values(fields: dict[str, Any]) -> dict[str, Any]:
+    """Validate contact fields (what :func:`add_contact` and :func:`update` store)."""
+    _check_fields(fields, CONTACT_FIELDS, "contact")
+    out: dict[str, Any] = {}
+    if "name" in fields:
+        out["name"] = clean_text(fields["name"], "name")
+    for key, size in (("role", 64), ("email", 255), ("phone", 64)):
+        if key in fields:
+            out[key] = clean_text(fields[key], key, size, required=False)
+    email = out.get("email")
+    if email and ("@" not in email or " " in email):
+        raise Invalid(f"email: {email!r} is not an e-mail address")
+    return out
+
+
 def add_contact(session: Session, agency: str, name: str, role: str | None = None,
                 email: str | None = None, phone: str | None = None) -> m.Contact:
     ag = get_agency(session, agency)
-    contact = m.Contact(agency=ag, name=clean_text(name, "name"),
-                        role=clean_text(role, "role", 64, False),
-                        email=clean_text(email, "email", 255, False),
-                        phone=clean_text(phone, "phone", 64, False))
-    if contact.email and ("@" not in contact.email or " " in contact.email):
-        raise Invalid(f"email: {contact.email!r} is not an e-mail address")
+    values = contact_values({"name": name, "role": role, "email": email, "phone": phone})
+    contact = m.Contact(agency=ag, **values)
     session.add(contact)
     session.flush()
     return contact
+
+
+def get_contact(session: Session, agency: str, contact_id: int) -> m.Contact:
+    """A contact by its id, only as one of ``agency``'s (ids are shown by the lists)."""
+    ag = get_agency(session, agency)
+    found = session.get(m.Contact, contact_id)
+    if found is None or found.agency_id != ag.id:
+        raise NotFound(f"contact {contact_id} of {ag.code} not found")
+    return found
 
 
 def add_link(session: Session, name: str, a: tuple[str, str], b: tuple[str, str],
@@ -480,7 +503,9 @@ def add_link(session: Session, name: str, a: tuple[str, str], b: tuple[str, str]
 
 
 def update(session: Session, obj: m.Base, **fields: Any) -> m.Base:
-    """Change fields of an agency, site or device after validating them."""
+    """Change fields of an agency, site, device, service or contact after validating them
+    with the function its ``add_*`` uses; every field is checked before any is set, so a
+    refused change leaves the object as it was."""
     match obj:
         case m.Agency():
             values = agency_values(session, fields)
@@ -490,6 +515,16 @@ def update(session: Session, obj: m.Base, **fields: Any) -> m.Base:
             values = site_values(fields)
         case m.Device():
             values = device_values(fields)
+        case m.Service():
+            values = service_values(fields, obj)
+            name = values.get("name", obj.name)
+            clash = select(m.Service.id).where(m.Service.agency_id == obj.agency_id,
+                                               m.Service.name == name, m.Service.id != obj.id)
+            if session.scalar(clash):
+                raise Conflict(f"service {obj.agency.code}/{name} already exists: "
+                               "choose another name or remove that service first")
+        case m.Contact():
+            values = contact_values(fields)
         case _:
             raise Invalid(f"{type(obj).__name__.lower()}: cannot be edited this way")
     for key, value in values.items():
@@ -615,13 +650,11 @@ def _service_name(value: object) -> str:
     return text.lower()
 
 
-def add_service(session: Session, agency: str, name: str, url: str,
-                hosts: list[str] | tuple[str, ...] = (),
-                description: str | None = None) -> m.Service:
-    """Record a public service; its URL's host is always the first of its host names."""
-    ag = get_agency(session, agency)
-    key = _service_name(name)
-    clean, url_host = clean_url(url)
+SERVICE_FIELDS = {"name", "url", "hosts", "description"}
+
+
+def _service_hosts(url_host: str, hosts: object) -> list[str]:
+    """The URL's host first, then the other names (cleaned, each once)."""
     if not isinstance(hosts, list | tuple):
         raise Invalid("hosts: expected a list of host names")
     if len(hosts) > MAX_SERVICE_HOSTS:
@@ -631,11 +664,43 @@ def add_service(session: Session, agency: str, name: str, url: str,
         fqdn = clean_fqdn(host)
         if fqdn not in names:
             names.append(fqdn)
-    exists = select(m.Service.id).where(m.Service.agency_id == ag.id, m.Service.name == key)
+    return names
+
+
+def service_values(fields: dict[str, Any], current: m.Service | None = None) -> dict[str, Any]:
+    """Validate service fields (what :func:`add_service` and :func:`update` store).
+
+    ``hosts`` are the names besides the URL's host, which is always first.  When a change
+    gives a new ``url`` without ``hosts``, ``current``'s other names are kept; its old URL
+    host goes unless it is listed again.
+    """
+    _check_fields(fields, SERVICE_FIELDS, "service")
+    out: dict[str, Any] = {}
+    if "name" in fields:
+        out["name"] = _service_name(fields["name"])
+    url_host = current.hosts[0] if current is not None and current.hosts else None
+    if "url" in fields:
+        out["url"], url_host = clean_url(fields["url"])
+    if url_host is not None and ("url" in fields or "hosts" in fields):
+        others = fields["hosts"] if "hosts" in fields else (current.hosts[1:] if current else [])
+        out["hosts"] = _service_hosts(url_host, others)
+    if "description" in fields:
+        out["description"] = clean_text(fields["description"], "description", 255, False)
+    return out
+
+
+def add_service(session: Session, agency: str, name: str, url: str,
+                hosts: list[str] | tuple[str, ...] = (),
+                description: str | None = None) -> m.Service:
+    """Record a public service; its URL's host is always the first of its host names."""
+    ag = get_agency(session, agency)
+    values = service_values({"name": name, "url": url, "hosts": hosts,
+                             "description": description})
+    exists = select(m.Service.id).where(m.Service.agency_id == ag.id,
+                                        m.Service.name == values["name"])
     if session.scalar(exists):
-        raise Conflict(f"service {ag.code}/{key} already exists")
-    service = m.Service(agency=ag, name=key, url=clean, hosts=names,
-                        description=clean_text(description, "description", 255, False))
+        raise Conflict(f"service {ag.code}/{values['name']} already exists")
+    service = m.Service(agency=ag, **values)
     session.add(service)
     session.flush()
     return service

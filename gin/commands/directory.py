@@ -377,6 +377,23 @@ def contact_add(ctx: Context, agency: str, name: str, **opts: Any) -> None:
     console.print(f"added contact {name} to {agency.upper()}")
 
 
+@contact.command("set")
+@click.argument("agency")
+@click.argument("contact_id", metavar="ID", type=click.IntRange(1, 2**31 - 1))
+@click.option("--name")
+@click.option("--role")
+@click.option("--email")
+@click.option("--phone")
+@json_option
+@pass_ctx
+def contact_set(ctx: Context, agency: str, contact_id: int, as_json: bool, **opts: Any) -> None:
+    """Change AGENCY's contact ID (from `contact list`); "" clears a field."""
+    with ctx.directory.transaction() as s:
+        found = store.get_contact(s, agency, contact_id)
+        row = contact_row(store.update(s, found, **_fields(**opts)))
+    emit_object(row, as_json)
+
+
 @contact.command("list")
 @click.option("--agency")
 @json_option

@@ -44,6 +44,28 @@ def service_add(ctx: Context, agency: str, name: str, url: str, hosts: tuple[str
     emit_object(row, as_json)
 
 
+@service.command("set")
+@click.argument("agency")
+@click.argument("name")
+@click.option("--url", help="A new URL (http:// or https://); its host becomes the first name.")
+@click.option("--host", "hosts", multiple=True, metavar="NAME",
+              help="The other host names (repeatable): replaces those recorded.")
+@click.option("--rename", metavar="NEW", help="A new name for the service.")
+@click.option("--description", help='A new description ("" clears it).')
+@json_option
+@pass_ctx
+def service_set(ctx: Context, agency: str, name: str, url: str | None, hosts: tuple[str, ...],
+                rename: str | None, description: str | None, as_json: bool) -> None:
+    """Change AGENCY's service NAME; only the options given change."""
+    given = {"url": url, "name": rename, "description": description}
+    fields: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+    if hosts:
+        fields["hosts"] = list(hosts)
+    with ctx.directory.transaction() as s:
+        row = service_row(store.update(s, store.get_service(s, agency, name), **fields))
+    emit_object(row, as_json)
+
+
 @service.command("list")
 @click.option("--agency", help="Only this agency's services.")
 @json_option

@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
-from fastapi import APIRouter, Header, HTTPException, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from directory import store
 from gin.commands.directory import agency_row
 
+from ..etags import IF_MATCH, check_if_match, etag, lock, require_if_match
 from ..permissions import Principal, requires
 
 router = APIRouter(tags=["agencies"])
-
-
-def etag(row: dict[str, Any]) -> str:
-    """A strong ETag over the agency as the API shows it: any change makes a new one."""
-    text = json.dumps(row, sort_keys=True, ensure_ascii=False, default=str)
-    return '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
 
 
 class AgencyPage(BaseModel):
@@ -68,19 +61,16 @@ class AgencyChange(BaseModel):
 
 @router.patch("/agencies/{code}")
 def change_agency(body: AgencyChange, response: Response, code: str = CODE,
-                  if_match: str | None = Header(None, max_length=100),
+                  if_match: str | None = IF_MATCH,
                   who: Principal = requires("directory.write", agency="code")) -> dict[str, Any]:
     """Change fields of an agency.  ``If-Match`` must carry the ETag last read: when another
-    change came in between, the answer is 409 and nothing is written."""
-    if not if_match:
-        raise HTTPException(428, "If-Match is required: GET the agency and send its ETag")
+    change came in between, the answer is 412 and nothing is written."""
+    require_if_match(if_match, "agency")
     fields = body.model_dump(exclude_unset=True)
     with who.directory.transaction(who.actor) as s:
         agency = store.get_agency(s, code)
-        s.refresh(agency, with_for_update=True)  # no other change between check and write
-        if etag(agency_row(agency)) != if_match.strip():
-            raise HTTPException(409, f"agency {agency.code} changed since it was read: "
-                                     "GET it again and re-apply the change")
+        lock(s, agency)
+        check_if_match(if_match, agency_row(agency), f"agency {agency.code}")
         if "parent" in fields and fields["parent"]:
             who.require(s, "directory.write", fields["parent"])
         store.update(s, agency, **fields)

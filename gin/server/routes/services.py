@@ -1,11 +1,11 @@
 """Agencies' public services (what ``gin audit web`` scans) and the people to call about an
-agency's network: list (filters, stable cursor pages, scoped), show, add and remove, through
-the same :mod:`directory.store` calls as ``gin directory service`` and ``gin directory
-contact``.  The store changes neither in place, so there is no PATCH: remove and add."""
+agency's network: list (filters, stable cursor pages, scoped), show with an ETag, add, change
+with If-Match (:mod:`gin.server.etags`) and remove, through the same :mod:`directory.store`
+calls as ``gin directory service`` and ``gin directory contact``."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,10 +13,10 @@ from sqlalchemy import select
 
 from directory import models as m
 from directory import store
-from directory.errors import NotFound
 from gin.commands.directory import contact_row
 from gin.commands.service import service_row
 
+from ..etags import IF_MATCH, check_if_match, etag, lock, require_if_match
 from ..permissions import Principal, requires
 
 router = APIRouter(tags=["services and contacts"])
@@ -57,11 +57,13 @@ def list_services(agency: str | None = Query(None, max_length=32),
 
 
 @router.get("/agencies/{code}/services/{name}")
-def show_service(code: str = CODE, name: str = SERVICE,
+def show_service(response: Response, code: str = CODE, name: str = SERVICE,
                  who: Principal = requires("directory.read", agency="code")) -> dict[str, Any]:
-    """One public service of an agency."""
+    """One public service of an agency; its ETag goes back in If-Match when changing it."""
     with who.directory.transaction(who.actor) as s:
-        return service_row(store.get_service(s, code, name))
+        row = service_row(store.get_service(s, code, name))
+    response.headers["ETag"] = etag(row)
+    return row
 
 
 class NewService(BaseModel):
@@ -81,6 +83,38 @@ def add_service(body: NewService, code: str = CODE,
     with who.directory.transaction(who.actor) as s:
         return service_row(store.add_service(s, code, body.name, body.url, body.hosts,
                                              body.description))
+
+
+HOST = Annotated[str, Field(max_length=253)]
+
+
+class ServiceChange(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"url": "https://e-service.dopa.go.th/th", "hosts": ["dopa.go.th"],
+                      "description": "บริการ <b>ออนไลน์</b>"}]})
+    name: str | None = Field(None, max_length=64, description="a new name (renames it)")
+    url: str | None = Field(None, max_length=2048)
+    hosts: list[HOST] | None = Field(None, max_length=store.MAX_SERVICE_HOSTS,
+                                     description="the names besides the URL's host: replaces "
+                                                 "those recorded")
+    description: str | None = Field(None, max_length=255)
+
+
+@router.patch("/agencies/{code}/services/{name}")
+def change_service(body: ServiceChange, response: Response, code: str = CODE,
+                   name: str = SERVICE, if_match: str | None = IF_MATCH,
+                   who: Principal = requires("directory.write", agency="code")
+                   ) -> dict[str, Any]:
+    """Change a public service (``gin directory service set``): a new URL puts its host
+    first; ``If-Match`` as for agencies; a new name already taken in the agency is a 409."""
+    require_if_match(if_match, "service")
+    with who.directory.transaction(who.actor) as s:
+        found = store.get_service(s, code, name)
+        lock(s, found)
+        check_if_match(if_match, service_row(found), f"service {found.agency.code}/{found.name}")
+        row = service_row(store.update(s, found, **body.model_dump(exclude_unset=True)))
+    response.headers["ETag"] = etag(row)
+    return row
 
 
 @router.delete("/agencies/{code}/services/{name}", status_code=204)
@@ -109,20 +143,14 @@ def list_contacts(agency: str | None = Query(None, max_length=32),
     return {"items": items, "next": str(items[-1]["id"]) if len(rows) > limit else None}
 
 
-def _contact(s: Any, code: str, contact_id: int) -> m.Contact:
-    ag = store.get_agency(s, code)
-    found = s.get(m.Contact, contact_id)
-    if found is None or found.agency_id != ag.id:
-        raise NotFound(f"contact {contact_id} of {ag.code} not found")
-    return found
-
-
 @router.get("/agencies/{code}/contacts/{contact_id}")
-def show_contact(code: str = CODE, contact_id: int = CONTACT,
+def show_contact(response: Response, code: str = CODE, contact_id: int = CONTACT,
                  who: Principal = requires("directory.read", agency="code")) -> dict[str, Any]:
-    """One contact of an agency."""
+    """One contact of an agency; its ETag goes back in If-Match when changing it."""
     with who.directory.transaction(who.actor) as s:
-        return contact_row(_contact(s, code, contact_id))
+        row = contact_row(store.get_contact(s, code, contact_id))
+    response.headers["ETag"] = etag(row)
+    return row
 
 
 class NewContact(BaseModel):
@@ -144,10 +172,35 @@ def add_contact(body: NewContact, code: str = CODE,
                                              body.phone))
 
 
+class ContactChange(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"role": "CISO", "phone": "+66 2 000 0001"}]})
+    name: str | None = Field(None, max_length=255)
+    role: str | None = Field(None, max_length=64)
+    email: str | None = Field(None, max_length=255)
+    phone: str | None = Field(None, max_length=64)
+
+
+@router.patch("/agencies/{code}/contacts/{contact_id}")
+def change_contact(body: ContactChange, response: Response, code: str = CODE,
+                   contact_id: int = CONTACT, if_match: str | None = IF_MATCH,
+                   who: Principal = requires("directory.write", agency="code")
+                   ) -> dict[str, Any]:
+    """Change a contact (``gin directory contact set``); ``If-Match`` as for agencies."""
+    require_if_match(if_match, "contact")
+    with who.directory.transaction(who.actor) as s:
+        found = store.get_contact(s, code, contact_id)
+        lock(s, found)
+        check_if_match(if_match, contact_row(found), f"contact {found.id} of {found.agency.code}")
+        row = contact_row(store.update(s, found, **body.model_dump(exclude_unset=True)))
+    response.headers["ETag"] = etag(row)
+    return row
+
+
 @router.delete("/agencies/{code}/contacts/{contact_id}", status_code=204)
 def remove_contact(code: str = CODE, contact_id: int = CONTACT,
                    who: Principal = requires("directory.write", agency="code")) -> Response:
     """Remove a contact of the agency (the store's one way to remove an object)."""
     with who.directory.transaction(who.actor) as s:
-        store.remove(s, _contact(s, code, contact_id))
+        store.remove(s, store.get_contact(s, code, contact_id))
     return Response(status_code=204)

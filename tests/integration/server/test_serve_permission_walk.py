@@ -169,6 +169,17 @@ EXAMPLES: dict[tuple[str, str], tuple[Callable[[httpx.Client], Request], str | N
         lambda a: ("GET", "/tunnels/dopa-moph/render", None, {}), "DOPA"),
     ("GET", "/api/v1/tunnels/{name}/status"): (
         lambda a: ("GET", "/tunnels/dopa-moph/status", None, {}), "DOPA"),
+    # Changing sites, devices, services and contacts (If-Match: the ETag a GET just sent).
+    ("PATCH", "/api/v1/agencies/{code}/sites/{site}"): (
+        lambda a: _patch(a, "/agencies/DOPA/sites/HQ", {"province": "Bangkok"}), "DOPA"),
+    ("PATCH", "/api/v1/devices/{hostname}"): (
+        lambda a: _patch(a, "/devices/dopa-pe1", {"asn": 64512}), "DOPA"),
+    ("PATCH", "/api/v1/agencies/{code}/services/{name}"): (
+        lambda a: _patch(a, f"/agencies/DOPA/services/{_fresh_service(a)}",
+                         {"description": "walked"}), "DOPA"),
+    ("PATCH", "/api/v1/agencies/{code}/contacts/{contact_id}"): (
+        lambda a: _patch(a, f"/agencies/DOPA/contacts/{_fresh_contact(a)}", {"role": "walked"}),
+        "DOPA"),
 }
 _fresh = itertools.count(1)
 
@@ -184,6 +195,11 @@ def _fresh_contact(admin: httpx.Client) -> int:
     made = admin.post("/agencies/DOPA/contacts", json={"name": "walk", "role": "NOC"})
     assert made.status_code == 201, made.text
     return made.json()["id"]
+
+
+def _patch(admin: httpx.Client, path: str, body: dict[str, Any]) -> Request:
+    """A PATCH of ``path`` carrying the ETag the admin's GET just got."""
+    return ("PATCH", path, body, {"If-Match": admin.get(path).headers["ETag"]})
 
 
 def add_sensor_event(tmp_path: Path, monkeypatch) -> Path:

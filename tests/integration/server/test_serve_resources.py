@@ -58,7 +58,7 @@ def test_two_engineers_editing_one_agency_get_a_conflict(svc):
     first = a.patch("/agencies/DOPA", json={"description": "from a"}, headers={"If-Match": tag})
     assert first.status_code == 200 and first.headers["ETag"] != tag
     second = b.patch("/agencies/DOPA", json={"description": "from b"}, headers={"If-Match": tag})
-    assert second.status_code == 409 and "changed since it was read" in second.json()["detail"]
+    assert second.status_code == 412 and "changed since it was read" in second.json()["detail"]
     assert b.get("/agencies/DOPA").json()["description"] == "from a"
     assert b.patch("/agencies/DOPA", json={"description": "x"}).status_code == 428
     unknown = b.patch("/agencies/DOPA", json={"colour": "red"},
