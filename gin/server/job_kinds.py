@@ -100,6 +100,7 @@ def deploy(ctx: JobContext) -> tuple[bool, dict[str, Any]]:
 def withdraw(ctx: JobContext) -> tuple[bool, dict[str, Any]]:
     """``gin vpn withdraw``: each tunnel removed from both ends, its record back to planned
     (a side that fails puts back what the gateways had, and the job fails with why)."""
+    from devices.errors import GinError
     from vpn import deploy as deploying
     from vpn import tunnels
     from vpn.render import linux_gateway
@@ -110,16 +111,21 @@ def withdraw(ctx: JobContext) -> tuple[bool, dict[str, Any]]:
                             for dev in (t.a_device, t.b_device))
                     for t in (tunnels.get_tunnel(s, n) for n in names))
     ctx.progress(0, total)
-    done: list[str] = []
+    rows: list[dict[str, Any]] = []
     for name in names:
-        ctx.checkpoint({"tunnels": [{"tunnel": n, "result": "withdrawn"} for n in done]})
-        for withdrawn in deploying.withdraw(ctx.directory, [name],
-                                            via=ctx.params.get("via", "netmiko"),
-                                            observer=ctx.observer):
-            ctx.log(f"tunnel {withdrawn}: withdrawn (recorded planned)")
-            done.append(withdrawn)
+        ctx.checkpoint({"tunnels": rows})
+        try:
+            for withdrawn in deploying.withdraw(ctx.directory, [name],
+                                                via=ctx.params.get("via", "netmiko"),
+                                                observer=ctx.observer):
+                ctx.log(f"tunnel {withdrawn}: withdrawn (recorded planned)")
+                rows.append({"tunnel": withdrawn, "result": "withdrawn"})
+        except (GinError, OSError) as exc:  # put back already: say which tunnel and why
+            ctx.log(f"tunnel {name}: failed ({exc})")
+            rows.append({"tunnel": name, "result": "failed", "message": str(exc)})
+            return False, {"tunnels": rows, "message": f"{name}: failed ({exc})"}
     ctx.progress(total, total)
-    return True, {"tunnels": [{"tunnel": n, "result": "withdrawn"} for n in done]}
+    return True, {"tunnels": rows}
 
 
 def backup(ctx: JobContext) -> tuple[bool, dict[str, Any]]:

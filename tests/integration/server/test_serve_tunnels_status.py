@@ -10,6 +10,7 @@ import base64
 
 from directory.store import Directory
 from tests.integration.server.conftest import add_tunnel
+from tests.integration.server.test_jobs import poll
 
 
 def test_all_tunnels_state_pages_in_name_order_scoped_to_either_end(sqlite_url, serve,
@@ -53,9 +54,10 @@ def test_all_tunnels_state_pages_in_name_order_scoped_to_either_end(sqlite_url, 
     assert taken.status_code == 422 and "choose another name" in taken.json()["detail"]
 
 
-def test_a_withdraw_is_scoped_like_a_deploy(sqlite_url, serve, monkeypatch):
+def test_a_withdraw_is_scoped_like_a_deploy_and_says_why_it_failed(sqlite_url, serve, tmp_path,
+                                                                   monkeypatch):
     Directory(sqlite_url).engine.dispose()
-    svc = serve(sqlite_url)
+    svc = serve(sqlite_url, "--data-dir", str(tmp_path / "data"))
     add_tunnel(svc, monkeypatch)
     # an engineer over one end only may not change the other agency's gateway
     refused = svc.client("eng_dopa").post("/tunnels/dopa-moph/withdraw")
@@ -63,5 +65,15 @@ def test_a_withdraw_is_scoped_like_a_deploy(sqlite_url, serve, monkeypatch):
     assert svc.client("admin").post("/tunnels/nope/withdraw").status_code == 404
     assert svc.client("admin").post("/tunnels/dopa-moph/withdraw",
                                     json={"via": "pigeon"}).status_code == 422
-    jobs = svc.client("admin").get("/jobs").json()["items"]
-    assert jobs == []  # nothing refused was recorded
+    admin = svc.client("admin")
+    assert admin.get("/jobs").json()["items"] == []  # nothing refused was recorded
+    # run for real: neither gateway answers, so the job fails saying which tunnel and why
+    started = admin.post("/tunnels/dopa-moph/withdraw", json={"via": "netmiko"})
+    assert started.status_code == 202, started.text
+    done = poll(admin, started.json()["id"])
+    assert done["state"] == "failed", done
+    [row] = done["result"]["tunnels"]
+    assert (row["tunnel"], row["result"]) == ("dopa-moph", "failed") and row["message"]
+    assert done["error"] == f"dopa-moph: failed ({row['message']})"
+    assert f"tunnel dopa-moph: failed ({row['message']})" in [ln["line"] for ln in done["log"]]
+    assert admin.get("/tunnels/dopa-moph").json()["status"] == "planned"
