@@ -11,7 +11,10 @@ so a batch is in flight exactly as long as the test wants, with no sleep anywher
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,7 +23,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from directory.store import Directory, add_device
+from directory.store import Directory, add_device, local_actor
 from gin.server.job_kinds import BACKUP_BATCH
 from tests.integration.server.conftest import Service
 from tests.integration.server.test_jobs import WAIT, poll, start_worker, stop_worker
@@ -129,16 +132,26 @@ def test_cancel_on_workers_queued_never_runs_running_stops_between_batches(
     again = eng.post(f"/jobs/{queued['id']}/cancel")
     assert again.status_code == 409 and "has already ended (cancelled)" in again.text
     assert eng.post("/jobs/999999/cancel").status_code == 404
-    # procrastinate's own queue entry is cancelled too (its cancel_job_by_id)
+    # from a shell, on the directory itself: `gin job cancel`, under the shell's user
+    shelled = eng.post("/audit/runs", json={"agency": "DOPA"}).json()["id"]
+    typed = subprocess.run([sys.executable, "-m", "gin.cli", "job", "cancel", str(shelled)],
+                           capture_output=True, text=True, timeout=WAIT,
+                           env={**os.environ, "GIN_DB": pg_url, "GIN_ACTOR": ""})
+    assert (typed.returncode, typed.stderr) == (0, ""), typed.stderr
+    assert typed.stdout.strip() == f"job {shelled} cancelled: it will not start"
+    assert eng.get(f"/jobs/{shelled}").json()["error"] == \
+        f"cancelled by {local_actor()} before it started"
+    # procrastinate's own queue entries are cancelled too (its cancel_job_by_id)
     from gin.server.jobs_procrastinate import QUEUE, make_app, queueing_lock
 
     d = Directory(pg_url)
     try:
         app = make_app(d.engine)
         with app.open():
-            [entry] = app.job_manager.list_jobs(queue=QUEUE,
-                                                queueing_lock=queueing_lock(queued["id"]))
-        assert entry.status == "cancelled"
+            for gin_id in (queued["id"], shelled):
+                [entry] = app.job_manager.list_jobs(queue=QUEUE,
+                                                    queueing_lock=queueing_lock(gin_id))
+                assert entry.status == "cancelled", gin_id
     finally:
         d.close()
 
@@ -182,12 +195,12 @@ def test_cancel_on_workers_queued_never_runs_running_stops_between_batches(
     assert (never["state"], never["started_at"], never["worker"]) == ("cancelled", None, None)
     assert lines(never) == [f"cancelled by {OWNER} before it started"]
     assert [j["id"] for j in admin.get("/jobs?state=cancelled").json()["items"]] == [
-        job_id, queued["id"]]
+        job_id, shelled, queued["id"]]
     metrics = {(smp.name, smp.labels.get("kind"), smp.labels.get("state")): smp.value
                for fam in text_string_to_metric_families(admin.get("/metrics").text)
                for smp in fam.samples}
     assert metrics[("gin_jobs", "backup", "cancelled")] == 1
-    assert metrics[("gin_jobs", "audit", "cancelled")] == 1  # cancelled while queued ...
+    assert metrics[("gin_jobs", "audit", "cancelled")] == 2  # cancelled while queued ...
     assert metrics[("gin_job_duration_seconds_count", "backup", "cancelled")] == 1
     assert metrics[("gin_job_duration_seconds_count", "audit", "cancelled")] == 0  # ... no run
 
