@@ -3,9 +3,10 @@
 Every write is a short statement of its own on the engine (not an ORM session, so not the
 change log): a job's progress and log must be visible while the job runs, and must
 survive whatever the job itself rolls back.  A job moves ``queued`` -> ``running`` (one
-worker claims it, atomically) -> ``succeeded`` or ``failed``.  A running job carries its
-worker (pid, host, process start) and a heartbeat the worker renews; :func:`reap` fails
-the running jobs whose worker is gone, so no job stays "running" forever.
+worker claims it, atomically) -> ``succeeded``, ``failed`` or ``cancelled``.  A running
+job carries its worker (pid, host, process start) and a heartbeat the worker renews;
+:func:`reap` fails the running jobs whose worker is gone, so no job stays "running"
+forever.
 
 :func:`cancel` ends a queued job at once (``cancelled``: no worker can claim it any more)
 and asks a running one to stop: the job reads the request at its next safe point
@@ -35,8 +36,6 @@ STALE_AFTER = dt.timedelta(seconds=90)
 STATES = m.JOB_STATES
 #: The states a job ends in.
 ENDED = ("succeeded", "failed", "cancelled")
-#: The states of a job not ended yet.
-ACTIVE = ("queued", "running")
 #: Called with (pid, host, process start): whether that worker process still runs.
 Alive = Callable[[int, str, str], bool]
 
@@ -112,7 +111,8 @@ def cancel(engine: Engine, job_id: int, by: str) -> str:
     with engine.begin() as conn:
         done = conn.execute(update(JOB).where(JOB.c.id == job_id, JOB.c.state == "queued")
                             .values(state="cancelled", finished_at=now,
-                                    cancel_requested_by=by[:128],
+                                    cancel_requested_by=by[:128], worker_pid=None,
+                                    worker_host=None, worker_start=None,
                                     error=f"cancelled by {by} before it started"[:LINE_WIDTH]))
         if done.rowcount == 1:
             outcome, said = "cancelled", f"cancelled by {by} before it started"

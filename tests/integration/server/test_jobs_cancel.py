@@ -229,5 +229,5 @@ def test_cancel_in_the_serving_process_on_sqlite(sqlite_url, serve, tmp_path, si
     other = poll(eng, second)  # not cancelled: it ran to its end (its routers hung up)
     assert other["state"] == "failed" and other["progress"]["done"] == BACKUP_BATCH - 1
     never = poll(eng, third["id"], until=("cancelled",))
-    assert never["started_at"] is None
+    assert (never["started_at"], never["worker"]) == (None, None)  # no process holds it
     assert lines(never) == [f"cancelled by {OWNER} before it started"]
