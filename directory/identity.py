@@ -43,6 +43,7 @@ PERMISSIONS: dict[str, tuple[str, bool]] = {
     "network.provision": ("provision links and deploy tunnels", True),
     "audit.run": ("run audits, web scans and config backups (evidence; changes no device)",
                   True),
+    "job.cancel": ("cancel one's own jobs (an admin: anyone's)", True),
 }
 READ_PERMISSIONS = frozenset(p for p, (_, writes) in PERMISSIONS.items() if not writes)
 

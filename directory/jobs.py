@@ -3,9 +3,14 @@
 Every write is a short statement of its own on the engine (not an ORM session, so not the
 change log): a job's progress and log must be visible while the job runs, and must
 survive whatever the job itself rolls back.  A job moves ``queued`` -> ``running`` (one
-worker claims it, atomically) -> ``succeeded`` or ``failed``.  A running job carries its
-worker (pid, host, process start) and a heartbeat the worker renews; :func:`reap` fails
-the running jobs whose worker is gone, so no job stays "running" forever.
+worker claims it, atomically) -> ``succeeded``, ``failed`` or ``cancelled``.  A running
+job carries its worker (pid, host, process start) and a heartbeat the worker renews;
+:func:`reap` fails the running jobs whose worker is gone, so no job stays "running"
+forever.
+
+:func:`cancel` ends a queued job at once (``cancelled``: no worker can claim it any more)
+and asks a running one to stop: the job reads the request at its next safe point
+(:func:`stop_requested`) and ends ``cancelled`` there (:func:`finish_cancelled`).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from sqlalchemy import Engine, and_, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from . import models as m
-from .errors import Invalid, NotFound
+from .errors import Conflict, Invalid, NotFound
 
 JOB = m.Job.__table__
 LOG = m.JobLogLine.__table__
@@ -30,7 +35,7 @@ STALE_AFTER = dt.timedelta(seconds=90)
 #: Every state a job may be in, in the order it moves through them.
 STATES = m.JOB_STATES
 #: The states a job ends in.
-ENDED = ("succeeded", "failed")
+ENDED = ("succeeded", "failed", "cancelled")
 #: Called with (pid, host, process start): whether that worker process still runs.
 Alive = Callable[[int, str, str], bool]
 
@@ -95,6 +100,56 @@ def log(engine: Engine, job_id: int, line: str) -> None:
     with engine.begin() as conn:
         conn.execute(insert(LOG).values(job_id=job_id, time=m.utcnow(),
                                         line=str(line)[:LINE_WIDTH]))
+
+
+def cancel(engine: Engine, job_id: int, by: str) -> str:
+    """``by`` cancels a job: a queued one ends ``cancelled`` now (returns "cancelled"); a
+    running one is asked to stop at its next safe point (returns "stopping").  An ended
+    job is a :class:`Conflict`.  Each statement is conditional on the state, so a worker
+    claiming the job at the same moment either runs it (and sees the request) or never."""
+    now = m.utcnow()
+    with engine.begin() as conn:
+        done = conn.execute(update(JOB).where(JOB.c.id == job_id, JOB.c.state == "queued")
+                            .values(state="cancelled", finished_at=now,
+                                    cancel_requested_by=by[:128], worker_pid=None,
+                                    worker_host=None, worker_start=None,
+                                    error=f"cancelled by {by} before it started"[:LINE_WIDTH]))
+        if done.rowcount == 1:
+            outcome, said = "cancelled", f"cancelled by {by} before it started"
+        else:
+            asked = conn.execute(update(JOB).where(JOB.c.id == job_id,
+                                                   JOB.c.state == "running",
+                                                   JOB.c.cancel_requested_by.is_(None))
+                                 .values(cancel_requested_by=by[:128]))
+            state = conn.execute(select(JOB.c.state).where(JOB.c.id == job_id)).scalar()
+            if state is None:
+                raise NotFound(f"job {job_id} not found")
+            if state != "running":
+                raise Conflict(f"job {job_id} has already ended ({state}): nothing to cancel")
+            if asked.rowcount == 0:
+                return "stopping"  # asked before: one line in the log is enough
+            outcome, said = "stopping", (f"cancellation asked by {by}: the job stops at its "
+                                         "next safe point")
+    log(engine, job_id, said)
+    return outcome
+
+
+def stop_requested(engine: Engine, job_id: int) -> str | None:
+    """Who asked this running job to stop (None: nobody)."""
+    with engine.connect() as conn:
+        return conn.execute(select(JOB.c.cancel_requested_by)
+                            .where(JOB.c.id == job_id, JOB.c.state == "running")).scalar()
+
+
+def finish_cancelled(engine: Engine, job_id: int, by: str,
+                     result: dict[str, Any] | None = None) -> bool:
+    """End a running job that stopped at a safe point because ``by`` asked (False: it had
+    already ended)."""
+    with engine.begin() as conn:
+        res = conn.execute(update(JOB).where(JOB.c.id == job_id, JOB.c.state == "running")
+                           .values(state="cancelled", finished_at=m.utcnow(), result=result,
+                                   error=f"cancelled by {by}"[:LINE_WIDTH]))
+    return res.rowcount == 1
 
 
 def finish(engine: Engine, job_id: int, ok: bool, result: dict[str, Any] | None = None,
@@ -239,7 +294,7 @@ def row(job: m.Job) -> dict[str, Any]:
             "params": job.params, "result": job.result, "error": job.error,
             "progress": {"done": job.progress_done, "total": total,
                          "percent": round(100 * job.progress_done / total) if total else None},
-            "runner": job.runner,
+            "runner": job.runner, "cancel_requested_by": job.cancel_requested_by,
             "worker": (f"pid {job.worker_pid} on {job.worker_host}"
                        if job.worker_pid is not None else None),
             "created_at": _iso(job.created_at), "started_at": _iso(job.started_at),

@@ -597,7 +597,7 @@ class DeviceLock(Base):
     acquired_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-JOB_STATES = ("queued", "running", "succeeded", "failed")
+JOB_STATES = ("queued", "running", "succeeded", "failed", "cancelled")
 
 
 class Job(Base):
@@ -631,9 +631,11 @@ class Job(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    #: who asked a running job to stop (it stops at its next safe point, ``cancelled``)
+    cancel_requested_by: Mapped[str | None] = mapped_column(String(128))
     __table_args__ = (Index("ix_gin_job_state", "state"), Index("ix_gin_job_owner", "owner"),
-                      CheckConstraint("state IN ('queued', 'running', 'succeeded', 'failed')",
-                                      name="ck_gin_job_state"))
+                      CheckConstraint("state IN ('queued', 'running', 'succeeded', 'failed', "
+                                      "'cancelled')", name="ck_gin_job_state"))
 
 
 class JobLogLine(Base):

@@ -82,7 +82,8 @@ def show_cmd(ctx: Context, job_id: int, as_json: bool) -> None:
 def wait_cmd(ctx: Context, job_id: int, timeout: float) -> None:
     """Print the job's log as it grows until the job ends.
 
-    Exit 0 when it succeeded, 1 when it failed or its worker stopped sending heartbeats
+    Exit 0 when it succeeded, 1 when it failed, was cancelled or its worker stopped sending
+    heartbeats
     (presumed dead: the next gin serve or gin worker to start fails it), 2 when it had not
     ended after --timeout seconds (the job itself goes on)."""
     deadline = time.monotonic() + timeout
@@ -102,8 +103,8 @@ def wait_cmd(ctx: Context, job_id: int, timeout: float) -> None:
         if state == "succeeded":
             click.echo(f"job {job_id} succeeded")
             return
-        if state == "failed":
-            click.echo(f"gin: job {job_id} failed: {error or 'no reason recorded'}", err=True)
+        if state in ("failed", "cancelled"):
+            click.echo(f"gin: job {job_id} {state}: {error or 'no reason recorded'}", err=True)
             raise click.exceptions.Exit(FAILED)
         beat = beat and records.as_utc(beat)
         if beat is not None and records.m.utcnow() - beat > records.STALE_AFTER:
@@ -116,6 +117,26 @@ def wait_cmd(ctx: Context, job_id: int, timeout: float) -> None:
                        f"(gin job wait {job_id} again, or a longer --timeout)", err=True)
             raise click.exceptions.Exit(TIMED_OUT)
         time.sleep(POLL)
+
+
+@job.command("cancel")
+@click.argument("job_id", type=click.IntRange(1, 2**31 - 1), metavar="ID")
+@pass_ctx
+def cancel_cmd(ctx: Context, job_id: int) -> None:
+    """Cancel a job: a queued one never starts; a running one stops at its next safe point
+    (between links, tunnels or batches of devices: never inside a device change) and ends
+    cancelled.  Its log says who cancelled it.  A job that has ended: exit 1."""
+    directory = ctx.directory
+    outcome = records.cancel(directory.engine, job_id, directory.actor)
+    if outcome == "cancelled" and directory.engine.url.get_backend_name() == "postgresql":
+        from gin.server.jobs_procrastinate import forget
+
+        forget(directory.engine, job_id)  # procrastinate's queue forgets it too
+    if outcome == "cancelled":
+        click.echo(f"job {job_id} cancelled: it will not start")
+    else:
+        click.echo(f"job {job_id} asked to stop: it ends cancelled at its next safe point "
+                   f"(gin job wait {job_id})")
 
 
 def _summary(data: dict[str, Any]) -> dict[str, Any]:

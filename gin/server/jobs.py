@@ -11,6 +11,13 @@ single-user default) and ``gin.server.jobs_procrastinate.ProcrastinateRunner`` (
 No job is left "running" by a dead worker: every process that runs jobs renews their
 heartbeat, and the service and every worker :func:`reap` the jobs of dead workers (a dead
 process on this host at once, any other once its heartbeat is stale).
+
+A job is cancelled through its record (:func:`directory.jobs.cancel`), whichever runner
+holds it: a queued one is never claimed (and the runner's queue forgets it:
+:meth:`Runner.cancel`); a running one stops at its next safe point, where the job's
+function calls :meth:`JobContext.checkpoint`: between links, tunnels or batches of
+devices, never inside one device change (converge's push, read-back, verify and restore,
+a gateway's deploy with its own put-back, stay one whole).
 """
 
 from __future__ import annotations
@@ -46,7 +53,21 @@ class Runner(Protocol):
 
     def submit(self, job_id: int) -> None: ...
 
+    def cancel(self, job_id: int) -> None:
+        """The job was cancelled while queued: drop it from whatever queue holds it (its
+        record already says ``cancelled``, so no worker would run it anyway)."""
+        ...
+
     def close(self) -> None: ...
+
+
+class JobCancelled(Exception):
+    """Raised at a job's safe point when someone asked it to stop; ``result``: what the
+    job had done until then."""
+
+    def __init__(self, by: str, result: dict[str, Any] | None = None) -> None:
+        super().__init__(f"cancelled by {by}")
+        self.by, self.result = by, result
 
 
 class Acting:
@@ -88,6 +109,18 @@ class JobContext:
             self._total = self._total if total is None else total
             done_now, total_now = self._done, max(self._total, self._done)
         records.set_progress(self.engine, self.job_id, done_now, total_now)
+
+    def counted(self) -> tuple[int, int]:
+        """(steps done, steps in all) as the job last reported them."""
+        with self._guard:
+            return self._done, max(self._total, self._done)
+
+    def checkpoint(self, result: dict[str, Any] | None = None) -> None:
+        """A safe point: nothing is half done here.  When someone asked the job to stop,
+        raise :class:`JobCancelled` (carrying ``result``, what was done so far)."""
+        by = records.stop_requested(self.engine, self.job_id)
+        if by is not None:
+            raise JobCancelled(by, result)
 
     def advance(self, steps: int = 1) -> None:
         with self._guard:
@@ -241,20 +274,36 @@ def execute(directory: Directory, job_id: int, functions: dict[str, JobFunction]
             if function is None:
                 raise GinError(f"this worker does not know jobs of kind {kind!r}")
             check_data_dir(params.get("data_dir"))
+            ctx.checkpoint()  # asked to stop between its claim and its start
             ok, result = function(ctx)
             error = None if ok else str(result.get("message") or f"{kind} did not succeed")
+        except JobCancelled as stop:
+            return _stopped(ctx, stop)
         except (GinError, DirectoryError) as exc:
             ok, result, error = False, {}, str(exc)
         except Exception as exc:  # a bug: the job fails visibly, the worker goes on
             log.exception("job %d (%s) raised", job_id, kind)
             ok, result, error = False, {}, f"internal error ({type(exc).__name__}): see the " \
                                             "worker's log"
+        late = records.stop_requested(engine, job_id)
+        if late is not None:
+            ctx.log(f"the cancellation asked by {late} came after the job's last safe "
+                    "point: it ran to its end")
         ctx.log("succeeded" if ok else f"failed: {error}")
         records.finish(engine, job_id, ok, result, error)
         return "succeeded" if ok else "failed"
     finally:
         if heartbeat is not None:
             heartbeat.remove(job_id)
+
+
+def _stopped(ctx: JobContext, stop: JobCancelled) -> str:
+    """Record a job that stopped at a safe point because someone asked."""
+    done, total = ctx.counted()
+    ctx.log(f"cancelled by {stop.by}: stopped at a safe point after {done} of {total} "
+            "step(s)")
+    records.finish_cancelled(ctx.engine, ctx.job_id, stop.by, stop.result)
+    return "cancelled"
 
 
 class InProcessRunner:
@@ -284,9 +333,14 @@ class InProcessRunner:
         self.heartbeat.add(job_id)  # queued here: its heartbeat says this process lives
         self._pool.submit(self._run, job_id)
 
+    def cancel(self, job_id: int) -> None:
+        """Its thread finds the job cancelled and does not claim it; it needs no heartbeat."""
+        self.heartbeat.remove(job_id)
+
     def _run(self, job_id: int) -> None:
         try:
-            execute(self.directory, job_id, self.functions, self.heartbeat)
+            if execute(self.directory, job_id, self.functions, self.heartbeat) is None:
+                self.heartbeat.remove(job_id)  # cancelled (or failed) while queued
         except Exception as exc:  # the database went away: the reaper will fail the job
             log.error("job %d could not run: %s", job_id, type(exc).__name__)
             self.heartbeat.remove(job_id)

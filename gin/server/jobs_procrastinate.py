@@ -2,7 +2,9 @@
 
 procrastinate keeps the queue (its own tables beside the directory's, created on first use
 under an advisory lock), hands each job to one worker, and tracks its workers' heartbeats;
-gin keeps the job's record (:mod:`directory.jobs`).  The task carries only gin's job id.
+gin keeps the job's record (:mod:`directory.jobs`).  The task carries only gin's job id,
+and its queueing lock names it (``gin-job-<id>``: one queue entry per gin job, which a
+cancellation finds and cancels with procrastinate's own ``cancel_job_by_id``).
 A worker at start recovers the devices a dead process left half changed, fails gin's jobs
 of dead workers, and fails procrastinate's jobs whose worker stopped sending heartbeats
 (procrastinate's stalled-job detection): a job is never retried behind the user's back,
@@ -52,6 +54,33 @@ def ensure_schema(engine: Engine, app: Any) -> None:
             conn.commit()
 
 
+def queueing_lock(job_id: int) -> str:
+    """The queueing lock of gin's job ``job_id`` (at most one waiting entry per gin job)."""
+    return f"gin-job-{job_id}"
+
+
+def cancel_queued(app: Any, job_id: int) -> int:
+    """Cancel procrastinate's waiting entries of gin's job (``todo`` -> ``cancelled``: no
+    worker fetches them).  An entry a worker took already is left alone: gin's record,
+    cancelled, makes that worker's claim fail.  Returns how many were cancelled."""
+    manager = app.job_manager
+    waiting = manager.list_jobs(queue=QUEUE, queueing_lock=queueing_lock(job_id),
+                                status="todo")
+    return sum(1 for job in waiting
+               if job.id is not None and manager.cancel_job_by_id(job.id))
+
+
+def forget(engine: Engine, job_id: int) -> int:
+    """:func:`cancel_queued` from a process that holds no app (``gin job cancel``): nothing
+    to do while procrastinate's tables do not exist (no job was ever deferred)."""
+    with engine.connect() as conn:
+        if conn.execute(text("SELECT to_regclass('procrastinate_jobs')")).scalar() is None:
+            return 0
+    app = make_app(engine)
+    with app.open():
+        return cancel_queued(app, job_id)
+
+
 def make_app(engine: Engine, run: Any = None) -> Any:
     """A procrastinate app on the directory's database with gin's one task (``run(job_id)``
     executes it; the service, which only defers, passes none)."""
@@ -82,7 +111,10 @@ class ProcrastinateRunner:
         self.heartbeat = Heartbeat(directory.engine)  # no jobs here: it reaps dead workers'
 
     def submit(self, job_id: int) -> None:
-        self.app.tasks[TASK].defer(job_id=job_id)
+        self.app.tasks[TASK].configure(queueing_lock=queueing_lock(job_id)).defer(job_id=job_id)
+
+    def cancel(self, job_id: int) -> None:
+        cancel_queued(self.app, job_id)
 
     def close(self) -> None:
         self.heartbeat.close()

@@ -84,7 +84,7 @@ class JobCollector(Collector):
         yield jobs
         hist = HistogramMetricFamily(
             "gin_job_duration_seconds", "Seconds from start to end of the jobs that ended "
-            "(succeeded or failed), by kind and end state.", labels=["kind", "state"])
+            "(succeeded, failed or cancelled), by kind and end state.", labels=["kind", "state"])
         bounds = (*map(floatToGoString, DURATION_BUCKETS), "+Inf")
         for (kind, state), per in buckets.items():
             hist.add_metric([kind, state], list(zip(bounds, per, strict=True)),

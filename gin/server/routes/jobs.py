@@ -1,8 +1,11 @@
-"""Jobs: follow a long operation (state, progress, log), list them; and start the ones that
-are not about one link or tunnel: config backups, audit runs, web scans.
+"""Jobs: follow a long operation (state, progress, log), list them, cancel one; and start
+the ones that are not about one link or tunnel: config backups, audit runs, web scans.
 
 A job is seen by the principal who started it and by whoever may read the directory of the
-agency it acts on (a job over the whole GIN: by those who read the whole GIN).
+agency it acts on (a job over the whole GIN: by those who read the whole GIN).  It is
+cancelled by its owner, or by an admin (``identity.admin`` over the whole GIN): a queued
+job never starts, a running one stops at its next safe point (never inside a device
+change, which keeps its own rollback whole).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from directory import store
 from directory.errors import Invalid
 
 from ..permissions import Principal, requires
+from ..principal import Refused
 
 router = APIRouter(tags=["jobs"])
 
@@ -104,6 +108,28 @@ def show_job(job_id: int = Path(ge=1, le=2**31 - 1),
             who.require_gin("directory.read", f"job {job_id}")
         log = [records.line_row(ln) for ln in records.lines(s, job_id, after)]
         return {**records.row(job), "log": log}
+
+
+@router.post("/jobs/{job_id}/cancel")
+def cancel_job(request: Request, response: Response, job_id: int = Path(ge=1, le=2**31 - 1),
+               who: Principal = requires("job.cancel")) -> dict[str, Any]:
+    """Cancel a job: queued, it ends ``cancelled`` at once and never starts (200); running,
+    it is asked to stop and ends ``cancelled`` at its next safe point (202: follow it at
+    ``/jobs/{id}``).  A job that has ended already: 409.  Its log says who cancelled it."""
+    with who.directory.transaction(who.actor) as s:
+        job = records.get(s, job_id)
+        mine = job.owner.split("/", 1)[0] == principal(who)
+        if not mine and not who.holds("identity.admin", gin_wide=True):
+            raise Refused(who.identity, f"job.cancel covers only your own jobs: job {job_id} "
+                                        "is not yours (an admin, holding identity.admin over "
+                                        "the whole GIN, may cancel anyone's)")
+    outcome = records.cancel(who.directory.engine, job_id, who.actor)
+    runner = getattr(request.app.state, "runner", None)
+    if outcome == "cancelled" and runner is not None:
+        runner.cancel(job_id)  # its queue forgets it (the record alone already stops it)
+    response.status_code = 200 if outcome == "cancelled" else 202
+    with who.directory.transaction(who.actor) as s:
+        return records.row(records.get(s, job_id))
 
 
 class NewBackup(BaseModel):

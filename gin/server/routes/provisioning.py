@@ -1,10 +1,10 @@
-"""Plan and provision links, create and deploy tunnels: ``gin link plan|provision`` and
-``gin vpn create|deploy`` as routes.  Planning and creating only record intent (answered
-at once); provisioning and deploying change routers and gateways, so they are jobs
-(202 and the job: follow it at ``/jobs/{id}``).
+"""Plan and provision links, create, deploy and withdraw tunnels: ``gin link
+plan|provision`` and ``gin vpn create|deploy|withdraw`` as routes.  Planning and creating
+only record intent (answered at once); provisioning, deploying and withdrawing change
+routers and gateways, so they are jobs (202 and the job: follow it at ``/jobs/{id}``).
 
-A tunnel joins two agencies and changes both gateways: creating or deploying it needs the
-permission over both ends' agencies.
+A tunnel joins two agencies and changes both gateways: creating, deploying or withdrawing
+it needs the permission over both ends' agencies.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from devices.errors import GinError
 from directory import store
+from directory.errors import Invalid
 from directory.plan import load_plan
 from gin.commands.link import link_row
 from links.plan import Endpoint, plan_link
@@ -95,6 +96,10 @@ def _require_both_ends(who: Principal, s: Any, permission: str, row: dict[str, A
     return str(ends[0])
 
 
+#: tunnel names the API serves other resources under (``GET /tunnels/status``)
+RESERVED_TUNNEL_NAMES = ("status",)
+
+
 class NewTunnel(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"a": "dopa-gw", "b": "moph-gw", "type": "ikev2", "auth": "psk"}]})
@@ -115,6 +120,9 @@ class NewTunnel(BaseModel):
 def create(body: NewTunnel, who: Principal = requires("directory.write")) -> dict[str, Any]:
     """Record a tunnel between two agencies' gateways (no device touched); its secrets are
     generated and sealed with the service's key, and never shown."""
+    if body.name is not None and body.name.lower() in RESERVED_TUNNEL_NAMES:
+        raise Invalid(f"name: {body.name!r} is a path of the API (GET /tunnels/{body.name}); "
+                      "choose another name")
     with who.directory.transaction(who.actor) as s:
         for host in (body.a, body.b):
             who.require(s, "directory.write", store.get_device(s, host).site.agency.code)
@@ -149,3 +157,24 @@ def deploy(request: Request, response: Response, body: Deploy | None = None,
     return start_job(request, response, who, "deploy",
                      {"tunnels": [row["name"]], "verify": body.verify, "via": body.via},
                      agency)
+
+
+class Withdraw(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"via": "netmiko"}]})
+    via: str = Field("netmiko", max_length=32, description="transport of router sides")
+
+
+@router.post("/tunnels/{name}/withdraw", status_code=202)
+def withdraw(request: Request, response: Response, body: Withdraw | None = None,
+             name: str = Path(max_length=64, examples=["dopa-moph"]),
+             who: Principal = requires("network.provision")) -> dict[str, Any]:
+    """Remove the tunnel from both gateways (Linux: conn, keys, files, interface; routers:
+    the lines only this tunnel needs), or put back what they had; its record goes back to
+    planned: a job."""
+    body = body or Withdraw()
+    check_via(body.via)
+    with who.directory.transaction(who.actor) as s:
+        row = tunnels.row(tunnels.get_tunnel(s, name))
+        agency = _require_both_ends(who, s, "network.provision", row)
+    return start_job(request, response, who, "withdraw",
+                     {"tunnels": [row["name"]], "via": body.via}, agency)

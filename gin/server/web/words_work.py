@@ -98,6 +98,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "job_running": ("running", "กำลังทำงาน"),
     "job_succeeded": ("succeeded", "สำเร็จ"),
     "job_failed": ("failed", "ล้มเหลว"),
+    "job_cancelled": ("cancelled", "ยกเลิกแล้ว"),
     "job_progress": ("Progress", "ความคืบหน้า"),
     "job_owner": ("By", "โดย"),
     "job_links": ("Links", "วงจร"),

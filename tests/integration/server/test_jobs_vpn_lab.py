@@ -10,6 +10,7 @@ job shows that, charon is continued and the deploy runs to its end."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import secrets
 import signal
@@ -143,3 +144,44 @@ def test_a_deploy_job_moves_step_by_step_and_the_tunnel_carries_traffic(vpn_serv
     assert again["state"] == "succeeded" and again["result"]["tunnels"][0]["result"] == \
         "no change", again
     assert again["progress"]["done"] == again["progress"]["total"]
+
+
+def test_every_tunnels_state_in_one_call_then_a_withdraw_job_takes_it_down(vpn_service):
+    """After the deploy above: the list of every tunnel's live state says it is up, as the
+    one tunnel's status does; a withdraw job (``gin vpn withdraw``'s own function) removes
+    it from both gateways (side b first, as a deploy), step by step, and records it
+    planned; traffic stops."""
+    state, svc = vpn_service
+    eng, admin = svc.client("eng"), svc.client("admin")
+    one = eng.get("/tunnels/mof-moph/status").json()
+    listed = eng.get("/tunnels/status")
+    assert listed.status_code == 200, listed.text
+    [row] = listed.json()["items"]
+    assert listed.json()["next"] is None
+    assert (row["tunnel"], row["up"], row["recorded"]) == ("mof-moph", True, "up"), row
+    assert {k: row[k] for k in ("type", "agency", "seen_from", "ike_state")} == \
+        {k: one[k] for k in ("type", "agency", "seen_from", "ike_state")}
+    started = eng.post("/tunnels/mof-moph/withdraw", json={})
+    assert started.status_code == 202, started.text
+    assert (started.json()["kind"], started.json()["params"]["tunnels"]) == (
+        "withdraw", ["mof-moph"])
+    done = poll(eng, started.json()["id"])
+    assert done["state"] == "succeeded", done
+    assert done["result"] == {"tunnels": [{"tunnel": "mof-moph", "result": "withdrawn"}]}
+    assert done["progress"] == {"done": 3, "total": 3, "percent": 100}
+    said = [ln["line"] for ln in done["log"]]
+    steps = ["gwb: push done", "gwa: push done", "all devices: save done",
+             "tunnel mof-moph: withdrawn (recorded planned)"]
+    at = [next(i for i, ln in enumerate(said) if ln.startswith(step)) for step in steps]
+    assert at == sorted(at), said
+    # the gateways hold nothing of it: no traffic, the live state says why, the record planned
+    assert state.exec("ha", ["ping", "-c", "1", "-W", "1", HB]).returncode != 0
+    [after] = admin.get("/tunnels/status").json()["items"]
+    assert (after["tunnel"], after["up"], after["recorded"]) == ("mof-moph", False, "planned")
+    assert admin.get("/tunnels/mof-moph").json()["status"] == "planned"
+    changes = admin.get("/changes", params={"type": "tunnel", "key": "mof-moph"}).json()
+    assert any(c["actor"] == ACTOR and "planned" in json.dumps(c) for c in changes["items"]), \
+        changes
+    # withdrawn already: a second withdraw finds nothing held on either gateway, and succeeds
+    again = poll(eng, eng.post("/tunnels/mof-moph/withdraw").json()["id"])
+    assert again["state"] == "succeeded", again

@@ -180,6 +180,16 @@ EXAMPLES: dict[tuple[str, str], tuple[Callable[[httpx.Client], Request], str | N
     ("PATCH", "/api/v1/agencies/{code}/contacts/{contact_id}"): (
         lambda a: _patch(a, f"/agencies/DOPA/contacts/{_fresh_contact(a)}", {"role": "walked"}),
         "DOPA"),
+    # Cancelling a job (each call cancels a fresh queued backup of every device, the
+    # admin's own: only its owner or an admin gets through, so no scoped grant does), a
+    # tunnel withdrawn as a job (both ends' agencies, as a deploy), every tunnel's state.
+    ("POST", "/api/v1/jobs/{job_id}/cancel"): (
+        lambda a: ("POST", f"/jobs/{a.post('/backups', json={}).json()['id']}/cancel", None,
+                   {}), "the admin's job"),
+    ("POST", "/api/v1/tunnels/{name}/withdraw"): (
+        lambda a: ("POST", "/tunnels/dopa-moph/withdraw", {}, {}), "DOPA+MOPH"),
+    ("GET", "/api/v1/tunnels/status"): (lambda a: ("GET", "/tunnels/status?limit=5", None, {}),
+                                        None),
 }
 _fresh = itertools.count(1)
 

@@ -11,15 +11,17 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from directory import jobs as records
-from directory.store import Directory
+from directory.errors import Conflict
+from directory.store import Directory, local_actor
 from gin.cli import main
 from gin.server.job_kinds import KINDS
-from gin.server.jobs import InProcessRunner
+from gin.server.jobs import InProcessRunner, JobContext, execute
 from gin.server.metrics import DURATION_BUCKETS, exposition
 
 #: a bound for a wedged job or process, not a speed check
@@ -94,13 +96,14 @@ def test_bad_input_is_one_clear_line_and_changes_nothing(directory, capsys):
     code, out, err = gin(capsys, d, "job", "list", "--state", "done")
     assert code != 0 and out == ""
     assert err.strip().splitlines() == [
-        "gin: error: job state 'done' is not one of queued, running, succeeded, failed"]
+        "gin: error: job state 'done' is not one of queued, running, succeeded, failed, "
+        "cancelled"]
     code, out, err = gin(capsys, d, "job", "list", "--kind", "provisioning")
     assert code != 0 and out == ""
     assert err.strip().splitlines() == [
-        "gin: error: job kind 'provisioning' is not one of provision, deploy, backup, audit, "
-        "web_scan"]
-    for verb in ("show", "wait"):
+        "gin: error: job kind 'provisioning' is not one of provision, deploy, withdraw, backup, "
+        "audit, web_scan"]
+    for verb in ("show", "wait", "cancel"):
         code, out, err = gin(capsys, d, "job", verb, str(job_id + 1))
         assert code != 0 and out == ""
         assert err.strip().splitlines() == [f"gin: error: job {job_id + 1} not found"]
@@ -244,3 +247,90 @@ def test_a_job_is_counted_in_the_bucket_of_its_duration(directory):
     assert sample("_bucket", le="5.0") == 0 and sample("_bucket", le="15.0") == 1
     assert sample("_bucket", le="+Inf") == 1 == sample("_count")
     assert sample("_sum") == pytest.approx(7.5, abs=0.01)
+
+
+def test_a_queued_job_cancelled_from_the_shell_never_runs(directory, capsys, tmp_path,
+                                                          monkeypatch):
+    d = directory
+    monkeypatch.setenv("GIN_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("GIN_ACTOR", raising=False)
+    me = local_actor()  # the shell's user: what the change log would record
+    job_id = new_job(d)
+    code, out, err = gin(capsys, d, "job", "cancel", str(job_id))
+    assert (code, err) == (0, "")
+    assert out.strip() == f"job {job_id} cancelled: it will not start"
+    ran = execute(d, job_id, KINDS)  # a worker that takes it anyway finds it cancelled
+    assert ran is None
+    with d.transaction() as s:
+        job = records.get(s, job_id)
+        assert (job.state, job.started_at, job.worker_pid) == ("cancelled", None, None)
+        said = [ln.line for ln in records.lines(s, job_id)]
+    assert said == [f"cancelled by {me} before it started"]
+    assert job.error == f"cancelled by {me} before it started"
+    code, out, err = gin(capsys, d, "job", "cancel", str(job_id))
+    assert code == 1 and out == ""
+    assert err.strip().splitlines() == [
+        f"gin: error: job {job_id} has already ended (cancelled): nothing to cancel"]
+    code, out, err = gin(capsys, d, "job", "wait", str(job_id))
+    assert code == 1
+    assert err.strip().splitlines()[-1] == (
+        f"gin: job {job_id} cancelled: cancelled by {me} before it started")
+
+
+def _stepper(reached: threading.Event, go: threading.Event, checkpoint: bool):
+    """A job kind of three steps that waits after its first one (so a test can ask it to
+    stop while it runs), then reaches a safe point or, with ``checkpoint`` False, none."""
+
+    def run(ctx: JobContext) -> tuple[bool, dict]:
+        ctx.progress(0, 3)
+        ctx.advance()
+        reached.set()
+        assert go.wait(WAIT)
+        if checkpoint:
+            ctx.checkpoint({"steps": 1})
+        ctx.advance(2)
+        return True, {"steps": 3}
+
+    return run
+
+
+@pytest.mark.parametrize("checkpoint", [True, False], ids=["safe-point", "none-left"])
+def test_a_running_job_stops_at_its_next_safe_point(directory, checkpoint, tmp_path,
+                                                    monkeypatch):
+    d = directory
+    monkeypatch.setenv("GIN_DATA_DIR", str(tmp_path / "data"))
+    reached, go = threading.Event(), threading.Event()
+    job_id = new_job(d, "steps", owner="api:alice/token:t")
+    ended: list[str | None] = []
+    worker = threading.Thread(target=lambda: ended.append(execute(
+        d, job_id, {"steps": _stepper(reached, go, checkpoint)})))
+    worker.start()
+    try:
+        assert reached.wait(WAIT)
+        assert records.cancel(d.engine, job_id, "api:bob") == "stopping"
+        assert records.cancel(d.engine, job_id, "api:carol") == "stopping"  # asked already
+    finally:
+        go.set()
+        worker.join(WAIT)
+    with d.transaction() as s:
+        job = records.get(s, job_id)
+        said = [ln.line for ln in records.lines(s, job_id)]
+    assert said[1] == "cancellation asked by api:bob: the job stops at its next safe point"
+    assert job.cancel_requested_by == "api:bob"
+    if checkpoint:
+        assert ended == ["cancelled"]
+        assert (job.state, job.error, job.result) == ("cancelled", "cancelled by api:bob",
+                                                      {"steps": 1})
+        assert (job.progress_done, job.progress_total) == (1, 3)  # it stopped after step 1
+        assert said[2:] == ["cancelled by api:bob: stopped at a safe point after 1 of 3 step(s)"]
+    else:  # no safe point was left: it ran to its end, and says so
+        assert ended == ["succeeded"] and job.state == "succeeded"
+        assert said[2:] == ["the cancellation asked by api:bob came after the job's last safe "
+                            "point: it ran to its end", "succeeded"]
+    with pytest.raises(Conflict, match=f"job {job_id} has already ended"):
+        records.cancel(d.engine, job_id, "api:bob")
+    jobs = families(exposition(d).decode())["gin_jobs"]
+    assert jobs[("gin_jobs", (("kind", "other"), ("state", "cancelled")))] == int(checkpoint)
+    hist = families(exposition(d).decode())["gin_job_duration_seconds"]
+    cancelled = (("kind", "other"), ("state", "cancelled"))
+    assert hist[("gin_job_duration_seconds_count", cancelled)] == int(checkpoint)
