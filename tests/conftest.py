@@ -75,11 +75,21 @@ def _own_data_home(tmp_path_factory) -> Iterator[None]:
         yield
 
 
+#: Integration tests in two streams of about equal length: the routers' labs (these, and
+#: every test on the session's shared lab, so that it is built once) and the service's
+#: (server, console, monitor, sensor, ...): about 950 and 850 s in one measured run.
+LAB_STREAM = ("devices/", "links/", "vpn/", "lab/", "test_day_in_the_gin.py",
+              "test_demo_day.py")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under ``pytest -n 2 --dist loadgroup`` (scripts/test.sh) every integration test runs
-    in one worker, one after another as without xdist (labs, namespaces and daemons never
-    compete with another lab), while the other worker takes the unit tests: most of an
-    integration test's time is spent waiting on daemons, which leaves a core for the units."""
+    """Under ``pytest -n 3 --dist loadgroup`` (scripts/test.sh) each stream of integration
+    tests runs in one worker, one test after another as without xdist (a stream never has
+    two of its labs up at once; the two streams use distinct lab names, namespaces and free
+    ports), and the unit tests fill the third: most of an integration test's time is spent
+    waiting on daemons, so the three share two cores well."""
     for item in items:
-        if item.nodeid.startswith("tests/integration/"):
-            item.add_marker(pytest.mark.xdist_group("integration"))
+        where = item.nodeid.removeprefix("tests/integration/")
+        if where != item.nodeid:
+            lab = where.startswith(LAB_STREAM) or "gin_lab" in getattr(item, "fixturenames", ())
+            item.add_marker(pytest.mark.xdist_group("labs" if lab else "service"))
