@@ -82,6 +82,7 @@ LAB_STREAM = ("devices/", "links/", "vpn/", "lab/", "test_day_in_the_gin.py",
               "test_demo_day.py")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups from the markers
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under ``pytest -n 3 --dist loadgroup`` (scripts/test.sh) each stream of integration
     tests runs in one worker, one test after another as without xdist (a stream never has
