@@ -8,4 +8,4 @@ source scripts/pg.sh
 trap pg_stop EXIT
 if [ "$(id -u)" = 0 ] || [ -n "${GIN_REQUIRE_INTEGRATION:-}" ]; then pg_start; fi
 ruff check .
-python -m pytest -q -rs --durations=15 -n "${GIN_TEST_WORKERS:-3}" --dist loadgroup "$@"
+python -m pytest -q -rs --durations=15 -n "${GIN_TEST_WORKERS:-3}" --dist loadscope "$@"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -75,22 +76,44 @@ def _own_data_home(tmp_path_factory) -> Iterator[None]:
         yield
 
 
-#: Integration tests in two streams of about equal length: the routers' labs (these, and
+#: Integration tests in two streams of about equal length: the routers' labs (these, with
 #: every test on the session's shared lab, so that it is built once) and the service's
-#: (server, console, monitor, sensor, ...): about 950 and 850 s in one measured run.
-LAB_STREAM = ("devices/", "links/", "vpn/", "lab/", "test_day_in_the_gin.py",
-              "test_demo_day.py")
+#: (server, console, monitor, sensor, ...): about 970 and 850 s in one measured run.
+LAB_STREAM = ("audit/", "devices/", "lab/", "links/", "vpn/", "monitor/test_monitor_lab.py",
+              "monitor/test_monitor_bgp_lab.py", "sensor/test_sensor_gsi_routers.py",
+              "test_day_in_the_gin.py", "test_demo_day.py")
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups from the markers
+def stream_of(nodeid: str) -> str | None:
+    """The integration stream a test runs in (None: a unit test, scheduled on its own)."""
+    where = nodeid.removeprefix("tests/integration/")
+    if where == nodeid:
+        return None
+    return "labs" if where.startswith(LAB_STREAM) else "service"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under ``pytest -n 3 --dist loadscope`` (scripts/test.sh) each integration stream is
+    one scope, run by one worker one test after another as without xdist (a stream never
+    has two of its labs up at once; the streams use distinct lab names, namespaces and free
+    ports), and the unit tests fill the third worker: most of an integration test's time is
+    spent waiting on daemons, so the three share two cores well.  (xdist's own ``loadgroup``
+    ignores its marks under pytest 9.2: pytest-xdist issue 1386.)"""
+    if config.getoption("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Streams(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return stream_of(nodeid) or nodeid
+
+    return Streams(config, log)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under ``pytest -n 3 --dist loadgroup`` (scripts/test.sh) each stream of integration
-    tests runs in one worker, one test after another as without xdist (a stream never has
-    two of its labs up at once; the two streams use distinct lab names, namespaces and free
-    ports), and the unit tests fill the third: most of an integration test's time is spent
-    waiting on daemons, so the three share two cores well."""
+    """A test on the session's shared lab outside the lab stream would build a second one."""
     for item in items:
-        where = item.nodeid.removeprefix("tests/integration/")
-        if where != item.nodeid:
-            lab = where.startswith(LAB_STREAM) or "gin_lab" in getattr(item, "fixturenames", ())
-            item.add_marker(pytest.mark.xdist_group("labs" if lab else "service"))
+        if "gin_lab" in getattr(item, "fixturenames", ()) and stream_of(item.nodeid) != "labs":
+            raise pytest.UsageError(f"{item.nodeid} uses the session lab: add its file to "
+                                    "LAB_STREAM in tests/conftest.py")
