@@ -1,23 +1,25 @@
 """Strong ETags over an object as the API shows it, and the one ``If-Match`` check every
 PATCH makes, so that two engineers editing the same object get a refusal, not a lost update.
 
-A GET sends ``ETag``; the PATCH must send it back in ``If-Match`` (428 without it).  The route
-locks the row (:func:`lock`), rebuilds the row as a GET would show it now and calls
-:func:`check_if_match`: when anything changed since the caller read it, the answer is 412 and
-nothing is written.
+A GET sends ``ETag``; the PATCH must send it back in ``If-Match`` (428 without it).  Every
+PATCH route ends in :func:`patched`: it locks the row (:func:`lock`), rebuilds the row as a
+GET would show it now and checks it (:func:`check_if_match`): when anything changed since the
+caller read it, the answer is 412 and nothing is written.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
 
-from fastapi import Header, HTTPException
+from fastapi import Header, HTTPException, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from directory import models as m
+from directory import store
 
 #: The ``If-Match`` request header as a PATCH route declares it.
 IF_MATCH = Header(None, max_length=200,
@@ -54,3 +56,17 @@ def check_if_match(if_match: str | None, row: dict[str, Any], what: str) -> None
     if current not in (tag.strip() for tag in sent.split(",")):
         raise HTTPException(412, f"{what} changed since it was read: GET it again and "
                                  "re-apply the change")
+
+
+def patched(session: Session, response: Response, obj: m.Base, if_match: str | None,
+            row_of: Callable[[Any], dict[str, Any]], what: str,
+            fields: dict[str, Any]) -> dict[str, Any]:
+    """Change ``obj`` by ``fields`` (through :func:`directory.store.update`, its validation)
+    if ``If-Match`` names it as it is now; the row as a GET now shows it, its ETag set on
+    ``response``."""
+    lock(session, obj)
+    check_if_match(if_match, row_of(obj), what)
+    store.update(session, obj, **fields)
+    row = row_of(obj)
+    response.headers["ETag"] = etag(row)
+    return row

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from directory import store
 from gin.commands.directory import agency_row
 
-from ..etags import IF_MATCH, check_if_match, etag, lock, require_if_match
+from ..etags import IF_MATCH, etag, patched, require_if_match
 from ..permissions import Principal, requires
 
 router = APIRouter(tags=["agencies"])
@@ -69,12 +69,8 @@ def change_agency(body: AgencyChange, response: Response, code: str = CODE,
     fields = body.model_dump(exclude_unset=True)
     with who.directory.transaction(who.actor) as s:
         agency = store.get_agency(s, code)
-        lock(s, agency)
-        check_if_match(if_match, agency_row(agency), f"agency {agency.code}")
-        if "parent" in fields and fields["parent"]:
+        if fields.get("parent"):
             who.require(s, "directory.write", fields["parent"])
-        store.update(s, agency, **fields)
-        row = agency_row(agency)
-    response.headers["ETag"] = etag(row)
-    return row
+        return patched(s, response, agency, if_match, agency_row, f"agency {agency.code}",
+                       fields)
 

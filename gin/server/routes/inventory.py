@@ -16,7 +16,7 @@ from directory import store
 from directory.errors import Invalid
 from gin.commands.directory import device_row, site_row
 
-from ..etags import IF_MATCH, check_if_match, etag, lock, require_if_match
+from ..etags import IF_MATCH, etag, patched, require_if_match
 from ..permissions import Principal, requires
 
 router = APIRouter(tags=["inventory"])
@@ -76,11 +76,9 @@ def change_site(body: SiteChange, response: Response, code: str = CODE, site: st
     require_if_match(if_match, "site")
     with who.directory.transaction(who.actor) as s:
         found = store.get_site(s, code, site)
-        lock(s, found)
-        check_if_match(if_match, site_row(found), f"site {found.agency.code}/{found.code}")
-        row = site_row(store.update(s, found, **body.model_dump(exclude_unset=True)))
-    response.headers["ETag"] = etag(row)
-    return row
+        return patched(s, response, found, if_match, site_row,
+                       f"site {found.agency.code}/{found.code}",
+                       body.model_dump(exclude_unset=True))
 
 
 @router.get("/devices")
@@ -162,9 +160,5 @@ def change_device(body: DeviceChange, response: Response, hostname: str = HOSTNA
         dev = store.get_device(s, hostname)
         who.require(s, "directory.write", dev.site.agency.code)
         require_if_match(if_match, "device")
-        lock(s, dev)
-        check_if_match(if_match, _device(dev), f"device {dev.hostname}")
-        store.update(s, dev, **body.model_dump(exclude_unset=True))
-        row = _device(dev)
-    response.headers["ETag"] = etag(row)
-    return row
+        return patched(s, response, dev, if_match, _device, f"device {dev.hostname}",
+                       body.model_dump(exclude_unset=True))

@@ -16,7 +16,7 @@ from directory import store
 from gin.commands.directory import contact_row
 from gin.commands.service import service_row
 
-from ..etags import IF_MATCH, check_if_match, etag, lock, require_if_match
+from ..etags import IF_MATCH, etag, patched, require_if_match
 from ..permissions import Principal, requires
 
 router = APIRouter(tags=["services and contacts"])
@@ -110,11 +110,9 @@ def change_service(body: ServiceChange, response: Response, code: str = CODE,
     require_if_match(if_match, "service")
     with who.directory.transaction(who.actor) as s:
         found = store.get_service(s, code, name)
-        lock(s, found)
-        check_if_match(if_match, service_row(found), f"service {found.agency.code}/{found.name}")
-        row = service_row(store.update(s, found, **body.model_dump(exclude_unset=True)))
-    response.headers["ETag"] = etag(row)
-    return row
+        return patched(s, response, found, if_match, service_row,
+                       f"service {found.agency.code}/{found.name}",
+                       body.model_dump(exclude_unset=True))
 
 
 @router.delete("/agencies/{code}/services/{name}", status_code=204)
@@ -190,11 +188,9 @@ def change_contact(body: ContactChange, response: Response, code: str = CODE,
     require_if_match(if_match, "contact")
     with who.directory.transaction(who.actor) as s:
         found = store.get_contact(s, code, contact_id)
-        lock(s, found)
-        check_if_match(if_match, contact_row(found), f"contact {found.id} of {found.agency.code}")
-        row = contact_row(store.update(s, found, **body.model_dump(exclude_unset=True)))
-    response.headers["ETag"] = etag(row)
-    return row
+        return patched(s, response, found, if_match, contact_row,
+                       f"contact {found.id} of {found.agency.code}",
+                       body.model_dump(exclude_unset=True))
 
 
 @router.delete("/agencies/{code}/contacts/{contact_id}", status_code=204)
