@@ -150,13 +150,8 @@ def deploy(request: Request, response: Response, body: Deploy | None = None,
     """Write and load the tunnel on both gateways, bring it up, or put back what they had:
     a job."""
     body = body or Deploy()
-    check_via(body.via)
-    with who.directory.transaction(who.actor) as s:
-        row = tunnels.row(tunnels.get_tunnel(s, name))
-        agency = _require_both_ends(who, s, "network.provision", row)
-    return start_job(request, response, who, "deploy",
-                     {"tunnels": [row["name"]], "verify": body.verify, "via": body.via},
-                     agency)
+    return _tunnel_job(request, response, who, name, "deploy",
+                       {"verify": body.verify, "via": body.via})
 
 
 class Withdraw(BaseModel):
@@ -172,9 +167,15 @@ def withdraw(request: Request, response: Response, body: Withdraw | None = None,
     the lines only this tunnel needs), or put back what they had; its record goes back to
     planned: a job."""
     body = body or Withdraw()
-    check_via(body.via)
+    return _tunnel_job(request, response, who, name, "withdraw", {"via": body.via})
+
+
+def _tunnel_job(request: Request, response: Response, who: Principal, name: str, kind: str,
+                params: dict[str, Any]) -> dict[str, Any]:
+    """A ``kind`` job on tunnel ``name``, for callers holding network.provision over both
+    ends' agencies."""
+    check_via(params["via"])
     with who.directory.transaction(who.actor) as s:
         row = tunnels.row(tunnels.get_tunnel(s, name))
         agency = _require_both_ends(who, s, "network.provision", row)
-    return start_job(request, response, who, "withdraw",
-                     {"tunnels": [row["name"]], "via": body.via}, agency)
+    return start_job(request, response, who, kind, {"tunnels": [row["name"]], **params}, agency)
