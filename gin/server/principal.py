@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import HTTPException
+from sqlalchemy import false
 from sqlalchemy.orm import Session
 
 from directory import store
@@ -76,3 +78,11 @@ class Principal:
         agencies = {root for scope, root in grants if scope == "agency" and root is not None}
         trees = [root for scope, root in grants if scope == "ministry" and root is not None]
         return agencies | store.subtree_ids(session, trees)
+
+    def confine(self, session: Session, stmt: Any, permission: str, agency_column: Any) -> Any:
+        """``stmt`` limited to the rows whose ``agency_column`` the caller's grants for
+        ``permission`` cover: unchanged for a GIN-wide grant, nothing for no grant."""
+        visible = self.visible(session, permission)
+        if visible is None:
+            return stmt
+        return stmt.where(agency_column.in_(visible) if visible else false())

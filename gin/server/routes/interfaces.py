@@ -34,10 +34,7 @@ def list_interfaces(agency: str | None = Query(None, max_length=32),
     with who.directory.transaction(who.actor) as s:
         stmt = (select(m.Interface).join(m.Interface.device).join(m.Device.site)
                 .order_by(m.Device.hostname, m.Interface.name))
-        visible = who.visible(s, "directory.read")
-        if visible is not None:
-            stmt = stmt.where(m.Site.agency_id.in_(visible) if visible
-                              else m.Interface.id.is_(None))
+        stmt = who.confine(s, stmt, "directory.read", m.Site.agency_id)
         if agency:
             stmt = stmt.where(m.Site.agency_id == store.get_agency(s, agency).id)
         if device:

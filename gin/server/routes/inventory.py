@@ -34,9 +34,7 @@ def list_sites(agency: str | None = Query(None, max_length=32),
     """Sites in (agency, code) order; ``next`` is the cursor of the following page."""
     with who.directory.transaction(who.actor) as s:
         stmt = select(m.Site).join(m.Site.agency).order_by(m.Agency.code, m.Site.code)
-        visible = who.visible(s, "directory.read")
-        if visible is not None:
-            stmt = stmt.where(m.Site.agency_id.in_(visible) if visible else m.Site.id.is_(None))
+        stmt = who.confine(s, stmt, "directory.read", m.Site.agency_id)
         if agency:
             stmt = stmt.where(m.Site.agency_id == store.get_agency(s, agency).id)
         if after:
@@ -94,9 +92,7 @@ def list_devices(agency: str | None = Query(None, max_length=32),
     """Devices in hostname order, filtered; ``next`` is the cursor of the following page."""
     with who.directory.transaction(who.actor) as s:
         stmt = select(m.Device).join(m.Device.site).order_by(m.Device.hostname)
-        visible = who.visible(s, "directory.read")
-        if visible is not None:
-            stmt = stmt.where(m.Site.agency_id.in_(visible) if visible else m.Device.id.is_(None))
+        stmt = who.confine(s, stmt, "directory.read", m.Site.agency_id)
         if site and not agency:
             raise Invalid("site: give agency too (site codes are per agency)")
         if agency and site:

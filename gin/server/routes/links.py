@@ -41,9 +41,7 @@ def list_links(agency: str | None = Query(None, max_length=32),
     """Links in name order with their addresses and state; ``next`` pages on."""
     with who.directory.transaction(who.actor) as s:
         stmt = select(m.Link).order_by(m.Link.name)
-        visible = who.visible(s, "directory.read")
-        if visible is not None:
-            stmt = stmt.where(m.Link.agency_id.in_(visible) if visible else m.Link.id.is_(None))
+        stmt = who.confine(s, stmt, "directory.read", m.Link.agency_id)
         if agency:
             stmt = stmt.where(m.Link.agency_id == store.get_agency(s, agency).id)
         if status:

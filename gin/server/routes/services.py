@@ -25,11 +25,8 @@ SERVICE = Path(max_length=64, description="service name", examples=["www"])
 CONTACT = Path(ge=1, le=2**31 - 1, description="contact id", examples=[1])
 
 
-def _scoped(who: Principal, s: Any, stmt: Any, column: Any, empty: Any,
-            agency: str | None) -> Any:
-    visible = who.visible(s, "directory.read")
-    if visible is not None:
-        stmt = stmt.where(column.in_(visible) if visible else empty)
+def _scoped(who: Principal, s: Any, stmt: Any, column: Any, agency: str | None) -> Any:
+    stmt = who.confine(s, stmt, "directory.read", column)
     if agency:
         stmt = stmt.where(column == store.get_agency(s, agency).id)
     return stmt
@@ -44,7 +41,7 @@ def list_services(agency: str | None = Query(None, max_length=32),
     """Services in (agency, name) order; ``next`` is the cursor of the following page."""
     with who.directory.transaction(who.actor) as s:
         stmt = select(m.Service).join(m.Service.agency).order_by(m.Agency.code, m.Service.name)
-        stmt = _scoped(who, s, stmt, m.Service.agency_id, m.Service.id.is_(None), agency)
+        stmt = _scoped(who, s, stmt, m.Service.agency_id, agency)
         if after:
             ag, _, name = after.partition("/")
             ag, name = ag.upper(), name.lower()
@@ -133,7 +130,7 @@ def list_contacts(agency: str | None = Query(None, max_length=32),
     """Contacts in id order; ``next`` is the cursor of the following page."""
     with who.directory.transaction(who.actor) as s:
         stmt = select(m.Contact).order_by(m.Contact.id)
-        stmt = _scoped(who, s, stmt, m.Contact.agency_id, m.Contact.id.is_(None), agency)
+        stmt = _scoped(who, s, stmt, m.Contact.agency_id, agency)
         if after is not None:
             stmt = stmt.where(m.Contact.id > after)
         rows = list(s.scalars(stmt.limit(limit + 1)).unique())
