@@ -126,6 +126,17 @@ def _run(url: str, tunnel: str, fault: str | None, tmp_path: Path,
                           capture_output=True, text=True, timeout=300)
 
 
+def _deploy(url: str, tunnel: str, tmp_path: Path) -> None:
+    """Deploy ``tunnel`` in a child process, uninterrupted: it must change both gateways."""
+    first = _run(url, tunnel, None, tmp_path)
+    assert first.returncode == 0 and first.stdout.startswith("changed"), first.stderr
+
+
+def held_by(gws: dict) -> dict:
+    """What each gateway holds of its tunnels (:func:`held`), by hostname."""
+    return {h: held(gw) for h, gw in gws.items()}
+
+
 def _tunnel(url: str, name: str, kind: str = "psk") -> str:
     """A tunnel gwa -> gwb: ``psk`` or ``cert`` (IKEv2), or ``wireguard``."""
     from directory.store import Directory
@@ -196,7 +207,7 @@ def test_a_gateway_deploy_killed_at_a_named_step_is_put_back_exactly(lab, fault,
     _state, url = lab
     tunnel = _tunnel(url, "k" + secrets.token_hex(3), kind)
     gws = _gateways(url)
-    pre = {h: held(gw) for h, gw in gws.items()}
+    pre = held_by(gws)
     logged = _changelog_recovers(url)
     child = _run(url, tunnel, fault, tmp_path)
     assert child.returncode == -9, (child.stdout, child.stderr)  # the hook fired there
@@ -204,7 +215,7 @@ def test_a_gateway_deploy_killed_at_a_named_step_is_put_back_exactly(lab, fault,
         _recover_cli(url)
     else:
         _recover(url)
-    assert {h: held(gw) for h, gw in gws.items()} == pre
+    assert held_by(gws) == pre
     assert _status(url, tunnel) == "planned"
     assert _changelog_recovers(url) > logged
 
@@ -251,8 +262,7 @@ def test_a_rotation_killed_once_verified_is_recorded_and_completed(lab, tmp_path
 
     _state, url = lab
     tunnel = _tunnel(url, "o" + secrets.token_hex(3))
-    first = _run(url, tunnel, None, tmp_path)
-    assert first.returncode == 0 and first.stdout.startswith("changed"), first.stderr
+    _deploy(url, tunnel, tmp_path)
     d = Directory(url, actor="vpn-tests")
     with d.transaction() as s:
         tunnels.rotate(s, tunnel)
@@ -278,20 +288,19 @@ def test_a_redeploy_killed_mid_way_gets_the_previous_config_back(lab, tmp_path):
 
     _state, url = lab
     tunnel = _tunnel(url, "r" + secrets.token_hex(3))
-    first = _run(url, tunnel, None, tmp_path)
-    assert first.returncode == 0 and first.stdout.startswith("changed"), first.stderr
+    _deploy(url, tunnel, tmp_path)
     gws = _gateways(url)
-    pre = {h: held(gw) for h, gw in gws.items()}
+    pre = held_by(gws)
     d = Directory(url, actor="vpn-tests")
     with d.transaction() as s:
         tunnels.rotate(s, tunnel)
     d.close()
     child = _run(url, tunnel, "after:read_back:gwa", tmp_path)
     assert child.returncode == -9, (child.stdout, child.stderr)
-    assert {h: held(gw) for h, gw in gws.items()} != pre  # the new PSK was loaded
+    assert held_by(gws) != pre  # the new PSK was loaded
     assert _psk_in_database(url, tunnel) is False  # the journal keeps the old PSK sealed
     _recover(url)
-    assert {h: held(gw) for h, gw in gws.items()} == pre
+    assert held_by(gws) == pre
     assert _status(url, tunnel) == "up"
     _withdraw(url, tunnel)
 
@@ -337,19 +346,18 @@ def test_a_deploy_after_a_kill_first_puts_the_gateways_back_then_deploys(lab, tm
 def test_a_withdraw_killed_at_a_named_step_puts_the_tunnel_back(lab, fault, kind, tmp_path):
     _state, url = lab
     tunnel = _tunnel(url, "w" + secrets.token_hex(3), kind)
-    first = _run(url, tunnel, None, tmp_path)
-    assert first.returncode == 0 and first.stdout.startswith("changed"), first.stderr
+    _deploy(url, tunnel, tmp_path)
     gws = _gateways(url)
-    pre = {h: held(gw) for h, gw in gws.items()}
+    pre = held_by(gws)
     child = _run(url, tunnel, fault, tmp_path, how="withdraw")
     assert child.returncode == -9, (child.stdout, child.stderr)  # the hook fired there
     if fault != "before:push:gwb":  # a gateway had lost the tunnel: recovery brings it back
-        assert {h: held(gw) for h, gw in gws.items()} != pre
+        assert held_by(gws) != pre
     if kind == "psk":
         _recover_cli(url)
     else:
         _recover(url)
-    assert {h: held(gw) for h, gw in gws.items()} == pre
+    assert held_by(gws) == pre
     assert _status(url, tunnel) == "up"
     again = _run(url, tunnel, None, tmp_path)  # both gateways hold it, loaded, as recorded
     assert again.returncode == 0 and again.stdout.startswith("no change"), again.stdout
@@ -361,15 +369,14 @@ def test_a_withdraw_killed_once_both_gateways_verified_is_recorded(lab, kind, tm
     _state, url = lab
     tunnel = _tunnel(url, "x" + secrets.token_hex(3), kind)
     gws = _gateways(url)
-    before = {h: held(gw) for h, gw in gws.items()}
-    first = _run(url, tunnel, None, tmp_path)
-    assert first.returncode == 0 and first.stdout.startswith("changed"), first.stderr
+    before = held_by(gws)
+    _deploy(url, tunnel, tmp_path)
     child = _run(url, tunnel, "after:verify:gwa", tmp_path, how="withdraw")
     assert child.returncode == -9, (child.stdout, child.stderr)
     done = _recover(url)
     assert all("recorded" in r.action for r in done), done
     assert _status(url, tunnel) == "planned"
-    assert {h: held(gw) for h, gw in gws.items()} == before  # gone from both
+    assert held_by(gws) == before  # gone from both
 
 
 @pytest.mark.parametrize("kind", ["psk", "wireguard"])
@@ -383,10 +390,9 @@ def test_a_withdraw_stopped_on_its_second_gateway_puts_the_first_back(lab, kind,
 
     _state, url = lab
     tunnel = _tunnel(url, "s" + secrets.token_hex(3), kind)
-    first = _run(url, tunnel, None, tmp_path)
-    assert first.returncode == 0 and first.stdout.startswith("changed"), first.stderr
+    _deploy(url, tunnel, tmp_path)
     gws = _gateways(url)
-    pre = {h: held(gw) for h, gw in gws.items()}
+    pre = held_by(gws)
     seen = []
 
     def observer(event) -> None:
@@ -400,6 +406,6 @@ def test_a_withdraw_stopped_on_its_second_gateway_puts_the_first_back(lab, kind,
     assert (Step.RESTORE, "done", "gwb") in seen
     assert Journal(d.engine).unfinished(gateways=True) == []
     d.close()
-    assert {h: held(gw) for h, gw in gws.items()} == pre
+    assert held_by(gws) == pre
     assert _status(url, tunnel) == "up"
     _withdraw(url, tunnel)
